@@ -1,0 +1,59 @@
+# BNPL credit decision platform. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+ARTIFACT_DIR := model/artifacts/credit-scorecard
+ARTIFACT := $(ARTIFACT_DIR)/model.json
+PACKAGES := -e libs/common -e model -e services/user -e services/credit -e services/gateway
+PYPROJECTS := libs/common/pyproject.toml model/pyproject.toml services/user/pyproject.toml \
+              services/credit/pyproject.toml services/gateway/pyproject.toml
+
+.DEFAULT_GOAL := help
+.PHONY: help install model run test test-fast lint fmt schema constraints clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) constraints.txt requirements-dev.in $(PYPROJECTS)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -r requirements-dev.in $(PACKAGES)
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install every package, pinned by constraints.txt
+
+$(ARTIFACT): $(STAMP) model/data/credit_data.csv model/specs/credit_data.yaml $(wildcard model/src/bnpl_model/*.py)
+	$(PY) -m bnpl_model train --data model/data/credit_data.csv --spec model/specs/credit_data.yaml --out $(ARTIFACT_DIR)
+
+model: $(ARTIFACT) ## train the credit model artifact if missing or stale
+
+run: $(STAMP) $(ARTIFACT) ## start the whole platform locally (Ctrl-C stops it; data kept in .data/)
+	$(PY) scripts/devstack.py run
+
+test: $(STAMP) $(ARTIFACT) ## run every test: unit tests of each package and the end-to-end tests
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## unit tests only (no service processes)
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP) ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+schema: $(STAMP) ## export the gateway's GraphQL schema to services/gateway/schema.graphql
+	$(PY) -m bnpl_gateway.export_schema
+
+constraints: $(STAMP) ## re-pin constraints.txt from the current virtualenv
+	$(PIP) freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean: ## remove the virtualenv, built artifacts and local data
+	rm -rf $(VENV) model/artifacts .data test-artifacts

@@ -1,0 +1,1 @@
+"""Shared library of the BNPL services. Imported, never run."""

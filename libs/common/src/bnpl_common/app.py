@@ -1,0 +1,28 @@
+"""What every FastAPI service app gets: health routes, request context, error rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from bnpl_common.errors import install_error_handlers
+from bnpl_common.logging import RequestContextMiddleware
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def install_common(app: FastAPI, *, ready: ReadinessCheck | None = None) -> None:
+    """Add ``/livez`` and ``/readyz``, the request-id middleware and the error handlers."""
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ok = True if ready is None else await ready()
+        return JSONResponse({"status": "ok" if ok else "not ready"}, status_code=200 if ok else 503)

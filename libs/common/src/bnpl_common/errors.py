@@ -1,0 +1,153 @@
+"""One error hierarchy for every service, and the one handler that renders it.
+
+REST body: ``{"error": {"type": ..., "message": ..., "field": ...}}``. The gateway maps
+``type`` onto AppSync's ``errorType`` unchanged, so a business error reads the same at
+every layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("bnpl.errors")
+
+
+class AppError(Exception):
+    """An expected failure with a status code, a stable type name and an optional field."""
+
+    status_code: int = 400
+    error_type: str = "BadRequest"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.info = info or {}
+        if status_code is not None:
+            self.status_code = status_code
+        if error_type is not None:
+            self.error_type = error_type
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.info:
+            body["info"] = self.info
+        return body
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    error_type = "ValidationError"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error_type = "UnauthorizedException"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error_type = "AccessDeniedException"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error_type = "NotFound"
+
+
+class Conflict(AppError):
+    status_code = 409
+    error_type = "Conflict"
+
+
+class IdempotencyConflict(AppError):
+    status_code = 409
+    error_type = "IdempotencyConflict"
+
+
+class PreconditionFailed(AppError):
+    status_code = 422
+    error_type = "PreconditionFailed"
+
+
+class DependencyFailed(AppError):
+    status_code = 502
+    error_type = "DependencyFailed"
+
+
+def error_from_body(status_code: int, body: Any) -> AppError:
+    """Rebuild an AppError from another service's error body (for callers of our services)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return DependencyFailed(f"upstream answered {status_code}")
+    return AppError(
+        str(err.get("message", "error")),
+        field=err.get("field"),
+        status_code=status_code,
+        error_type=str(err.get("type", "BadRequest")),
+        info=err.get("info") or None,
+    )
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render AppError, request validation errors and HTTP errors in the one shape; mask the rest."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        field = _field_of(first.get("loc", ()))
+        message = f"{field}: {first.get('msg', 'invalid value')}"
+        details = [
+            {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors
+        ]
+        body = {"type": "ValidationError", "message": message, "field": field, "info": {"errors": details}}
+        return JSONResponse({"error": body}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
+        return JSONResponse(
+            {"error": {"type": kind, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"error_class": type(exc).__name__})
+        return JSONResponse(
+            {"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500
+        )
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid user token"},
+    403: {"description": "Missing or invalid SigV4 signature"},
+    422: {"description": "Invalid input; `error.field` names the offending field"},
+}

@@ -1,0 +1,88 @@
+"""Settings base shared by every service: environment variables read by pydantic-settings.
+
+The names are the same in ``.env`` files, docker-compose.yml and the CloudFormation task
+definitions. Outside local and test mode the placeholder secrets below are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Local-only development keys. Known to everyone, so refused outside local/test mode.
+LOCAL_SIGV4_ACCESS_KEY_ID = "AKIALOCALGATEWAY0001"
+LOCAL_SIGV4_SECRET = "local-only-sigv4-secret-not-for-production"
+PLACEHOLDER_SECRETS = frozenset({LOCAL_SIGV4_SECRET, "change-me", "local-only-otp-pepper"})
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class CommonSettings(BaseSettings):
+    """What every service reads. Subclass per service; tests build instances directly."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    bnpl_env: Literal["local", "test", "aws"] = "local"
+    log_level: str = "INFO"
+    aws_region: str = "us-east-1"
+
+    # Cognito: issuer is always the AWS form (moto issues the same ``iss``); a local
+    # endpoint only changes where the JWKS is fetched from.
+    cognito_user_pool_id: str = ""
+    cognito_client_ids: Annotated[list[str], NoDecode] = []
+    cognito_endpoint: str | None = None
+
+    # Incoming SigV4: ``ACCESS_KEY_ID:SECRET`` pairs of allowed callers, comma separated.
+    service_auth_keys: Annotated[dict[str, str], NoDecode] = {LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET}
+    sigv4_service: str = "execute-api"
+    sigv4_max_skew_seconds: int = 300
+
+    # Outgoing timeouts (seconds) of the shared httpx client.
+    http_connect_timeout: float = 1.0
+    http_read_timeout: float = 5.0
+
+    _split_client_ids = field_validator("cognito_client_ids", mode="before")(_split_csv)
+
+    @field_validator("service_auth_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs: dict[str, str] = {}
+            for item in _split_csv(value):  # type: ignore[union-attr]
+                key_id, sep, secret = str(item).partition(":")
+                if not sep or not key_id or not secret:
+                    raise ValueError("SERVICE_AUTH_KEYS must be ACCESS_KEY_ID:SECRET[,...]")
+                pairs[key_id] = secret
+            return pairs
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> CommonSettings:
+        if self.bnpl_env == "aws":
+            for name, value in self.secret_values().items():
+                if value in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"{name} holds a local placeholder secret; set a real one for BNPL_ENV=aws")
+        return self
+
+    def secret_values(self) -> dict[str, str]:
+        """Secrets to check for placeholders; services add theirs."""
+        return {f"SERVICE_AUTH_KEYS[{k}]": v for k, v in self.service_auth_keys.items()}
+
+    @property
+    def is_local(self) -> bool:
+        return self.bnpl_env in ("local", "test")
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_jwks_url(self) -> str:
+        base = self.cognito_endpoint.rstrip("/") if self.cognito_endpoint else self.cognito_issuer.rsplit("/", 1)[0]
+        return f"{base}/{self.cognito_user_pool_id}/.well-known/jwks.json"

@@ -1,0 +1,135 @@
+"""SigV4: sign outgoing service calls (botocore) and verify incoming ones.
+
+Outgoing: :class:`SigV4Auth` is an ``httpx.Auth`` that signs the method, path, query, a
+fixed set of headers (host, date, content type, the forwarded user token, the
+idempotency key, the request id) and the body.
+
+Incoming: :func:`verify_sigv4` recomputes the signature with botocore's own canonical
+request code against the secret of the calling key id (locally from
+``SERVICE_AUTH_KEYS``), so signer and verifier cannot disagree on canonicalisation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+
+import httpx
+from botocore.auth import SigV4Auth as BotoSigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, ReadOnlyCredentials
+
+from bnpl_common.errors import Forbidden
+
+# Headers the signer covers when present. Hop-by-hop and client-chosen headers
+# (connection, accept-encoding, user-agent, content-length) are left out on purpose:
+# proxies may rewrite them.
+SIGNED_HEADERS = (
+    "host",
+    "content-type",
+    "x-user-authorization",
+    "idempotency-key",
+    "x-request-id",
+)
+_AUTH_RE = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/\s]+)/(?P<date>\d{8})/(?P<region>[^/\s]+)/"
+    r"(?P<service>[^/\s]+)/aws4_request, ?SignedHeaders=(?P<signed>[a-z0-9;-]+), ?Signature=(?P<sig>[0-9a-f]{64})$"
+)
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+
+
+class SigV4Auth(httpx.Auth):
+    """Sign each httpx request with SigV4; credentials come from a botocore provider."""
+
+    requires_request_body = True
+
+    def __init__(self, credentials: Credentials | ReadOnlyCredentials, *, region: str, service: str = "execute-api") -> None:
+        self._credentials = credentials
+        self._region = region
+        self._service = service
+
+    def _frozen(self) -> ReadOnlyCredentials:
+        creds = self._credentials
+        return creds.get_frozen_credentials() if isinstance(creds, Credentials) else creds
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        frozen = self._frozen()
+        creds = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
+        aws_request = AWSRequest(method=request.method, url=str(request.url), data=request.content, headers=headers)
+        BotoSigV4Auth(creds, self._service, self._region).add_auth(aws_request)
+        for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
+            if name in aws_request.headers:
+                request.headers[name] = aws_request.headers[name]
+        yield request
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCaller:
+    """Who signed the request: the access key id and the scope it signed for."""
+
+    access_key_id: str
+    region: str
+    service: str
+
+
+def verify_sigv4(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Mapping[str, str],
+    service: str,
+    now: datetime | None = None,
+    max_skew_seconds: int = 300,
+) -> SignedCaller:
+    """Check a SigV4 signature; raise :class:`Forbidden` (403) unless it is valid.
+
+    ``headers`` must be case-insensitive or lower-cased; ``url`` is the URL as the
+    caller addressed it (scheme, host header, raw path and query).
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    match = _AUTH_RE.match(lower.get("authorization", "").strip())
+    if match is None:
+        raise Forbidden("missing or malformed SigV4 signature")
+    key_id = match["key"]
+    secret = secrets.get(key_id)
+    if secret is None:
+        raise Forbidden("caller not allowed")
+    if match["service"] != service:
+        raise Forbidden("signature scoped to another service")
+    amz_date = lower.get("x-amz-date", "")
+    try:
+        signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise Forbidden("missing or malformed X-Amz-Date") from exc
+    if amz_date[:8] != match["date"]:
+        raise Forbidden("credential scope date does not match X-Amz-Date")
+    current = now or datetime.now(UTC)
+    if abs((current - signed_at).total_seconds()) > max_skew_seconds:
+        raise Forbidden("signature expired or from the future")
+    signed_names = match["signed"].split(";")
+    if "host" not in signed_names or "x-amz-date" not in signed_names:
+        raise Forbidden("host and x-amz-date must be signed")
+    if any(name not in lower for name in signed_names):
+        raise Forbidden("a signed header is missing")
+    # Sensitive headers must be covered by the signature when they are present.
+    for name in ("x-user-authorization", "idempotency-key"):
+        if name in lower and name not in signed_names:
+            raise Forbidden(f"{name} must be signed")
+    if "x-amz-content-sha256" in signed_names and lower["x-amz-content-sha256"] != sha256(body).hexdigest():
+        raise Forbidden("payload hash does not match the body")
+    signed_headers = {name: lower[name] for name in signed_names}
+    aws_request = AWSRequest(method=method, url=url, data=body, headers=signed_headers)
+    aws_request.context["timestamp"] = amz_date
+    signer = BotoSigV4Auth(Credentials(key_id, secret), match["service"], match["region"])
+    canonical = signer.canonical_request(aws_request)
+    expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+    if not hmac.compare_digest(expected, match["sig"]):
+        raise Forbidden("signature does not match")
+    return SignedCaller(access_key_id=key_id, region=match["region"], service=match["service"])

@@ -1,0 +1,121 @@
+"""SigV4 + user token gate, exercised through a real FastAPI app and httpx."""
+
+
+from typing import Annotated
+
+import pytest
+from botocore.credentials import Credentials
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from bnpl_common.app import install_common
+from bnpl_common.jwt import CognitoJwtVerifier, Principal
+from bnpl_common.service_auth import USER_TOKEN_HEADER, ServiceAuthenticator
+from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
+from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.testing import TokenMinter, fake_aws_credentials
+
+
+@pytest.fixture
+def minter() -> TokenMinter:
+    return TokenMinter()
+
+
+@pytest.fixture
+def client(minter: TokenMinter) -> TestClient:
+    async def fetch() -> dict:
+        return minter.jwks()
+
+    verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
+    gate = ServiceAuthenticator(
+        secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET}, service="execute-api", verifier=verifier
+    )
+    app = FastAPI()
+    install_common(app)
+
+    @app.post("/v1/echo")
+    async def echo(principal: Annotated[Principal, Depends(gate)], body: dict) -> dict:
+        return {"sub": principal.sub, "body": body}
+
+    return TestClient(app)
+
+
+def signer(creds: Credentials | None = None, service: str = "execute-api") -> SigV4Auth:
+    return SigV4Auth(creds or fake_aws_credentials(), region="us-east-1", service=service)
+
+
+def test_signed_call_with_token_reaches_the_route(client: TestClient, minter: TokenMinter) -> None:
+    token = minter.mint("user-1")
+    r = client.post("/v1/echo?x=1&a=2", json={"a": 1}, headers={USER_TOKEN_HEADER: token}, auth=signer())
+    assert r.status_code == 200, r.text
+    assert r.json() == {"sub": "user-1", "body": {"a": 1}}
+
+
+def test_unsigned_call_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint()})
+    assert r.status_code == 403
+    assert r.json()["error"]["type"] == "AccessDeniedException"
+
+
+def test_wrong_secret_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    bad = Credentials(LOCAL_SIGV4_ACCESS_KEY_ID, "not-the-secret")
+    r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint()}, auth=signer(bad))
+    assert r.status_code == 403
+
+
+def test_unknown_key_id_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    r = client.post(
+        "/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint()}, auth=signer(Credentials("AKIAOTHER", "x"))
+    )
+    assert r.status_code == 403
+
+
+def test_other_service_scope_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint()}, auth=signer(service="s3"))
+    assert r.status_code == 403
+
+
+def test_tampered_body_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    import httpx
+
+    token = minter.mint()
+    request = client.build_request("POST", "/v1/echo", json={"a": 1}, headers={USER_TOKEN_HEADER: token})
+    signed = next(signer().auth_flow(request))
+    tampered = httpx.Request("POST", signed.url, headers=signed.headers, content=b'{"a": 2}')
+    tampered.headers["content-length"] = str(len(b'{"a": 2}'))
+    assert client.send(tampered).status_code == 403
+
+
+def test_swapped_user_token_is_forbidden(client: TestClient, minter: TokenMinter) -> None:
+    """The user token is signed: a proxy cannot swap in another user's token."""
+    request = client.build_request("POST", "/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint("a")})
+    signed = next(signer().auth_flow(request))
+    signed.headers[USER_TOKEN_HEADER] = minter.mint("b")
+    assert client.send(signed).status_code == 403
+
+
+def test_signed_call_without_user_token_is_unauthorized(client: TestClient) -> None:
+    r = client.post("/v1/echo", json={}, auth=signer())
+    assert r.status_code == 401
+    assert r.json()["error"]["type"] == "UnauthorizedException"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"token_use": "id"},
+        {"client_id": "someone-else"},
+        {"issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"},
+        {"expires_in": -10},
+        {"omit": ["exp"]},
+    ],
+)
+def test_bad_user_tokens_are_unauthorized(client: TestClient, minter: TokenMinter, kwargs: dict) -> None:
+    r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint(**kwargs)}, auth=signer())
+    assert r.status_code == 401, r.text
+
+
+def test_token_of_another_key_is_unauthorized(client: TestClient) -> None:
+    other = TokenMinter()
+    r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: other.mint()}, auth=signer())
+    assert r.status_code == 401

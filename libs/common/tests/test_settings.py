@@ -1,0 +1,37 @@
+"""Settings read from the environment; placeholders refused outside local mode."""
+
+import pytest
+from pydantic import ValidationError
+
+from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, CommonSettings
+
+
+def test_environment_lists_and_key_pairs_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGNITO_CLIENT_IDS", "a, b")
+    monkeypatch.setenv("SERVICE_AUTH_KEYS", "K1:s1,K2:s2")
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", "eu-west-1_abc")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    s = CommonSettings()
+    assert s.cognito_client_ids == ["a", "b"]
+    assert s.service_auth_keys == {"K1": "s1", "K2": "s2"}
+    assert s.cognito_issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+    assert s.cognito_jwks_url == s.cognito_issuer + "/.well-known/jwks.json"
+
+
+def test_local_endpoint_only_moves_the_jwks() -> None:
+    s = CommonSettings(cognito_user_pool_id="us-east-1_x", cognito_endpoint="http://127.0.0.1:9229/")
+    assert s.cognito_jwks_url == "http://127.0.0.1:9229/us-east-1_x/.well-known/jwks.json"
+    assert s.cognito_issuer.startswith("https://cognito-idp.us-east-1.amazonaws.com/")
+
+
+def test_placeholder_secrets_are_refused_in_aws_mode() -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        CommonSettings(bnpl_env="aws")
+    ok = CommonSettings(bnpl_env="aws", service_auth_keys={LOCAL_SIGV4_ACCESS_KEY_ID: "a-real-secret"})
+    assert not ok.is_local
+
+
+def test_malformed_key_pairs_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVICE_AUTH_KEYS", "no-secret-here")
+    with pytest.raises(ValidationError):
+        CommonSettings()

@@ -1,0 +1,294 @@
+"""The whole platform on one machine: local Cognito (moto server), model server, user,
+credit and gateway services, each a real process on 127.0.0.1.
+
+``make run`` calls ``python scripts/devstack.py run``; the end-to-end tests use
+:class:`Stack` with free ports and a temporary data directory.
+
+Local Cognito durability: moto keeps state in memory, so every call to it is recorded
+(moto's own recorder) into ``<data>/cognito-recording.jsonl`` and replayed at the next
+start. Moto's random generator is seeded at the very start of the recording, so a replay
+recreates the same pool, client and user ``sub`` values, and profiles keyed by ``sub``
+stay reachable after a restart. The recording holds sign-up passwords of local test
+users: it is a local development file, never used outside ``make run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import httpx
+
+from bnpl_common.testing import ServiceProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ARTIFACT = ROOT / "model" / "artifacts" / "credit-scorecard"
+POOL_NAME = "bnpl-local"
+CLIENT_NAME = "bnpl-checkout"
+REGION = "us-east-1"
+# moto accepts any credentials; these keep boto3 from looking for real ones.
+LOCAL_AWS_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = int(os.environ.get("GATEWAY_PORT", "8000"))
+    user: int = int(os.environ.get("USER_PORT", "8001"))
+    credit: int = int(os.environ.get("CREDIT_PORT", "8002"))
+    model: int = int(os.environ.get("MODEL_PORT", "8080"))
+    cognito: int = int(os.environ.get("COGNITO_PORT", "9229"))
+
+
+class LocalCognito:
+    """The moto server's Cognito API, with a durable pool and app client."""
+
+    def __init__(self, *, port: int, data_dir: Path, host: str = "127.0.0.1") -> None:
+        self.endpoint = f"http://{host}:{port}"
+        self.recording = data_dir / "cognito-recording.jsonl"
+        self.process = ServiceProcess(
+            name="cognito",
+            args=[sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            health_url=f"{self.endpoint}/moto-api/",
+            env={
+                **LOCAL_AWS_ENV,
+                "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
+                "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",
+                "MOTO_RECORDER_FILEPATH": str(self.recording),
+            },
+            log_path=data_dir / "logs" / "cognito.log",
+        )
+        self.pool_id = ""
+        self.client_id = ""
+
+    def client(self):  # noqa: ANN201 - boto3 client types are generated
+        return boto3.client(
+            "cognito-idp",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def start(self) -> LocalCognito:
+        self.process.start()
+        if self.recording.exists() and self.recording.stat().st_size > 0:
+            httpx.post(f"{self.endpoint}/moto-api/recorder/replay-recording", timeout=60).raise_for_status()
+            httpx.post(f"{self.endpoint}/moto-api/recorder/start-recording").raise_for_status()
+        else:
+            httpx.post(f"{self.endpoint}/moto-api/recorder/start-recording").raise_for_status()
+            httpx.post(f"{self.endpoint}/moto-api/seed?a=20261128").raise_for_status()
+        self._ensure_pool()
+        return self
+
+    def _ensure_pool(self) -> None:
+        idp = self.client()
+        pools = idp.list_user_pools(MaxResults=60)["UserPools"]
+        pool_id = next((p["Id"] for p in pools if p["Name"] == POOL_NAME), None)
+        if pool_id is None:
+            pool_id = idp.create_user_pool(
+                PoolName=POOL_NAME,
+                UsernameAttributes=["email"],
+                AutoVerifiedAttributes=["email"],
+                Policies={
+                    "PasswordPolicy": {
+                        "MinimumLength": 8,
+                        "RequireUppercase": True,
+                        "RequireLowercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": False,
+                    }
+                },
+            )["UserPool"]["Id"]
+        clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME), None)
+        if client_id is None:
+            client_id = idp.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName=CLIENT_NAME,
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                GenerateSecret=False,
+            )["UserPoolClient"]["ClientId"]
+        self.pool_id, self.client_id = pool_id, client_id
+
+    def sign_up(self, email: str, password: str) -> str:
+        """Sign a user up through the public API and confirm them (locally, as an admin would)."""
+        idp = self.client()
+        sub = idp.sign_up(
+            ClientId=self.client_id,
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )["UserSub"]
+        idp.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=email)
+        return str(sub)
+
+    def access_token(self, email: str, password: str) -> str:
+        """Sign in with USER_PASSWORD_AUTH and return the access token."""
+        result = self.client().initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return str(result["AuthenticationResult"]["AccessToken"])
+
+    def describe(self) -> dict[str, str]:
+        return {"endpoint": self.endpoint, "region": REGION, "userPoolId": self.pool_id, "clientId": self.client_id}
+
+
+@dataclass
+class Stack:
+    """Every process of the platform, started in dependency order and stopped in reverse."""
+
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    host: str = "127.0.0.1"
+    artifact_dir: Path = DEFAULT_ARTIFACT
+    extra_env: dict[str, str] = field(default_factory=dict)
+    cognito: LocalCognito | None = None
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{getattr(self.ports, name)}"
+
+    def service_env(self) -> dict[str, str]:
+        assert self.cognito is not None
+        return {
+            **LOCAL_AWS_ENV,
+            "BNPL_ENV": "local",
+            "AWS_REGION": REGION,
+            "COGNITO_USER_POOL_ID": self.cognito.pool_id,
+            "COGNITO_CLIENT_IDS": self.cognito.client_id,
+            "COGNITO_ENDPOINT": self.cognito.endpoint,
+            "USER_DB_PATH": str(self.data_dir / "user.sqlite3"),
+            "SMS_NOTIFIER": "outbox",
+            "SMS_OUTBOX_PATH": str(self.data_dir / "sms-outbox.jsonl"),
+            "CREDIT_DB_PATH": str(self.data_dir / "credit.sqlite3"),
+            "SCORER": "http",
+            "MODEL_URL": self.url("model"),
+            "USER_SERVICE_URL": self.url("user"),
+            "CREDIT_SERVICE_URL": self.url("credit"),
+            **self.extra_env,
+        }
+
+    def _process(self, name: str, args: list[str], health: str) -> ServiceProcess:
+        return ServiceProcess(
+            name=name,
+            args=args,
+            health_url=f"{self.url(name)}{health}",
+            env=self.service_env(),
+            log_path=self.data_dir / "logs" / f"{name}.log",
+        )
+
+    def _uvicorn(self, name: str, factory: str) -> ServiceProcess:
+        port = str(getattr(self.ports, name))
+        args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", self.host, "--port", port]
+        return self._process(name, [*args, "--no-access-log"], "/readyz")
+
+    def build(self) -> None:
+        self.services = {
+            "model": self._process(
+                "model",
+                [
+                    sys.executable,
+                    "-m",
+                    "bnpl_model",
+                    "serve",
+                    "--artifact",
+                    str(self.artifact_dir),
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.ports.model),
+                ],
+                "/ping",
+            ),
+            "user": self._uvicorn("user", "bnpl_user.main:create_app"),
+            "credit": self._uvicorn("credit", "bnpl_credit.main:create_app"),
+            "gateway": self._uvicorn("gateway", "bnpl_gateway.main:create_app"),
+        }
+
+    def start(self) -> Stack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.artifact_dir / "model.json").exists():
+            raise SystemExit(f"model artifact missing at {self.artifact_dir}; run `make model`")
+        self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host).start()
+        (self.data_dir / "local-cognito.json").write_text(json.dumps(self.cognito.describe(), indent=2) + "\n")
+        self.build()
+        try:
+            for proc in self.services.values():
+                proc.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def restart(self, *names: str) -> None:
+        for name in names:
+            self.services[name].stop()
+        for name in names:
+            self.services[name].start()
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.services.values())):
+            proc.stop()
+        if self.cognito is not None:
+            self.cognito.process.stop()
+
+
+def _banner(stack: Stack) -> str:
+    assert stack.cognito is not None
+    gw = stack.url("gateway")
+    return f"""
+BNPL platform is running (Ctrl-C stops everything).
+
+  GraphQL API + GraphiQL  {gw}/graphql
+  user service            {stack.url("user")}/docs
+  credit service          {stack.url("credit")}/docs
+  model server            {stack.url("model")}/ping
+  local Cognito           {stack.cognito.endpoint}  (pool {stack.cognito.pool_id}, client {stack.cognito.client_id})
+
+  Cognito details         {stack.data_dir / "local-cognito.json"}
+  SMS outbox (codes)      {stack.data_dir / "sms-outbox.jsonl"}
+  logs                    {stack.data_dir / "logs"}/
+
+Get an access token for a new or existing local user:
+  .venv/bin/python scripts/local_user.py --email you@example.com --password 'Passw0rd!'
+Walk the whole journey (good and poor profile):
+  .venv/bin/python scripts/walkthrough.py
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--data-dir", default=str(ROOT / ".data"))
+    args = parser.parse_args()
+    stack = Stack(data_dir=Path(args.data_dir))
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        print(_banner(stack), flush=True)
+        while True:
+            for name, proc in stack.services.items():
+                if proc.proc is not None and proc.proc.poll() is not None:
+                    raise SystemExit(f"{name} exited; see {proc.log_path}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

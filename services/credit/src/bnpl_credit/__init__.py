@@ -1,0 +1,1 @@
+"""BNPL credit service: quotes, decisions, plans, repayments, credit lines."""

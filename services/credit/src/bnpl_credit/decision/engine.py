@@ -1,0 +1,163 @@
+"""The decision (DESIGN.md "The decision", steps 3-4): score, then apply the policy.
+
+:func:`evaluate` is pure (policy + context + score -> outcome) so every rule is unit
+tested without I/O; :class:`DecisionEngine` adds the scorer call with its hard timeout.
+A scorer that fails, times out or answers nonsense gives REFERRED, never APPROVED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from bnpl_common.money import Money
+
+from bnpl_credit.decision.policy import Policy
+from bnpl_credit.decision.schedule import Schedule, build_schedule
+from bnpl_credit.scoring.port import Scorer, ScoreResult
+
+log = logging.getLogger("bnpl.credit.decision")
+
+DecisionStatus = Literal["APPROVED", "DECLINED", "REFERRED"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    description: str
+
+
+SCORER_UNAVAILABLE = Reason(
+    "SCORER_UNAVAILABLE", "We could not complete an automatic decision; your application will be reviewed."
+)
+MANUAL_REVIEW = Reason("MANUAL_REVIEW", "Your application needs a closer look; it will be reviewed by our team.")
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """What the policy needs besides the score, in minor units of the order's currency."""
+
+    amount: int
+    currency: str
+    plan_type: str
+    age: int
+    late_installments: int
+    monthly_income: int
+    monthly_expenses: int
+    credit_limit: int | None  # the customer's limit, None before the first approval
+    exposure: int  # held approvals + outstanding plans
+    today: date
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: DecisionStatus
+    reasons: tuple[Reason, ...]
+    score: ScoreResult | None
+    scorer_failure: str | None
+    schedule: Schedule | None
+    expires_at: datetime | None
+    new_credit_limit: int | None  # set when this is the customer's first approval
+
+
+def _fmt(amount: int, currency: str) -> str:
+    return Money(amount=amount, currency=currency).format()
+
+
+def evaluate(policy: Policy, ctx: DecisionContext, score: ScoreResult | None, scorer_failure: str | None = None) -> Decision:
+    """Apply ``policy`` to one application; ``score`` is None when the scorer failed."""
+    policy_reasons: list[Reason] = []
+    if ctx.age < policy.knock_outs.min_age:
+        policy_reasons.append(
+            Reason("KO_AGE", f"You must be at least {policy.knock_outs.min_age} years old to use pay later.")
+        )
+    if ctx.late_installments > policy.knock_outs.max_late_installments:
+        policy_reasons.append(Reason("KO_LATE_PAYMENTS", "A payment on one of your plans with us is or was late."))
+
+    if score is None:
+        if policy_reasons:  # a knock-out needs no model: decline stands
+            return Decision("DECLINED", tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure, None, None, None)
+        return Decision("REFERRED", (SCORER_UNAVAILABLE,), None, scorer_failure, None, None, None)
+
+    plan = policy.plan(ctx.plan_type)
+    schedule: Schedule | None = None
+    try:
+        schedule = build_schedule(plan, amount=ctx.amount, grade=score.grade, start=ctx.today)
+    except KeyError:
+        policy_reasons.append(
+            Reason("RISK_GRADE", "Based on the information you gave us, we cannot offer this plan for this purchase.")
+        )
+
+    if schedule is not None:
+        largest = max(i.amount for i in schedule.installments)
+        disposable = ctx.monthly_income - ctx.monthly_expenses
+        share = policy.affordability.max_installment_share_percent
+        if disposable <= 0 or largest * 100 > share * disposable:
+            policy_reasons.append(
+                Reason(
+                    "AFFORDABILITY",
+                    f"The largest payment of this plan ({_fmt(largest, ctx.currency)}) would be more than {share}% "
+                    f"of your monthly income after expenses ({_fmt(max(disposable, 0), ctx.currency)}).",
+                )
+            )
+
+    if score.pd > policy.cutoffs.refer_max_pd:
+        policy_reasons.append(
+            Reason("HIGH_RISK", "Based on the information you gave us, we cannot offer credit for this purchase now.")
+        )
+
+    limit = ctx.credit_limit if ctx.credit_limit is not None else policy.credit_limit_by_grade.get(score.grade, 0)
+    available = max(limit - ctx.exposure, 0)
+    if ctx.amount > available:
+        policy_reasons.append(
+            Reason(
+                "CREDIT_LIMIT",
+                f"This purchase is more than the credit available to you ({_fmt(available, ctx.currency)}).",
+            )
+        )
+
+    model_reasons = [Reason(r.code, r.description) for r in score.reasons]
+    if policy_reasons:
+        reasons = (policy_reasons + model_reasons)[: policy.max_reasons]
+        return Decision("DECLINED", tuple(reasons), score, None, None, None, None)
+    if score.pd > policy.cutoffs.approve_max_pd:
+        reasons = ([MANUAL_REVIEW] + model_reasons)[: policy.max_reasons]
+        return Decision("REFERRED", tuple(reasons), score, None, None, None, None)
+    return Decision(
+        "APPROVED",
+        tuple(model_reasons[: policy.max_reasons]),
+        score,
+        None,
+        schedule,
+        ctx.now + timedelta(minutes=policy.approval_hold_minutes),
+        limit if ctx.credit_limit is None else None,
+    )
+
+
+class DecisionEngine:
+    """Scores with a hard timeout, then evaluates the policy."""
+
+    def __init__(self, *, policy: Policy, scorer: Scorer, timeout_seconds: float) -> None:
+        self.policy = policy
+        self._scorer = scorer
+        self._timeout = timeout_seconds
+
+    async def score(self, features: dict[str, Any]) -> tuple[ScoreResult | None, str | None]:
+        """The score, or None and the failure class (never the data)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._scorer.score(features), None
+        except TimeoutError:
+            failure = "TimeoutError"
+        except Exception as exc:  # any scorer failure is a referral, never a 500
+            failure = type(exc).__name__
+        log.warning("scorer unavailable", extra={"failure_class": failure})
+        return None, failure
+
+    async def decide(self, ctx: DecisionContext, features: dict[str, Any]) -> Decision:
+        score, failure = await self.score(features)
+        return evaluate(self.policy, ctx, score, failure)

@@ -1,0 +1,54 @@
+"""The credit service's typed errors (rendered by ``bnpl_common.errors``)."""
+
+from __future__ import annotations
+
+from bnpl_common.errors import AppError, Conflict, Forbidden, NotFound, PreconditionFailed
+
+
+class ApplicationNotFound(NotFound):
+    error_type = "ApplicationNotFound"
+
+
+class PlanNotFound(NotFound):
+    error_type = "PlanNotFound"
+
+
+class ProfileMismatch(Forbidden):
+    error_type = "AccessDeniedException"
+
+
+class PhoneNotVerified(PreconditionFailed):
+    error_type = "PhoneNotVerified"
+
+
+class AmountOutOfRange(PreconditionFailed):
+    error_type = "AmountOutOfRange"
+
+
+class UnsupportedCurrency(PreconditionFailed):
+    error_type = "UnsupportedCurrency"
+
+
+class CurrencyMismatch(PreconditionFailed):
+    error_type = "CurrencyMismatch"
+
+
+class Overpayment(PreconditionFailed):
+    error_type = "Overpayment"
+
+
+class InvalidApplicationState(Conflict):
+    error_type = "InvalidApplicationState"
+
+
+class PlanNotActive(Conflict):
+    error_type = "PlanNotActive"
+
+
+class ConcurrentUpdate(Conflict):
+    error_type = "ConcurrentUpdate"
+
+
+class InvalidNextToken(AppError):
+    status_code = 422
+    error_type = "ValidationError"

@@ -1,0 +1,55 @@
+"""API shapes shared by several routes: money, offers, reasons (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from bnpl_common.money import MAX_AMOUNT
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic.alias_generators import to_camel
+
+PlanType = Literal["PAY_IN_4", "MONTHLY_3", "MONTHLY_6", "MONTHLY_12"]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
+
+
+class MoneyInput(CamelModel):
+    """A positive amount in minor units."""
+
+    amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+    currency: CurrencyCode
+
+
+class NonNegativeMoney(CamelModel):
+    amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
+    currency: CurrencyCode
+
+
+class Money(CamelModel):
+    amount: int
+    currency: str
+
+
+class ReasonOut(CamelModel):
+    code: str
+    description: str
+
+
+class OfferInstallment(CamelModel):
+    sequence: int
+    due_date: date
+    amount: Money
+
+
+class Offer(CamelModel):
+    plan_type: PlanType
+    amount_financed: Money
+    finance_charge: Money
+    total_of_payments: Money
+    apr: float = Field(description="percent, e.g. 19.99")
+    apr_basis_points: int
+    installments: list[OfferInstallment]

@@ -1,0 +1,44 @@
+"""Scorer adapter for the model server's SageMaker-compatible HTTP contract."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from bnpl_credit.scoring.port import MalformedScore, ScorerError, ScoreResult, parse_invocation_body
+
+
+class HttpScorer:
+    """``POST {base_url}/invocations`` on the shared client, with a hard overall timeout."""
+
+    def __init__(self, client: httpx.AsyncClient, *, base_url: str, timeout_seconds: float) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/invocations"
+        self._timeout = timeout_seconds
+
+    async def score(self, features: dict[str, Any]) -> ScoreResult:
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.post(
+                    self._url,
+                    content=json.dumps({"instances": [features]}),
+                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                    timeout=httpx.Timeout(self._timeout),
+                )
+        except TimeoutError as exc:
+            raise ScorerError("model call timed out") from exc
+        except httpx.HTTPError as exc:
+            raise ScorerError(f"model call failed: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise ScorerError(f"model answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise MalformedScore("model answered invalid JSON") from exc
+        return parse_invocation_body(body)
+
+    async def aclose(self) -> None:
+        """The shared client belongs to the app; nothing to close here."""

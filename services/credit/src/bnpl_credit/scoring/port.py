@@ -1,0 +1,79 @@
+"""The one port through which the credit service reaches the model (DESIGN.md "Model")."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+GRADES = ("A", "B", "C", "D", "E")
+
+
+class ScorerError(Exception):
+    """The scorer failed, timed out or answered something unusable."""
+
+
+class MalformedScore(ScorerError):
+    """The scorer answered, but not in the contract's shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreReason:
+    code: str
+    feature: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    pd: float
+    score: int
+    grade: str
+    model_version: str
+    reasons: tuple[ScoreReason, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pd": self.pd,
+            "score": self.score,
+            "grade": self.grade,
+            "model_version": self.model_version,
+            "reasons": [{"code": r.code, "feature": r.feature, "description": r.description} for r in self.reasons],
+        }
+
+
+class Scorer(Protocol):
+    async def score(self, features: dict[str, Any]) -> ScoreResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+def parse_prediction(prediction: Any) -> ScoreResult:
+    """Validate one ``predictions[i]`` object of the SageMaker contract."""
+    if not isinstance(prediction, dict):
+        raise MalformedScore("prediction is not an object")
+    pd, score, grade = prediction.get("pd"), prediction.get("score"), prediction.get("grade")
+    version, reasons = prediction.get("model_version"), prediction.get("reasons", [])
+    if isinstance(pd, bool) or not isinstance(pd, int | float) or not math.isfinite(pd) or not 0.0 <= pd <= 1.0:
+        raise MalformedScore("pd missing or out of range")
+    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        raise MalformedScore("score missing")
+    if grade not in GRADES:
+        raise MalformedScore("grade missing or unknown")
+    if not isinstance(version, str) or not version:
+        raise MalformedScore("model_version missing")
+    if not isinstance(reasons, list):
+        raise MalformedScore("reasons is not a list")
+    parsed = []
+    for r in reasons:
+        if not isinstance(r, dict) or not isinstance(r.get("code"), str) or not isinstance(r.get("description"), str):
+            raise MalformedScore("reason without code or description")
+        parsed.append(ScoreReason(code=r["code"], feature=str(r.get("feature", "")), description=r["description"]))
+    return ScoreResult(pd=float(pd), score=int(round(score)), grade=grade, model_version=version, reasons=tuple(parsed))
+
+
+def parse_invocation_body(body: Any) -> ScoreResult:
+    """Validate a whole ``/invocations`` answer holding exactly one prediction."""
+    if not isinstance(body, dict) or not isinstance(body.get("predictions"), list) or len(body["predictions"]) != 1:
+        raise MalformedScore("answer has no single prediction")
+    return parse_prediction(body["predictions"][0])

@@ -1,0 +1,38 @@
+"""Per-request GraphQL context: the verified caller, the upstream clients, a small cache."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.fastapi import BaseContext
+
+from bnpl_common.jwt import Principal
+from bnpl_gateway.upstream import Upstreams
+
+
+@dataclass
+class GatewayContext(BaseContext):
+    """Built for each request; ``principal`` is set once the token is verified."""
+
+    upstreams: Upstreams
+    principal: Principal | None = None
+    _credit_line: asyncio.Future[Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    @property
+    def token(self) -> str:
+        if self.principal is None:  # the router refuses unauthenticated requests first
+            raise RuntimeError("no verified caller")
+        return self.principal.token
+
+    async def credit_line(self) -> dict[str, Any]:
+        """``GET /v1/credit-line``, fetched at most once per request."""
+        if self._credit_line is None:
+            self._credit_line = asyncio.ensure_future(
+                self.upstreams.credit.call("GET", "/v1/credit-line", token=self.token)
+            )
+        return await asyncio.shield(self._credit_line)

@@ -1,0 +1,271 @@
+"""The GraphQL types. Field names are the contract (DESIGN.md "GraphQL", docs/contracts.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+
+from bnpl_gateway.convert import build
+
+
+@strawberry.enum
+class PlanType(Enum):
+    PAY_IN_4 = "PAY_IN_4"
+    MONTHLY_3 = "MONTHLY_3"
+    MONTHLY_6 = "MONTHLY_6"
+    MONTHLY_12 = "MONTHLY_12"
+
+
+@strawberry.enum(description="The credit decision's outcome.")
+class DecisionStatus(Enum):
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    REFERRED = "REFERRED"
+
+
+@strawberry.enum(description="Where the application is in its life: the decision, then what the customer did.")
+class ApplicationStatus(Enum):
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    REFERRED = "REFERRED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    CONFIRMED = "CONFIRMED"
+
+
+@strawberry.enum
+class Housing(Enum):
+    RENT = "RENT"
+    OWNER = "OWNER"
+    PARENTS = "PARENTS"
+    OTHER = "OTHER"
+
+
+@strawberry.enum
+class Employment(Enum):
+    FIXED = "FIXED"
+    PART_TIME = "PART_TIME"
+    FREELANCE = "FREELANCE"
+    OTHER = "OTHER"
+
+
+@strawberry.enum
+class PlanStatus(Enum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+
+
+@strawberry.enum
+class InstallmentStatus(Enum):
+    DUE = "DUE"
+    PAID = "PAID"
+    LATE = "LATE"
+
+
+@strawberry.type(description="Integer minor units of an ISO 4217 currency.")
+class Money:
+    amount: int
+    currency: str
+
+
+@strawberry.input
+class MoneyInput:
+    amount: int
+    currency: str
+
+
+@strawberry.type
+class Address:
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2")
+
+
+@strawberry.input
+class AddressInput:
+    line1: str
+    city: str
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2")
+    line2: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    email: str | None
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    phone_number: str
+    phone_verified: bool
+    address: Address
+    monthly_income: Money
+    monthly_expenses: Money
+    housing: Housing
+    employment: Employment
+    employment_years: int
+    assets: Money
+    debt: Money
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="Null before the first approval.")
+    async def credit_limit(self, info: strawberry.Info) -> Money | None:
+        line = await info.context.credit_line()
+        return build(Money, line["creditLimit"]) if line and line.get("creditLimit") else None
+
+    @strawberry.field(description="Null before the first approval.")
+    async def available_credit(self, info: strawberry.Info) -> Money | None:
+        line = await info.context.credit_line()
+        if not line or not line.get("creditLimit") or not line.get("availableCredit"):
+            return None
+        return build(Money, line["availableCredit"])
+
+
+@strawberry.input
+class ProfileInput:
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    phone_number: str = strawberry.field(description="E.164")
+    address: AddressInput
+    monthly_income: MoneyInput
+    monthly_expenses: MoneyInput
+    housing: Housing
+    employment: Employment
+    employment_years: int
+    assets: MoneyInput
+    debt: MoneyInput
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="Any subset of ProfileInput; a new phoneNumber must be verified again.")
+class ProfileUpdateInput:
+    given_name: str | None = strawberry.UNSET
+    family_name: str | None = strawberry.UNSET
+    date_of_birth: dt.date | None = strawberry.UNSET
+    phone_number: str | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.UNSET
+    monthly_income: MoneyInput | None = strawberry.UNSET
+    monthly_expenses: MoneyInput | None = strawberry.UNSET
+    housing: Housing | None = strawberry.UNSET
+    employment: Employment | None = strawberry.UNSET
+    employment_years: int | None = strawberry.UNSET
+    assets: MoneyInput | None = strawberry.UNSET
+    debt: MoneyInput | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class VerificationChallenge:
+    destination: str = strawberry.field(description="The masked phone number the code was sent to.")
+    expires_at: dt.datetime
+    attempts_remaining: int
+
+
+@strawberry.input
+class CreditApplicationInput:
+    merchant_id: str
+    order_reference: str
+    amount: MoneyInput
+    plan_type: PlanType
+
+
+@strawberry.type
+class Reason:
+    code: str
+    description: str
+
+
+@strawberry.type
+class Installment:
+    sequence: int
+    due_date: dt.date
+    amount: Money
+    amount_paid: Money | None = strawberry.field(description="Null in an offer.")
+    status: InstallmentStatus | None = strawberry.field(description="Null in an offer.")
+
+
+@strawberry.type
+class PlanOffer:
+    plan_type: PlanType
+    amount_financed: Money
+    finance_charge: Money
+    total_of_payments: Money
+    apr: float = strawberry.field(description="Percent, e.g. 19.99")
+    apr_basis_points: int
+    installments: list[Installment]
+
+
+@strawberry.type
+class CreditApplication:
+    id: strawberry.ID
+    status: DecisionStatus = strawberry.field(description="The decision's outcome.")
+    application_status: ApplicationStatus
+    amount: Money
+    merchant_id: str
+    order_reference: str
+    plan_type: PlanType
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    score: int | None = strawberry.field(description="Null when no score was available (REFERRED).")
+    risk_grade: str | None
+    pd: float | None
+    reasons: list[Reason]
+    offer: PlanOffer | None
+    model_version: str | None
+    policy_version: str
+    plan_id: strawberry.ID | None
+
+
+@strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")
+class ApplicationConnection:
+    items: list[CreditApplication]
+    next_token: str | None
+
+
+@strawberry.input
+class QuoteInput:
+    amount: MoneyInput
+    plan_types: list[PlanType] | None = strawberry.UNSET
+
+
+@strawberry.type
+class PaymentPlan:
+    id: strawberry.ID
+    application_id: strawberry.ID
+    status: PlanStatus
+    plan_type: PlanType
+    merchant_id: str
+    order_reference: str
+    principal: Money
+    finance_charge: Money
+    total_of_payments: Money
+    apr: float
+    apr_basis_points: int
+    amount_paid: Money
+    amount_outstanding: Money
+    installments: list[Installment]
+    created_at: dt.datetime
+
+
+@strawberry.type
+class Allocation:
+    sequence: int
+    amount: Money
+
+
+@strawberry.type
+class Payment:
+    id: strawberry.ID
+    plan_id: strawberry.ID
+    amount: Money
+    created_at: dt.datetime
+    allocations: list[Allocation]

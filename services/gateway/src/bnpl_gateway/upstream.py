@@ -1,0 +1,82 @@
+"""Calls to the user and credit services: SigV4-signed (on the shared client), with the
+user's token in ``X-User-Authorization`` and the request id; errors become GraphQL errors."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bnpl_common.errors import error_from_body
+from bnpl_common.logging import REQUEST_ID_HEADER, request_id_var
+from bnpl_common.service_auth import USER_TOKEN_HEADER
+from bnpl_gateway.errors import DependencyFailed, FieldMap, GatewayError, from_app_error
+
+log = logging.getLogger("bnpl.gateway.upstream")
+
+
+class NotFoundUpstream(GatewayError):
+    """The service answered 404: getters turn it into ``null``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceClient:
+    """One upstream REST service reached through the process's shared (signing) client."""
+
+    name: str
+    base_url: str
+    http: httpx.AsyncClient
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        field_map: FieldMap | None = None,
+    ) -> Any:
+        """Send one call and return the decoded JSON body, or raise a :class:`GatewayError`."""
+        headers = {USER_TOKEN_HEADER: token}
+        rid = request_id_var.get()
+        if rid:
+            headers[REQUEST_ID_HEADER] = rid  # set here so it is signed too
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        url = self.base_url.rstrip("/") + path
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = await self.http.request(method, url, json=json, params=query or None, headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning(
+                "upstream call failed",
+                extra={"upstream": self.name, "method": method, "route": path, "error_class": type(exc).__name__},
+            )
+            raise DependencyFailed() from exc
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if response.is_success:
+            return body
+        status = response.status_code
+        log_level = logging.WARNING if status >= 500 or status in (401, 403) else logging.INFO
+        log.log(log_level, "upstream error", extra={"upstream": self.name, "route": path, "status": status})
+        if status >= 500:
+            raise DependencyFailed()
+        error = from_app_error(error_from_body(status, body), field_map or {})
+        if status == 404:
+            raise NotFoundUpstream(error.error_type, error.message, info=error.info)
+        raise error
+
+
+@dataclass(frozen=True, slots=True)
+class Upstreams:
+    """The services the resolvers call."""
+
+    user: ServiceClient
+    credit: ServiceClient

@@ -1,0 +1,1 @@
+"""BNPL user service: customer profiles and phone verification."""

@@ -1,0 +1,16 @@
+"""``python -m bnpl_user``: serve the app with uvicorn on USER_HOST:USER_PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from bnpl_user.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run("bnpl_user.main:create_app", factory=True, host=settings.user_host, port=settings.user_port)
+
+
+if __name__ == "__main__":
+    main()

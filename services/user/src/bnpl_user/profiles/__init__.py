@@ -1,0 +1,1 @@
+"""Customer profiles: ``/v1/profile``."""

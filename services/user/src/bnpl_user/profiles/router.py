@@ -1,0 +1,45 @@
+"""HTTP routes of ``/v1/profile``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from bnpl_common.errors import ERROR_RESPONSES
+from bnpl_user.deps import AppClock, CurrentPrincipal, IdempotencyKey, ProfileRepo
+from bnpl_user.profiles import service
+from bnpl_user.profiles.schemas import Customer, ProfileInput, ProfileUpdate
+
+router = APIRouter(prefix="/v1/profile", tags=["profile"], responses=ERROR_RESPONSES)
+
+
+@router.put(
+    "",
+    status_code=201,
+    response_model=Customer,
+    responses={409: {"description": "`ProfileExists`, or `IdempotencyConflict` (key reused with another body)"}},
+)
+async def create_profile(
+    principal: CurrentPrincipal,
+    repo: ProfileRepo,
+    clock: AppClock,
+    body: ProfileInput,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Create the caller's profile (Idempotency-Key required)."""
+    stored = await service.create_profile(
+        repo, principal.sub, data=body, idempotency_key=idempotency_key, clock=clock
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.get("", response_model=Customer, responses={404: {"description": "`ProfileNotFound`"}})
+async def get_profile(principal: CurrentPrincipal, repo: ProfileRepo) -> Customer:
+    """Read the caller's profile."""
+    return await service.get_profile(repo, principal.sub)
+
+
+@router.patch("", response_model=Customer, responses={404: {"description": "`ProfileNotFound`"}})
+async def update_profile(principal: CurrentPrincipal, repo: ProfileRepo, clock: AppClock, body: ProfileUpdate) -> Customer:
+    """Change some fields of the caller's profile; a new phone number must be verified again."""
+    return await service.update_profile(repo, principal.sub, changes=body, clock=clock)

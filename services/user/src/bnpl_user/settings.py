@@ -1,0 +1,35 @@
+"""Settings of the user service (environment variables, no prefix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from bnpl_common.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    """What the user service reads on top of the common settings."""
+
+    user_db_path: Path = Path(".data/user.sqlite3")
+    sms_notifier: Literal["outbox", "end-user-messaging"] = "outbox"
+    sms_outbox_path: Path = Path(".data/sms-outbox.jsonl")
+    sms_origination_identity: str | None = None
+    otp_pepper: str = "local-only-otp-pepper"
+    otp_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_resend_seconds: int = Field(default=30, ge=0, le=3600)
+    user_host: str = "127.0.0.1"
+    user_port: int = Field(default=8001, ge=1, le=65535)
+
+    def secret_values(self) -> dict[str, str]:
+        return {**super().secret_values(), "OTP_PEPPER": self.otp_pepper}
+
+    @model_validator(mode="after")
+    def _no_outbox_in_aws(self) -> Settings:
+        # The outbox writes one-time codes to a file: fine on a laptop, never in AWS.
+        if self.bnpl_env == "aws" and self.sms_notifier == "outbox":
+            raise ValueError("SMS_NOTIFIER=outbox is for local use; set SMS_NOTIFIER=end-user-messaging for BNPL_ENV=aws")
+        return self
