@@ -6,9 +6,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from bnpl_common.jwt import Principal
 from strawberry.fastapi import BaseContext
 
-from bnpl_common.jwt import Principal
 from bnpl_gateway.upstream import Upstreams
 
 

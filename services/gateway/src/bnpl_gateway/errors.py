@@ -8,15 +8,11 @@ argument path the caller wrote.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError
-
 from bnpl_common.errors import AppError
-
-log = logging.getLogger("bnpl.gateway.errors")
+from graphql import GraphQLError, GraphQLSyntaxError
 
 UNAUTHORIZED_BODY: dict[str, Any] = {
     "errors": [{"errorType": "UnauthorizedException", "message": "You are not authorized to make this call."}]

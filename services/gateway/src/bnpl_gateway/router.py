@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bnpl_common.errors import Unauthorized
+from bnpl_common.jwt import CognitoJwtVerifier, bearer_token
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,20 +16,15 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from bnpl_common.errors import Unauthorized
-from bnpl_common.jwt import CognitoJwtVerifier, bearer_token
 from bnpl_gateway.context import GatewayContext
 from bnpl_gateway.errors import UNAUTHORIZED_BODY, format_error
 
 log = logging.getLogger("bnpl.gateway.auth")
+_HTTP_ERROR_TYPES = {400: "MalformedHttpRequestException", 404: "NotFound", 405: "MethodNotAllowed"}
 
 
 class GatewayRouter(GraphQLRouter[GatewayContext, None]):
     """Strawberry's FastAPI router with AppSync's authorization and error shape."""
-
-    def __init__(self, *args: Any, verifier: CognitoJwtVerifier, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.verifier = verifier
 
     async def run(
         self,
@@ -39,14 +36,15 @@ class GatewayRouter(GraphQLRouter[GatewayContext, None]):
             return await self.reject_websocket(request)
         if not self.should_render_graphql_ide(self.request_adapter_class(request)):
             try:
-                context.principal = await self.verifier.verify(bearer_token(request.headers.get("authorization")))
+                verifier: CognitoJwtVerifier = request.app.state.verifier
+                context.principal = await verifier.verify(bearer_token(request.headers.get("authorization")))
             except Unauthorized as exc:
                 log.info("unauthorized", extra={"reason": exc.message})
                 return JSONResponse(UNAUTHORIZED_BODY, status_code=401)
         try:
             return await super().run(request, context=context, root_value=root_value)
         except HTTPException as exc:  # malformed HTTP request: JSON, as AppSync answers
-            error_type = "MalformedHttpRequestException" if exc.status_code == 400 else "BadRequestException"
+            error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "BadRequestException")
             body = {"errors": [{"errorType": error_type, "message": exc.reason}]}
             return JSONResponse(body, status_code=exc.status_code)
 

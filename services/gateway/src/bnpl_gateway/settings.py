@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
-from pydantic_settings import NoDecode
-
 from bnpl_common.settings import CommonSettings
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 
 class Settings(CommonSettings):
@@ -21,7 +20,7 @@ class Settings(CommonSettings):
     gateway_port: int = 8000
     # None means "on in local mode only"; never on with BNPL_ENV=aws.
     graphiql: bool | None = None
-    cors_allow_origins: Annotated[list[str], NoDecode] = []
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

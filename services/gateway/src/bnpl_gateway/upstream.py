@@ -1,4 +1,4 @@
-"""Calls to the user and credit services: SigV4-signed (on the shared client), with the
+"""Calls to the user and credit services: SigV4-signed (through the shared client), with the
 user's token in ``X-User-Authorization`` and the request id; errors become GraphQL errors."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
 from bnpl_common.errors import error_from_body
 from bnpl_common.logging import REQUEST_ID_HEADER, request_id_var
 from bnpl_common.service_auth import USER_TOKEN_HEADER
+
 from bnpl_gateway.errors import DependencyFailed, FieldMap, GatewayError, from_app_error
 
 log = logging.getLogger("bnpl.gateway.upstream")
@@ -28,6 +28,7 @@ class ServiceClient:
     name: str
     base_url: str
     http: httpx.AsyncClient
+    signer: httpx.Auth
 
     async def call(
         self,
@@ -50,7 +51,9 @@ class ServiceClient:
         url = self.base_url.rstrip("/") + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = await self.http.request(method, url, json=json, params=query or None, headers=headers)
+            response = await self.http.request(
+                method, url, json=json, params=query or None, headers=headers, auth=self.signer
+            )
         except httpx.HTTPError as exc:
             log.warning(
                 "upstream call failed",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import IDEMPOTENCY_HEADER
 from bnpl_common.jwt import Principal
+from fastapi import Depends, Header, Request
+
 from bnpl_user import notifier as notifier_port
 from bnpl_user.profiles.repository import ProfileRepository
 from bnpl_user.verification.service import OtpPolicy

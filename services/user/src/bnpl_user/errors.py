@@ -73,6 +73,4 @@ class TooManyAttempts(AppError):
     error_type = "TooManyAttempts"
 
     def __init__(self) -> None:
-        super().__init__(
-            "too many wrong codes; ask for a new one", field="code", info={"attemptsRemaining": 0}
-        )
+        super().__init__("too many wrong codes; ask for a new one", field="code", info={"attemptsRemaining": 0})

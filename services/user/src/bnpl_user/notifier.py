@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio.to_thread
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bnpl_common.clock import Clock, SystemClock
+from botocore.exceptions import BotoCoreError, ClientError
 
 
 class NotifierError(Exception):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-
 from bnpl_common.settings import CommonSettings
+from pydantic import Field, model_validator
 
 
 class Settings(CommonSettings):
@@ -31,5 +30,7 @@ class Settings(CommonSettings):
     def _no_outbox_in_aws(self) -> Settings:
         # The outbox writes one-time codes to a file: fine on a laptop, never in AWS.
         if self.bnpl_env == "aws" and self.sms_notifier == "outbox":
-            raise ValueError("SMS_NOTIFIER=outbox is for local use; set SMS_NOTIFIER=end-user-messaging for BNPL_ENV=aws")
+            raise ValueError(
+                "SMS_NOTIFIER=outbox is for local use; set SMS_NOTIFIER=end-user-messaging for BNPL_ENV=aws"
+            )
         return self

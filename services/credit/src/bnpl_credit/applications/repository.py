@@ -60,9 +60,7 @@ class ApplicationRepository(Protocol):
 
     async def get_decision_record(self, customer_id: str, application_id: str) -> dict[str, Any] | None: ...
 
-    async def list(
-        self, customer_id: str, *, limit: int, after: tuple[str, str] | None
-    ) -> list[dict[str, Any]]: ...
+    async def list(self, customer_id: str, *, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]: ...
 
     async def transition(
         self, customer_id: str, application_id: str, *, expect_status: str, not_expired_at: str, update: dict[str, Any]
@@ -74,7 +72,7 @@ def installment_is_late(inst: dict[str, Any], today: date) -> bool:
     due = date.fromisoformat(inst["dueDate"])
     if inst.get("paidLate"):
         return True
-    return inst["amountPaid"] < inst["amount"]["amount"] and due < today
+    return inst["amountPaid"]["amount"] < inst["amount"]["amount"] and due < today
 
 
 class SqliteApplicationRepository:

@@ -52,6 +52,7 @@ class ApplicationInput(CamelModel):
 class CreditApplication(CamelModel):
     id: str
     status: ApplicationStatus
+    decision: Literal["APPROVED", "DECLINED", "REFERRED"]
     amount: Money
     merchant_id: str
     order_reference: str

@@ -14,7 +14,7 @@ from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
 
 from bnpl_credit.applications.repository import ApplicationRepository, CreditLine
-from bnpl_credit.applications.schemas import ApplicationInput
+from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.db import NewIdempotency, StoredResponse
 from bnpl_credit.decision.engine import DecisionContext, DecisionEngine
 from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION, FeatureInputs, age_on, build_features
@@ -44,10 +44,10 @@ def effective_status(doc: dict[str, Any], now: datetime) -> str:
 
 
 def application_view(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The ``CreditApplication`` JSON of a stored application."""
+    """The ``CreditApplication`` JSON of a stored application (as every route renders it)."""
     view = {k: v for k, v in doc.items() if k not in ("customerId", "cancelledAt", "confirmedAt")}
     view["status"] = effective_status(doc, now)
-    return view
+    return CreditApplication.model_validate(view).model_dump(by_alias=True, mode="json")
 
 
 def _check_preconditions(engine: DecisionEngine, customer_id: str, body: ApplicationInput) -> None:
@@ -145,6 +145,7 @@ async def apply_for_credit(
         "id": app_id,
         "customerId": customer_id,
         "status": decision.status,
+        "decision": decision.status,
         "amount": {"amount": order.amount.amount, "currency": currency},
         "merchantId": order.merchant_id,
         "orderReference": order.order_reference,
@@ -200,7 +201,9 @@ async def apply_for_credit(
     return StoredResponse(request_fp, 201, body_out)
 
 
-async def get_application(repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str) -> dict[str, Any]:
+async def get_application(
+    repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str
+) -> dict[str, Any]:
     doc = await repo.get(customer_id, application_id)
     if doc is None:
         raise ApplicationNotFound("no such application", field="id")
@@ -234,7 +237,9 @@ async def list_applications(
     return {"items": [application_view(d, now) for d in page], "nextToken": token}
 
 
-async def cancel_application(repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str) -> dict[str, Any]:
+async def cancel_application(
+    repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str
+) -> dict[str, Any]:
     """Withdraw an approval that is not yet confirmed; cancelling twice is harmless."""
     now = clock.now()
     doc = await repo.get(customer_id, application_id)

@@ -68,7 +68,9 @@ def _fmt(amount: int, currency: str) -> str:
     return Money(amount=amount, currency=currency).format()
 
 
-def evaluate(policy: Policy, ctx: DecisionContext, score: ScoreResult | None, scorer_failure: str | None = None) -> Decision:
+def evaluate(
+    policy: Policy, ctx: DecisionContext, score: ScoreResult | None, scorer_failure: str | None = None
+) -> Decision:
     """Apply ``policy`` to one application; ``score`` is None when the scorer failed."""
     policy_reasons: list[Reason] = []
     if ctx.age < policy.knock_outs.min_age:
@@ -80,7 +82,9 @@ def evaluate(policy: Policy, ctx: DecisionContext, score: ScoreResult | None, sc
 
     if score is None:
         if policy_reasons:  # a knock-out needs no model: decline stands
-            return Decision("DECLINED", tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure, None, None, None)
+            return Decision(
+                "DECLINED", tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure, None, None, None
+            )
         return Decision("REFERRED", (SCORER_UNAVAILABLE,), None, scorer_failure, None, None, None)
 
     plan = policy.plan(ctx.plan_type)
@@ -125,7 +129,7 @@ def evaluate(policy: Policy, ctx: DecisionContext, score: ScoreResult | None, sc
         reasons = (policy_reasons + model_reasons)[: policy.max_reasons]
         return Decision("DECLINED", tuple(reasons), score, None, None, None, None)
     if score.pd > policy.cutoffs.approve_max_pd:
-        reasons = ([MANUAL_REVIEW] + model_reasons)[: policy.max_reasons]
+        reasons = [MANUAL_REVIEW, *model_reasons][: policy.max_reasons]
         return Decision("REFERRED", tuple(reasons), score, None, None, None, None)
     return Decision(
         "APPROVED",

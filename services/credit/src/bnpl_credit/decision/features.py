@@ -7,7 +7,7 @@
 | ``Time`` | int, months | plan term: PAY_IN_4 -> 2, MONTHLY_n -> n (policy ``model_term_months``) |
 | ``Age`` | int, whole years | ``profile.dateOfBirth`` at decision time |
 | ``Records`` | ``yes`` / ``no`` | ``yes`` if any installment of the customer's own plans here is or was LATE |
-| ``Job`` | ``fixed`` / ``partime`` / ``freelance`` / ``others`` | ``profile.employment`` FIXED / PART_TIME / FREELANCE / OTHER |
+| ``Job`` | ``fixed``/``partime``/``freelance``/``others`` | ``profile.employment`` FIXED/PART_TIME/FREELANCE/OTHER |
 | ``Expenses`` | float, model units | ``profile.monthlyExpenses`` |
 | ``Income`` | float, model units | ``profile.monthlyIncome`` |
 | ``Assets`` | float, model units | ``profile.assets`` |

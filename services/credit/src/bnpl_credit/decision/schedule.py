@@ -81,7 +81,8 @@ def build_schedule(plan: PlanTypePolicy, *, amount: int, grade: str | None, star
         parts, charge = amortising_payments(amount, apr, plan.installments)
         dates = [add_months(start, i + 1) for i in range(plan.installments)]
     installments = tuple(
-        ScheduledInstallment(sequence=i + 1, due_date=d, amount=a) for i, (d, a) in enumerate(zip(dates, parts, strict=True))
+        ScheduledInstallment(sequence=i + 1, due_date=d, amount=a)
+        for i, (d, a) in enumerate(zip(dates, parts, strict=True))
     )
     return Schedule(
         amount_financed=amount,

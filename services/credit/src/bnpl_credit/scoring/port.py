@@ -69,7 +69,7 @@ def parse_prediction(prediction: Any) -> ScoreResult:
         if not isinstance(r, dict) or not isinstance(r.get("code"), str) or not isinstance(r.get("description"), str):
             raise MalformedScore("reason without code or description")
         parsed.append(ScoreReason(code=r["code"], feature=str(r.get("feature", "")), description=r["description"]))
-    return ScoreResult(pd=float(pd), score=int(round(score)), grade=grade, model_version=version, reasons=tuple(parsed))
+    return ScoreResult(pd=float(pd), score=round(score), grade=grade, model_version=version, reasons=tuple(parsed))
 
 
 def parse_invocation_body(body: Any) -> ScoreResult:

@@ -12,9 +12,7 @@ from bnpl_credit.scoring.port import MalformedScore, ScorerError, ScoreResult, p
 class SageMakerScorer:
     """Calls ``invoke_endpoint`` in a worker thread; the boto3 client is created once, lazily."""
 
-    def __init__(
-        self, *, endpoint_name: str, region: str, timeout_seconds: float, client: Any | None = None
-    ) -> None:
+    def __init__(self, *, endpoint_name: str, region: str, timeout_seconds: float, client: Any | None = None) -> None:
         self._endpoint = endpoint_name
         self._region = region
         self._timeout = timeout_seconds

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_common.errors import ERROR_RESPONSES
 from bnpl_user.deps import AppClock, CurrentPrincipal, IdempotencyKey, ProfileRepo
 from bnpl_user.profiles import service
 from bnpl_user.profiles.schemas import Customer, ProfileInput, ProfileUpdate
@@ -27,9 +27,7 @@ async def create_profile(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Create the caller's profile (Idempotency-Key required)."""
-    stored = await service.create_profile(
-        repo, principal.sub, data=body, idempotency_key=idempotency_key, clock=clock
-    )
+    stored = await service.create_profile(repo, principal.sub, data=body, idempotency_key=idempotency_key, clock=clock)
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 
@@ -40,6 +38,8 @@ async def get_profile(principal: CurrentPrincipal, repo: ProfileRepo) -> Custome
 
 
 @router.patch("", response_model=Customer, responses={404: {"description": "`ProfileNotFound`"}})
-async def update_profile(principal: CurrentPrincipal, repo: ProfileRepo, clock: AppClock, body: ProfileUpdate) -> Customer:
+async def update_profile(
+    principal: CurrentPrincipal, repo: ProfileRepo, clock: AppClock, body: ProfileUpdate
+) -> Customer:
     """Change some fields of the caller's profile; a new phone number must be verified again."""
     return await service.update_profile(repo, principal.sub, changes=body, clock=clock)

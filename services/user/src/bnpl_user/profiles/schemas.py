@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+from bnpl_common.money import MAX_AMOUNT, Money
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -20,7 +21,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from bnpl_common.money import MAX_AMOUNT, Money
 from bnpl_user.countries import ISO_3166_ALPHA2
 
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -52,9 +52,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 PhoneNumber = Annotated[str, AfterValidator(_e164)]
 CountryCode = Annotated[str, AfterValidator(_country)]
-Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 EmploymentYears = Annotated[StrictInt, Field(ge=0, le=70)]
 
 
@@ -75,7 +73,7 @@ class Employment(StrEnum):
 class NonNegativeMoney(Money):
     """Money of a known currency, zero or more (income, expenses, assets, debt)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", title="Money")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
 
@@ -83,7 +81,11 @@ class NonNegativeMoney(Money):
 class _InputModel(BaseModel):
     # JSON names only, so that error paths always read as the client wrote them.
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_alias=True, validate_by_name=False, serialize_by_alias=True, extra="forbid"
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        extra="forbid",
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
+
 from bnpl_user.errors import InvalidProfile, ProfileExists, ProfileNotFound
 from bnpl_user.profiles.repository import (
     CreateOutcome,
@@ -105,7 +106,9 @@ async def create_profile(
     return response
 
 
-async def update_profile(repo: ProfileRepository, customer_id: str, *, changes: ProfileUpdate, clock: Clock) -> Customer:
+async def update_profile(
+    repo: ProfileRepository, customer_id: str, *, changes: ProfileUpdate, clock: Clock
+) -> Customer:
     """Apply a partial update; a new phone number has to be verified again."""
     changed = frozenset(changes.model_fields_set)
     if not changed:

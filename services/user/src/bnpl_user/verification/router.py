@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 
-from bnpl_common.errors import ERROR_RESPONSES
 from bnpl_user.deps import AppClock, CurrentPrincipal, Notifier, Otp, ProfileRepo
 from bnpl_user.profiles.schemas import Customer
 from bnpl_user.verification import service

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-
 from bnpl_common.clock import Clock
 from bnpl_common.errors import DependencyFailed
+
 from bnpl_user.errors import (
     CodeExpired,
     CodeMismatch,

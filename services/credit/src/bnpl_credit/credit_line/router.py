@@ -1,0 +1,20 @@
+"""HTTP route of the credit line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bnpl_common.errors import ERROR_RESPONSES
+from fastapi import APIRouter
+
+from bnpl_credit.credit_line import service
+from bnpl_credit.credit_line.schemas import CreditLineOut
+from bnpl_credit.deps import AppClock, ApplicationRepo, CurrentCustomer
+
+router = APIRouter(prefix="/v1/credit-line", tags=["credit-line"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=CreditLineOut)
+async def get_credit_line(customer: CurrentCustomer, repo: ApplicationRepo, clock: AppClock) -> Any:
+    """The caller's credit limit, exposure and available credit."""
+    return await service.credit_line(repo, customer.sub, now=clock.now())

@@ -1,0 +1,64 @@
+"""FastAPI dependencies as ``Annotated`` aliases; everything comes from the app's state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from bnpl_common.clock import Clock
+from bnpl_common.jwt import Principal
+from bnpl_common.service_auth import ServiceAuthenticator
+from fastapi import Depends, Header, Request
+
+from bnpl_credit.applications.repository import ApplicationRepository
+from bnpl_credit.decision.engine import DecisionEngine
+from bnpl_credit.decision.policy import Policy
+from bnpl_credit.plans.repository import PlanRepository
+
+
+@dataclass
+class CreditState:
+    """What the lifespan builds once per process."""
+
+    applications: ApplicationRepository
+    plans: PlanRepository
+    engine: DecisionEngine
+    clock: Clock
+    authenticator: ServiceAuthenticator
+
+
+def _state(request: Request) -> CreditState:
+    return request.app.state.credit  # type: ignore[no-any-return]
+
+
+async def _customer(request: Request) -> Principal:
+    return await _state(request).authenticator(request)
+
+
+def _applications(request: Request) -> ApplicationRepository:
+    return _state(request).applications
+
+
+def _plans(request: Request) -> PlanRepository:
+    return _state(request).plans
+
+
+def _engine(request: Request) -> DecisionEngine:
+    return _state(request).engine
+
+
+def _policy(request: Request) -> Policy:
+    return _state(request).engine.policy
+
+
+def _clock(request: Request) -> Clock:
+    return _state(request).clock
+
+
+CurrentCustomer = Annotated[Principal, Depends(_customer)]
+ApplicationRepo = Annotated[ApplicationRepository, Depends(_applications)]
+PlanRepo = Annotated[PlanRepository, Depends(_plans)]
+Engine = Annotated[DecisionEngine, Depends(_engine)]
+CurrentPolicy = Annotated[Policy, Depends(_policy)]
+AppClock = Annotated[Clock, Depends(_clock)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

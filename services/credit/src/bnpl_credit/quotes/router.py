@@ -1,0 +1,20 @@
+"""HTTP routes of quotes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bnpl_common.errors import ERROR_RESPONSES
+from fastapi import APIRouter
+
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy
+from bnpl_credit.quotes import service
+from bnpl_credit.quotes.schemas import QuoteInput, QuoteOut
+
+router = APIRouter(prefix="/v1/quotes", tags=["quotes"], responses=ERROR_RESPONSES)
+
+
+@router.post("", response_model=QuoteOut)
+async def create_quote(body: QuoteInput, _: CurrentCustomer, policy: CurrentPolicy, clock: AppClock) -> Any:
+    """Offers for the plan types that allow the amount; nothing is stored."""
+    return service.quote(policy, body=body, today=clock.now().date())

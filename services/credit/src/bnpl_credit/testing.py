@@ -1,0 +1,175 @@
+"""Test helpers other packages can use too: a fake scorer at the port, a stand-in model
+server speaking the SageMaker contract, request factories and a signed client per customer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from bnpl_common.service_auth import USER_TOKEN_HEADER
+from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.testing import TokenMinter, fake_aws_credentials
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+
+from bnpl_credit.scoring.port import ScoreReason, ScoreResult
+
+PREDICTION = {
+    "pd": 0.07,
+    "score": 603,
+    "grade": "A",
+    "reasons": [{"code": "R_INCOME", "feature": "Income", "description": "Your monthly income is low"}],
+    "model_version": "scorecard-1",
+}
+
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def score_result(pd: float = 0.05, grade: str = "A", **kw: Any) -> ScoreResult:
+    reasons = kw.pop(
+        "reasons",
+        (
+            ScoreReason("R_AMOUNT", "Amount", "The amount requested is high"),
+            ScoreReason("R_SENIORITY", "Seniority", "Time with your current employer is short"),
+        ),
+    )
+    return ScoreResult(pd=pd, score=kw.pop("score", 600), grade=grade, model_version="test-model-1", reasons=reasons)
+
+
+@dataclass
+class FakeScorer:
+    """A scorer at the port: returns ``result``, raises ``error`` or sleeps ``delay`` first."""
+
+    result: ScoreResult = field(default_factory=score_result)
+    error: Exception | None = None
+    delay: float = 0.0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    async def score(self, features: dict[str, Any]) -> ScoreResult:
+        self.calls.append(features)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    async def aclose(self) -> None:
+        pass
+
+
+def make_profile(sub: str, **overrides: Any) -> dict[str, Any]:
+    def eur(amount: int) -> dict[str, Any]:
+        return {"amount": amount, "currency": "EUR"}
+
+    profile = {
+        "id": sub,
+        "email": "shopper@example.com",
+        "givenName": "Ana",
+        "familyName": "Lopez",
+        "dateOfBirth": "1985-05-01",
+        "phoneNumber": "+34600000001",
+        "phoneVerified": True,
+        "address": {"line1": "Calle 1", "city": "Madrid", "postalCode": "28001", "country": "ES"},
+        "monthlyIncome": eur(300_000),
+        "monthlyExpenses": eur(100_000),
+        "housing": "OWNER",
+        "employment": "FIXED",
+        "employmentYears": 8,
+        "assets": eur(500_000),
+        "debt": eur(0),
+        "createdAt": "2026-10-01T10:00:00Z",
+        "updatedAt": "2026-10-01T10:00:00Z",
+    }
+    profile.update(overrides)
+    return profile
+
+
+def make_order(**overrides: Any) -> dict[str, Any]:
+    order = {
+        "merchantId": "merchant-1",
+        "orderReference": f"order-{uuid.uuid4().hex[:8]}",
+        "amount": {"amount": 20_000, "currency": "EUR"},
+        "planType": "PAY_IN_4",
+    }
+    order.update(overrides)
+    return order
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4().hex}"
+
+
+class Api:
+    """Signed calls as one customer (``sub``)."""
+
+    def __init__(self, client: TestClient, minter: TokenMinter, sub: str | None = None) -> None:
+        self.client = client
+        self.sub = sub or str(uuid.uuid4())
+        self.token = minter.mint(self.sub)
+        self.auth = SigV4Auth(fake_aws_credentials(), region="us-east-1")
+
+    def request(self, method: str, path: str, *, key: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {USER_TOKEN_HEADER: self.token, **kw.pop("headers", {})}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.client.request(method, path, headers=headers, auth=self.auth, **kw)
+
+    def apply(self, *, key: str | None = None, order: dict[str, Any] | None = None, **profile: Any) -> httpx.Response:
+        body = {"order": order or make_order(), "profile": make_profile(self.sub, **profile)}
+        return self.request("POST", "/v1/applications", key=key or new_key(), json=body)
+
+    def approved(self, **kw: Any) -> dict[str, Any]:
+        r = self.apply(**kw)
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "APPROVED", r.json()
+        return r.json()
+
+    def confirm(self, application_id: str, key: str | None = None) -> httpx.Response:
+        return self.request("POST", f"/v1/applications/{application_id}/confirm", key=key or new_key())
+
+    def pay(self, plan_id: str, amount: int, *, key: str | None = None, currency: str = "EUR") -> httpx.Response:
+        return self.request(
+            "POST",
+            f"/v1/plans/{plan_id}/payments",
+            key=key or new_key(),
+            json={"amount": {"amount": amount, "currency": currency}},
+        )
+
+
+def count_rows(db_path: str, table: str) -> int:
+    conn = sqlite3.connect(db_path)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed table names
+    finally:
+        conn.close()
+
+
+def model_app(behaviour: str = "ok") -> FastAPI:
+    """A stand-in model server speaking the SageMaker contract."""
+    app = FastAPI()
+    seen: list[Any] = []
+    app.state.seen = seen
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Any:
+        seen.append((request.headers.get("content-type"), await request.json()))
+        if behaviour == "slow":
+            await asyncio.sleep(5)
+        if behaviour == "error":
+            return JSONResponse({"error": {"type": "x", "message": "y"}}, status_code=500)
+        if behaviour == "malformed":
+            return {"predictions": [{"pd": "high"}]}
+        return {"predictions": [PREDICTION]}
+
+    return app

@@ -1,0 +1,180 @@
+"""End to end: confirm -> plan, repayments, credit line, quotes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bnpl_common.clock import FixedClock
+from bnpl_credit.settings import Settings
+from bnpl_credit.testing import Api, FakeScorer, count_rows, make_order, new_key, score_result
+
+
+def _plan(api: Api, **kw: object) -> dict:
+    app = api.approved(**kw)
+    r = api.confirm(app["id"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_confirm_creates_plan_with_installments(api: Api, clock: FixedClock) -> None:
+    app = api.approved()
+    clock.advance(timedelta(minutes=10))
+    r = api.confirm(app["id"])
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert plan["applicationId"] == app["id"] and plan["status"] == "ACTIVE" and plan["planType"] == "PAY_IN_4"
+    assert plan["principal"] == {"amount": 20_000, "currency": "EUR"}
+    assert plan["amountOutstanding"]["amount"] == 20_000 and plan["amountPaid"]["amount"] == 0
+    assert [i["dueDate"] for i in plan["installments"]] == ["2026-11-02", "2026-11-16", "2026-11-30", "2026-12-14"]
+    assert {i["status"] for i in plan["installments"]} == {"DUE"}
+    got = api.request("GET", f"/v1/applications/{app['id']}").json()
+    assert got["status"] == "CONFIRMED" and got["planId"] == plan["id"]
+    assert api.request("GET", f"/v1/plans/{plan['id']}").json() == plan
+    assert api.request("GET", "/v1/plans").json() == {"items": [plan]}
+
+
+def test_confirm_monthly_plan_sums_exactly(api: Api, scorer: FakeScorer) -> None:
+    scorer.result = score_result(pd=0.1, grade="B")
+    plan = _plan(api, order=make_order(planType="MONTHLY_12", amount={"amount": 123_457, "currency": "EUR"}))
+    total = sum(i["amount"]["amount"] for i in plan["installments"])
+    assert total == plan["totalOfPayments"]["amount"] == 123_457 + plan["financeCharge"]["amount"]
+    assert plan["aprBasisPoints"] == 1499 and plan["apr"] == 14.99
+    assert plan["installments"][0]["dueDate"] == "2026-12-02"
+
+
+def test_confirm_is_idempotent_and_only_once(api: Api, settings: Settings) -> None:
+    app = api.approved()
+    key = new_key()
+    first = api.confirm(app["id"], key=key)
+    again = api.confirm(app["id"], key=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    other_key = api.confirm(app["id"])
+    assert other_key.status_code == 409 and other_key.json()["error"]["info"]["status"] == "CONFIRMED"
+    assert count_rows(settings.credit_db_path, "plans") == 1
+    second_app = api.approved()
+    r = api.confirm(second_app["id"], key=key)  # same key, another application
+    assert r.status_code == 409 and r.json()["error"]["type"] == "IdempotencyConflict"
+
+
+def test_only_approvals_confirm(api: Api, scorer: FakeScorer) -> None:
+    scorer.result = score_result(pd=0.25, grade="C")
+    referred = api.apply().json()
+    r = api.confirm(referred["id"])
+    assert r.status_code == 409 and r.json()["error"]["type"] == "InvalidApplicationState"
+    assert api.confirm("no-such-id").status_code == 404
+
+
+def test_payments_oldest_first_partial_and_completion(api: Api, other: Api, settings: Settings) -> None:
+    plan = _plan(api)
+    r = api.pay(plan["id"], 7_000)
+    assert r.status_code == 201, r.text
+    pay = r.json()
+    assert pay["planId"] == plan["id"] and pay["amount"] == {"amount": 7_000, "currency": "EUR"}
+    assert pay["allocations"] == [
+        {"sequence": 1, "amount": {"amount": 5_000, "currency": "EUR"}},
+        {"sequence": 2, "amount": {"amount": 2_000, "currency": "EUR"}},
+    ]
+    got = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert [i["status"] for i in got["installments"]] == ["PAID", "DUE", "DUE", "DUE"]
+    assert got["installments"][1]["amountPaid"]["amount"] == 2_000
+    assert got["amountPaid"]["amount"] == 7_000 and got["amountOutstanding"]["amount"] == 13_000
+
+    over = api.pay(plan["id"], 13_001)
+    assert over.status_code == 422 and over.json()["error"]["type"] == "Overpayment"
+    assert over.json()["error"]["field"] == "amount.amount"
+    wrong = api.pay(plan["id"], 100, currency="GBP")
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "amount.currency"
+    assert other.pay(plan["id"], 100).status_code == 404
+    bad = api.pay(plan["id"], 0)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "amount.amount"
+
+    assert api.pay(plan["id"], 13_000).status_code == 201
+    done = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert done["status"] == "COMPLETED" and done["amountOutstanding"]["amount"] == 0
+    assert {i["status"] for i in done["installments"]} == {"PAID"}
+    assert api.pay(plan["id"], 1).status_code == 422
+    assert count_rows(settings.credit_db_path, "payments") == 2
+
+
+def test_payment_idempotency(api: Api, settings: Settings) -> None:
+    plan = _plan(api)
+    key = new_key()
+    first = api.pay(plan["id"], 1_000, key=key)
+    again = api.pay(plan["id"], 1_000, key=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert api.pay(plan["id"], 2_000, key=key).status_code == 409
+    assert count_rows(settings.credit_db_path, "payments") == 1
+    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["amountPaid"]["amount"] == 1_000
+
+
+def test_late_installment_shows_and_knocks_out_next_application(
+    api: Api, clock: FixedClock, scorer: FakeScorer
+) -> None:
+    plan = _plan(api)
+    clock.advance(timedelta(days=1))
+    got = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert got["installments"][0]["status"] == "LATE"
+    app = api.apply().json()
+    assert app["status"] == "DECLINED" and app["reasons"][0]["code"] == "KO_LATE_PAYMENTS"
+    assert scorer.calls[-1]["Records"] == "yes"
+    # paying it late keeps it in the history
+    api.pay(plan["id"], 5_000)
+    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["installments"][0]["status"] == "PAID"
+    assert api.apply().json()["reasons"][0]["code"] == "KO_LATE_PAYMENTS"
+
+
+def test_credit_line_numbers(api: Api, clock: FixedClock, scorer: FakeScorer) -> None:
+    empty = api.request("GET", "/v1/credit-line").json()
+    assert empty == {"creditLimit": None, "exposure": None, "availableCredit": None}
+
+    scorer.result = score_result(pd=0.1, grade="B")  # limit 2000.00
+    first = api.approved(order=make_order(amount={"amount": 50_000, "currency": "EUR"}))
+    line = api.request("GET", "/v1/credit-line").json()
+    assert line["creditLimit"] == {"amount": 200_000, "currency": "EUR"}
+    assert line["exposure"]["amount"] == 50_000 and line["availableCredit"]["amount"] == 150_000
+
+    scorer.result = score_result(pd=0.01, grade="A")  # the limit is set once, at the first approval
+    plan = api.confirm(first["id"]).json()
+    api.pay(plan["id"], 12_500)
+    second = api.approved(order=make_order(amount={"amount": 30_000, "currency": "EUR"}))
+    line = api.request("GET", "/v1/credit-line").json()
+    assert line["creditLimit"]["amount"] == 200_000
+    assert line["exposure"]["amount"] == 37_500 + 30_000
+    assert line["availableCredit"]["amount"] == 200_000 - 67_500
+
+    # the debt feature includes what is owed on open plans
+    assert scorer.calls[-1]["Debt"] == round(37_500 / 600, 4)
+
+    # more than is available -> declined
+    big = api.apply(
+        order=make_order(planType="MONTHLY_12", amount={"amount": 200_000, "currency": "EUR"}),
+        monthlyIncome={"amount": 1_000_000, "currency": "EUR"},
+    ).json()
+    assert big["status"] == "DECLINED" and big["reasons"][0]["code"] == "CREDIT_LIMIT"
+
+    # an expired hold no longer counts
+    clock.advance(timedelta(minutes=31))
+    line = api.request("GET", "/v1/credit-line").json()
+    assert line["exposure"]["amount"] == 37_500
+    assert second["id"]
+
+
+def test_quotes(api: Api) -> None:
+    r = api.request("POST", "/v1/quotes", json={"amount": {"amount": 25_000, "currency": "EUR"}})
+    assert r.status_code == 200, r.text
+    offers = r.json()["offers"]
+    assert [o["planType"] for o in offers] == ["PAY_IN_4", "MONTHLY_3", "MONTHLY_6", "MONTHLY_12"]
+    for o in offers:
+        assert sum(i["amount"]["amount"] for i in o["installments"]) == o["totalOfPayments"]["amount"]
+    assert offers[1]["apr"] == 19.99
+    r = api.request(
+        "POST",
+        "/v1/quotes",
+        json={"amount": {"amount": 150_000, "currency": "EUR"}, "planTypes": ["PAY_IN_4", "MONTHLY_6"]},
+    )
+    assert [o["planType"] for o in r.json()["offers"]] == ["MONTHLY_6"]
+    r = api.request("POST", "/v1/quotes", json={"amount": {"amount": 100, "currency": "USD"}})
+    assert r.status_code == 422 and r.json()["error"]["type"] == "UnsupportedCurrency"
+    assert r.json()["error"]["field"] == "amount.currency"
+    r = api.request("POST", "/v1/quotes", json={"amount": {"amount": -1, "currency": "EUR"}})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "amount.amount"

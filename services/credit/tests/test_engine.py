@@ -1,0 +1,156 @@
+"""The decision engine with a fake scorer: approve, decline with reasons, refer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, evaluate
+from bnpl_credit.decision.policy import load_policy
+from bnpl_credit.scoring.port import ScorerError
+from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.testing import NOW, FakeScorer, score_result
+
+POLICY = load_policy(PACKAGED_POLICY)
+
+
+def ctx(**kw: object) -> DecisionContext:
+    base = DecisionContext(
+        amount=20_000,
+        currency="EUR",
+        plan_type="PAY_IN_4",
+        age=40,
+        late_installments=0,
+        monthly_income=300_000,
+        monthly_expenses=100_000,
+        credit_limit=None,
+        exposure=0,
+        today=NOW.date(),
+        now=NOW,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def codes(decision: object) -> list[str]:
+    return [r.code for r in decision.reasons]  # type: ignore[attr-defined]
+
+
+def test_low_pd_is_approved_with_offer_hold_and_first_limit() -> None:
+    d = evaluate(POLICY, ctx(), score_result(pd=0.05, grade="A"))
+    assert d.status == "APPROVED"
+    assert d.schedule is not None and d.schedule.total_of_payments == 20_000
+    assert d.expires_at == NOW + timedelta(minutes=30)
+    assert d.new_credit_limit == 300_000
+    assert codes(d) == ["R_AMOUNT", "R_SENIORITY"]
+
+
+def test_existing_limit_is_not_reset() -> None:
+    d = evaluate(POLICY, ctx(credit_limit=100_000, exposure=10_000), score_result(pd=0.05, grade="A"))
+    assert d.status == "APPROVED" and d.new_credit_limit is None
+
+
+def test_monthly_offer_uses_grade_apr() -> None:
+    d = evaluate(POLICY, ctx(plan_type="MONTHLY_6", amount=60_000), score_result(pd=0.12, grade="B"))
+    assert d.status == "APPROVED"
+    assert d.schedule is not None and d.schedule.apr_basis_points == 1499 and d.schedule.finance_charge > 0
+
+
+def test_high_pd_is_declined_policy_reason_first_then_model_reasons() -> None:
+    d = evaluate(POLICY, ctx(), score_result(pd=0.45, grade="E"))
+    assert d.status == "DECLINED"
+    assert codes(d)[0] in ("RISK_GRADE", "HIGH_RISK")
+    assert "HIGH_RISK" in codes(d)
+    assert codes(d)[-2:] == ["R_AMOUNT", "R_SENIORITY"] or len(codes(d)) == 4
+    assert len(d.reasons) <= 4
+    assert d.schedule is None and d.expires_at is None
+
+
+def test_middle_pd_is_referred() -> None:
+    d = evaluate(POLICY, ctx(), score_result(pd=0.25, grade="C"))
+    assert d.status == "REFERRED"
+    assert codes(d)[0] == "MANUAL_REVIEW"
+    assert d.new_credit_limit is None
+
+
+def test_late_payments_knock_out() -> None:
+    d = evaluate(POLICY, ctx(late_installments=1), score_result(pd=0.01))
+    assert d.status == "DECLINED" and codes(d)[0] == "KO_LATE_PAYMENTS"
+
+
+def test_under_age_knock_out() -> None:
+    d = evaluate(POLICY, ctx(age=17), score_result(pd=0.01))
+    assert d.status == "DECLINED" and codes(d)[0] == "KO_AGE"
+
+
+def test_affordability_decline_explains_in_plain_words() -> None:
+    # disposable 200.00, 35 % = 70.00; a 400.00 pay-in-4 has 100.00 installments
+    d = evaluate(POLICY, ctx(amount=40_000, monthly_income=250_000, monthly_expenses=230_000), score_result(pd=0.01))
+    assert d.status == "DECLINED" and codes(d)[0] == "AFFORDABILITY"
+    assert "EUR 100.00" in d.reasons[0].description and "EUR 200.00" in d.reasons[0].description
+
+
+def test_credit_limit_decline() -> None:
+    d = evaluate(POLICY, ctx(credit_limit=50_000, exposure=40_000), score_result(pd=0.01))
+    assert d.status == "DECLINED" and codes(d)[0] == "CREDIT_LIMIT"
+    assert "EUR 100.00" in d.reasons[0].description
+
+
+def test_first_application_above_grade_limit_is_declined() -> None:
+    d = evaluate(POLICY, ctx(plan_type="MONTHLY_12", amount=60_000), score_result(pd=0.18, grade="D"))
+    assert d.status == "DECLINED" and "CREDIT_LIMIT" in codes(d)
+
+
+def test_reasons_are_capped_at_four() -> None:
+    many = score_result(pd=0.5, grade="E")
+    d = evaluate(POLICY, ctx(age=17, late_installments=2, monthly_income=0), many)
+    assert d.status == "DECLINED" and len(d.reasons) == 4
+    assert codes(d)[:2] == ["KO_AGE", "KO_LATE_PAYMENTS"]
+
+
+def test_scorer_failure_refers_never_approves() -> None:
+    d = evaluate(POLICY, ctx(), None, "ScorerError")
+    assert d.status == "REFERRED" and codes(d) == ["SCORER_UNAVAILABLE"]
+    assert d.scorer_failure == "ScorerError" and d.schedule is None
+
+
+def test_scorer_failure_with_knock_out_still_declines() -> None:
+    d = evaluate(POLICY, ctx(late_installments=1), None, "TimeoutError")
+    assert d.status == "DECLINED" and codes(d) == ["KO_LATE_PAYMENTS"]
+
+
+async def _decide(scorer: FakeScorer, timeout: float = 0.2) -> tuple[object, float]:
+    engine = DecisionEngine(policy=POLICY, scorer=scorer, timeout_seconds=timeout)
+    started = time.perf_counter()
+    d = await engine.decide(ctx(), {"Age": 40})
+    return d, time.perf_counter() - started
+
+
+def test_engine_refers_when_scorer_raises() -> None:
+    d, _ = asyncio.run(_decide(FakeScorer(error=ScorerError("boom"))))
+    assert d.status == "REFERRED" and d.scorer_failure == "ScorerError"  # type: ignore[attr-defined]
+
+
+def test_engine_refers_on_unexpected_exception() -> None:
+    d, _ = asyncio.run(_decide(FakeScorer(error=KeyError("x"))))
+    assert d.status == "REFERRED" and d.scorer_failure == "KeyError"  # type: ignore[attr-defined]
+
+
+def test_engine_refers_within_timeout_on_slow_scorer() -> None:
+    d, elapsed = asyncio.run(_decide(FakeScorer(delay=5.0), timeout=0.2))
+    assert d.status == "REFERRED" and d.scorer_failure == "TimeoutError"  # type: ignore[attr-defined]
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    "pd,status", [(0.20, "APPROVED"), (0.2001, "REFERRED"), (0.30, "REFERRED"), (0.3001, "DECLINED")]
+)
+def test_cutoff_boundaries(pd: float, status: str) -> None:
+    assert evaluate(POLICY, ctx(), score_result(pd=pd, grade="C")).status == status
+
+
+def test_today_is_the_first_due_date() -> None:
+    d = evaluate(POLICY, ctx(), score_result())
+    assert d.schedule is not None and d.schedule.installments[0].due_date == date(2026, 11, 2)

@@ -1,0 +1,47 @@
+"""The feature mapping sends exactly the model's columns, in model units."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bnpl_credit.decision.features import FEATURE_NAMES, FeatureInputs, age_on, build_features
+
+
+def inputs(**kw: object) -> FeatureInputs:
+    base = dict(
+        employment_years=8,
+        housing="PARENTS",
+        employment="PART_TIME",
+        date_of_birth=date(2000, 11, 3),
+        monthly_income=300_000,
+        monthly_expenses=60_000,
+        assets=0,
+        debt=1_200,
+        order_amount=20_000,
+        term_months=2,
+        has_late_installments=False,
+        open_plans_outstanding=600,
+        model_unit_minor=600,
+    )
+    base.update(kw)
+    return FeatureInputs(**base)  # type: ignore[arg-type]
+
+
+def test_mapping() -> None:
+    f = build_features(inputs(), today=date(2026, 11, 2))
+    assert tuple(f) == FEATURE_NAMES
+    assert f["Seniority"] == 8 and f["Home"] == "parents" and f["Job"] == "partime" and f["Time"] == 2
+    assert f["Age"] == 25  # birthday tomorrow
+    assert f["Records"] == "no"
+    assert f["Income"] == 500.0 and f["Expenses"] == 100.0 and f["Debt"] == 3.0
+    assert f["Amount"] == f["Price"] == round(20_000 / 600, 4)
+
+
+def test_records_and_categories() -> None:
+    f = build_features(inputs(has_late_installments=True, housing="OTHER", employment="OTHER"), today=date(2026, 1, 1))
+    assert f["Records"] == "yes" and f["Home"] == "other" and f["Job"] == "others"
+
+
+def test_age_on_birthday() -> None:
+    assert age_on(date(2008, 11, 2), date(2026, 11, 2)) == 18
+    assert age_on(date(2008, 11, 3), date(2026, 11, 2)) == 17

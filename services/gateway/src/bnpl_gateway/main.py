@@ -1,0 +1,104 @@
+"""The gateway app: ``create_app()`` and its lifespan (shared signing client, JWT verifier)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import botocore.session
+import httpx
+from bnpl_common.app import install_common
+from bnpl_common.http import create_http_client
+from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
+from bnpl_common.logging import configure_logging
+from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
+from bnpl_common.sigv4 import SigV4Auth
+from botocore.credentials import Credentials
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+
+from bnpl_gateway.context import GatewayContext
+from bnpl_gateway.router import GatewayRouter
+from bnpl_gateway.schema import create_schema
+from bnpl_gateway.settings import Settings
+from bnpl_gateway.upstream import ServiceClient, Upstreams
+
+SERVICE_NAME = "bnpl-gateway"
+
+
+def signing_credentials(settings: Settings) -> Credentials:
+    """Local key pair, or botocore's credential chain (the Fargate task role) in AWS."""
+    if settings.service_signing == "local":
+        return Credentials(LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET)
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise RuntimeError("SERVICE_SIGNING=aws but botocore found no credentials")
+    return credentials
+
+
+async def _context(request: Request) -> GatewayContext:
+    return GatewayContext(upstreams=request.app.state.upstreams)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jwks_fetcher: JwksFetcher | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    credentials: Credentials | None = None,
+) -> FastAPI:
+    """Build the app; tests inject the JWKS fetcher, an upstream transport and credentials."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(SERVICE_NAME, settings.log_level)
+        # httpx logs every URL at INFO (query strings included); our own lines say enough.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        if not settings.cognito_client_ids:
+            raise RuntimeError("COGNITO_CLIENT_IDS is empty: no access token could ever be accepted")
+        signer = SigV4Auth(
+            credentials or signing_credentials(settings), region=settings.aws_region, service=settings.sigv4_service
+        )
+        # One client for the process. Signing is per call (ServiceClient), so the JWKS
+        # fetch to Cognito goes out unsigned.
+        async with create_http_client(
+            connect_timeout=settings.http_connect_timeout,
+            read_timeout=settings.http_read_timeout,
+            transport=transport,
+        ) as client:
+            app.state.verifier = CognitoJwtVerifier(
+                issuer=settings.cognito_issuer,
+                client_ids=settings.cognito_client_ids,
+                fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            )
+            app.state.upstreams = Upstreams(
+                user=ServiceClient("user", settings.user_service_url, client, signer),
+                credit=ServiceClient("credit", settings.credit_service_url, client, signer),
+            )
+            yield
+            del app.state.upstreams
+
+    app = FastAPI(title="BNPL gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def ready() -> bool:
+        return hasattr(app.state, "upstreams")
+
+    install_common(app, ready=ready)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            expose_headers=["X-Request-Id"],
+        )
+    graphql = GatewayRouter(
+        create_schema(),
+        context_getter=_context,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=False,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    return app

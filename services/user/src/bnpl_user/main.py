@@ -1,0 +1,107 @@
+"""The user service app: ``create_app()`` and its lifespan. Nothing runs at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from bnpl_common.app import install_common
+from bnpl_common.clock import Clock, SystemClock
+from bnpl_common.http import create_http_client
+from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
+from bnpl_common.logging import configure_logging
+from bnpl_common.service_auth import ServiceAuthenticator
+from fastapi import FastAPI
+
+from bnpl_user.db import SqliteDatabase
+from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
+from bnpl_user.profiles.repository import ProfileRepository, SqliteProfileRepository
+from bnpl_user.profiles.router import router as profiles_router
+from bnpl_user.settings import Settings
+from bnpl_user.verification.router import router as verification_router
+from bnpl_user.verification.service import OtpPolicy
+
+SERVICE_NAME = "user"
+
+
+def build_notifier(settings: Settings, clock: Clock) -> Notifier:
+    """The SMS adapter that SMS_NOTIFIER names."""
+    if settings.sms_notifier == "end-user-messaging":
+        import boto3  # only needed in AWS
+
+        client = boto3.client("pinpoint-sms-voice-v2", region_name=settings.aws_region)
+        return EndUserMessagingNotifier(client, settings.sms_origination_identity)
+    return OutboxNotifier(settings.sms_outbox_path, clock=clock)
+
+
+def otp_policy(settings: Settings) -> OtpPolicy:
+    return OtpPolicy(
+        pepper=settings.otp_pepper,
+        ttl=timedelta(seconds=settings.otp_ttl_seconds),
+        max_attempts=settings.otp_max_attempts,
+        resend_after=timedelta(seconds=settings.otp_resend_seconds),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    fetch_jwks: JwksFetcher | None = None,
+    notifier: Notifier | None = None,
+    repository: ProfileRepository | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build the app; with no arguments everything comes from environment variables.
+
+    ``clock`` drives business time (code expiry, age); signatures and tokens are
+    always checked against real time.
+    """
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if configure_logs:
+            configure_logging(SERVICE_NAME, settings.log_level)
+        repo = repository
+        if repo is None:
+            db = SqliteDatabase(settings.user_db_path)
+            await db.create_schema()
+            repo = SqliteProfileRepository(db)
+        async with create_http_client(
+            connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
+        ) as client:
+            verifier = CognitoJwtVerifier(
+                issuer=settings.cognito_issuer,
+                client_ids=settings.cognito_client_ids,
+                fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            )
+            app.state.authenticator = ServiceAuthenticator(
+                secrets=settings.service_auth_keys,
+                service=settings.sigv4_service,
+                verifier=verifier,
+                max_skew_seconds=settings.sigv4_max_skew_seconds,
+            )
+            app.state.repo = repo
+            app.state.notifier = notifier or build_notifier(settings, clock)
+            app.state.clock = clock
+            app.state.otp = otp_policy(settings)
+            yield
+
+    app = FastAPI(
+        title="BNPL user service",
+        version="0.1.0",
+        description="Customer profiles and phone verification.",
+        lifespan=lifespan,
+    )
+
+    async def ready() -> bool:
+        repo = getattr(app.state, "repo", None)
+        return repo is not None and await repo.ping()
+
+    install_common(app, ready=ready)
+    app.include_router(profiles_router)
+    app.include_router(verification_router)
+    return app

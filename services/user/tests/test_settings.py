@@ -1,0 +1,47 @@
+"""Settings: defaults, and what BNPL_ENV=aws refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bnpl_user.settings import Settings
+from pydantic import ValidationError
+
+REAL_KEYS = {"AKIAREALCALLER000001": "a-real-secret-from-secrets-manager"}
+
+
+def test_defaults() -> None:
+    s = Settings(_env_file=None)
+    assert s.user_db_path == Path(".data/user.sqlite3")
+    assert s.sms_outbox_path == Path(".data/sms-outbox.jsonl")
+    assert (s.sms_notifier, s.otp_ttl_seconds, s.otp_max_attempts, s.otp_resend_seconds) == ("outbox", 600, 5, 30)
+    assert (s.user_host, s.user_port) == ("127.0.0.1", 8001)
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER_PORT", "9001")
+    monkeypatch.setenv("SMS_NOTIFIER", "end-user-messaging")
+    monkeypatch.setenv("OTP_TTL_SECONDS", "300")
+    s = Settings()
+    assert (s.user_port, s.sms_notifier, s.otp_ttl_seconds) == (9001, "end-user-messaging", 300)
+
+
+def test_aws_refuses_the_placeholder_pepper() -> None:
+    with pytest.raises(ValidationError, match="OTP_PEPPER"):
+        Settings(bnpl_env="aws", service_auth_keys=REAL_KEYS, sms_notifier="end-user-messaging")
+
+
+def test_aws_refuses_the_outbox() -> None:
+    with pytest.raises(ValidationError, match="SMS_NOTIFIER"):
+        Settings(bnpl_env="aws", service_auth_keys=REAL_KEYS, otp_pepper="a-real-pepper-0123456789")
+
+
+def test_aws_with_real_values_is_accepted() -> None:
+    s = Settings(
+        bnpl_env="aws",
+        service_auth_keys=REAL_KEYS,
+        otp_pepper="a-real-pepper-0123456789",
+        sms_notifier="end-user-messaging",
+    )
+    assert s.secret_values()["OTP_PEPPER"] == "a-real-pepper-0123456789"
