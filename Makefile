@@ -12,7 +12,7 @@ PYPROJECTS := libs/common/pyproject.toml model/pyproject.toml services/user/pypr
               services/credit/pyproject.toml services/gateway/pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help install model run test test-fast lint fmt schema constraints clean
+.PHONY: help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,20 @@ $(ARTIFACT): $(STAMP) model/data/credit_data.csv model/specs/credit_data.yaml $(
 
 model: $(ARTIFACT) ## train the credit model artifact if missing or stale
 
+train: $(STAMP) ## retrain the model and refresh the committed model card (model/report/)
+	$(PY) -m bnpl_model train --data model/data/credit_data.csv --spec model/specs/credit_data.yaml \
+	  --out $(ARTIFACT_DIR) --report-dir model/report --evaluation model/report/evaluation.json
+
+evaluate-model: $(STAMP) ## 5x2 repeated stratified CV of the training procedure, with baselines (~3 min)
+	$(PY) -m bnpl_model evaluate --data model/data/credit_data.csv --spec model/specs/credit_data.yaml \
+	  --cv 5x2 --out model/report/evaluation.json
+
+package-model: $(ARTIFACT) ## model.tar.gz for SageMaker (artifact + code/inference.py)
+	$(PY) -m bnpl_model package --artifact $(ARTIFACT_DIR) --out model/artifacts/model.tar.gz
+
+bench-model: $(ARTIFACT) ## single-row latency and batch throughput: numpy scorer vs scikit-learn
+	$(PY) bench/bench_model.py
+
 run: $(STAMP) $(ARTIFACT) ## start the whole platform locally (Ctrl-C stops it; data kept in .data/)
 	$(PY) scripts/devstack.py run
 
@@ -40,6 +54,10 @@ test: $(STAMP) $(ARTIFACT) ## run every test: unit tests of each package and the
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
 	$(PY) -m pytest -m "not e2e"
+
+bench: $(STAMP) $(ARTIFACT) ## every benchmark: model scoring, then decision latency through the platform
+	$(PY) bench/bench_model.py
+	$(PY) bench/bench_decision.py
 
 lint: $(STAMP) ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import boto3
 import httpx
-
 from bnpl_common.testing import ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +66,7 @@ class LocalCognito:
         self.pool_id = ""
         self.client_id = ""
 
-    def client(self):  # noqa: ANN201 - boto3 client types are generated
+    def client(self):
         return boto3.client(
             "cognito-idp",
             endpoint_url=self.endpoint,

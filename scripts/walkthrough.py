@@ -98,7 +98,7 @@ def journey(kind: str, gateway: str) -> None:
     )
     token = auth["AuthenticationResult"]["AccessToken"]
 
-    phone = "+3460" + f"{random.randint(0, 9_999_999):07d}"  # noqa: S311 - demo data
+    phone = "+3460" + f"{random.randint(0, 9_999_999):07d}"
     profile = {**PROFILES[kind], "phoneNumber": phone, "email": email}
     gql(
         gateway,

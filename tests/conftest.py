@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from bnpl_common.testing import free_port
+
 from scripts.devstack import Ports, Stack
 
 PASSWORD = "Passw0rd!e2e"
@@ -58,7 +58,7 @@ class Shopper:
 
 
 @pytest.fixture
-def new_shopper(stack: Stack):  # noqa: ANN201
+def new_shopper(stack: Stack):
     def make() -> Shopper:
         assert stack.cognito is not None
         email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"

@@ -45,7 +45,7 @@ query List($limit: Int, $next: String) {
 
 
 def phone() -> str:
-    return "+4477009" + f"{random.randint(0, 99999):05d}"  # noqa: S311 - test data
+    return "+4477009" + f"{random.randint(0, 99999):05d}"
 
 
 def good_profile(**overrides: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import date, timedelta
 
@@ -67,7 +68,7 @@ def test_good_profile_is_approved_with_a_pay_in_4_schedule(stack: Stack, new_sho
     assert max(amounts) - min(amounts) <= 1
     assert offer["apr"] == 0 and offer["financeCharge"]["amount"] == 0
     dues = [date.fromisoformat(i["dueDate"]) for i in installments]
-    assert [b - a for a, b in zip(dues, dues[1:], strict=False)] == [timedelta(days=14)] * 3
+    assert [b - a for a, b in itertools.pairwise(dues)] == [timedelta(days=14)] * 3
 
     # A retry with the same key returns the same decision, not a new one.
     again = shopper.ok(APPLY, {"input": the_order, "key": key})["applyForCredit"]

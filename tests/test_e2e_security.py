@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 import pytest
-
 from bnpl_common.service_auth import USER_TOKEN_HEADER
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import TokenMinter, fake_aws_credentials
+
 from scripts.devstack import Stack
 from tests.journey import APPLICATION, APPLICATIONS, APPLY, ME
 from tests.test_e2e_journey import good_profile, order, verified
@@ -69,9 +69,7 @@ def test_one_customer_never_reads_another_customers_application(stack: Stack, ne
 def test_no_tokens_or_codes_in_service_logs(stack: Stack) -> None:
     """Runs after the journeys of this session: their logs must hold no token and no code."""
     outbox = (stack.data_dir / "sms-outbox.jsonl").read_text() if (stack.data_dir / "sms-outbox.jsonl").exists() else ""
-    codes = {
-        "".join(c for c in line.split("code is")[-1] if c.isdigit())[:6] for line in outbox.splitlines() if line
-    }
+    codes = {"".join(c for c in line.split("code is")[-1] if c.isdigit())[:6] for line in outbox.splitlines() if line}
     for name, proc in stack.services.items():
         text = proc.logs()
         assert "eyJ" not in text, f"{name} logged something that looks like a JWT"

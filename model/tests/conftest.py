@@ -14,8 +14,22 @@ SPEC = MODEL_DIR / "specs" / "credit_data.yaml"
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> TrainResult:
+    """Champion selection as shipped (3 folds to keep the tests fast), with report and plots."""
     out = tmp_path_factory.mktemp("artifact") / "credit-scorecard"
-    return train(DATA, SPEC, out, folds=3, log=lambda *a: None)
+    return train(DATA, SPEC, out, folds=3, baselines=False, log=lambda *a: None)
+
+
+@pytest.fixture(scope="session")
+def trained_other(trained, tmp_path_factory) -> TrainResult:
+    """The family that did not win, trained alone."""
+    other = "scorecard" if trained.model["family"] == "gbt" else "gbt"
+    out = tmp_path_factory.mktemp("artifact") / "other"
+    return train(DATA, SPEC, out, family=other, folds=2, baselines=False, plots=False, log=lambda *a: None)
+
+
+@pytest.fixture(scope="session")
+def scorer_other(trained_other) -> Scorer:
+    return Scorer.from_path(trained_other.out_dir)
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +98,12 @@ def data_path() -> Path:
 @pytest.fixture(scope="session")
 def spec_path() -> Path:
     return SPEC
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """The first 1,500 rows of credit_data: for tests that only need *a* training run."""
+    path = tmp_path_factory.mktemp("small") / "credit_small.csv"
+    lines = DATA.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:1501]), encoding="utf-8")
+    return path

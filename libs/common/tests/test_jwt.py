@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from bnpl_common.errors import Unauthorized
 from bnpl_common.jwt import CognitoJwtVerifier, bearer_token
 from bnpl_common.testing import TokenMinter
@@ -29,7 +28,7 @@ def make(minters: list[TokenMinter], clock: FakeClock | None = None) -> CognitoJ
     )
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 

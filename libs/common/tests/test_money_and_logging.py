@@ -5,10 +5,9 @@ import json
 import logging
 
 import pytest
-from pydantic import ValidationError
-
 from bnpl_common.logging import JsonFormatter, redact, request_id_var
 from bnpl_common.money import Money, PositiveMoney, allocate, split_evenly
+from pydantic import ValidationError
 
 
 @pytest.mark.parametrize("total", [0, 1, 3, 4, 99, 100, 101, 20_001, 999_999_999])

@@ -1,19 +1,17 @@
 """SigV4 + user token gate, exercised through a real FastAPI app and httpx."""
 
-
 from typing import Annotated
 
 import pytest
-from botocore.credentials import Credentials
-from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
-
 from bnpl_common.app import install_common
 from bnpl_common.jwt import CognitoJwtVerifier, Principal
 from bnpl_common.service_auth import USER_TOKEN_HEADER, ServiceAuthenticator
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import TokenMinter, fake_aws_credentials
+from botocore.credentials import Credentials
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
 
 
 @pytest.fixture

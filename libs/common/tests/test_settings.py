@@ -1,9 +1,8 @@
 """Settings read from the environment; placeholders refused outside local mode."""
 
 import pytest
-from pydantic import ValidationError
-
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, CommonSettings
+from pydantic import ValidationError
 
 
 def test_environment_lists_and_key_pairs_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,23 +1,42 @@
-"""Command line: ``python -m bnpl_model train|serve``."""
+"""Command line: ``python -m bnpl_model train|evaluate|package|serve``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bnpl_model", description="BNPL scorecard model")
+    parser = argparse.ArgumentParser(prog="bnpl_model", description="BNPL credit model")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a scorecard and write the artifact directory")
+    t = sub.add_parser("train", help="select the champion, calibrate, write the artifact + REPORT.md + plots")
     t.add_argument("--data", required=True, help="training CSV")
     t.add_argument("--spec", required=True, help="data-set spec (YAML)")
-    t.add_argument("--out", required=True, help="artifact directory to write")
+    t.add_argument("--out", required=True, help="artifact directory to write (model.json, REPORT.md, *.png)")
     t.add_argument("--name", default="credit-scorecard", help="model version prefix")
-    t.add_argument("--folds", type=int, default=5, help="stratified CV folds")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--family", choices=("scorecard", "gbt"), help="train this family only (no champion selection)")
+    t.add_argument("--cutoff-pd", type=float, help="policy cut-off for the fairness table (default: spec, 0.20)")
+    t.add_argument("--folds", type=int, help="selection CV folds (default: spec, 5)")
+    t.add_argument("--seed", type=int, help="selection CV seed (default: spec, 0)")
+    t.add_argument("--report-dir", help="also copy REPORT.md and the plots here (e.g. model/report)")
+    t.add_argument("--evaluation", help="JSON written by `evaluate --out`, embedded in model.json and REPORT.md")
+    t.add_argument("--no-baselines", action="store_true", help="skip the baseline models in the report")
+    t.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+    e = sub.add_parser("evaluate", help="repeated stratified CV of the whole training procedure; prints JSON")
+    e.add_argument("--data", required=True)
+    e.add_argument("--spec", required=True)
+    e.add_argument("--cv", default="5x2", help="FOLDSxREPEATS, default 5x2 (5-fold CV repeated twice)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-baselines", action="store_true")
+    e.add_argument("--out", help="also write the JSON to this file")
+
+    p = sub.add_parser("package", help="write model.tar.gz for the SageMaker scikit-learn container")
+    p.add_argument("--artifact", required=True, help="artifact directory (with model.json)")
+    p.add_argument("--out", required=True, help="tarball to write, e.g. model.tar.gz")
 
     s = sub.add_parser("serve", help="serve an artifact with the SageMaker contract")
     s.add_argument(
@@ -32,7 +51,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         from bnpl_model.train import train
 
-        train(args.data, args.spec, args.out, name=args.name, folds=args.folds, seed=args.seed)
+        evaluation = None
+        if args.evaluation:
+            with open(args.evaluation, encoding="utf-8") as fh:
+                evaluation = json.load(fh)
+        train(
+            args.data,
+            args.spec,
+            args.out,
+            name=args.name,
+            family=args.family,
+            cutoff_pd=args.cutoff_pd,
+            folds=args.folds,
+            seed=args.seed,
+            baselines=not args.no_baselines,
+            plots=not args.no_plots,
+            report_dir=args.report_dir,
+            evaluation=evaluation,
+        )
+        return 0
+
+    if args.command == "evaluate":
+        from bnpl_model.train import evaluate
+
+        def progress(*a):
+            print(*a, file=sys.stderr, flush=True)
+
+        try:
+            result = evaluate(
+                args.data, args.spec, cv=args.cv, seed=args.seed, baselines=not args.no_baselines, log=progress
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        text = json.dumps(result, indent=1)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        print(text)
+        return 0
+
+    if args.command == "package":
+        from bnpl_model.package import package
+
+        path = package(args.artifact, args.out)
+        print(path)
         return 0
 
     if not args.artifact:

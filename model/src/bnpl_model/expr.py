@@ -9,6 +9,7 @@ Needs only numpy (the fast scorer uses it).
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -83,3 +84,56 @@ def evaluate(expr: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     out = np.atleast_1d(out)
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def compile_scalar(expr: str):
+    """Compile ``expr`` to ``f(values: dict[str, float]) -> float`` for one row (pure Python).
+
+    Same semantics as :func:`evaluate`: NaN propagates, division by zero and any
+    non-finite result give NaN. Used by the scorer's single-row path."""
+    tree = parse(expr)
+
+    def build(node: ast.AST):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant):
+            c = float(node.value)
+            return lambda v: c
+        if isinstance(node, ast.Name):
+            name = node.id
+            return lambda v: v[name]
+        if isinstance(node, ast.UnaryOp):
+            f = build(node.operand)
+            if isinstance(node.op, ast.USub):
+                return lambda v: -f(v)
+            return f
+        if isinstance(node, ast.BinOp):
+            a, b = build(node.left), build(node.right)
+            op = node.op
+            if isinstance(op, ast.Add):
+                return lambda v: a(v) + b(v)
+            if isinstance(op, ast.Sub):
+                return lambda v: a(v) - b(v)
+            if isinstance(op, ast.Mult):
+                return lambda v: a(v) * b(v)
+
+            def div(v):
+                d = b(v)
+                return a(v) / d if d != 0.0 else math.nan
+
+            return div
+        raise ExpressionError(f"{type(node).__name__} not allowed")  # pragma: no cover
+
+    body = build(tree)
+    isfinite = math.isfinite
+
+    def run(values) -> float:
+        try:
+            out = body(values)
+        except KeyError as exc:
+            raise ExpressionError(f"unknown column {exc.args[0]!r} in {expr!r}") from None
+        except OverflowError:
+            return math.nan
+        return out if isfinite(out) else math.nan
+
+    return run

@@ -21,6 +21,24 @@ DEFAULT_SCORECARD: dict[str, Any] = {
     "grades": {"A": 0.08, "B": 0.15, "C": 0.25, "D": 0.40, "E": 1.0},
 }
 
+DEFAULT_GBT: dict[str, Any] = {
+    # depth-1 trees (boosted stumps): the model stays additive per feature, so every
+    # feature's effect is one lookup table (exact explanations, monotone by construction)
+    "max_depth": 1,
+    "learning_rate": 0.1,
+    "max_iter": 1000,
+    "min_samples_leaf": 30,
+    "l2_regularization": 1.0,
+    "max_bins": 255,
+    "early_stopping": True,
+    "validation_fraction": 0.15,
+    "n_iter_no_change": 30,
+}
+DEFAULT_SELECTION: dict[str, Any] = {"candidates": ["scorecard", "gbt"], "folds": 5, "seed": 0}
+DEFAULT_REASONS: dict[str, Any] = {"max": 4, "min_points": 3.0}
+DEFAULT_POLICY: dict[str, Any] = {"cutoff_pd": 0.20}
+FAMILIES = ("scorecard", "gbt")
+
 TYPES = ("numeric", "categorical")
 MONOTONE = ("increasing", "decreasing")
 
@@ -81,13 +99,49 @@ def validate(spec: Any) -> dict[str, Any]:
     bounds = list(grades.values())
     if not bounds or bounds != sorted(bounds) or float(bounds[-1]) < 1.0:
         raise SpecError("scorecard.grades must be increasing PD bounds ending at 1.0")
+    gbt = {**DEFAULT_GBT, **(spec.get("gbt") or {})}
+    if int(gbt["max_depth"]) != 1:
+        raise SpecError("gbt.max_depth must be 1: the boosted model is kept additive (one lookup table per feature)")
+    selection = {**DEFAULT_SELECTION, **(spec.get("selection") or {})}
+    for fam in selection["candidates"]:
+        if fam not in FAMILIES:
+            raise SpecError(f"selection.candidates: unknown model family {fam!r} (known: {FAMILIES})")
+    if not selection["candidates"] or int(selection["folds"]) < 2:
+        raise SpecError("selection needs at least one candidate and folds >= 2")
+    reasons = {**DEFAULT_REASONS, **(spec.get("reasons") or {})}
+    if not 0 <= int(reasons["max"]) <= 10 or float(reasons["min_points"]) < 0:
+        raise SpecError("reasons.max must be 0..10 and reasons.min_points >= 0")
+    policy = {**DEFAULT_POLICY, **(spec.get("policy") or {})}
+    if not 0.0 < float(policy["cutoff_pd"]) < 1.0:
+        raise SpecError("policy.cutoff_pd must be in (0, 1)")
+    fairness: dict[str, dict[str, Any]] = {}
+    for col, conf in (spec.get("fairness") or {}).items():
+        conf = dict(conf or {})
+        if col == spec["target"]:
+            raise SpecError("the target cannot be a fairness attribute")
+        if conf.get("bands") is not None:
+            bands = [float(b) for b in conf["bands"]]
+            if not bands or bands != sorted(set(bands)):
+                raise SpecError(f"fairness.{col}.bands must be strictly increasing")
+            conf["bands"] = conf["bands"]
+        fairness[str(col)] = conf
+    report = dict(spec.get("report") or {})
+    limitations = report.get("limitations") or []
+    if not isinstance(limitations, list) or not all(isinstance(x, str) for x in limitations):
+        raise SpecError("report.limitations must be a list of strings")
+    report["limitations"] = limitations
     return {
         "target": str(spec["target"]),
         "bad_value": str(spec["bad_value"]),
         "features": features,
         "derived": derived,
         "exclude": exclude,
-        "fairness": spec.get("fairness") or {},
+        "fairness": fairness,
         "money_unit_minor": spec.get("money_unit_minor"),
         "scorecard": card,
+        "gbt": gbt,
+        "selection": selection,
+        "reasons": reasons,
+        "policy": policy,
+        "report": report,
     }

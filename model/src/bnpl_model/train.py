@@ -1,9 +1,17 @@
-"""Train a WoE scorecard from any CSV + spec, write a JSON artifact (no pickle).
+"""Train from any CSV + spec: candidate families, champion by CV AUC, Platt calibration, JSON artifact.
 
-Pipeline (sklearn): ``WoEEncoder`` (derived features, quantile / category bins
-with a missing bin, monotone merging, weight of evidence) -> ``ScorecardLogit``
-(logistic regression on the WoE columns, features whose coefficient would have
-the wrong sign are dropped and the model refitted).
+Procedure (``select_and_fit``, the same in ``train`` and in every fold of ``evaluate``):
+
+1. stratified K-fold CV (``selection.folds``, default 5) of every candidate family
+   on the training data: out-of-fold raw margins per family;
+2. champion = the family with the highest mean fold AUC;
+3. Platt calibration ``z = slope * margin + intercept`` fitted on the champion's
+   out-of-fold margins (never on in-sample margins);
+4. the champion refitted on all the training data.
+
+The artifact (``model.json``) holds lookup tables only (no pickle); the scorer
+needs nothing but numpy. ``evaluate`` wraps the whole procedure in an outer
+repeated stratified CV and compares it with plain baselines on the same folds.
 """
 
 from __future__ import annotations
@@ -13,29 +21,31 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
-from bnpl_model import expr as expr_mod
-from bnpl_model.scorer import reason_code, to_category, to_float
+from bnpl_model import __version__
+from bnpl_model.families import OTHER, build, input_features, model_features, parse_columns, sigmoid
+from bnpl_model.scorer import SCHEMA_VERSION, reason_code, to_category, to_float
 from bnpl_model.spec import load_spec
 
-OTHER = "__other__"
-
-
 # --------------------------------------------------------------------------- data
-
-
-def input_features(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(name, f["type"]) for name, f in spec["features"].items()]
 
 
 def load_dataset(path: str | Path, spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -55,212 +65,66 @@ def load_dataset(path: str | Path, spec: dict[str, Any]) -> tuple[np.ndarray, np
     X = np.empty((len(rows_x), len(feats)), dtype=object)
     X[:] = rows_x
     y = np.asarray(ys, dtype=np.int64)
-    if y.min() == y.max():
+    if y.size == 0 or y.min() == y.max():
         raise ValueError("the target needs both classes")
     return X, y
 
 
-def _numeric_columns(X: np.ndarray, feats: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-    return {
-        name: np.array([to_float(v, name) for v in X[:, j]], dtype=np.float64)
-        for j, (name, t) in enumerate(feats)
-        if t == "numeric"
-    }
+def read_columns(path: str | Path, names: list[str]) -> dict[str, list[str]]:
+    """Raw text of some columns (fairness attributes that are not model inputs)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [n for n in names if n not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"columns {missing} not in {path}")
+        out: dict[str, list[str]] = {n: [] for n in names}
+        for row in reader:
+            for n in names:
+                out[n].append(row[n])
+    return out
 
 
-# --------------------------------------------------------------------------- encoder
+# --------------------------------------------------------------------------- calibration
 
 
-def _woe(good: np.ndarray, bad: np.ndarray, G: float, B: float, prior: float) -> np.ndarray:
-    """ln(%good / %bad), shrunk towards 0 by ``prior`` pseudo-applicants at the base rate.
-
-    An empty bin gets exactly 0 (neutral)."""
-    N = G + B
-    g = (good + prior * G / N) / G
-    b = (bad + prior * B / N) / B
-    return np.log(g / b)
-
-
-def _counts(idx: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    bad = np.bincount(idx, weights=y, minlength=k)
-    tot = np.bincount(idx, minlength=k).astype(np.float64)
-    return tot - bad, bad
-
-
-class WoEEncoder(TransformerMixin, BaseEstimator):
-    """Raw object matrix -> WoE matrix (one column per model feature)."""
-
-    def __init__(self, spec: dict[str, Any] | None = None):
-        self.spec = spec
-
-    def _model_features(self) -> list[dict[str, Any]]:
-        out = []
-        for name, f in self.spec["features"].items():
-            out.append({"name": name, "type": f["type"], "monotone": f.get("monotone"), "expr": None})
-        for name, d in self.spec["derived"].items():
-            out.append({"name": name, "type": "numeric", "monotone": d.get("monotone"), "expr": d["expr"]})
-        return out
-
-    def _values(self, X: np.ndarray) -> dict[str, Any]:
-        feats = input_features(self.spec)
-        cols: dict[str, Any] = _numeric_columns(X, feats)
-        for j, (name, t) in enumerate(feats):
-            if t == "categorical":
-                cols[name] = [to_category(v, name) for v in X[:, j]]
-        for name, d in self.spec["derived"].items():
-            cols[name] = expr_mod.evaluate(d["expr"], cols)
-        return cols
-
-    def _numeric_bins(self, x: np.ndarray, y: np.ndarray, monotone: str | None, G, B) -> dict:
-        card = self.spec["scorecard"]
-        prior = float(card["woe_prior"])
-        miss = np.isnan(x)
-        xv, yv = x[~miss], y[~miss]
-        edges: list[float] = []
-        if xv.size:
-            qs = np.quantile(xv, np.linspace(0, 1, int(card["max_bins"]) + 1)[1:-1])
-            edges = [float(e) for e in np.unique(qs) if e > xv.min()]
-        min_count = max(1, math.ceil(float(card["min_bin_share"]) * len(x)))
-
-        def stats(edges):
-            idx = np.searchsorted(np.asarray(edges, dtype=np.float64), xv, side="right")
-            g, b = _counts(idx, yv, len(edges) + 1)
-            return g, b, _woe(g, b, G, B, prior)
-
-        # merge bins that are too small into their smaller neighbour
-        while edges:
-            g, b, _ = stats(edges)
-            n = g + b
-            small = np.flatnonzero(n < min_count)
-            if small.size == 0:
-                break
-            i = int(small[0])
-            if i == 0:
-                del edges[0]
-            elif i == len(n) - 1:
-                del edges[-1]
-            else:
-                del edges[i - 1 if n[i - 1] <= n[i + 1] else i]
-        # merge adjacent bins until WoE is monotone in the declared direction
-        if monotone:
-            sign = 1.0 if monotone == "increasing" else -1.0
-            while edges:
-                _, _, w = stats(edges)
-                viol = np.flatnonzero(sign * np.diff(w) < 0)
-                if viol.size == 0:
-                    break
-                del edges[int(viol[0])]
-        g, b, w = stats(edges)
-        gm, bm = float((1 - y[miss]).sum()), float(y[miss].sum())
-        wm = float(_woe(np.array([gm]), np.array([bm]), G, B, prior)[0])
-        return {
-            "edges": edges,
-            "woe": [float(v) for v in w],
-            "woe_missing": wm,
-            "counts": [int(v) for v in g + b] + [int(gm + bm)],
-            "bad": [int(v) for v in b] + [int(bm)],
-        }
-
-    def _categorical_bins(self, c: list[str | None], y: np.ndarray, G, B) -> dict:
-        card = self.spec["scorecard"]
-        prior = float(card["woe_prior"])
-        levels: dict[str, list[int]] = {}
-        for v, t in zip(c, y, strict=True):
-            key = "\0missing" if v is None else v
-            acc = levels.setdefault(key, [0, 0])
-            acc[0] += 1
-            acc[1] += int(t)
-        miss = levels.pop("\0missing", [0, 0])
-        other = [0, 0]
-        kept: dict[str, list[int]] = {}
-        for k in sorted(levels):
-            if levels[k][0] >= int(card["min_category_count"]):
-                kept[k] = levels[k]
-            else:
-                other[0] += levels[k][0]
-                other[1] += levels[k][1]
-
-        def w(acc):
-            return float(_woe(np.array([acc[0] - acc[1]]), np.array([acc[1]]), G, B, prior)[0])
-
-        return {
-            "categories": {k: w(v) for k, v in kept.items()},
-            "woe_other": w(other),
-            "woe_missing": w(miss),
-            "counts": {**{k: v[0] for k, v in kept.items()}, OTHER: other[0], "__missing__": miss[0]},
-            "bad": {**{k: v[1] for k, v in kept.items()}, OTHER: other[1], "__missing__": miss[1]},
-        }
-
-    def fit(self, X: np.ndarray, y: np.ndarray):
-        y = np.asarray(y, dtype=np.float64)
-        B = float(y.sum())
-        G = float(len(y) - B)
-        cols = self._values(X)
-        self.features_ = []
-        for f in self._model_features():
-            if f["type"] == "numeric":
-                bins = self._numeric_bins(cols[f["name"]], y, f["monotone"], G, B)
-            else:
-                bins = self._categorical_bins(cols[f["name"]], y, G, B)
-            self.features_.append({**f, "bins": bins})
-        return self
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        cols = self._values(X)
-        W = np.empty((X.shape[0], len(self.features_)), dtype=np.float64)
-        for j, f in enumerate(self.features_):
-            b = f["bins"]
-            if f["type"] == "numeric":
-                x = cols[f["name"]]
-                woe = np.asarray(b["woe"] + [b["woe_missing"]])
-                idx = np.searchsorted(np.asarray(b["edges"], dtype=np.float64), x, side="right")
-                idx[np.isnan(x)] = len(woe) - 1
-                W[:, j] = woe[idx]
-            else:
-                cat = b["categories"]
-                W[:, j] = [b["woe_missing"] if v is None else cat.get(v, b["woe_other"]) for v in cols[f["name"]]]
-        return W
+def platt(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Fit P(bad) = sigmoid(a * margin + b) by Newton's method (maximum likelihood)."""
+    a, b = 1.0, 0.0
+    m = np.asarray(margin, dtype=np.float64)
+    t = np.asarray(y, dtype=np.float64)
+    for _ in range(100):
+        p = sigmoid(a * m + b)
+        w = p * (1 - p) + 1e-12
+        g = np.array([np.sum((p - t) * m), np.sum(p - t)])
+        H = np.array([[np.sum(w * m * m), np.sum(w * m)], [np.sum(w * m), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        a, b = a - step[0], b - step[1]
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    return float(a), float(b)
 
 
-class ScorecardLogit(ClassifierMixin, BaseEstimator):
-    """Logistic regression on WoE columns (y = 1 is bad).
+class CalibratedModel(ClassifierMixin, BaseEstimator):
+    """The training pipeline as scikit-learn sees it: family estimator + Platt calibration."""
 
-    With WoE = ln(%good/%bad) every coefficient must be <= 0 for the points to
-    follow the bins' risk order; a feature with a positive coefficient is dropped
-    (coefficient 0) and the model refitted."""
+    def __init__(self, base=None, slope: float = 1.0, intercept: float = 0.0):
+        self.base = base
+        self.slope = slope
+        self.intercept = intercept
 
-    def __init__(self, C: float = 1.0):
-        self.C = C
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.array([0, 1])
 
-    def fit(self, W: np.ndarray, y: np.ndarray):
-        self.classes_ = np.array([0, 1])
-        support = np.ones(W.shape[1], dtype=bool)
-        while True:
-            lr = LogisticRegression(C=self.C, max_iter=2000, tol=1e-10)
-            lr.fit(W[:, support], y)
-            coef = lr.coef_[0]
-            if support.sum() == 1 or coef.max() <= 0:
-                break
-            support[np.flatnonzero(support)[int(np.argmax(coef))]] = False
-        self.lr_ = lr
-        self.support_ = support
-        self.coef_ = np.zeros(W.shape[1])
-        self.coef_[support] = np.minimum(coef, 0.0) if support.sum() > 1 else coef
-        self.intercept_ = float(lr.intercept_[0])
-        return self
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.slope * self.base.decision_function(X) + self.intercept
 
-    def decision_function(self, W: np.ndarray) -> np.ndarray:
-        return self.lr_.decision_function(W[:, self.support_])
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = sigmoid(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
 
-    def predict_proba(self, W: np.ndarray) -> np.ndarray:
-        return self.lr_.predict_proba(W[:, self.support_])
-
-    def predict(self, W: np.ndarray) -> np.ndarray:
-        return (self.predict_proba(W)[:, 1] >= 0.5).astype(int)
-
-
-def build_pipeline(spec: dict[str, Any]) -> Pipeline:
-    return Pipeline([("woe", WoEEncoder(spec)), ("logit", ScorecardLogit(C=float(spec["scorecard"]["C"])))])
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -271,66 +135,310 @@ def ks_stat(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.max(tpr - fpr))
 
 
-def cross_validate(spec, X, y, folds: int = 5, seed: int = 0) -> tuple[list[float], np.ndarray]:
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    oof = np.empty(len(y))
-    aucs = []
-    for tr, te in skf.split(X, y):
-        pipe = clone(build_pipeline(spec)).fit(X[tr], y[tr])
-        oof[te] = pipe.predict_proba(X[te])[:, 1]
-        aucs.append(float(roc_auc_score(y[te], oof[te])))
-    return aucs, oof
+def metrics(y: np.ndarray, pd: np.ndarray) -> dict[str, float]:
+    auc = float(roc_auc_score(y, pd))
+    return {"auc": auc, "gini": 2 * auc - 1, "ks": ks_stat(y, pd), "brier": float(brier_score_loss(y, pd))}
 
 
-def fairness_report(spec, X, y, pd_oof, grade_of) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    names = [n for n, _ in input_features(spec)]
-    for feat, conf in (spec.get("fairness") or {}).items():
-        if feat not in names:
-            continue
-        x = np.array([to_float(v, feat) for v in X[:, names.index(feat)]])
-        edges = list(conf["bands"])
-        rows = []
-        for lo, hi in zip(edges, [*edges[1:], math.inf], strict=True):
-            m = (x >= lo) & (x < hi)
-            if not m.any():
-                continue
-            grades = [grade_of(p) for p in pd_oof[m]]
-            rows.append(
-                {
-                    "band": f"{lo}-{hi - 1}" if hi != math.inf else f"{lo}+",
-                    "n": int(m.sum()),
-                    "bad_rate": float(y[m].mean()),
-                    "mean_pd": float(pd_oof[m].mean()),
-                    "auc": float(roc_auc_score(y[m], pd_oof[m])) if 0 < y[m].sum() < m.sum() else None,
-                    "share_grade_A_to_C": float(np.mean([g in ("A", "B", "C") for g in grades])),
-                }
-            )
-        below = (x < edges[0]).sum()
-        out[feat] = {"bands": rows, "below_first_band": int(below), "missing": int(np.isnan(x).sum())}
+def mean_metrics(per_fold: list[dict[str, float]]) -> dict[str, float]:
+    out = {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
+    out["auc_std"] = float(np.std([m["auc"] for m in per_fold]))
+    return out
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+class RawInputs(TransformerMixin, BaseEstimator):
+    """Raw object matrix -> float matrix of the input features only (categoricals as level codes)."""
+
+    def __init__(self, spec: dict[str, Any] | None = None):
+        self.spec = spec
+
+    def fit(self, X: np.ndarray, y=None):
+        self.levels_ = {}
+        for j, (name, t) in enumerate(input_features(self.spec)):
+            if t == "categorical":
+                seen = sorted({c for c in (to_category(v, name) for v in X[:, j]) if c is not None})
+                self.levels_[name] = {c: float(i) for i, c in enumerate(seen)}
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty(X.shape, dtype=np.float64)
+        for j, (name, t) in enumerate(input_features(self.spec)):
+            if t == "numeric":
+                out[:, j] = [to_float(v, name) for v in X[:, j]]
+            else:
+                lv = self.levels_[name]
+                out[:, j] = [np.nan if c is None else lv.get(c, -1.0) for c in (to_category(v, name) for v in X[:, j])]
+        return out
+
+
+def baseline_models(spec: dict[str, Any]) -> dict[str, Callable[[], Pipeline]]:
+    """Plain models on the raw inputs (no derived features, no binning, default settings)."""
+    types = [t for _, t in input_features(spec)]
+    num = [j for j, t in enumerate(types) if t == "numeric"]
+    cat = [j for j, t in enumerate(types) if t == "categorical"]
+
+    def encoded(scale: bool):
+        steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+        return ColumnTransformer(
+            [
+                ("num", make_pipeline(*steps), num),
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(strategy="constant", fill_value=-2.0), OneHotEncoder(handle_unknown="ignore")
+                    ),
+                    cat,
+                ),
+            ],
+            sparse_threshold=0,
+        )
+
+    return {
+        "logit_onehot": lambda: make_pipeline(RawInputs(spec), encoded(True), LogisticRegression(max_iter=5000)),
+        "hgb_default": lambda: make_pipeline(
+            RawInputs(spec),
+            HistGradientBoostingClassifier(categorical_features=[t == "categorical" for t in types], random_state=0),
+        ),
+        "gbc_default": lambda: make_pipeline(
+            RawInputs(spec), encoded(False), GradientBoostingClassifier(random_state=0)
+        ),
+    }
+
+
+BASELINE_LABELS = {
+    "logit_onehot": "logistic regression, one-hot categoricals, median-imputed standardised numerics",
+    "hgb_default": "HistGradientBoostingClassifier, default settings, native categoricals",
+    "gbc_default": "GradientBoostingClassifier, default settings, one-hot categoricals",
+}
+
+
+# --------------------------------------------------------------------------- procedure
+
+
+@dataclass
+class Selection:
+    champion: str
+    models: dict[str, CalibratedModel]  # final (refitted) models, champion always present
+    cv: dict[str, dict[str, Any]]  # per family: fold AUCs, mean, OOF metrics
+    oof_margin: dict[str, np.ndarray]
+    oof_pd: dict[str, np.ndarray]
+    calibration: dict[str, tuple[float, float]]
+    folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+def select_and_fit(
+    spec: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    candidates: list[str] | None = None,
+    refit_all: bool = False,
+    log: Callable[..., None] = lambda *a: None,
+) -> Selection:
+    sel = spec["selection"]
+    candidates = list(candidates or sel["candidates"])
+    skf = StratifiedKFold(n_splits=int(sel["folds"]), shuffle=True, random_state=int(sel["seed"]))
+    folds = list(skf.split(X, y))
+    oof = {fam: np.empty(len(y)) for fam in candidates}
+    fold_auc: dict[str, list[float]] = {fam: [] for fam in candidates}
+    with threadpool_limits(1):
+        for tr, te in folds:
+            for fam in candidates:
+                est = build(fam, spec).fit(X[tr], y[tr])
+                oof[fam][te] = est.decision_function(X[te])
+                fold_auc[fam].append(float(roc_auc_score(y[te], oof[fam][te])))
+    cv, calib, oof_pd = {}, {}, {}
+    for fam in candidates:
+        calib[fam] = platt(oof[fam], y)
+        a, b = calib[fam]
+        oof_pd[fam] = sigmoid(a * oof[fam] + b)
+        cv[fam] = {
+            "auc_folds": fold_auc[fam],
+            "auc_mean": float(np.mean(fold_auc[fam])),
+            "auc_std": float(np.std(fold_auc[fam])),
+            "oof": metrics(y, oof_pd[fam]),
+        }
+        log(f"  {fam:10s} CV AUC {cv[fam]['auc_mean']:.4f} +/- {cv[fam]['auc_std']:.4f}")
+    champion = max(candidates, key=lambda f: (cv[f]["auc_mean"], -candidates.index(f)))
+    models = {}
+    with threadpool_limits(1):
+        for fam in candidates if refit_all else [champion]:
+            a, b = calib[fam]
+            models[fam] = CalibratedModel(build(fam, spec).fit(X, y), a, b)
+    return Selection(champion, models, cv, oof, oof_pd, calib, folds)
+
+
+def parse_cv(text: str) -> tuple[int, int]:
+    """``"5x2"`` -> 5 folds, 2 repeats."""
+    try:
+        k, r = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--cv must look like 5x2 (folds x repeats), got {text!r}") from None
+    if k < 2 or r < 1:
+        raise ValueError("--cv needs at least 2 folds and 1 repeat")
+    return k, r
+
+
+def evaluate(
+    data: str | Path,
+    spec_path: str | Path,
+    *,
+    cv: str = "5x2",
+    seed: int = 0,
+    baselines: bool = True,
+    log: Callable[..., None] = lambda *a: None,
+) -> dict[str, Any]:
+    """Nested evaluation: repeated stratified CV of the whole ``select_and_fit`` procedure."""
+    t0 = time.perf_counter()
+    spec = load_spec(spec_path)
+    X, y = load_dataset(data, spec)
+    k, r = parse_cv(cv)
+    outer = RepeatedStratifiedKFold(n_splits=k, n_repeats=r, random_state=seed)
+    proc: list[dict[str, float]] = []
+    champs: list[str] = []
+    per_family: dict[str, list[dict[str, float]]] = {f: [] for f in spec["selection"]["candidates"]}
+    factories = baseline_models(spec) if baselines else {}
+    per_base: dict[str, list[dict[str, float]]] = {n: [] for n in factories}
+    for i, (tr, te) in enumerate(outer.split(X, y), start=1):
+        sel = select_and_fit(spec, X[tr], y[tr], refit_all=True)
+        champs.append(sel.champion)
+        proc.append(metrics(y[te], sel.models[sel.champion].predict_proba(X[te])[:, 1]))
+        for fam, model in sel.models.items():
+            per_family[fam].append(metrics(y[te], model.predict_proba(X[te])[:, 1]))
+        with threadpool_limits(1):
+            for name, make in factories.items():
+                per_base[name].append(metrics(y[te], make().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]))
+        log(f"fold {i}/{k * r}: champion {sel.champion}, AUC {proc[-1]['auc']:.4f}")
+    counts = Counter(champs)
+    out: dict[str, Any] = {
+        "data": str(data),
+        "rows": len(y),
+        "bad_rate": float(y.mean()),
+        "cv": f"{k}x{r}",
+        "cv_description": f"{k}-fold stratified CV repeated {r} times (seed {seed}); "
+        f"each training part runs the full procedure (inner {spec['selection']['folds']}-fold selection + calibration)",
+        "folds": len(proc),
+        **mean_metrics(proc),
+        "champion": counts.most_common(1)[0][0],
+        "champion_by_fold": dict(counts),
+        "candidates": {f: mean_metrics(m) for f, m in per_family.items() if m},
+        "baselines": {n: mean_metrics(m) for n, m in per_base.items()},
+        "baseline_descriptions": {n: BASELINE_LABELS[n] for n in per_base},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     return out
 
 
 # --------------------------------------------------------------------------- artifact
 
 
+def _grade_of(grades: list[tuple[str, float]], p: float) -> str:
+    for g, bound in grades:
+        if p < bound:
+            return g
+    return grades[-1][0]
+
+
+def _table_counts(f: dict[str, Any], table: dict[str, Any], values: Any) -> dict[str, Any]:
+    """Training rows per bin, and the best (lowest-risk) value among bins that hold rows."""
+    if f["type"] == "numeric":
+        x = np.asarray(values, dtype=np.float64)
+        miss = np.isnan(x)
+        idx = np.searchsorted(np.asarray(table["edges"], dtype=np.float64), x[~miss], side="right")
+        counts = np.bincount(idx, minlength=len(table["values"])).tolist()
+        n_miss = int(miss.sum())
+        supported = [v for v, c in zip(table["values"], counts, strict=True) if c > 0]
+        if n_miss:
+            supported.append(table["missing"])
+        return {"counts": counts, "missing_count": n_miss, "best": float(min(supported or [0.0]))}
+    levels = table["levels"]
+    c = Counter(OTHER if v is not None and v not in levels else v for v in values)
+    level_counts = {k: int(c.get(k, 0)) for k in levels}
+    supported = [levels[k] for k, n in level_counts.items() if n > 0]
+    if c.get(OTHER):
+        supported.append(table["other"])
+    if c.get(None):
+        supported.append(table["missing"])
+    return {
+        "level_counts": level_counts,
+        "other_count": int(c.get(OTHER, 0)),
+        "missing_count": int(c.get(None, 0)),
+        "best": float(min(supported or [0.0])),
+    }
+
+
+def _fairness(spec, data, X, y, pd: np.ndarray, cutoff: float) -> dict[str, Any]:
+    """Approval rate (pd <= cutoff) per group, adverse impact ratio against the most approved group."""
+    names = [n for n, _ in input_features(spec)]
+    extra = [c for c in spec["fairness"] if c not in names]
+    raw = read_columns(data, extra) if extra else {}
+    out: dict[str, Any] = {}
+    approved = pd <= cutoff
+    for col, conf in spec["fairness"].items():
+        values = list(X[:, names.index(col)]) if col in names else raw[col]
+        groups: list[tuple[str, np.ndarray]] = []
+        if conf.get("bands") is not None:
+            x = np.array([to_float(v, col) for v in values])
+            edges = [float(b) for b in conf["bands"]]
+            if (x < edges[0]).any():
+                groups.append((f"< {conf['bands'][0]}", x < edges[0]))
+            for lo, hi, label_lo, label_hi in zip(
+                edges, [*edges[1:], math.inf], conf["bands"], [*conf["bands"][1:], None], strict=True
+            ):
+                if label_hi is None:
+                    label = f"{label_lo}+"
+                elif isinstance(label_lo, int) and isinstance(label_hi, int):
+                    label = f"{label_lo}-{label_hi - 1}"  # integer bands: 18-24, 25-34, ...
+                else:
+                    label = f"[{label_lo}, {label_hi})"
+                groups.append((label, (x >= lo) & (x < hi)))
+            if np.isnan(x).any():
+                groups.append(("missing", np.isnan(x)))
+        else:
+            cats = [to_category(v, col) or "missing" for v in values]
+            for level in sorted(set(cats)):
+                groups.append((level, np.array([c == level for c in cats])))
+        rows = []
+        for label, m in groups:
+            if not m.any():
+                continue
+            rows.append(
+                {
+                    "group": label,
+                    "n": int(m.sum()),
+                    "bad_rate": float(y[m].mean()),
+                    "mean_pd": float(pd[m].mean()),
+                    "approval_rate": float(approved[m].mean()),
+                    "bad_rate_approved": float(y[m & approved].mean()) if (m & approved).any() else None,
+                }
+            )
+        min_n = int(conf.get("min_group", 30))
+        ref = max((r["approval_rate"] for r in rows if r["n"] >= min_n), default=0.0)
+        for r in rows:
+            r["air"] = r["approval_rate"] / ref if ref > 0 else None
+            r["flag"] = bool(r["air"] is not None and r["air"] < 0.8 and r["n"] >= min_n)
+        out[col] = {
+            "is_model_input": col in names,
+            "cutoff_pd": cutoff,
+            "reference_approval_rate": ref,
+            "min_group": min_n,
+            "groups": rows,
+        }
+    return out
+
+
 @dataclass
 class TrainResult:
     model: dict[str, Any]
-    pipeline: Pipeline
+    pipeline: CalibratedModel
+    selection: Selection
     X: np.ndarray
     y: np.ndarray
     out_dir: Path
-
-
-def _grade_fn(grades: list[tuple[str, float]]):
-    def grade(p: float) -> str:
-        for g, bound in grades:
-            if p < bound:
-                return g
-        return grades[-1][0]
-
-    return grade
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def train(
@@ -339,48 +447,85 @@ def train(
     out: str | Path,
     *,
     name: str = "credit-scorecard",
-    folds: int = 5,
-    seed: int = 0,
-    log=print,
+    family: str | None = None,
+    cutoff_pd: float | None = None,
+    folds: int | None = None,
+    seed: int | None = None,
+    baselines: bool = True,
+    plots: bool = True,
+    report_dir: str | Path | None = None,
+    evaluation: dict[str, Any] | None = None,
+    log: Callable[..., None] = print,
 ) -> TrainResult:
+    t0 = time.perf_counter()
     spec = load_spec(spec_path)
+    if folds is not None:
+        spec["selection"]["folds"] = int(folds)
+    if seed is not None:
+        spec["selection"]["seed"] = int(seed)
+    if cutoff_pd is not None:
+        spec["policy"]["cutoff_pd"] = float(cutoff_pd)
+    candidates = [family] if family else list(spec["selection"]["candidates"])
+    if family and family not in ("scorecard", "gbt"):
+        raise ValueError(f"unknown family {family!r}")
+    cutoff = float(spec["policy"]["cutoff_pd"])
     data_bytes = Path(data).read_bytes()
     spec_bytes = Path(spec_path).read_bytes()
-    digest = hashlib.sha256(data_bytes + b"\0" + spec_bytes).hexdigest()
+    settings = json.dumps(
+        [__version__, candidates, cutoff, spec["selection"]["folds"], spec["selection"]["seed"]]
+    ).encode()
+    digest = hashlib.sha256(data_bytes + b"\0" + spec_bytes + b"\0" + settings).hexdigest()
     now = dt.datetime.now(dt.UTC)
     model_version = f"{name}-{now:%Y%m%d}-{digest[:8]}"
 
     X, y = load_dataset(data, spec)
     log(f"data: {len(y)} rows, bad rate {y.mean():.3f}")
-    aucs, oof = cross_validate(spec, X, y, folds=folds, seed=seed)
-    log(f"CV AUC ({folds}-fold stratified): {np.mean(aucs):.4f} +/- {np.std(aucs):.4f}")
+    sel = select_and_fit(spec, X, y, candidates=candidates, log=log)
+    champ = sel.champion
+    log(f"champion: {champ}; CV AUC ({spec['selection']['folds']}-fold stratified): {sel.cv[champ]['auc_mean']:.4f}")
+    base_results: dict[str, dict[str, Any]] = {}
+    base_oof: dict[str, np.ndarray] = {}
+    if baselines:
+        with threadpool_limits(1):
+            for bname, make in baseline_models(spec).items():
+                oof = np.empty(len(y))
+                aucs = []
+                for tr, te in sel.folds:
+                    oof[te] = make().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+                    aucs.append(float(roc_auc_score(y[te], oof[te])))
+                base_oof[bname] = oof
+                base_results[bname] = {
+                    "auc_mean": float(np.mean(aucs)),
+                    "auc_std": float(np.std(aucs)),
+                    **metrics(y, oof),
+                }
+                log(f"  baseline {bname:13s} CV AUC {np.mean(aucs):.4f}")
 
-    pipe = build_pipeline(spec).fit(X, y)
-    enc: WoEEncoder = pipe.named_steps["woe"]
-    logit: ScorecardLogit = pipe.named_steps["logit"]
-    p_train = pipe.predict_proba(X)[:, 1]
+    model_est = sel.models[champ]
+    slope, cal_b = sel.calibration[champ]
+    intercept, tables = model_est.base.tables()
+    cols = parse_columns(spec, X)
 
     card = spec["scorecard"]
     pdo, base_score, base_odds = float(card["pdo"]), float(card["base_score"]), float(card["base_odds"])
     factor = pdo / math.log(2.0)
     offset = base_score - factor * math.log(base_odds)
     grades = [(str(g), float(b)) for g, b in card["grades"].items()]
-    grade_of = _grade_fn(grades)
 
-    model_features = []
-    for j, f in enumerate(enc.features_):
-        coef = float(logit.coef_[j])
-        b = f["bins"]
-        if f["type"] == "numeric":
-            woes = [*b["woe"], b["woe_missing"]]
-            counts = b["counts"]
-        else:
-            keys = [*b["categories"], OTHER, "__missing__"]
-            woes = [*b["categories"].values(), b["woe_other"], b["woe_missing"]]
-            counts = [b["counts"][k] for k in keys]
-        pts = [-factor * coef * w + 0.0 for w in woes]  # + 0.0: no -0.0 in JSON
-        supported = [p for p, c in zip(pts, counts, strict=True) if c > 0] or [0.0]
+    mf_out = []
+    for f, t in zip(model_features(spec), tables, strict=True):
         src = spec["derived"].get(f["name"]) or spec["features"][f["name"]]
+        counts = _table_counts(f, t["table"], cols[f["name"]])
+        ppu = factor * slope
+        tab = t["table"]
+        if f["type"] == "numeric":
+            points = {"values": [0.0 - ppu * v for v in tab["values"]], "missing": 0.0 - ppu * tab["missing"]}
+        else:
+            points = {
+                "levels": {k: 0.0 - ppu * v for k, v in tab["levels"].items()},
+                "other": 0.0 - ppu * tab["other"],
+                "missing": 0.0 - ppu * tab["missing"],
+            }
         entry = {
             "name": f["name"],
             "type": f["type"],
@@ -388,44 +533,94 @@ def train(
             "monotone": f["monotone"],
             "reason": src["reason"],
             "reason_code": reason_code(f["name"]),
-            "coefficient": coef,
-            "in_model": coef != 0.0,
-            "bins": b,
-            "points": pts,
-            "best_points": float(max(supported)),
+            "in_model": t["in_model"],
+            "table": tab,
+            "best": counts.pop("best"),
+            "points": points,
+            "train_counts": counts,
+            "detail": t["detail"],
         }
         if f["expr"]:
             entry["expr"] = f["expr"]
-        model_features.append(entry)
+        mf_out.append(entry)
 
-    pm = p_train
-    metrics = {
+    # population stability baseline: score deciles of the final model on the training data
+    z_train = model_est.decision_function(X)
+    scores_train = np.round(offset - factor * z_train)
+    dec = np.unique(np.quantile(scores_train, np.linspace(0.1, 0.9, 9)))
+    shares = np.bincount(np.searchsorted(dec, scores_train, side="right"), minlength=len(dec) + 1) / len(y)
+
+    oof_pd = sel.oof_pd[champ]
+    oof_z = slope * sel.oof_margin[champ] + cal_b
+    oof_score = offset - factor * oof_z
+    grade_oof = np.array([_grade_of(grades, p) for p in oof_pd])
+    grade_table = []
+    for g, bound in grades:
+        m = grade_oof == g
+        grade_table.append(
+            {
+                "grade": g,
+                "max_pd": bound,
+                "share": float(m.mean()),
+                "n": int(m.sum()),
+                "bad_rate": float(y[m].mean()) if m.any() else None,
+                "mean_pd": float(oof_pd[m].mean()) if m.any() else None,
+                "min_score": float(oof_score[m].min()) if m.any() else None,
+                "max_score": float(oof_score[m].max()) if m.any() else None,
+            }
+        )
+    q = np.quantile(oof_pd, np.linspace(0, 1, 11))
+    bins = np.clip(np.searchsorted(q[1:-1], oof_pd, side="right"), 0, 9)
+    calib_table = [
+        {"decile": i + 1, "n": int((bins == i).sum()), "mean_pd": float(oof_pd[bins == i].mean()),
+         "bad_rate": float(y[bins == i].mean())}
+        for i in range(10) if (bins == i).any()
+    ]  # fmt: skip
+    approved = oof_pd <= cutoff
+    cv_m = sel.cv[champ]
+    metrics_out = {
         "n": len(y),
         "bad_rate": float(y.mean()),
-        "cv_folds": folds,
-        "cv_auc_mean": float(np.mean(aucs)),
-        "cv_auc_std": float(np.std(aucs)),
-        "cv_auc_folds": aucs,
-        "cv_gini": float(2 * np.mean(aucs) - 1),
-        "cv_ks": ks_stat(y, oof),
-        "cv_brier": float(brier_score_loss(y, oof)),
-        "train_auc": float(roc_auc_score(y, pm)),
-        "grade_distribution_oof": {
-            g: {
-                "share": float(np.mean([grade_of(p) == g for p in oof])),
-                "bad_rate": (
-                    float(y[[grade_of(p) == g for p in oof]].mean()) if any(grade_of(p) == g for p in oof) else None
-                ),
-            }
-            for g, _ in grades
-        },
+        "cv_folds": int(spec["selection"]["folds"]),
+        "cv_auc_mean": cv_m["auc_mean"],
+        "cv_auc_std": cv_m["auc_std"],
+        "cv_auc_folds": cv_m["auc_folds"],
+        "cv_gini": 2 * cv_m["auc_mean"] - 1,
+        "cv_ks": cv_m["oof"]["ks"],
+        "cv_brier": cv_m["oof"]["brier"],
+        "train_auc": float(roc_auc_score(y, z_train)),
+        "oof_approval_rate_at_cutoff": float(approved.mean()),
+        "oof_bad_rate_approved": float(y[approved].mean()) if approved.any() else None,
+        "grades_oof": grade_table,
+        "calibration_oof": calib_table,
     }
-    fairness = fairness_report(spec, X, y, oof, grade_of)
+    selection_out = {
+        "procedure": f"{spec['selection']['folds']}-fold stratified CV (seed {spec['selection']['seed']}) of each "
+        "candidate; champion = highest mean fold AUC; Platt calibration on the champion's out-of-fold margins",
+        "champion": champ,
+        "candidates": {
+            fam: {
+                "auc_mean": c["auc_mean"],
+                "auc_std": c["auc_std"],
+                **{k: v for k, v in c["oof"].items() if k != "auc"},
+            }
+            for fam, c in sel.cv.items()
+        },
+        "baselines": base_results,
+        "baseline_descriptions": {n: BASELINE_LABELS[n] for n in base_results},
+    }
+    fairness = _fairness(spec, data, X, y, oof_pd, cutoff)
 
     model = {
-        "schema_version": 1,
-        "model_type": "woe-logistic-scorecard",
+        "schema_version": SCHEMA_VERSION,
+        "model_type": "additive-lookup-tables",
+        "family": champ,
+        "family_description": {
+            "scorecard": "WoE logistic scorecard (monotone WoE binning + logistic regression)",
+            "gbt": "gradient-boosted stumps with monotone constraints (scikit-learn HistGradientBoosting, depth 1)",
+        }[champ],
         "model_version": model_version,
+        "package_version": __version__,
         "created_at": now.isoformat(timespec="seconds"),
         "data_sha256": hashlib.sha256(data_bytes).hexdigest(),
         "spec_sha256": hashlib.sha256(spec_bytes).hexdigest(),
@@ -437,65 +632,65 @@ def train(
         "excluded": spec["exclude"],
         "money_unit_minor": spec["money_unit_minor"],
         "input_rules": {
-            "numeric": "number or numeric string; null, NaN, '' or 'NA' = missing",
+            "numeric": "number or numeric string; null, NaN, +-inf, '' or 'NA' = missing",
             "categorical": "string, stripped and lower-cased; null or '' = missing; unseen = __other__",
-            "bins": "numeric bin i holds edges[i-1] <= x < edges[i]; the last WoE entry is the missing bin",
+            "table": "numeric: value i holds edges[i-1] <= x < edges[i] (bisect_right); 'missing' for a missing "
+            "value; categorical: levels / other / missing. Values are log-odds of bad before calibration.",
+            "margin": "intercept + sum of the in-model features' table values, in model_features order",
         },
-        "model_features": model_features,
-        "intercept": float(logit.intercept_),
+        "intercept": intercept,
+        "calibration": {
+            "method": "platt",
+            "formula": "z = slope * margin + intercept; pd = 1 / (1 + exp(-z))",
+            "slope": slope,
+            "intercept": cal_b,
+            "fitted_on": f"out-of-fold margins ({spec['selection']['folds']}-fold CV)",
+        },
+        "model_features": mf_out,
         "scaling": {
-            "formula": "score = offset + factor * ln(odds good:bad) = offset - factor * logit(pd)",
+            "formula": "score = offset - factor * z  (z = calibrated log-odds of bad)",
             "pdo": pdo,
             "base_score": base_score,
             "base_odds": base_odds,
             "factor": factor,
             "offset": offset,
-            "base_points": offset - factor * float(logit.intercept_),
+            "base_points": offset - factor * (slope * intercept + cal_b),
+        },
+        "reasons": {
+            "max": int(spec["reasons"]["max"]),
+            "min_points": float(spec["reasons"]["min_points"]),
+            "rule": "features ordered by points lost against the feature's best attainable bin; "
+            "losses of min_points or less are not reasons",
         },
         "grades": [{"grade": g, "max_pd": b} for g, b in grades],
-        "metrics": metrics,
+        "policy": {"cutoff_pd": cutoff, "approve_if": "pd <= cutoff_pd"},
+        "metrics": metrics_out,
+        "selection": selection_out,
         "fairness": fairness,
+        "limitations": list(spec["report"]["limitations"]),
+        "psi_baseline": {
+            "edges": [float(e) for e in dec],
+            "shares": [float(s) for s in shares],
+            "on": "final model scores of the training rows; bin i holds edges[i-1] <= score < edges[i]",
+        },
     }
+    if evaluation:
+        model["evaluation"] = evaluation
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.json").write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    (out_dir / "REPORT.md").write_text(_report(model), encoding="utf-8")
-    log(f"artifact: {out_dir} ({model_version})")
-    return TrainResult(model=model, pipeline=pipe, X=X, y=y, out_dir=out_dir)
+    from bnpl_model import report
 
-
-def _report(m: dict[str, Any]) -> str:
-    mt = m["metrics"]
-    lines = [
-        f"# {m['model_version']}",
-        "",
-        f"WoE logistic scorecard trained on {mt['n']} rows (bad rate {mt['bad_rate']:.3f}).",
-        "",
-        f"- CV ROC AUC ({mt['cv_folds']}-fold stratified): {mt['cv_auc_mean']:.4f} "
-        f"+/- {mt['cv_auc_std']:.4f} (Gini {mt['cv_gini']:.3f}, KS {mt['cv_ks']:.3f}, "
-        f"Brier {mt['cv_brier']:.4f})",
-        f"- train AUC: {mt['train_auc']:.4f}",
-        f"- scaling: {m['scaling']['base_score']:.0f} points at {m['scaling']['base_odds']:.0f}:1 "
-        f"good:bad odds, {m['scaling']['pdo']:.0f} points to double the odds",
-        f"- features in model: {', '.join(f['name'] for f in m['model_features'] if f['in_model'])}",
-        f"- dropped (wrong sign): {', '.join(f['name'] for f in m['model_features'] if not f['in_model']) or 'none'}",
-        f"- excluded (never an input): {', '.join(m['excluded']) or 'none'}",
-        "",
-        "| grade | max PD | share (OOF) | bad rate (OOF) |",
-        "|---|---|---|---|",
-    ]
-    for g in m["grades"]:
-        d = mt["grade_distribution_oof"][g["grade"]]
-        br = "-" if d["bad_rate"] is None else f"{d['bad_rate']:.3f}"
-        lines.append(f"| {g['grade']} | {g['max_pd']:.2f} | {d['share']:.3f} | {br} |")
-    for feat, fr in m["fairness"].items():
-        lines += ["", f"Fairness by {feat} band (out-of-fold):", ""]
-        lines += ["| band | n | bad rate | mean PD | AUC | share A-C |", "|---|---|---|---|---|---|"]
-        for r in fr["bands"]:
-            auc = "-" if r["auc"] is None else f"{r['auc']:.3f}"
-            lines.append(
-                f"| {r['band']} | {r['n']} | {r['bad_rate']:.3f} | {r['mean_pd']:.3f} | {auc} | "
-                f"{r['share_grade_A_to_C']:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+    curves = {f"{fam} (candidate)": sel.oof_pd[fam] for fam in sel.oof_pd}
+    curves.update({f"{b} (baseline)": p for b, p in base_oof.items()})
+    files = report.write(model, out_dir, y=y, oof_pd=oof_pd, oof_score=oof_score, curves=curves, plots=plots)
+    if report_dir is not None:
+        rd = Path(report_dir)
+        rd.mkdir(parents=True, exist_ok=True)
+        for name_ in files:
+            (rd / name_).write_bytes((out_dir / name_).read_bytes())
+    log(f"artifact: {out_dir} ({model_version}, {champ}) in {time.perf_counter() - t0:.1f} s")
+    return TrainResult(
+        model=model, pipeline=model_est, selection=sel, X=X, y=y, out_dir=out_dir, baselines=base_results
+    )

@@ -1,17 +1,94 @@
-"""Fixtures: a fresh SQLite file and outbox per test, a settable clock, signed calls."""
+"""Fixtures: a fresh SQLite file (or DynamoDB table) and outbox per test, a settable clock,
+signed calls, and one moto server (real HTTP) for the DynamoDB adapter."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_common.testing import TEST_CLIENT_ID, TEST_POOL_ID, TokenMinter
+from bnpl_common.testing import TEST_CLIENT_ID, TEST_POOL_ID, TEST_REGION, TokenMinter, fake_aws_environment
 from bnpl_user.settings import Settings
+from bnpl_user.storage.table import create_table
 from bnpl_user.testing import UserApi, in_process_client
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+
+class AtomicMotoServer(ThreadedMotoServer):
+    """``ThreadedMotoServer`` with one request at a time inside moto.
+
+    DynamoDB makes every request atomic; moto's in-memory backend does not (a cancelled
+    transaction restores a copy of the whole table, undoing writes made meanwhile). The
+    clients still send in parallel over real HTTP: only moto's work is serialised.
+    """
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def atomic(environ, start_response):  # type: ignore[no-untyped-def]
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(self._ip_address, self._port, atomic, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server on a free port for the whole run."""
+    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, so boto3 never finds real ones."""
+    for name, value in fake_aws_environment().items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_client(moto_endpoint: str):  # type: ignore[no-untyped-def]
+    """One client for the run (making one costs about half a second)."""
+    import boto3
+    from botocore.config import Config
+
+    fake = fake_aws_environment()
+    return boto3.session.Session().client(
+        "dynamodb",
+        region_name=TEST_REGION,
+        endpoint_url=moto_endpoint,
+        aws_access_key_id=fake["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=fake["AWS_SECRET_ACCESS_KEY"],
+        config=Config(max_pool_connections=32),  # the concurrency tests send a dozen requests at once
+    )
+
+
+@pytest.fixture
+def dynamodb_table(dynamodb_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh table (from ``table.json``) per test."""
+    name = f"bnpl-user-test-{uuid.uuid4().hex[:12]}"
+    create_table(dynamodb_client, name)
+    yield name
+    dynamodb_client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> str:
+    """The storage adapter of the app under test: sqlite unless a test parametrises it (indirect)."""
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture(autouse=True)
@@ -37,14 +114,24 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, store: str, request: pytest.FixtureRequest) -> Settings:
+    dynamodb: dict[str, str] = {}
+    if store == "dynamodb":
+        request.getfixturevalue("aws_env")  # the app's boto3 client reads its credentials from there
+        dynamodb = {
+            "user_table": request.getfixturevalue("dynamodb_table"),
+            "dynamodb_endpoint": request.getfixturevalue("moto_endpoint"),
+            "aws_region": TEST_REGION,
+        }
     return Settings(
+        user_store=store,
         bnpl_env="test",
         log_level="DEBUG",
         cognito_user_pool_id=TEST_POOL_ID,
         cognito_client_ids=[TEST_CLIENT_ID],
         user_db_path=tmp_path / "db" / "user.sqlite3",
         sms_outbox_path=tmp_path / "sms-outbox.jsonl",
+        **dynamodb,
     )
 
 

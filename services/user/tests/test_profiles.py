@@ -9,6 +9,9 @@ import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_user.testing import UserApi, profile_input
 
+# Every API test runs on both storage adapters (DynamoDB: a fresh table on the moto server).
+pytestmark = pytest.mark.parametrize("store", ["sqlite", "dynamodb"], indirect=True)
+
 
 def test_create_get_patch(api: UserApi) -> None:
     created = api.create_profile()

@@ -17,6 +17,18 @@ def test_defaults() -> None:
     assert s.sms_outbox_path == Path(".data/sms-outbox.jsonl")
     assert (s.sms_notifier, s.otp_ttl_seconds, s.otp_max_attempts, s.otp_resend_seconds) == ("outbox", 600, 5, 30)
     assert (s.user_host, s.user_port) == ("127.0.0.1", 8001)
+    assert (s.user_store, s.user_table, s.dynamodb_endpoint) == ("sqlite", "bnpl-user", None)
+
+
+def test_dynamodb_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER_STORE", "dynamodb")
+    monkeypatch.setenv("USER_TABLE", "bnpl-user-prod")
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", "http://localhost:8000")
+    s = Settings()
+    assert (s.user_store, s.user_table, s.dynamodb_endpoint) == ("dynamodb", "bnpl-user-prod", "http://localhost:8000")
+    monkeypatch.setenv("USER_STORE", "postgres")
+    with pytest.raises(ValidationError, match="user_store"):
+        Settings()
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,9 @@ from bnpl_user.notifier import NotifierError
 from bnpl_user.settings import Settings
 from bnpl_user.testing import UserApi, in_process_client
 
+# Every API test runs on both storage adapters (DynamoDB: a fresh table on the moto server).
+pytestmark = pytest.mark.parametrize("store", ["sqlite", "dynamodb"], indirect=True)
+
 START = "/v1/profile/phone-verification"
 CONFIRM = "/v1/profile/phone-verification/confirm"
 

@@ -123,9 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_of(first.get("loc", ()))
         message = f"{field}: {first.get('msg', 'invalid value')}"
-        details = [
-            {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors
-        ]
+        details = [{"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors]
         body = {"type": "ValidationError", "message": message, "field": field, "info": {"errors": details}}
         return JSONResponse({"error": body}, status_code=422)
 
@@ -141,9 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"error_class": type(exc).__name__})
-        return JSONResponse(
-            {"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500
-        )
+        return JSONResponse({"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -11,7 +11,7 @@ from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
 from bnpl_common.sigv4 import verify_sigv4
 
-USER_TOKEN_HEADER = "X-User-Authorization"
+USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
 
 
 class ServiceAuthenticator:

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Local-only development keys. Known to everyone, so refused outside local/test mode.
 LOCAL_SIGV4_ACCESS_KEY_ID = "AKIALOCALGATEWAY0001"
-LOCAL_SIGV4_SECRET = "local-only-sigv4-secret-not-for-production"
+LOCAL_SIGV4_SECRET = "local-only-sigv4-secret-not-for-production"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({LOCAL_SIGV4_SECRET, "change-me", "local-only-otp-pepper"})
 
 

@@ -47,7 +47,9 @@ class SigV4Auth(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(self, credentials: Credentials | ReadOnlyCredentials, *, region: str, service: str = "execute-api") -> None:
+    def __init__(
+        self, credentials: Credentials | ReadOnlyCredentials, *, region: str, service: str = "execute-api"
+    ) -> None:
         self._credentials = credentials
         self._region = region
         self._service = service

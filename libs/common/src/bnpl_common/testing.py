@@ -69,7 +69,7 @@ class TokenMinter:
         self,
         sub: str | None = None,
         *,
-        token_use: str = "access",
+        token_use: str = "access",  # noqa: S107 - a claim value
         client_id: str | None = None,
         issuer: str | None = None,
         expires_in: int = 3600,

@@ -35,6 +35,33 @@ def build_notifier(settings: Settings, clock: Clock) -> Notifier:
     return OutboxNotifier(settings.sms_outbox_path, clock=clock)
 
 
+def build_repository(settings: Settings) -> ProfileRepository | None:
+    """The DynamoDB adapter when USER_STORE=dynamodb; None for SQLite (its file is made in the lifespan).
+
+    The table is not created here: CloudFormation, the compose init container or the tests
+    do it from ``storage/table.json``.
+    """
+    if settings.user_store != "dynamodb":
+        return None
+    import boto3  # only needed with DynamoDB
+    from botocore.config import Config
+
+    from bnpl_user.storage.dynamodb import DynamoProfileRepository
+
+    client = boto3.client(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint,
+        config=Config(
+            connect_timeout=settings.http_connect_timeout,
+            read_timeout=settings.http_read_timeout,
+            retries={"mode": "standard", "max_attempts": 3},
+            max_pool_connections=32,
+        ),
+    )
+    return DynamoProfileRepository(client, settings.user_table)
+
+
 def otp_policy(settings: Settings) -> OtpPolicy:
     return OtpPolicy(
         pepper=settings.otp_pepper,
@@ -65,7 +92,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging(SERVICE_NAME, settings.log_level)
-        repo = repository
+        repo = repository if repository is not None else build_repository(settings)
         if repo is None:
             db = SqliteDatabase(settings.user_db_path)
             await db.create_schema()

@@ -12,7 +12,10 @@ from pydantic import Field, model_validator
 class Settings(CommonSettings):
     """What the user service reads on top of the common settings."""
 
+    user_store: Literal["sqlite", "dynamodb"] = "sqlite"
     user_db_path: Path = Path(".data/user.sqlite3")
+    user_table: str = Field(default="bnpl-user", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    dynamodb_endpoint: str | None = None
     sms_notifier: Literal["outbox", "end-user-messaging"] = "outbox"
     sms_outbox_path: Path = Path(".data/sms-outbox.jsonl")
     sms_origination_identity: str | None = None

@@ -1,7 +1,7 @@
 """Storage of profiles, their idempotency records and their phone challenges.
 
-``ProfileRepository`` is the port (a DynamoDB adapter can implement it later);
-``SqliteProfileRepository`` the embedded adapter. Every method is one transaction, and
+``ProfileRepository`` is the port; ``SqliteProfileRepository`` the embedded adapter
+(``bnpl_user.storage.dynamodb.DynamoProfileRepository`` the DynamoDB one). Every method is one transaction, and
 the methods that must check-then-write (create, update, attempt) do so atomically:
 the business rule comes in as a plain function that runs inside the transaction.
 """

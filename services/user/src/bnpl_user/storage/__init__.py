@@ -1,0 +1,1 @@
+"""Storage adapters beyond the embedded SQLite one: DynamoDB (single table, ``table.json``)."""
