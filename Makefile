@@ -15,7 +15,7 @@ PYPROJECTS := libs/common/pyproject.toml model/pyproject.toml services/user/pypr
 .PHONY: help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ bench-model: $(ARTIFACT) ## single-row latency and batch throughput: numpy score
 run: $(STAMP) $(ARTIFACT) ## start the whole platform locally (Ctrl-C stops it; data kept in .data/)
 	$(PY) scripts/devstack.py run
 
-test: $(STAMP) $(ARTIFACT) ## run every test: unit tests of each package and the end-to-end tests
+test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: unit, end-to-end, browser, infrastructure lint
 	$(PY) -m pytest
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
@@ -73,5 +73,7 @@ schema: $(STAMP) ## export the gateway's GraphQL schema to services/gateway/sche
 constraints: $(STAMP) ## re-pin constraints.txt from the current virtualenv
 	$(PIP) freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
-clean: ## remove the virtualenv, built artifacts and local data
-	rm -rf $(VENV) model/artifacts .data test-artifacts
+clean: ## remove the virtualenvs, built artifacts and local data
+	rm -rf $(VENV) $(INFRA_VENV) model/artifacts .data test-artifacts
+
+include infra/make.mk

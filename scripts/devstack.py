@@ -247,6 +247,8 @@ def _banner(stack: Stack) -> str:
     return f"""
 BNPL platform is running (Ctrl-C stops everything).
 
+  Demo shop (start here)  {gw}/shop/
+  Checkout page           {gw}/checkout/
   GraphQL API + GraphiQL  {gw}/graphql
   user service            {stack.url("user")}/docs
   credit service          {stack.url("credit")}/docs
@@ -274,7 +276,9 @@ def main() -> None:
     def _stop(*_: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         stack.start()
         print(_banner(stack), flush=True)

@@ -5,7 +5,7 @@ from typing import Annotated
 import pytest
 from bnpl_common.app import install_common
 from bnpl_common.jwt import CognitoJwtVerifier, Principal
-from bnpl_common.service_auth import USER_TOKEN_HEADER, ServiceAuthenticator
+from bnpl_common.service_auth import CALLER_ARN_HEADER, USER_TOKEN_HEADER, ServiceAuthenticator
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import TokenMinter, fake_aws_credentials
@@ -117,3 +117,54 @@ def test_token_of_another_key_is_unauthorized(client: TestClient) -> None:
     other = TokenMinter()
     r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: other.mint()}, auth=signer())
     assert r.status_code == 401
+
+
+def _gateway_app(principals: list[str], minter: TokenMinter) -> TestClient:
+    async def fetch() -> dict:
+        return minter.jwks()
+
+    verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
+    gate = ServiceAuthenticator(
+        secrets={}, service="execute-api", verifier=verifier, mode="apigateway-iam", principals=principals
+    )
+    app = FastAPI()
+    install_common(app)
+
+    @app.get("/v1/whoami")
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+        return {"sub": principal.sub}
+
+    return TestClient(app)
+
+
+ROLE = "arn:aws:iam::123456789012:role/bnpl-dev-gateway-task"
+
+
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/bnpl-dev-gateway-task/3f2a1c", 200),
+        (ROLE, 200),
+        ("arn:aws:sts::123456789012:assumed-role/bnpl-dev-other-task/3f2a1c", 403),
+        ("arn:aws:sts::999999999999:assumed-role/bnpl-dev-gateway-task/3f2a1c", 403),
+        ("", 403),
+    ],
+)
+def test_api_gateway_mode_accepts_only_the_allowed_roles(minter: TokenMinter, caller: str, status: int) -> None:
+    client = _gateway_app([ROLE], minter)
+    headers = {USER_TOKEN_HEADER: minter.mint("u-1")}
+    if caller:
+        headers[CALLER_ARN_HEADER] = caller
+    r = client.get("/v1/whoami", headers=headers)
+    assert r.status_code == status, r.text
+
+
+def test_api_gateway_mode_still_needs_the_user_token(minter: TokenMinter) -> None:
+    client = _gateway_app([ROLE], minter)
+    r = client.get("/v1/whoami", headers={CALLER_ARN_HEADER: ROLE})
+    assert r.status_code == 401
+
+
+def test_api_gateway_mode_needs_principals(minter: TokenMinter) -> None:
+    with pytest.raises(ValueError):
+        _gateway_app([], minter)

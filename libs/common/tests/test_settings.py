@@ -34,3 +34,12 @@ def test_malformed_key_pairs_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SERVICE_AUTH_KEYS", "no-secret-here")
     with pytest.raises(ValidationError):
         CommonSettings()
+
+
+def test_api_gateway_mode_needs_principals_and_skips_the_key_check() -> None:
+    with pytest.raises(ValidationError, match="SERVICE_AUTH_PRINCIPALS"):
+        CommonSettings(service_auth_mode="apigateway-iam")
+    s = CommonSettings(
+        bnpl_env="aws", service_auth_mode="apigateway-iam", service_auth_principals="arn:aws:iam::1:role/gw"
+    )
+    assert s.service_auth_principals == ["arn:aws:iam::1:role/gw"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,3 +62,57 @@ def api(client: TestClient, minter: TokenMinter) -> Api:
 @pytest.fixture
 def other(client: TestClient, minter: TokenMinter) -> Api:
     return Api(client, minter)
+
+
+# -- storage adapters: SQLite file, DynamoDB on a moto server (real HTTP, like production) -----
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on a free port. Real DynamoDB runs each conditional write and transaction
+    atomically; moto's in-memory backend does not lock, so requests are serialised here to
+    give the adapter the isolation it relies on in AWS."""
+    import threading
+
+    from bnpl_common.testing import fake_aws_environment, free_port
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.server import ThreadedMotoServer
+
+    for name, value in fake_aws_environment().items():
+        os.environ.setdefault(name, value)
+    lock = threading.RLock()
+    original = DomainDispatcherApplication.__call__
+
+    def serialised(self: Any, environ: Any, start_response: Any) -> Any:
+        with lock:
+            return list(original(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = serialised  # type: ignore[method-assign]
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        DomainDispatcherApplication.__call__ = original  # type: ignore[method-assign]
+
+
+def make_store(kind: str, tmp_path: Path, moto_endpoint: str | None = None) -> Any:
+    if kind == "sqlite":
+        from bnpl_credit.storage.sqlite import SqliteStore
+
+        return SqliteStore(tmp_path / "store.sqlite3")
+    from bnpl_credit.storage.dynamodb import DynamoStore, dynamodb_client
+    from bnpl_credit.storage.table import create_table
+
+    client = dynamodb_client(region="us-east-1", endpoint_url=moto_endpoint)
+    name = f"bnpl-credit-{uuid.uuid4().hex[:8]}"
+    create_table(client, name)
+    return DynamoStore(client, table_name=name)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    endpoint = request.getfixturevalue("moto_endpoint") if request.param == "dynamodb" else None
+    return make_store(request.param, tmp_path, endpoint)

@@ -24,9 +24,10 @@ def test_confirm_creates_plan_with_installments(api: Api, clock: FixedClock) -> 
     plan = r.json()
     assert plan["applicationId"] == app["id"] and plan["status"] == "ACTIVE" and plan["planType"] == "PAY_IN_4"
     assert plan["principal"] == {"amount": 20_000, "currency": "EUR"}
-    assert plan["amountOutstanding"]["amount"] == 20_000 and plan["amountPaid"]["amount"] == 0
+    # pay in 4: the first part is taken at confirmation
+    assert plan["amountOutstanding"]["amount"] == 15_000 and plan["amountPaid"]["amount"] == 5_000
     assert [i["dueDate"] for i in plan["installments"]] == ["2026-11-02", "2026-11-16", "2026-11-30", "2026-12-14"]
-    assert {i["status"] for i in plan["installments"]} == {"DUE"}
+    assert [i["status"] for i in plan["installments"]] == ["PAID", "DUE", "DUE", "DUE"]
     got = api.request("GET", f"/v1/applications/{app['id']}").json()
     assert got["status"] == "CONFIRMED" and got["planId"] == plan["id"]
     assert api.request("GET", f"/v1/plans/{plan['id']}").json() == plan
@@ -71,15 +72,15 @@ def test_payments_oldest_first_partial_and_completion(api: Api, other: Api, sett
     pay = r.json()
     assert pay["planId"] == plan["id"] and pay["amount"] == {"amount": 7_000, "currency": "EUR"}
     assert pay["allocations"] == [
-        {"sequence": 1, "amount": {"amount": 5_000, "currency": "EUR"}},
-        {"sequence": 2, "amount": {"amount": 2_000, "currency": "EUR"}},
+        {"sequence": 2, "amount": {"amount": 5_000, "currency": "EUR"}},
+        {"sequence": 3, "amount": {"amount": 2_000, "currency": "EUR"}},
     ]
     got = api.request("GET", f"/v1/plans/{plan['id']}").json()
-    assert [i["status"] for i in got["installments"]] == ["PAID", "DUE", "DUE", "DUE"]
-    assert got["installments"][1]["amountPaid"]["amount"] == 2_000
-    assert got["amountPaid"]["amount"] == 7_000 and got["amountOutstanding"]["amount"] == 13_000
+    assert [i["status"] for i in got["installments"]] == ["PAID", "PAID", "DUE", "DUE"]
+    assert got["installments"][2]["amountPaid"]["amount"] == 2_000
+    assert got["amountPaid"]["amount"] == 12_000 and got["amountOutstanding"]["amount"] == 8_000
 
-    over = api.pay(plan["id"], 13_001)
+    over = api.pay(plan["id"], 8_001)
     assert over.status_code == 422 and over.json()["error"]["type"] == "Overpayment"
     assert over.json()["error"]["field"] == "amount.amount"
     wrong = api.pay(plan["id"], 100, currency="GBP")
@@ -88,12 +89,12 @@ def test_payments_oldest_first_partial_and_completion(api: Api, other: Api, sett
     bad = api.pay(plan["id"], 0)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "amount.amount"
 
-    assert api.pay(plan["id"], 13_000).status_code == 201
+    assert api.pay(plan["id"], 8_000).status_code == 201
     done = api.request("GET", f"/v1/plans/{plan['id']}").json()
     assert done["status"] == "COMPLETED" and done["amountOutstanding"]["amount"] == 0
     assert {i["status"] for i in done["installments"]} == {"PAID"}
     assert api.pay(plan["id"], 1).status_code == 422
-    assert count_rows(settings.credit_db_path, "payments") == 2
+    assert count_rows(settings.credit_db_path, "plan_records") == 3  # confirmation + 2
 
 
 def test_payment_idempotency(api: Api, settings: Settings) -> None:
@@ -103,23 +104,32 @@ def test_payment_idempotency(api: Api, settings: Settings) -> None:
     again = api.pay(plan["id"], 1_000, key=key)
     assert again.status_code == 201 and again.json() == first.json()
     assert api.pay(plan["id"], 2_000, key=key).status_code == 409
-    assert count_rows(settings.credit_db_path, "payments") == 1
-    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["amountPaid"]["amount"] == 1_000
+    assert count_rows(settings.credit_db_path, "plan_records") == 2
+    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["amountPaid"]["amount"] == 6_000
 
 
 def test_late_installment_shows_and_knocks_out_next_application(
     api: Api, clock: FixedClock, scorer: FakeScorer
 ) -> None:
     plan = _plan(api)
+    clock.advance(timedelta(days=14 + 7))  # second part due +14 days, grace 7 days: not late yet
+    got = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert got["installments"][1]["status"] == "DUE" and got["lateFees"]["amount"] == 0
     clock.advance(timedelta(days=1))
     got = api.request("GET", f"/v1/plans/{plan['id']}").json()
-    assert got["installments"][0]["status"] == "LATE"
+    second = got["installments"][1]
+    # late: EUR 5.00 fee, capped at 25 % of the installment (50.00 -> 5.00 stays)
+    assert second["status"] == "LATE" and second["lateFee"]["amount"] == 500 and second["lateSince"] == "2026-11-24"
+    assert second["amountDue"]["amount"] == 5_500 and got["totalDue"]["amount"] == 20_500
     app = api.apply().json()
     assert app["status"] == "DECLINED" and app["reasons"][0]["code"] == "KO_LATE_PAYMENTS"
+    assert app["notice"]["reasons"][0]["code"] == "KO_LATE_PAYMENTS" and len(app["notice"]["reasons"]) <= 4
     assert scorer.calls[-1]["Records"] == "yes"
-    # paying it late keeps it in the history
-    api.pay(plan["id"], 5_000)
-    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["installments"][0]["status"] == "PAID"
+    # paying it late keeps it in the history; the fee is paid first with it
+    paid = api.pay(plan["id"], 5_500).json()
+    assert paid["allocations"] == [{"sequence": 2, "amount": {"amount": 5_500, "currency": "EUR"}}]
+    got = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert got["installments"][1]["status"] == "PAID" and got["installments"][1]["lateSince"] == "2026-11-24"
     assert api.apply().json()["reasons"][0]["code"] == "KO_LATE_PAYMENTS"
 
 
@@ -139,11 +149,12 @@ def test_credit_line_numbers(api: Api, clock: FixedClock, scorer: FakeScorer) ->
     second = api.approved(order=make_order(amount={"amount": 30_000, "currency": "EUR"}))
     line = api.request("GET", "/v1/credit-line").json()
     assert line["creditLimit"]["amount"] == 200_000
-    assert line["exposure"]["amount"] == 37_500 + 30_000
-    assert line["availableCredit"]["amount"] == 200_000 - 67_500
+    # 50 000 - 12 500 at confirmation - 12 500 paid = 25 000 owed, + 30 000 held
+    assert line["exposure"]["amount"] == 25_000 + 30_000
+    assert line["availableCredit"]["amount"] == 200_000 - 55_000
 
     # the debt feature includes what is owed on open plans
-    assert scorer.calls[-1]["Debt"] == round(37_500 / 600, 4)
+    assert scorer.calls[-1]["Debt"] == round(25_000 / 600, 4)
 
     # more than is available -> declined
     big = api.apply(
@@ -155,7 +166,7 @@ def test_credit_line_numbers(api: Api, clock: FixedClock, scorer: FakeScorer) ->
     # an expired hold no longer counts
     clock.advance(timedelta(minutes=31))
     line = api.request("GET", "/v1/credit-line").json()
-    assert line["exposure"]["amount"] == 37_500
+    assert line["exposure"]["amount"] == 25_000
     assert second["id"]
 
 

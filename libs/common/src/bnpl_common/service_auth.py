@@ -1,17 +1,40 @@
 """The gate in front of every ``/v1`` route: a valid SigV4 signature (else 403) from an
-allowed caller, then a valid user token in ``X-User-Authorization`` (else 401)."""
+allowed caller, then a valid user token in ``X-User-Authorization`` (else 401).
+
+Two ways to check the caller, chosen by ``SERVICE_AUTH_MODE``:
+
+- ``sigv4``: the signature is verified here against the configured key pairs.
+- ``apigateway-iam``: API Gateway's IAM authorization verified the signature of the caller's
+  role and passes the caller's ARN in ``X-Bnpl-Caller-Arn`` (a header it overwrites); only
+  the configured role ARNs are accepted.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Literal
 
 from fastapi import Request
 
 from bnpl_common.clock import Clock, SystemClock
+from bnpl_common.errors import Forbidden
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
 from bnpl_common.sigv4 import verify_sigv4
 
 USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
+CALLER_ARN_HEADER = "X-Bnpl-Caller-Arn"
+_ASSUMED_ROLE = re.compile(
+    r"^arn:(?P<part>aws[\w-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[\w+=,.@-]+)/[^/]+$"
+)
+
+
+def role_arn_of(caller_arn: str) -> str:
+    """The IAM role ARN behind an STS assumed-role ARN (task roles sign as assumed roles)."""
+    match = _ASSUMED_ROLE.match(caller_arn)
+    if match is None:
+        return caller_arn
+    return f"arn:{match['part']}:iam::{match['account']}:role/{match['role']}"
 
 
 class ServiceAuthenticator:
@@ -25,7 +48,13 @@ class ServiceAuthenticator:
         verifier: CognitoJwtVerifier,
         clock: Clock | None = None,
         max_skew_seconds: int = 300,
+        mode: Literal["sigv4", "apigateway-iam"] = "sigv4",
+        principals: list[str] | tuple[str, ...] = (),
     ) -> None:
+        if mode == "apigateway-iam" and not principals:
+            raise ValueError("apigateway-iam mode needs at least one allowed principal")
+        self._mode = mode
+        self._principals = frozenset(principals)
         self._secrets = dict(secrets)
         self._service = service
         self._verifier = verifier
@@ -36,6 +65,15 @@ class ServiceAuthenticator:
         return self._clock.now()
 
     async def __call__(self, request: Request) -> Principal:
+        if self._mode == "apigateway-iam":
+            caller = request.headers.get(CALLER_ARN_HEADER, "")
+            if not caller or role_arn_of(caller) not in self._principals:
+                raise Forbidden("caller not allowed")
+        else:
+            await self._verify_signature(request)
+        return await self._verifier.verify(bearer_token(request.headers.get(USER_TOKEN_HEADER)))
+
+    async def _verify_signature(self, request: Request) -> None:
         body = await request.body()
         host = request.headers.get("host", "")
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -53,4 +91,3 @@ class ServiceAuthenticator:
             now=self._now(),
             max_skew_seconds=self._skew,
         )
-        return await self._verifier.verify(bearer_token(request.headers.get(USER_TOKEN_HEADER)))

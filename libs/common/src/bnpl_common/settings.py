@@ -41,13 +41,20 @@ class CommonSettings(BaseSettings):
     # Incoming SigV4: ``ACCESS_KEY_ID:SECRET`` pairs of allowed callers, comma separated.
     service_auth_keys: Annotated[dict[str, str], NoDecode] = {LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET}
     sigv4_service: str = "execute-api"
+    # ``sigv4``: verify the signature here against SERVICE_AUTH_KEYS (local, compose).
+    # ``apigateway-iam``: API Gateway (IAM auth, private API) verified the SigV4 signature
+    # of the caller's role and passes its ARN in ``X-Bnpl-Caller-Arn``; the service only
+    # accepts ARNs of SERVICE_AUTH_PRINCIPALS (role ARNs). The service must then be
+    # reachable only through that API (private subnets, security group on the VPC link).
+    service_auth_mode: Literal["sigv4", "apigateway-iam"] = "sigv4"
+    service_auth_principals: Annotated[list[str], NoDecode] = []
     sigv4_max_skew_seconds: int = 300
 
     # Outgoing timeouts (seconds) of the shared httpx client.
     http_connect_timeout: float = 1.0
     http_read_timeout: float = 5.0
 
-    _split_client_ids = field_validator("cognito_client_ids", mode="before")(_split_csv)
+    _split_lists = field_validator("cognito_client_ids", "service_auth_principals", mode="before")(_split_csv)
 
     @field_validator("service_auth_keys", mode="before")
     @classmethod
@@ -64,6 +71,8 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> CommonSettings:
+        if self.service_auth_mode == "apigateway-iam" and not self.service_auth_principals:
+            raise ValueError("SERVICE_AUTH_MODE=apigateway-iam needs SERVICE_AUTH_PRINCIPALS")
         if self.bnpl_env == "aws":
             for name, value in self.secret_values().items():
                 if value in PLACEHOLDER_SECRETS:
@@ -72,6 +81,8 @@ class CommonSettings(BaseSettings):
 
     def secret_values(self) -> dict[str, str]:
         """Secrets to check for placeholders; services add theirs."""
+        if self.service_auth_mode != "sigv4":
+            return {}
         return {f"SERVICE_AUTH_KEYS[{k}]": v for k, v in self.service_auth_keys.items()}
 
     @property

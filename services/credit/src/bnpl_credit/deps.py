@@ -10,21 +10,21 @@ from bnpl_common.jwt import Principal
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import Depends, Header, Request
 
-from bnpl_credit.applications.repository import ApplicationRepository
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
-from bnpl_credit.plans.repository import PlanRepository
+from bnpl_credit.refunds.auth import MerchantAuthenticator, MerchantCaller
+from bnpl_credit.storage.port import CreditStore
 
 
 @dataclass
 class CreditState:
     """What the lifespan builds once per process."""
 
-    applications: ApplicationRepository
-    plans: PlanRepository
+    store: CreditStore
     engine: DecisionEngine
     clock: Clock
     authenticator: ServiceAuthenticator
+    merchant_authenticator: MerchantAuthenticator
 
 
 def _state(request: Request) -> CreditState:
@@ -35,12 +35,12 @@ async def _customer(request: Request) -> Principal:
     return await _state(request).authenticator(request)
 
 
-def _applications(request: Request) -> ApplicationRepository:
-    return _state(request).applications
+async def _merchant(request: Request) -> MerchantCaller:
+    return await _state(request).merchant_authenticator(request)
 
 
-def _plans(request: Request) -> PlanRepository:
-    return _state(request).plans
+def _store(request: Request) -> CreditStore:
+    return _state(request).store
 
 
 def _engine(request: Request) -> DecisionEngine:
@@ -56,8 +56,8 @@ def _clock(request: Request) -> Clock:
 
 
 CurrentCustomer = Annotated[Principal, Depends(_customer)]
-ApplicationRepo = Annotated[ApplicationRepository, Depends(_applications)]
-PlanRepo = Annotated[PlanRepository, Depends(_plans)]
+CurrentMerchant = Annotated[MerchantCaller, Depends(_merchant)]
+Store = Annotated[CreditStore, Depends(_store)]
 Engine = Annotated[DecisionEngine, Depends(_engine)]
 CurrentPolicy = Annotated[Policy, Depends(_policy)]
 AppClock = Annotated[Clock, Depends(_clock)]

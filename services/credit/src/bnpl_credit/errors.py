@@ -52,3 +52,7 @@ class ConcurrentUpdate(Conflict):
 class InvalidNextToken(AppError):
     status_code = 422
     error_type = "ValidationError"
+
+
+class RefundExceedsPrincipal(PreconditionFailed):
+    error_type = "RefundExceedsPrincipal"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,18 +15,22 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
-from bnpl_credit.applications.repository import SqliteApplicationRepository
 from bnpl_credit.applications.router import router as applications_router
+from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
-from bnpl_credit.db import SqliteDatabase
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
-from bnpl_credit.plans.repository import SqlitePlanRepository
+from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.plans.router import router as plans_router
+from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
+from bnpl_credit.refunds.auth import MerchantAuthenticator
+from bnpl_credit.refunds.router import router as refunds_router
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
+from bnpl_credit.storage.factory import build_store
+from bnpl_credit.storage.port import CreditStore
 
 SERVICE_NAME = "credit"
 
@@ -53,6 +58,25 @@ def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
     return HttpScorer(client, base_url=settings.model_url, timeout_seconds=settings.scorer_timeout_seconds)
 
 
+def build_publisher(settings: Settings) -> Publisher | None:
+    """Where the outbox relay publishes: the log locally, EventBridge in AWS."""
+    if settings.event_publisher == "none":
+        return None
+    if settings.event_publisher == "eventbridge":
+        import boto3
+
+        return EventBridgePublisher(
+            boto3.client("events", region_name=settings.aws_region), bus_name=settings.event_bus_name
+        )
+    return LogPublisher()
+
+
+def build_clock(settings: Settings) -> Clock:
+    if settings.clock_offset_file:  # settings refuse it outside local/test
+        return OffsetFileClock(settings.clock_offset_file)
+    return SystemClock()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -60,18 +84,21 @@ def create_app(
     clock: Clock | None = None,
     scorer: Scorer | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    store: CreditStore | None = None,
+    publisher: Publisher | None = None,
+    background: bool = True,
 ) -> FastAPI:
-    """Build the app; tests inject the JWKS fetcher, the clock, the scorer or an httpx transport."""
+    """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    clock = clock or build_clock(settings)
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy file
-    db_holder: dict[str, SqliteDatabase] = {}
+    holder: dict[str, CreditStore] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE_NAME, settings.log_level)
-        db = SqliteDatabase(settings.credit_db_path)
-        db_holder["db"] = db
+        the_store = store or build_store(settings)
+        holder["store"] = the_store
         client = create_http_client(
             connect_timeout=settings.http_connect_timeout,
             read_timeout=settings.http_read_timeout,
@@ -84,8 +111,7 @@ def create_app(
         )
         the_scorer = scorer or build_scorer(settings, client)
         app.state.credit = CreditState(
-            applications=SqliteApplicationRepository(db),
-            plans=SqlitePlanRepository(db),
+            store=the_store,
             engine=DecisionEngine(policy=policy, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds),
             clock=clock,
             authenticator=ServiceAuthenticator(
@@ -93,20 +119,48 @@ def create_app(
                 service=settings.sigv4_service,
                 verifier=verifier,
                 max_skew_seconds=settings.sigv4_max_skew_seconds,
+                mode=settings.service_auth_mode,
+                principals=settings.service_auth_principals,
+            ),
+            merchant_authenticator=MerchantAuthenticator(
+                keys=settings.merchant_auth_keys,
+                service=settings.sigv4_service,
+                max_skew_seconds=settings.sigv4_max_skew_seconds,
             ),
         )
+        the_publisher = publisher or build_publisher(settings)
+        app.state.publisher = the_publisher
+        tasks: list[asyncio.Task[None]] = []
+        if background:
+            if the_publisher is not None:
+
+                async def relay() -> None:
+                    while await relay_once(the_store, the_publisher, clock):
+                        pass
+
+                tasks.append(asyncio.create_task(run_forever("relay", relay, settings.relay_interval_seconds)))
+
+            async def sweep() -> None:
+                await sweep_lateness(the_store, policy, clock)
+                await the_store.purge_expired(now=clock.now())
+
+            tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await the_scorer.aclose()
             await client.aclose()
+            await the_store.close()
 
     async def ready() -> bool:
-        db = db_holder.get("db")
-        return db is not None and await db.ping()
+        the_store = holder.get("store")
+        return the_store is not None and await the_store.ping()
 
-    app = FastAPI(title="BNPL credit service", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan)
     install_common(app, ready=ready)
-    for router in (quotes_router, applications_router, plans_router, credit_line_router):
+    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router):
         app.include_router(router)
     return app

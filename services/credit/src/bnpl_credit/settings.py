@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from bnpl_common.settings import CommonSettings
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from bnpl_credit.refunds.auth import MerchantKey
 
 PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-01.json"
+
+# Local-only merchant integration key (refunds); known to everyone, refused for BNPL_ENV=aws.
+LOCAL_MERCHANT_ACCESS_KEY_ID = "AKIALOCALMERCHANT001"
+LOCAL_MERCHANT_SECRET = "local-only-merchant-secret-not-for-production"  # noqa: S105 - placeholder, refused in aws
 
 
 class Settings(CommonSettings):
     """What the credit service reads from its environment."""
 
+    credit_store: Literal["sqlite", "dynamodb"] = "sqlite"
     credit_db_path: str = ".data/credit.sqlite3"
+    credit_table: str = "bnpl-credit"
+    dynamodb_endpoint: str | None = None
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+
     scorer: Literal["http", "inprocess", "sagemaker"] = "http"
     model_url: str = "http://127.0.0.1:8080"
     model_artifact_dir: str | None = None
@@ -22,3 +35,46 @@ class Settings(CommonSettings):
     policy_path: str = str(PACKAGED_POLICY)
     credit_host: str = "127.0.0.1"
     credit_port: int = 8002
+
+    # ``ACCESS_KEY_ID:SECRET[:MERCHANT_ID]`` of merchant integrations allowed to refund, comma separated
+    merchant_auth_keys: Annotated[dict[str, MerchantKey], NoDecode] = Field(
+        default_factory=lambda: {LOCAL_MERCHANT_ACCESS_KEY_ID: MerchantKey(LOCAL_MERCHANT_SECRET, None)}
+    )
+
+    # outbox relay and lateness sweeper
+    event_publisher: Literal["log", "eventbridge", "none"] = "log"
+    event_bus_name: str = "default"
+    relay_interval_seconds: float = Field(default=1.0, gt=0)
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
+    # test-only: seconds of offset read from this file on every now(); refused for BNPL_ENV=aws
+    clock_offset_file: str | None = None
+
+    @field_validator("merchant_auth_keys", mode="before")
+    @classmethod
+    def _parse_merchant_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            keys: dict[str, MerchantKey] = {}
+            for item in (part.strip() for part in value.split(",")):
+                if not item:
+                    continue
+                parts = item.split(":")
+                if len(parts) not in (2, 3) or not all(parts):
+                    raise ValueError("MERCHANT_AUTH_KEYS must be ACCESS_KEY_ID:SECRET[:MERCHANT_ID][,...]")
+                keys[parts[0]] = MerchantKey(parts[1], parts[2] if len(parts) == 3 else None)
+            return keys
+        return value
+
+    @model_validator(mode="after")
+    def _test_clock_only_locally(self) -> Settings:
+        if self.clock_offset_file and not self.is_local:
+            raise ValueError("CLOCK_OFFSET_FILE is a test control; it is refused unless BNPL_ENV is local or test")
+        if not self.is_local and any(k.secret == LOCAL_MERCHANT_SECRET for k in self.merchant_auth_keys.values()):
+            raise ValueError("MERCHANT_AUTH_KEYS holds the local placeholder secret; set real keys for BNPL_ENV=aws")
+        if self.credit_store == "dynamodb" and not self.credit_table:
+            raise ValueError("CREDIT_STORE=dynamodb needs CREDIT_TABLE")
+        return self
+
+    def secret_values(self) -> dict[str, str]:
+        merchant = {f"MERCHANT_AUTH_KEYS[{k}]": v.secret for k, v in self.merchant_auth_keys.items()}
+        return {**super().secret_values(), **merchant}

@@ -23,6 +23,7 @@ from bnpl_gateway.router import GatewayRouter
 from bnpl_gateway.schema import create_schema
 from bnpl_gateway.settings import Settings
 from bnpl_gateway.upstream import ServiceClient, Upstreams
+from bnpl_gateway.web import mount_web
 
 SERVICE_NAME = "bnpl-gateway"
 
@@ -101,4 +102,5 @@ def create_app(
         allow_queries_via_get=False,
     )
     app.include_router(graphql, prefix="/graphql")
+    mount_web(app, settings)
     return app

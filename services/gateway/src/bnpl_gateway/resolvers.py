@@ -14,6 +14,7 @@ from bnpl_gateway.types import (
     ApplicationConnection,
     CreditApplication,
     CreditApplicationInput,
+    CreditLine,
     Customer,
     MoneyInput,
     Payment,
@@ -103,6 +104,11 @@ class Query:
         data = await ctx.upstreams.credit.call("GET", "/v1/plans", token=ctx.token)
         items = data.get("items", []) if isinstance(data, dict) else data
         return [build(PaymentPlan, item) for item in items]
+
+    @strawberry.field(description="The caller's credit limit, exposure and available credit.")
+    async def credit_line(self, info: Info) -> CreditLine:
+        line = await info.context.credit_line()
+        return build(CreditLine, line or {})
 
     @strawberry.field(description="The offers for an amount, one per plan type that allows it; nothing is stored.")
     async def quote(self, info: Info, input: QuoteInput) -> list[PlanOffer]:

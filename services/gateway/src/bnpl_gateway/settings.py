@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from bnpl_common.settings import CommonSettings
@@ -21,8 +22,16 @@ class Settings(CommonSettings):
     # None means "on in local mode only"; never on with BNPL_ENV=aws.
     graphiql: bool | None = None
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The checkout page (web/checkout) and the demo shop (web/shop, on in local mode only by default).
+    checkout_web_dir: Path | None = None  # None: services/gateway/web next to the package
+    # Cognito's API as the shopper's browser reaches it; None: COGNITO_ENDPOINT, else the AWS regional endpoint.
+    cognito_public_endpoint: str | None = None
+    checkout_client_id: str | None = None  # None: the first of COGNITO_CLIENT_IDS
+    # Merchant origins the page may send the shopper back to, besides the gateway's own.
+    checkout_return_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    demo_shop: bool | None = None
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "checkout_return_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -40,3 +49,16 @@ class Settings(CommonSettings):
         if self.bnpl_env == "aws":
             return False
         return self.bnpl_env == "local" if self.graphiql is None else self.graphiql
+
+    @property
+    def demo_shop_enabled(self) -> bool:
+        return self.bnpl_env == "local" if self.demo_shop is None else self.demo_shop
+
+    @property
+    def cognito_browser_endpoint(self) -> str:
+        endpoint = self.cognito_public_endpoint or self.cognito_endpoint
+        return (endpoint or f"https://cognito-idp.{self.aws_region}.amazonaws.com").rstrip("/")
+
+    @property
+    def checkout_cognito_client_id(self) -> str:
+        return self.checkout_client_id or (self.cognito_client_ids[0] if self.cognito_client_ids else "")

@@ -55,6 +55,7 @@ class Employment(Enum):
 class PlanStatus(Enum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
+    REFUNDED = "REFUNDED"
 
 
 @strawberry.enum
@@ -62,6 +63,7 @@ class InstallmentStatus(Enum):
     DUE = "DUE"
     PAID = "PAID"
     LATE = "LATE"
+    REFUNDED = "REFUNDED"
 
 
 @strawberry.type(description="Integer minor units of an ISO 4217 currency.")
@@ -191,6 +193,10 @@ class Installment:
     amount: Money
     amount_paid: Money | None = strawberry.field(description="Null in an offer.")
     status: InstallmentStatus | None = strawberry.field(description="Null in an offer.")
+    late_fee: Money | None = strawberry.field(default=None, description="Null in an offer.")
+    refunded: Money | None = strawberry.field(default=None, description="Taken off by merchant refunds.")
+    amount_due: Money | None = strawberry.field(default=None, description="amount + lateFee - refunded.")
+    late_since: dt.date | None = strawberry.field(default=None, description="When it became LATE.")
 
 
 @strawberry.type
@@ -202,6 +208,15 @@ class PlanOffer:
     apr: float = strawberry.field(description="Percent, e.g. 19.99")
     apr_basis_points: int
     installments: list[Installment]
+
+
+@strawberry.type(description="What a declined shopper is told (adverse-action notice, 12 CFR 1002.9).")
+class AdverseActionNotice:
+    action: str
+    date: dt.date
+    reasons: list[Reason] = strawberry.field(description="The principal reasons, at most four.")
+    score: int | None
+    text: str
 
 
 @strawberry.type
@@ -223,6 +238,9 @@ class CreditApplication:
     model_version: str | None
     policy_version: str
     plan_id: strawberry.ID | None
+    notice: AdverseActionNotice | None = strawberry.field(
+        default=None, description="The adverse-action notice of a decline; null otherwise."
+    )
 
 
 @strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")
@@ -254,6 +272,10 @@ class PaymentPlan:
     amount_outstanding: Money
     installments: list[Installment]
     created_at: dt.datetime
+    late_fees: Money | None = None
+    refunded: Money | None = strawberry.field(default=None, description="Merchant refunds so far.")
+    total_due: Money | None = strawberry.field(default=None, description="totalOfPayments + lateFees - refunds.")
+    returned_to_shopper: Money | None = None
 
 
 @strawberry.type
@@ -269,3 +291,13 @@ class Payment:
     amount: Money
     created_at: dt.datetime
     allocations: list[Allocation]
+    source: str | None = strawberry.field(default=None, description="SHOPPER, or CONFIRMATION for a first part.")
+    plan_status: PlanStatus | None = None
+    amount_outstanding: Money | None = None
+
+
+@strawberry.type(description="The customer's credit line; all null before the first approval.")
+class CreditLine:
+    credit_limit: Money | None
+    exposure: Money | None = strawberry.field(description="What approvals hold plus what is owed on plans.")
+    available_credit: Money | None

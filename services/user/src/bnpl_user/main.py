@@ -110,6 +110,8 @@ def create_app(
                 service=settings.sigv4_service,
                 verifier=verifier,
                 max_skew_seconds=settings.sigv4_max_skew_seconds,
+                mode=settings.service_auth_mode,
+                principals=settings.service_auth_principals,
             )
             app.state.repo = repo
             app.state.notifier = notifier or build_notifier(settings, clock)

@@ -49,6 +49,16 @@ class ApplicationInput(CamelModel):
     profile: ProfileSnapshot
 
 
+class AdverseActionNotice(CamelModel):
+    """What a declined shopper is told (ECOA / Reg B 12 CFR 1002.9)."""
+
+    action: Literal["DECLINED"]
+    date: date
+    reasons: list[ReasonOut] = Field(description="the principal reasons, at most four")
+    score: int | None
+    text: str
+
+
 class CreditApplication(CamelModel):
     id: str
     status: ApplicationStatus
@@ -63,6 +73,7 @@ class CreditApplication(CamelModel):
     risk_grade: str | None
     pd: float | None
     reasons: list[ReasonOut]
+    notice: AdverseActionNotice | None = None
     offer: Offer | None
     model_version: str | None
     policy_version: str

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
+import random
 import uuid
 from datetime import datetime
 from typing import Any
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
+from bnpl_common.money import Money
 
-from bnpl_credit.applications.repository import ApplicationRepository, CreditLine
 from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
-from bnpl_credit.db import NewIdempotency, StoredResponse
-from bnpl_credit.decision.engine import DecisionContext, DecisionEngine
+from bnpl_credit.credit_line.service import CustomerHistory, customer_history
+from bnpl_credit.decision.engine import Decision, DecisionContext, DecisionEngine, evaluate, hold_amount
 from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION, FeatureInputs, age_on, build_features
 from bnpl_credit.decision.offers import offer_doc
 from bnpl_credit.errors import (
     AmountOutOfRange,
     ApplicationNotFound,
+    ConcurrentUpdate,
     CurrencyMismatch,
     InvalidApplicationState,
     InvalidNextToken,
@@ -29,11 +32,31 @@ from bnpl_credit.errors import (
     ProfileMismatch,
     UnsupportedCurrency,
 )
+from bnpl_credit.events.outbox import new_event
+from bnpl_credit.scoring.port import ScoreResult
+from bnpl_credit.storage.port import (
+    Account,
+    CreditStore,
+    NewIdempotency,
+    Reservation,
+    ReservationConflict,
+    StoredResponse,
+)
 from bnpl_credit.timefmt import iso, parse_iso
 
 log = logging.getLogger("bnpl.credit.applications")
 
 _PROFILE_MONEY = ("monthlyIncome", "monthlyExpenses", "assets", "debt")
+RESERVATION_ATTEMPTS = 60
+
+ECOA_NOTICE = (
+    "The federal Equal Credit Opportunity Act prohibits creditors from discriminating against credit applicants "
+    "on the basis of race, color, religion, national origin, sex, marital status, age (provided the applicant has "
+    "the capacity to enter into a binding contract); because all or part of the applicant's income derives from "
+    "any public assistance program; or because the applicant has in good faith exercised any right under the "
+    "Consumer Credit Protection Act. You have the right to a statement of the specific reasons for this decision "
+    "and to a free copy of the information we used, if you ask within 60 days."
+)
 
 
 def effective_status(doc: dict[str, Any], now: datetime) -> str:
@@ -45,7 +68,7 @@ def effective_status(doc: dict[str, Any], now: datetime) -> str:
 
 def application_view(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The ``CreditApplication`` JSON of a stored application (as every route renders it)."""
-    view = {k: v for k, v in doc.items() if k not in ("customerId", "cancelledAt", "confirmedAt")}
+    view = {k: v for k, v in doc.items() if k not in ("customerId", "cancelledAt", "confirmedAt", "hold")}
     view["status"] = effective_status(doc, now)
     return CreditApplication.model_validate(view).model_dump(by_alias=True, mode="json")
 
@@ -78,8 +101,34 @@ def _check_preconditions(engine: DecisionEngine, customer_id: str, body: Applica
             )
 
 
+def adverse_action_notice(
+    *, reasons: list[dict[str, str]], now: datetime, order: dict[str, Any], score: int | None, max_reasons: int
+) -> dict[str, Any]:
+    """The adverse-action notice of a decline (ECOA / Reg B 12 CFR 1002.9): the action, the
+    principal reasons (at most four), the date, and the text the shopper is shown."""
+    principal = reasons[:max_reasons]
+    amount = Money(amount=order["amount"]["amount"], currency=order["amount"]["currency"]).format()
+    lines = [
+        f"Thank you for applying to pay {amount} to {order['merchantId']} over time. We cannot offer you credit "
+        "for this purchase now.",
+        "The principal reasons for our decision are:",
+        *(f"{n}. {r['description']}" for n, r in enumerate(principal, 1)),
+        "Our decision was based in whole or in part on the information you gave us and on your history with us.",
+    ]
+    if score is not None:
+        lines.append(f"Your credit score with us was {score}; the reasons above are the key factors that affected it.")
+    lines.append(ECOA_NOTICE)
+    return {
+        "action": "DECLINED",
+        "date": now.date().isoformat(),
+        "reasons": principal,
+        "score": score,
+        "text": "\n".join(lines),
+    }
+
+
 async def apply_for_credit(
-    repo: ApplicationRepository,
+    store: CreditStore,
     engine: DecisionEngine,
     clock: Clock,
     customer_id: str,
@@ -87,23 +136,60 @@ async def apply_for_credit(
     body: ApplicationInput,
     idempotency_key: str | None,
 ) -> StoredResponse:
-    """Decide one application and store it with its decision record and idempotency key."""
+    """Decide one application and store it with its decision record, events and key.
+
+    An approval reserves credit conditionally on the customer's account as the decision saw
+    it; if another reservation landed meanwhile, the decision is taken again on fresh data.
+    """
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "apply", "body": body.model_dump(by_alias=True, mode="json")})
-    stored = await repo.get_idempotent(customer_id, key)
-    if stored is not None:
-        ensure_same_request(stored.fingerprint, request_fp)
-        return stored
-    _check_preconditions(engine, customer_id, body)
+    scored: tuple[dict[str, Any], ScoreResult | None, str | None] | None = None
+    for attempt in range(RESERVATION_ATTEMPTS):
+        now = clock.now()
+        stored = await store.get_idempotent(customer_id, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored
+        _check_preconditions(engine, customer_id, body)
+        snapshot = await store.snapshot(customer_id)
+        history = customer_history(snapshot, now=now, policy=engine.policy)
+        features, ctx = _inputs(engine, body, history, now)
+        if scored is None or scored[0] != features:  # score again only if the inputs moved
+            score, failure = await engine.score(features)
+            scored = (features, score, failure)
+        decision = evaluate(engine.policy, ctx, scored[1], scored[2])
+        application, record, events, reservation = _decision_docs(
+            engine, customer_id, body, history, features, decision, now
+        )
+        body_out = application_view(application, now)
+        try:
+            winner = await store.save_decision(
+                application=application,
+                record=record,
+                idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, now),
+                events=events,
+                reservation=reservation,
+            )
+        except ReservationConflict:
+            await asyncio.sleep(random.uniform(0, min(0.002 * (attempt + 1), 0.05)))
+            continue
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner
+        log.info("application decided", extra={"application_id": application["id"], "status": decision.status})
+        return StoredResponse(request_fp, 201, body_out)
+    raise ConcurrentUpdate("too many concurrent applications; try again", field="order")
 
+
+def _inputs(
+    engine: DecisionEngine, body: ApplicationInput, history: CustomerHistory, now: datetime
+) -> tuple[dict[str, Any], DecisionContext]:
     policy = engine.policy
     order, profile = body.order, body.profile
     currency = order.amount.currency
-    now = clock.now()
     today = now.date()
-    history = await repo.history(customer_id, now_iso=iso(now), today=today)
-    line = history.credit_line
-    same_currency_line = line is None or line.currency == currency
+    account = history.account
+    same_currency = account is None or account.currency == currency
     features = build_features(
         FeatureInputs(
             employment_years=profile.employment_years,
@@ -117,7 +203,7 @@ async def apply_for_credit(
             order_amount=order.amount.amount,
             term_months=policy.plan(order.plan_type).model_term_months,
             has_late_installments=history.late_installments > 0,
-            open_plans_outstanding=history.open_plans_outstanding if same_currency_line else 0,
+            open_plans_outstanding=history.open_plans_outstanding if same_currency else 0,
             model_unit_minor=policy.currencies[currency].model_unit_minor,
         ),
         today=today,
@@ -131,22 +217,54 @@ async def apply_for_credit(
         monthly_income=profile.monthly_income.amount,
         monthly_expenses=profile.monthly_expenses.amount,
         # a line in another currency leaves nothing available in this one
-        credit_limit=(line.credit_limit if same_currency_line else 0) if line else None,
-        exposure=history.exposure if same_currency_line else 0,
+        credit_limit=(account.credit_limit if same_currency else 0) if account else None,
+        exposure=history.exposure if same_currency else 0,
         today=today,
         now=now,
     )
-    decision = await engine.decide(ctx, features)
+    return features, ctx
+
+
+def _decision_docs(
+    engine: DecisionEngine,
+    customer_id: str,
+    body: ApplicationInput,
+    history: CustomerHistory,
+    features: dict[str, Any],
+    decision: Decision,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], Reservation | None]:
+    policy = engine.policy
+    order, profile = body.order, body.profile
+    currency = order.amount.currency
     score = decision.score
     app_id = str(uuid.uuid4())
     reasons = [{"code": r.code, "description": r.description} for r in decision.reasons]
     offer = offer_doc(decision.schedule, plan_type=order.plan_type, currency=currency) if decision.schedule else None
+    order_doc = order.model_dump(by_alias=True, mode="json")
+    notice = (
+        adverse_action_notice(
+            reasons=reasons,
+            now=now,
+            order=order_doc,
+            score=score.score if score else None,
+            max_reasons=policy.max_reasons,
+        )
+        if decision.status == "DECLINED"
+        else None
+    )
+    hold = (
+        {"amount": hold_amount(order.amount.amount, decision.schedule), "currency": currency}
+        if decision.status == "APPROVED"
+        else None
+    )
     application = {
         "id": app_id,
         "customerId": customer_id,
         "status": decision.status,
         "decision": decision.status,
         "amount": {"amount": order.amount.amount, "currency": currency},
+        "hold": hold,
         "merchantId": order.merchant_id,
         "orderReference": order.order_reference,
         "planType": order.plan_type,
@@ -156,55 +274,68 @@ async def apply_for_credit(
         "riskGrade": score.grade if score else None,
         "pd": score.pd if score else None,
         "reasons": reasons,
+        "notice": notice,
         "offer": offer,
         "modelVersion": score.model_version if score else None,
         "policyVersion": policy.version,
         "planId": None,
     }
+    account = history.account
     record = {
         "applicationId": app_id,
         "customerId": customer_id,
         "decidedAt": iso(now),
         "status": decision.status,
-        "order": order.model_dump(by_alias=True, mode="json"),
+        "order": order_doc,
         "profile": profile.model_dump(by_alias=True, mode="json"),
         "history": {
             "lateInstallments": history.late_installments,
             "openPlansOutstanding": history.open_plans_outstanding,
             "heldApprovals": history.held_approvals,
-            "creditLimit": line.credit_limit if line else None,
-            "creditLineCurrency": line.currency if line else None,
+            "creditLimit": account.credit_limit if account else None,
+            "creditLineCurrency": account.currency if account else None,
         },
         "features": features,
         "featureMappingVersion": FEATURE_MAPPING_VERSION,
         "score": score.to_dict() if score else None,
         "scorerFailure": decision.scorer_failure,
         "reasons": reasons,
+        "notice": notice,
         "offer": offer,
+        "hold": hold,
         "expiresAt": application["expiresAt"],
         "newCreditLimit": decision.new_credit_limit,
         "modelVersion": application["modelVersion"],
         "policyVersion": policy.version,
     }
-    body_out = application_view(application, now)
-    new_line = CreditLine(decision.new_credit_limit, currency) if decision.new_credit_limit is not None else None
-    winner = await repo.save_decision(
-        application=application,
-        record=record,
-        idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, iso(now)),
-        new_credit_line=new_line,
-    )
-    if winner is not None:
-        ensure_same_request(winner.fingerprint, request_fp)
-        return winner
-    log.info("application decided", extra={"application_id": app_id, "status": decision.status})
-    return StoredResponse(request_fp, 201, body_out)
+    events = [
+        new_event(
+            "decision.made",
+            now=now,
+            customer_id=customer_id,
+            data={
+                "applicationId": app_id,
+                "status": decision.status,
+                "planType": order.plan_type,
+                "amount": application["amount"],
+                "merchantId": order.merchant_id,
+                "orderReference": order.order_reference,
+                "reasonCodes": [r["code"] for r in reasons],
+                "expiresAt": application["expiresAt"],
+                "modelVersion": application["modelVersion"],
+                "policyVersion": policy.version,
+            },
+        )
+    ]
+    reservation = None
+    if decision.status == "APPROVED":
+        new_account = Account(decision.new_credit_limit, currency, 1) if decision.new_credit_limit is not None else None
+        reservation = Reservation(expected_version=account.version if account else None, new_account=new_account)
+    return application, record, events, reservation
 
 
-async def get_application(
-    repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str
-) -> dict[str, Any]:
-    doc = await repo.get(customer_id, application_id)
+async def get_application(store: CreditStore, clock: Clock, customer_id: str, *, application_id: str) -> dict[str, Any]:
+    doc = await store.get_application(customer_id, application_id)
     if doc is None:
         raise ApplicationNotFound("no such application", field="id")
     return application_view(doc, clock.now())
@@ -227,10 +358,10 @@ def decode_token(token: str) -> tuple[str, str]:
 
 
 async def list_applications(
-    repo: ApplicationRepository, clock: Clock, customer_id: str, *, limit: int, next_token: str | None
+    store: CreditStore, clock: Clock, customer_id: str, *, limit: int, next_token: str | None
 ) -> dict[str, Any]:
     after = decode_token(next_token) if next_token else None
-    docs = await repo.list(customer_id, limit=limit + 1, after=after)
+    docs = await store.list_applications(customer_id, limit=limit + 1, after=after)
     now = clock.now()
     page = docs[:limit]
     token = encode_token(page[-1]["createdAt"], page[-1]["id"]) if len(docs) > limit else None
@@ -238,28 +369,36 @@ async def list_applications(
 
 
 async def cancel_application(
-    repo: ApplicationRepository, clock: Clock, customer_id: str, *, application_id: str
+    store: CreditStore, clock: Clock, customer_id: str, *, application_id: str
 ) -> dict[str, Any]:
-    """Withdraw an approval that is not yet confirmed; cancelling twice is harmless."""
+    """Withdraw an approval that is not yet confirmed (its hold is released); twice is harmless."""
     now = clock.now()
-    doc = await repo.get(customer_id, application_id)
+    doc = await store.get_application(customer_id, application_id)
     if doc is None:
         raise ApplicationNotFound("no such application", field="id")
     if doc["status"] == "CANCELLED":
         return application_view(doc, now)
     status = effective_status(doc, now)
     if status == "APPROVED":
-        updated = await repo.transition(
+        updated = await store.transition_application(
             customer_id,
             application_id,
             expect_status="APPROVED",
             not_expired_at=iso(now),
             update={"status": "CANCELLED", "cancelledAt": iso(now)},
+            events=[
+                new_event(
+                    "application.cancelled",
+                    now=now,
+                    customer_id=customer_id,
+                    data={"applicationId": application_id, "released": doc.get("hold")},
+                )
+            ],
         )
         if updated is not None:
             log.info("application cancelled", extra={"application_id": application_id})
             return application_view(updated, now)
-        doc = await repo.get(customer_id, application_id) or doc
+        doc = await store.get_application(customer_id, application_id) or doc
         status = effective_status(doc, now)
         if status == "CANCELLED":
             return application_view(doc, now)

@@ -9,12 +9,12 @@ from fastapi import APIRouter
 
 from bnpl_credit.credit_line import service
 from bnpl_credit.credit_line.schemas import CreditLineOut
-from bnpl_credit.deps import AppClock, ApplicationRepo, CurrentCustomer
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, Store
 
 router = APIRouter(prefix="/v1/credit-line", tags=["credit-line"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=CreditLineOut)
-async def get_credit_line(customer: CurrentCustomer, repo: ApplicationRepo, clock: AppClock) -> Any:
+async def get_credit_line(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> Any:
     """The caller's credit limit, exposure and available credit."""
-    return await service.credit_line(repo, customer.sub, now=clock.now())
+    return await service.credit_line(store, policy, customer.sub, now=clock.now())

@@ -68,6 +68,11 @@ def _fmt(amount: int, currency: str) -> str:
     return Money(amount=amount, currency=currency).format()
 
 
+def hold_amount(amount: int, schedule: Schedule | None) -> int:
+    """What an approval reserves on the credit line: the plan's total of payments."""
+    return schedule.total_of_payments if schedule is not None else amount
+
+
 def evaluate(
     policy: Policy, ctx: DecisionContext, score: ScoreResult | None, scorer_failure: str | None = None
 ) -> Decision:
@@ -89,10 +94,13 @@ def evaluate(
 
     plan = policy.plan(ctx.plan_type)
     schedule: Schedule | None = None
+    # Risk declines are explained by the model's principal reasons (what moved the score);
+    # the generic texts below are used only when the model gave none.
+    risk_reasons: list[Reason] = []
     try:
         schedule = build_schedule(plan, amount=ctx.amount, grade=score.grade, start=ctx.today)
     except KeyError:
-        policy_reasons.append(
+        risk_reasons.append(
             Reason("RISK_GRADE", "Based on the information you gave us, we cannot offer this plan for this purchase.")
         )
 
@@ -110,13 +118,21 @@ def evaluate(
             )
 
     if score.pd > policy.cutoffs.refer_max_pd:
-        policy_reasons.append(
+        risk_reasons.append(
             Reason("HIGH_RISK", "Based on the information you gave us, we cannot offer credit for this purchase now.")
         )
 
-    limit = ctx.credit_limit if ctx.credit_limit is not None else policy.credit_limit_by_grade.get(score.grade, 0)
+    limit = (
+        ctx.credit_limit
+        if ctx.credit_limit is not None
+        else policy.initial_credit_limit(
+            score.grade, monthly_income=ctx.monthly_income, monthly_expenses=ctx.monthly_expenses
+        )
+    )
     available = max(limit - ctx.exposure, 0)
-    if ctx.amount > available:
+    # the hold is what the plan would make the customer owe (interest included)
+    # When the risk grade itself gives no limit, the risk reasons already explain the decline.
+    if hold_amount(ctx.amount, schedule) > available and (limit > 0 or not risk_reasons):
         policy_reasons.append(
             Reason(
                 "CREDIT_LIMIT",
@@ -125,8 +141,9 @@ def evaluate(
         )
 
     model_reasons = [Reason(r.code, r.description) for r in score.reasons]
-    if policy_reasons:
-        reasons = (policy_reasons + model_reasons)[: policy.max_reasons]
+    if policy_reasons or risk_reasons:
+        explained = model_reasons or risk_reasons[:1]
+        reasons = (policy_reasons + explained)[: policy.max_reasons]
         return Decision("DECLINED", tuple(reasons), score, None, None, None, None)
     if score.pd > policy.cutoffs.approve_max_pd:
         reasons = [MANUAL_REVIEW, *model_reasons][: policy.max_reasons]

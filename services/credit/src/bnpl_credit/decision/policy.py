@@ -64,6 +64,19 @@ class Cutoffs(_Frozen):
         return self
 
 
+class LateFees(_Frozen):
+    """An installment unpaid ``grace_days`` after its due date is LATE and bears one fee:
+    ``amount_minor`` of its currency, capped at ``max_percent_of_installment`` of it."""
+
+    grace_days: int = Field(default=7, ge=0, le=60)
+    amount_minor: dict[str, int] = Field(default_factory=dict)
+    max_percent_of_installment: int = Field(default=25, ge=0, le=100)
+
+    def fee(self, installment_amount: int, currency: str) -> int:
+        cap = installment_amount * self.max_percent_of_installment // 100
+        return max(min(self.amount_minor.get(currency, 0), cap), 0)
+
+
 class Policy(_Frozen):
     """One version of the credit policy."""
 
@@ -75,8 +88,20 @@ class Policy(_Frozen):
     affordability: Affordability
     cutoffs: Cutoffs
     credit_limit_by_grade: dict[str, int]
+    # the first limit is also at most this many months of income after expenses (None: grade only)
+    credit_limit_income_multiple: int | None = Field(default=None, gt=0)
+    credit_limit_rounding_minor: int = Field(default=1, gt=0)
+    late_fees: LateFees = Field(default_factory=LateFees)
     approval_hold_minutes: int = Field(gt=0)
     max_reasons: int = Field(default=4, gt=0)
+
+    def initial_credit_limit(self, grade: str, *, monthly_income: int, monthly_expenses: int) -> int:
+        """The limit set at the first approval: the grade's, capped by affordability."""
+        limit = self.credit_limit_by_grade.get(grade, 0)
+        if self.credit_limit_income_multiple is not None:
+            disposable = max(monthly_income - monthly_expenses, 0)
+            limit = min(limit, disposable * self.credit_limit_income_multiple)
+        return limit - limit % self.credit_limit_rounding_minor
 
     def plan(self, plan_type: str) -> PlanTypePolicy:
         return self.plan_types[plan_type]  # type: ignore[index]

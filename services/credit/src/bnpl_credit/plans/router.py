@@ -8,7 +8,7 @@ from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.deps import AppClock, CurrentCustomer, IdempotencyKey, PlanRepo
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, IdempotencyKey, Store
 from bnpl_credit.plans import service
 from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan, PlanList
 
@@ -16,15 +16,17 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERROR_RESPONSES
 
 
 @router.get("", response_model=PlanList)
-async def list_plans(customer: CurrentCustomer, plans: PlanRepo, clock: AppClock) -> Any:
+async def list_plans(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> Any:
     """The caller's payment plans, newest first."""
-    return await service.list_plans(plans, clock, customer.sub)
+    return await service.list_plans(store, policy, clock, customer.sub)
 
 
 @router.get("/{plan_id}", response_model=PaymentPlan, responses={404: {"description": "Not found"}})
-async def get_plan(plan_id: str, customer: CurrentCustomer, plans: PlanRepo, clock: AppClock) -> Any:
+async def get_plan(
+    plan_id: str, customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock
+) -> Any:
     """One of the caller's payment plans."""
-    return await service.get_plan(plans, clock, customer.sub, plan_id=plan_id)
+    return await service.get_plan(store, policy, clock, customer.sub, plan_id=plan_id)
 
 
 @router.post(
@@ -37,12 +39,13 @@ async def make_payment(
     plan_id: str,
     body: PaymentInput,
     customer: CurrentCustomer,
-    plans: PlanRepo,
+    store: Store,
+    policy: CurrentPolicy,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Pay towards a plan; the oldest installments are paid first."""
     stored = await service.make_payment(
-        plans, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
+        store, policy, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
     )
     return JSONResponse(stored.body, status_code=stored.status_code)

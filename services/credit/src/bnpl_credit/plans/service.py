@@ -1,4 +1,4 @@
-"""Payment plans: confirming an approval into a plan, repayments, the customer's views."""
+"""Payment plans: confirming an approval into a plan, repayments, lateness, the customer's views."""
 
 from __future__ import annotations
 
@@ -10,49 +10,74 @@ from typing import Any
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
 
-from bnpl_credit.applications.repository import ApplicationRepository
 from bnpl_credit.applications.service import effective_status
-from bnpl_credit.db import NewIdempotency, StoredResponse
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.decision.schedule import add_months
 from bnpl_credit.errors import (
     ApplicationNotFound,
+    ConcurrentUpdate,
     CurrencyMismatch,
     InvalidApplicationState,
     Overpayment,
+    PlanNotActive,
     PlanNotFound,
 )
-from bnpl_credit.plans.repository import PlanRepository
+from bnpl_credit.events.outbox import new_event
+from bnpl_credit.plans import ledger
 from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan
+from bnpl_credit.storage.port import CreditStore, NewIdempotency, PlanRecord, StoredResponse
 from bnpl_credit.timefmt import iso
 
 log = logging.getLogger("bnpl.credit.plans")
+
+_WRITE_ATTEMPTS = 5
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
-def installment_status(inst: dict[str, Any], today: date) -> str:
-    if inst["amountPaid"]["amount"] >= inst["amount"]["amount"]:
-        return "PAID"
-    return "LATE" if date.fromisoformat(inst["dueDate"]) < today else "DUE"
-
-
-def plan_view(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The ``PaymentPlan`` JSON; installment status is computed against today."""
+def plan_view(doc: dict[str, Any], now: datetime, policy: Policy) -> dict[str, Any]:
+    """The ``PaymentPlan`` JSON as it stands today (lateness derived, fees shown)."""
     today = now.date()
-    view = {k: v for k, v in doc.items() if k != "customerId"}
-    view["installments"] = [
-        {
-            "sequence": i["sequence"],
-            "dueDate": i["dueDate"],
-            "amount": i["amount"],
-            "amountPaid": i["amountPaid"],
-            "status": installment_status(i, today),
-        }
-        for i in doc["installments"]
-    ]
+    grace = policy.late_fees.grace_days
+    plan = ledger.with_lateness(doc, today, policy.late_fees)
+    cur = plan["currency"]
+    t = ledger.totals(plan)
+    view = {
+        "id": plan["id"],
+        "applicationId": plan["applicationId"],
+        "status": plan["status"],
+        "planType": plan["planType"],
+        "merchantId": plan["merchantId"],
+        "orderReference": plan["orderReference"],
+        "principal": _money(plan["principal"], cur),
+        "financeCharge": _money(plan["financeCharge"], cur),
+        "totalOfPayments": _money(plan["totalOfPayments"], cur),
+        "apr": plan["apr"],
+        "aprBasisPoints": plan["aprBasisPoints"],
+        "lateFees": _money(t["lateFees"], cur),
+        "refunded": _money(plan.get("refunded", 0), cur),
+        "totalDue": _money(t["totalDue"], cur),
+        "amountPaid": _money(t["amountPaid"], cur),
+        "amountOutstanding": _money(t["amountOutstanding"], cur),
+        "returnedToShopper": _money(t["returnedToShopper"], cur),
+        "installments": [
+            {
+                "sequence": i["sequence"],
+                "dueDate": i["dueDate"],
+                "amount": _money(i["amount"], cur),
+                "lateFee": _money(i["lateFee"], cur),
+                "refunded": _money(i["credited"], cur),
+                "amountDue": _money(ledger.due(i), cur),
+                "amountPaid": _money(ledger.net_paid(i), cur),
+                "status": ledger.installment_status(i, today, grace),
+                "lateSince": i.get("lateAt"),
+            }
+            for i in plan["installments"]
+        ],
+        "createdAt": plan["createdAt"],
+    }
     return PaymentPlan.model_validate(view).model_dump(by_alias=True, mode="json")
 
 
@@ -64,9 +89,66 @@ def _due_dates(policy: Policy, plan_type: str, count: int, start: date) -> list[
     return [add_months(start, i + 1) for i in range(count)]
 
 
+def _payment_doc(
+    plan: dict[str, Any], *, amount: int, allocations: list[dict[str, int]], source: str, now: datetime
+) -> dict[str, Any]:
+    cur = plan["currency"]
+    return {
+        "id": str(uuid.uuid4()),
+        "customerId": plan["customerId"],
+        "planId": plan["id"],
+        "amount": _money(amount, cur),
+        "source": source,
+        "createdAt": iso(now),
+        "allocations": [{"sequence": a["sequence"], "amount": _money(a["amount"], cur)} for a in allocations],
+    }
+
+
+def payment_view(payment: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    t = ledger.totals(plan)
+    body = {
+        **payment,
+        "planStatus": plan["status"],
+        "amountOutstanding": _money(t["amountOutstanding"], plan["currency"]),
+    }
+    return Payment.model_validate(body).model_dump(by_alias=True, mode="json")
+
+
+def _payment_event(payment: dict[str, Any], plan: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return new_event(
+        "payment.applied",
+        now=now,
+        customer_id=plan["customerId"],
+        data={
+            "planId": plan["id"],
+            "paymentId": payment["id"],
+            "amount": payment["amount"],
+            "source": payment["source"],
+            "allocations": payment["allocations"],
+            "planStatus": plan["status"],
+        },
+    )
+
+
+def _late_events(plan: dict[str, Any], marked: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    return [
+        new_event(
+            "installment.late",
+            now=now,
+            customer_id=plan["customerId"],
+            data={
+                "planId": plan["id"],
+                "sequence": m["sequence"],
+                "dueDate": m["dueDate"],
+                "lateFee": _money(m["lateFee"], plan["currency"]),
+            },
+        )
+        for m in marked
+    ]
+
+
 async def confirm_application(
-    apps: ApplicationRepository,
-    plans: PlanRepository,
+    store: CreditStore,
     policy: Policy,
     clock: Clock,
     customer_id: str,
@@ -74,17 +156,17 @@ async def confirm_application(
     application_id: str,
     idempotency_key: str | None,
 ) -> StoredResponse:
-    """Turn a held approval into a plan; the amounts are the offer's, the dates start today."""
+    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
-    stored = await plans.get_idempotent(customer_id, key)
+    now = clock.now()
+    stored = await store.get_idempotent(customer_id, key, now=now)
     if stored is not None:
         ensure_same_request(stored.fingerprint, request_fp)
         return stored
-    app = await apps.get(customer_id, application_id)
+    app = await store.get_application(customer_id, application_id)
     if app is None:
         raise ApplicationNotFound("no such application", field="applicationId")
-    now = clock.now()
     status = effective_status(app, now)
     if status != "APPROVED" or app.get("offer") is None:
         raise InvalidApplicationState(
@@ -92,19 +174,10 @@ async def confirm_application(
         )
     offer = app["offer"]
     currency = app["amount"]["currency"]
+    plan_policy = policy.plan(app["planType"])
     dates = _due_dates(policy, app["planType"], len(offer["installments"]), now.date())
-    installments = [
-        {
-            "sequence": inst["sequence"],
-            "dueDate": d.isoformat(),
-            "amount": inst["amount"],
-            "amountPaid": _money(0, currency),
-            "paidLate": False,
-        }
-        for inst, d in zip(offer["installments"], dates, strict=True)
-    ]
     plan_id = str(uuid.uuid4())
-    plan = {
+    plan: dict[str, Any] = {
         "id": plan_id,
         "customerId": customer_id,
         "applicationId": application_id,
@@ -112,69 +185,84 @@ async def confirm_application(
         "planType": app["planType"],
         "merchantId": app["merchantId"],
         "orderReference": app["orderReference"],
-        "principal": offer["amountFinanced"],
-        "financeCharge": offer["financeCharge"],
-        "totalOfPayments": offer["totalOfPayments"],
+        "currency": currency,
+        "principal": offer["amountFinanced"]["amount"],
+        "financeCharge": offer["financeCharge"]["amount"],
+        "totalOfPayments": offer["totalOfPayments"]["amount"],
         "apr": offer["apr"],
         "aprBasisPoints": offer["aprBasisPoints"],
-        "amountPaid": _money(0, currency),
-        "amountOutstanding": offer["totalOfPayments"],
-        "installments": installments,
+        "refunded": 0,
+        "installments": [
+            {
+                "sequence": inst["sequence"],
+                "dueDate": d.isoformat(),
+                "amount": inst["amount"]["amount"],
+                "lateFee": 0,
+                "credited": 0,
+                "paid": 0,
+                "returned": 0,
+                "lateAt": None,
+            }
+            for inst, d in zip(offer["installments"], dates, strict=True)
+        ],
         "createdAt": iso(now),
     }
-    body = plan_view(plan, now)
-    winner = await plans.confirm(
+    records: list[PlanRecord] = []
+    events = [
+        new_event(
+            "plan.activated",
+            now=now,
+            customer_id=customer_id,
+            data={
+                "planId": plan_id,
+                "applicationId": application_id,
+                "planType": plan["planType"],
+                "merchantId": plan["merchantId"],
+                "orderReference": plan["orderReference"],
+                "principal": offer["amountFinanced"],
+                "totalOfPayments": offer["totalOfPayments"],
+            },
+        )
+    ]
+    if plan_policy.kind == "split":  # pay in 4: the first part is due, and taken, at confirmation
+        first = plan["installments"][0]["amount"]
+        allocations = ledger.allocate_payment(plan, first, now.date())
+        payment = _payment_doc(plan, amount=first, allocations=allocations, source="CONFIRMATION", now=now)
+        records.append(PlanRecord("payment", payment))
+        events.append(_payment_event(payment, plan, now))
+    body = plan_view(plan, now, policy)
+    winner = await store.confirm(
         plan=plan,
         application_update={"status": "CONFIRMED", "planId": plan_id, "confirmedAt": iso(now)},
         not_expired_at=iso(now),
-        idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, iso(now)),
+        idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
+        records=records,
+        events=events,
     )
     if winner is not None:
         ensure_same_request(winner.fingerprint, request_fp)
         return winner
-    log.info("plan created", extra={"application_id": application_id, "plan_id": plan_id})
+    log.info("plan activated", extra={"application_id": application_id, "plan_id": plan_id})
     return StoredResponse(request_fp, 201, body)
 
 
-async def get_plan(plans: PlanRepository, clock: Clock, customer_id: str, *, plan_id: str) -> dict[str, Any]:
-    found = await plans.get(customer_id, plan_id)
+async def get_plan(
+    store: CreditStore, policy: Policy, clock: Clock, customer_id: str, *, plan_id: str
+) -> dict[str, Any]:
+    found = await store.get_plan(customer_id, plan_id)
     if found is None:
         raise PlanNotFound("no such plan", field="planId")
-    return plan_view(found[0], clock.now())
+    return plan_view(found[0], clock.now(), policy)
 
 
-async def list_plans(plans: PlanRepository, clock: Clock, customer_id: str) -> dict[str, Any]:
+async def list_plans(store: CreditStore, policy: Policy, clock: Clock, customer_id: str) -> dict[str, Any]:
     now = clock.now()
-    return {"items": [plan_view(p, now) for p in await plans.list(customer_id)]}
-
-
-def allocate_payment(plan: dict[str, Any], amount: int, today: date) -> list[dict[str, Any]]:
-    """Apply ``amount`` to the oldest unpaid installments first (mutates ``plan``); the allocations."""
-    currency = plan["principal"]["currency"]
-    remaining = amount
-    allocations = []
-    for inst in sorted(plan["installments"], key=lambda i: i["sequence"]):
-        if remaining == 0:
-            break
-        due = inst["amount"]["amount"] - inst["amountPaid"]["amount"]
-        take = min(due, remaining)
-        if take <= 0:
-            continue
-        inst["amountPaid"] = _money(inst["amountPaid"]["amount"] + take, currency)
-        if inst["amountPaid"]["amount"] == inst["amount"]["amount"] and date.fromisoformat(inst["dueDate"]) < today:
-            inst["paidLate"] = True
-        remaining -= take
-        allocations.append({"sequence": inst["sequence"], "amount": _money(take, currency)})
-    paid = plan["amountPaid"]["amount"] + amount
-    plan["amountPaid"] = _money(paid, currency)
-    plan["amountOutstanding"] = _money(plan["totalOfPayments"]["amount"] - paid, currency)
-    if plan["amountOutstanding"]["amount"] == 0:
-        plan["status"] = "COMPLETED"
-    return allocations
+    return {"items": [plan_view(p, now, policy) for p in await store.list_plans(customer_id)]}
 
 
 async def make_payment(
-    plans: PlanRepository,
+    store: CreditStore,
+    policy: Policy,
     clock: Clock,
     customer_id: str,
     *,
@@ -182,46 +270,83 @@ async def make_payment(
     body: PaymentInput,
     idempotency_key: str | None,
 ) -> StoredResponse:
-    """Record a repayment: partial payments are fine, paying more than is owed is refused."""
+    """A repayment: oldest installment first, partial payments fine, more than is owed refused."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "payment", "planId": plan_id, "body": body.model_dump(by_alias=True, mode="json")})
-    stored = await plans.get_idempotent(customer_id, key)
-    if stored is not None:
-        ensure_same_request(stored.fingerprint, request_fp)
-        return stored
-    found = await plans.get(customer_id, plan_id)
-    if found is None:
-        raise PlanNotFound("no such plan", field="planId")
-    plan, version = found
-    currency = plan["principal"]["currency"]
-    if body.amount.currency != currency:
-        raise CurrencyMismatch(f"this plan is in {currency}", field="amount.currency")
-    outstanding = plan["amountOutstanding"]["amount"]
-    if body.amount.amount > outstanding:
-        raise Overpayment(
-            f"the payment is more than the {outstanding} minor units still owed",
-            field="amount.amount",
-            info={"amountOutstanding": outstanding},
-        )
-    now = clock.now()
-    allocations = allocate_payment(plan, body.amount.amount, now.date())
-    payment = {
-        "id": str(uuid.uuid4()),
-        "customerId": customer_id,
-        "planId": plan_id,
-        "amount": _money(body.amount.amount, currency),
-        "createdAt": iso(now),
-        "allocations": allocations,
-    }
-    response = Payment.model_validate(payment).model_dump(by_alias=True, mode="json")
-    winner = await plans.record_payment(
-        plan=plan,
-        expected_version=version,
-        payment=payment,
-        idempotency=NewIdempotency(customer_id, key, request_fp, 201, response, iso(now)),
-    )
-    if winner is not None:
-        ensure_same_request(winner.fingerprint, request_fp)
-        return winner
-    log.info("payment recorded", extra={"plan_id": plan_id, "payment_id": payment["id"]})
-    return StoredResponse(request_fp, 201, response)
+    for attempt in range(_WRITE_ATTEMPTS):
+        now = clock.now()
+        stored = await store.get_idempotent(customer_id, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored
+        found = await store.get_plan(customer_id, plan_id)
+        if found is None:
+            raise PlanNotFound("no such plan", field="planId")
+        plan, version = found
+        if body.amount.currency != plan["currency"]:
+            raise CurrencyMismatch(f"this plan is in {plan['currency']}", field="amount.currency")
+        if plan["status"] != "ACTIVE":
+            raise Overpayment(
+                f"nothing is owed on a {plan['status']} plan",
+                field="amount.amount",
+                info={"amountOutstanding": 0, "planStatus": plan["status"]},
+            )
+        marked = ledger.apply_lateness(plan, now.date(), policy.late_fees)
+        outstanding = ledger.totals(plan)["amountOutstanding"]
+        if body.amount.amount > outstanding:
+            raise Overpayment(
+                f"the payment is more than the {outstanding} minor units still owed",
+                field="amount.amount",
+                info={"amountOutstanding": outstanding},
+            )
+        allocations = ledger.allocate_payment(plan, body.amount.amount, now.date())
+        payment = _payment_doc(plan, amount=body.amount.amount, allocations=allocations, source="SHOPPER", now=now)
+        response = payment_view(payment, plan)
+        try:
+            winner = await store.update_plan(
+                plan=plan,
+                expected_version=version,
+                records=[PlanRecord("payment", payment)],
+                idempotency=NewIdempotency(customer_id, key, request_fp, 201, response, now),
+                events=[*_late_events(plan, marked, now), _payment_event(payment, plan, now)],
+            )
+        except ConcurrentUpdate:
+            if attempt == _WRITE_ATTEMPTS - 1:
+                raise
+            continue
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner
+        log.info("payment applied", extra={"plan_id": plan_id, "payment_id": payment["id"]})
+        return StoredResponse(request_fp, 201, response)
+    raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")  # pragma: no cover
+
+
+async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> int:
+    """Mark installments that became LATE (fee + ``installment.late``); how many were marked."""
+    marked_total = 0
+    for plan_id in await store.list_open_plan_ids():
+        found = await store.find_plan(plan_id)
+        if found is None:
+            continue
+        plan, version = found
+        now = clock.now()
+        marked = ledger.apply_lateness(plan, now.date(), policy.late_fees)
+        if not marked:
+            continue
+        try:
+            await store.update_plan(
+                plan=plan,
+                expected_version=version,
+                records=[],
+                idempotency=None,
+                events=_late_events(plan, marked, now),
+            )
+        except ConcurrentUpdate:
+            continue  # a payment or refund moved it and marked lateness itself; the next sweep looks again
+        marked_total += len(marked)
+        log.info("installments late", extra={"plan_id": plan_id, "count": len(marked)})
+    return marked_total
+
+
+__all__ = ["PlanNotActive", "confirm_application", "get_plan", "list_plans", "make_payment", "sweep_lateness"]

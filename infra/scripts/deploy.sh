@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Deploy the platform to AWS: `make deploy ENV=dev` (infra/README.md has the whole procedure).
+# Needs: aws CLI v2 with credentials for the target account, docker (buildx), the repo's venv.
+# Inputs (environment):
+#   ENV              dev | staging | prod                                    (default dev)
+#   REGISTRY         ECR prefix, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/bnpl (required)
+#   CERTIFICATE_ARN  ACM certificate of the gateway's HTTPS listener          (required)
+#   ARTIFACT_BUCKET  S3 bucket for model.tar.gz                                (required)
+#   AWS_REGION       target region (default: the CLI's)
+#   ALARM_EMAIL, CORS_ALLOW_ORIGINS, CHECKOUT_RETURN_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ENV=${ENV:-dev}
+PYTHON=${PYTHON:-.venv/bin/python}
+: "${REGISTRY:?set REGISTRY=<account>.dkr.ecr.<region>.amazonaws.com/bnpl}"
+: "${CERTIFICATE_ARN:?set CERTIFICATE_ARN to an ACM certificate in the target region}"
+: "${ARTIFACT_BUCKET:?set ARTIFACT_BUCKET to an S3 bucket for model.tar.gz}"
+REGION=${AWS_REGION:-$(aws configure get region)}
+TAG=$(git rev-parse --short=12 HEAD)$(git diff --quiet || echo "-dirty")
+CFN=infra/cloudformation
+stack() { echo "bnpl-${ENV}-$1"; }
+deploy() {  # deploy <name> [Key=Value...]
+  local name=$1; shift
+  echo "== stack $(stack "$name")"
+  aws cloudformation deploy --region "$REGION" --stack-name "$(stack "$name")" \
+    --template-file "$CFN/$name.yaml" --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+    --tags project=bnpl env="$ENV" --parameter-overrides EnvName="$ENV" "$@"
+}
+seed_secret() {  # seed_secret <secret-id> <value>: only while it still holds the placeholder
+  if aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" --query SecretString --output text \
+      | grep -q placeholder; then
+    aws secretsmanager put-secret-value --region "$REGION" --secret-id "$1" --secret-string "$2" >/dev/null
+    echo "   seeded $1"
+  fi
+}
+
+echo "== 1/7 images ($TAG) -> $REGISTRY"
+aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "${REGISTRY%%/*}"
+for name in gateway user credit model; do
+  aws ecr describe-repositories --region "$REGION" --repository-names "${REGISTRY#*/}/$name" >/dev/null 2>&1 ||
+    aws ecr create-repository --region "$REGION" --repository-name "${REGISTRY#*/}/$name" \
+      --image-tag-mutability IMMUTABLE --image-scanning-configuration scanOnPush=true \
+      --encryption-configuration encryptionType=KMS >/dev/null
+  dockerfile=services/$name/Dockerfile; [ "$name" = model ] && dockerfile=model/Dockerfile
+  if ! aws ecr describe-images --region "$REGION" --repository-name "${REGISTRY#*/}/$name" \
+      --image-ids imageTag="$TAG" >/dev/null 2>&1; then
+    docker build --platform linux/amd64 -f "$dockerfile" -t "$REGISTRY/$name:$TAG" .
+    docker push "$REGISTRY/$name:$TAG"
+  fi
+done
+
+echo "== 2/7 model package"
+"$PYTHON" -m bnpl_model package --artifact model/artifacts/credit-scorecard --out "build/model-$TAG.tar.gz"
+MODEL_URL="s3://$ARTIFACT_BUCKET/bnpl/$ENV/model-$TAG.tar.gz"
+
+deploy network
+deploy identity
+deploy data
+DATA_KEY=$(aws cloudformation list-exports --region "$REGION" \
+  --query "Exports[?Name=='bnpl-$ENV-DataKeyArn'].Value" --output text)
+aws s3 cp --region "$REGION" "build/model-$TAG.tar.gz" "$MODEL_URL" --sse aws:kms --sse-kms-key-id "$DATA_KEY"
+
+echo "== secrets"
+seed_secret "bnpl/$ENV/service-auth-keys" "bnpl-$ENV-gateway:$(openssl rand -hex 24)"
+seed_secret "bnpl/$ENV/otp-pepper" "$(openssl rand -hex 32)"
+if aws secretsmanager get-secret-value --region "$REGION" --secret-id "bnpl/$ENV/merchant-auth-keys" \
+    --query SecretString --output text | grep -q placeholder; then
+  echo "   bnpl/$ENV/merchant-auth-keys still holds the placeholder: put ACCESS_KEY_ID:SECRET[:MERCHANT_ID] in it"
+  echo "   (aws secretsmanager put-secret-value --secret-id bnpl/$ENV/merchant-auth-keys --secret-string ...)"
+  exit 1
+fi
+
+deploy model ModelImageUri="$REGISTRY/model:$TAG" ModelDataUrl="$MODEL_URL" ModelVersion="$TAG"
+deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTIFICATE_ARN" \
+  CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" CheckoutReturnOrigins="${CHECKOUT_RETURN_ORIGINS:-}" \
+  SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}"
+deploy alarms AlarmEmail="${ALARM_EMAIL:-}"
+aws cloudformation describe-stacks --region "$REGION" --stack-name "$(stack services)" \
+  --query "Stacks[0].Outputs[?OutputKey=='GatewayUrl'].OutputValue" --output text

@@ -1,0 +1,92 @@
+"""Publishing the outbox, and the sweeper that marks late installments.
+
+The relay polls unpublished events, publishes them and marks them published: at least once
+(a crash between publishing and marking publishes again; consumers dedupe on the event id).
+``LogPublisher`` writes them to the log (local); ``EventBridgePublisher`` sends them with
+boto3 ``put_events`` to ``EVENT_BUS_NAME`` (AWS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+from bnpl_common.clock import Clock
+
+from bnpl_credit.storage.port import CreditStore
+
+log = logging.getLogger("bnpl.credit.events")
+
+_PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
+
+
+class Publisher(Protocol):
+    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+        """Publish; the ids that were accepted."""
+        ...
+
+
+class LogPublisher:
+    """Local: one log line per event (type and id; the payload holds no secrets)."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+        for event in events:
+            log.info("event published", extra={"event_type": event["type"], "event_id": event["id"]})
+            self.published.append(event)
+        return [e["id"] for e in events]
+
+
+class EventBridgePublisher:
+    """AWS: ``put_events`` to one bus, ``Source`` bnpl.credit, ``DetailType`` the event type."""
+
+    def __init__(self, client: Any, *, bus_name: str) -> None:
+        self._client = client
+        self._bus = bus_name
+
+    def _put(self, batch: list[dict[str, Any]]) -> list[str]:
+        entries = [
+            {
+                "Source": event["source"],
+                "DetailType": event["type"],
+                "Detail": json.dumps(event, separators=(",", ":")),
+                "EventBusName": self._bus,
+            }
+            for event in batch
+        ]
+        response = self._client.put_events(Entries=entries)
+        results = response.get("Entries", [])
+        return [event["id"] for event, result in zip(batch, results, strict=False) if result.get("EventId")]
+
+    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+        accepted: list[str] = []
+        for start in range(0, len(events), _PUT_EVENTS_BATCH):
+            accepted += await asyncio.to_thread(self._put, events[start : start + _PUT_EVENTS_BATCH])
+        return accepted
+
+
+async def relay_once(store: CreditStore, publisher: Publisher, clock: Clock, *, batch: int = 100) -> int:
+    """Publish what is pending; how many were marked published."""
+    events = await store.pending_events(limit=batch)
+    if not events:
+        return 0
+    accepted = await publisher.publish(events)
+    if accepted:
+        await store.mark_published(accepted, published_at=clock.now())
+    return len(accepted)
+
+
+async def run_forever(name: str, step: Any, interval: float) -> None:
+    """Call ``step()`` every ``interval`` seconds until cancelled; failures are logged, not fatal."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep the loop alive; the next round retries
+            log.warning("background task failed", extra={"task": name, "error_class": type(exc).__name__})
+        await asyncio.sleep(interval)

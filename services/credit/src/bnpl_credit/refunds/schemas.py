@@ -1,0 +1,50 @@
+"""Shapes of ``POST /v1/merchant/refunds``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from bnpl_credit.plans.schemas import PlanStatus
+from bnpl_credit.schemas import CamelModel, Money, MoneyInput
+
+Text = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RefundInput(CamelModel):
+    """Name the plan by ``planId``, or by the order (``merchantId`` + ``orderReference``)."""
+
+    plan_id: Text | None = None
+    merchant_id: Text | None = None
+    order_reference: Text | None = None
+    amount: MoneyInput
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_plan(self) -> RefundInput:
+        by_order = self.merchant_id is not None and self.order_reference is not None
+        if (self.plan_id is None) == (not by_order):
+            raise ValueError("give planId, or merchantId and orderReference")
+        return self
+
+
+class Credit(CamelModel):
+    sequence: int
+    amount: Money
+
+
+class Refund(CamelModel):
+    id: str
+    plan_id: str
+    merchant_id: str
+    order_reference: str
+    amount: Money
+    reason: str
+    full: bool = Field(description="the refunds reached the principal: the plan is REFUNDED")
+    credits: list[Credit] = Field(description="taken off installments, last first")
+    returned_to_shopper: Money = Field(description="what the shopper had paid beyond what they now owe")
+    plan_status: PlanStatus
+    amount_outstanding: Money
+    created_at: datetime

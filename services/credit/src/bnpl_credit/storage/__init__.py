@@ -1,0 +1,1 @@
+"""Storage: one port (:mod:`.port`), two adapters (:mod:`.sqlite`, :mod:`.dynamodb`)."""

@@ -1,0 +1,196 @@
+"""The one storage port of the credit service (``CreditStore``) and the values it speaks.
+
+Two adapters implement it and pass one contract suite (``tests/test_store_contract.py``):
+:class:`~bnpl_credit.storage.sqlite.SqliteStore` (embedded default) and
+:class:`~bnpl_credit.storage.dynamodb.DynamoStore` (AWS, docker compose). Documents are
+JSON-able dicts the services build; adapters store them as they are, next to the few
+attributes they query or condition on. Every write method is one transaction: the domain
+change, its outbox events and the idempotency record land together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bnpl_common.errors import Conflict
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first response given to an idempotency key."""
+
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdempotency:
+    """An idempotency record to write with a change; the store keeps it for its TTL (>= 24 h)."""
+
+    scope: str  # the customer's sub, or ``merchant:<key id>``
+    key: str
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The customer's credit line: limit and currency, set at the first approval.
+
+    ``version`` moves with every reservation (approval), so that a reservation computed
+    from a snapshot is written only if no other reservation landed in between.
+    """
+
+    credit_limit: int
+    currency: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSnapshot:
+    """What a decision and the credit line read, taken so that a later reservation can be
+    made conditional on it (``account.version``, or no account yet)."""
+
+    account: Account | None
+    approved_applications: list[dict[str, Any]]  # status APPROVED (held until expiresAt)
+    plans: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Make a decision's write conditional on the account the snapshot saw.
+
+    ``expected_version`` None: no account may exist yet and ``new_account`` is created.
+    """
+
+    expected_version: int | None
+    new_account: Account | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    """A payment or a refund written with a plan update."""
+
+    kind: str  # "payment" | "refund"
+    doc: dict[str, Any]
+
+
+DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=48)
+
+
+class ReservationConflict(Conflict):
+    """Another reservation of the same customer landed since the snapshot: decide again."""
+
+    error_type = "ConcurrentUpdate"
+
+
+class CreditStore(Protocol):
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+    # idempotency
+    async def get_idempotent(self, scope: str, key: str, *, now: datetime) -> StoredResponse | None: ...
+
+    # applications and decisions
+    async def snapshot(self, customer_id: str) -> CustomerSnapshot: ...
+
+    async def save_decision(
+        self,
+        *,
+        application: dict[str, Any],
+        record: dict[str, Any],
+        idempotency: NewIdempotency,
+        events: list[dict[str, Any]],
+        reservation: Reservation | None,
+    ) -> StoredResponse | None:
+        """Store a decided application; None, or the winner's response when the key was taken
+        meanwhile. Raises :class:`ReservationConflict` when ``reservation`` no longer holds."""
+        ...
+
+    async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None: ...
+
+    async def get_decision_record(self, customer_id: str, application_id: str) -> dict[str, Any] | None: ...
+
+    async def list_applications(
+        self, customer_id: str, *, limit: int, after: tuple[str, str] | None
+    ) -> list[dict[str, Any]]:
+        """Newest first (createdAt, id descending), strictly after the ``(createdAt, id)`` cursor."""
+        ...
+
+    async def transition_application(
+        self,
+        customer_id: str,
+        application_id: str,
+        *,
+        expect_status: str,
+        not_expired_at: str,
+        update: dict[str, Any],
+        events: list[dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """Apply ``update`` if the application is ``expect_status`` and ``expiresAt > not_expired_at``."""
+        ...
+
+    # plans
+    async def confirm(
+        self,
+        *,
+        plan: dict[str, Any],
+        application_update: dict[str, Any],
+        not_expired_at: str,
+        idempotency: NewIdempotency,
+        records: list[PlanRecord],
+        events: list[dict[str, Any]],
+    ) -> StoredResponse | None:
+        """Create the plan if its application is still APPROVED and unexpired (else
+        ``InvalidApplicationState``); None, or the winner's response for a taken key."""
+        ...
+
+    async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None: ...
+
+    async def find_plan(self, plan_id: str) -> tuple[dict[str, Any], int] | None:
+        """A plan by id alone (merchant refunds, the sweeper)."""
+        ...
+
+    async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[dict[str, Any]]: ...
+
+    async def list_plans(self, customer_id: str) -> list[dict[str, Any]]:
+        """Newest first."""
+        ...
+
+    async def list_open_plan_ids(self) -> list[str]:
+        """Ids of ACTIVE plans (the lateness sweeper)."""
+        ...
+
+    async def update_plan(
+        self,
+        *,
+        plan: dict[str, Any],
+        expected_version: int,
+        records: list[PlanRecord],
+        idempotency: NewIdempotency | None,
+        events: list[dict[str, Any]],
+    ) -> StoredResponse | None:
+        """Replace the plan if its version is still ``expected_version`` (else
+        ``ConcurrentUpdate``), with its payment/refund records, events and key."""
+        ...
+
+    async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:
+        """Payments or refunds of a plan, oldest first."""
+        ...
+
+    # outbox
+    async def pending_events(self, *, limit: int) -> list[dict[str, Any]]:
+        """Unpublished events, oldest first."""
+        ...
+
+    async def mark_published(self, event_ids: list[str], *, published_at: datetime) -> None: ...
+
+    async def purge_expired(self, *, now: datetime) -> int:
+        """Drop idempotency records past their expiry (DynamoDB's TTL does this by itself)."""
+        ...

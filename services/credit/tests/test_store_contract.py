@@ -1,0 +1,265 @@
+"""One contract suite, run against both storage adapters (SQLite file, DynamoDB on moto),
+through the real service functions: the lifecycle, idempotency, the outbox and the money
+invariants, including under concurrency (20 distinct applications, 20 retries of one)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bnpl_common.clock import FixedClock
+from bnpl_common.errors import IdempotencyConflict
+from bnpl_credit.applications import service as applications
+from bnpl_credit.applications.schemas import ApplicationInput
+from bnpl_credit.credit_line.service import credit_line
+from bnpl_credit.decision.engine import DecisionEngine
+from bnpl_credit.decision.policy import load_policy
+from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState, Overpayment
+from bnpl_credit.events.relay import LogPublisher, relay_once
+from bnpl_credit.plans import ledger
+from bnpl_credit.plans import service as plans
+from bnpl_credit.plans.schemas import PaymentInput
+from bnpl_credit.refunds import service as refunds
+from bnpl_credit.refunds.auth import MerchantCaller
+from bnpl_credit.refunds.schemas import RefundInput
+from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.storage.port import CreditStore
+from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
+
+POLICY = load_policy(PACKAGED_POLICY)
+MERCHANT = MerchantCaller("AKIAMERCHANT", None)
+
+
+class Harness:
+    def __init__(self, store: CreditStore, grade: str = "B") -> None:
+        self.store = store
+        self.clock = FixedClock(NOW)
+        self.scorer = FakeScorer(result=score_result(pd=0.05, grade=grade))
+        self.engine = DecisionEngine(policy=POLICY, scorer=self.scorer, timeout_seconds=1.0)
+
+    async def apply(self, sub: str, *, key: str | None = None, **order: Any) -> dict[str, Any]:
+        body = ApplicationInput.model_validate({"order": make_order(**order), "profile": make_profile(sub)})
+        stored = await applications.apply_for_credit(
+            self.store, self.engine, self.clock, sub, body=body, idempotency_key=key or new_key()
+        )
+        return stored.body
+
+    async def confirm(self, sub: str, app_id: str) -> dict[str, Any]:
+        stored = await plans.confirm_application(
+            self.store, POLICY, self.clock, sub, application_id=app_id, idempotency_key=new_key()
+        )
+        return stored.body
+
+    async def pay(self, sub: str, plan_id: str, amount: int, key: str | None = None) -> dict[str, Any]:
+        body = PaymentInput.model_validate({"amount": {"amount": amount, "currency": "EUR"}})
+        stored = await plans.make_payment(
+            self.store, POLICY, self.clock, sub, plan_id=plan_id, body=body, idempotency_key=key or new_key()
+        )
+        return stored.body
+
+    async def refund(self, plan_id: str, amount: int, key: str | None = None) -> dict[str, Any]:
+        body = RefundInput.model_validate(
+            {"planId": plan_id, "amount": {"amount": amount, "currency": "EUR"}, "reason": "returned"}
+        )
+        stored = await refunds.refund(
+            self.store, POLICY, self.clock, MERCHANT, body=body, idempotency_key=key or new_key()
+        )
+        return stored.body
+
+    async def plan(self, sub: str, plan_id: str) -> dict[str, Any]:
+        found = await self.store.get_plan(sub, plan_id)
+        assert found is not None
+        return found[0]
+
+    async def check_plan(self, sub: str, plan_id: str) -> dict[str, Any]:
+        plan = await self.plan(sub, plan_id)
+        payments = await self.store.list_records(sub, plan_id, "payment")
+        refund_docs = await self.store.list_records(sub, plan_id, "refund")
+        ledger.check_invariants(plan, payments, refund_docs)
+        return plan
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_apply_is_idempotent_and_sets_the_credit_line(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        key = new_key()
+        first = await h.apply("ana", key=key, merchantId="m-1", orderReference="o-1")
+        again = await h.apply("ana", key=key, merchantId="m-1", orderReference="o-1")
+        assert first == again and first["status"] == "APPROVED"
+        with pytest.raises(IdempotencyConflict):
+            await h.apply("ana", key=key, merchantId="m-1", orderReference="o-2")
+        assert len(await store.list_applications("ana", limit=10, after=None)) == 1
+        assert await store.get_decision_record("ana", first["id"]) is not None
+        assert await store.get_application("bob", first["id"]) is None  # another customer sees nothing
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["creditLimit"]["amount"] == 200_000 and line["exposure"]["amount"] == 20_000
+        # a key past its TTL is forgotten
+        h.clock.advance(timedelta(hours=49))
+        assert await store.get_idempotent("ana", key, now=h.clock.now()) is None
+
+    run(scenario())
+
+
+def test_listing_pages_newest_first(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        ids = []
+        for _ in range(5):
+            ids.append((await h.apply("ana"))["id"])
+            h.clock.advance(timedelta(seconds=1))
+        page = await store.list_applications("ana", limit=3, after=None)
+        assert [d["id"] for d in page] == ids[::-1][:3]
+        rest = await store.list_applications("ana", limit=3, after=(page[-1]["createdAt"], page[-1]["id"]))
+        assert [d["id"] for d in rest] == ids[::-1][3:]
+
+    run(scenario())
+
+
+def test_twenty_concurrent_applications_never_exceed_the_limit(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)  # grade B: limit 2 000.00 at the first approval
+        results = await asyncio.gather(
+            *(h.apply("ana", amount={"amount": 30_000, "currency": "EUR"}) for _ in range(20))
+        )
+        approved = [r for r in results if r["status"] == "APPROVED"]
+        declined = [r for r in results if r["status"] == "DECLINED"]
+        assert len(approved) == 6 and len(declined) == 14  # 6 x 300.00 <= 2 000.00 < 7 x 300.00
+        assert {r["reasons"][0]["code"] for r in declined} == {"CREDIT_LIMIT"}
+        assert all(r["notice"]["reasons"] for r in declined)
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == 180_000 <= line["creditLimit"]["amount"] == 200_000
+        assert len(await store.list_applications("ana", limit=100, after=None)) == 20
+
+    run(scenario())
+
+
+def test_twenty_concurrent_retries_make_one_application(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        key = new_key()
+        order = make_order()
+        body = ApplicationInput.model_validate({"order": order, "profile": make_profile("ana")})
+        results = await asyncio.gather(
+            *(
+                applications.apply_for_credit(store, h.engine, h.clock, "ana", body=body, idempotency_key=key)
+                for _ in range(20)
+            )
+        )
+        assert len({r.body["id"] for r in results}) == 1
+        assert len(await store.list_applications("ana", limit=100, after=None)) == 1
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == 20_000
+
+    run(scenario())
+
+
+def test_pay_in_4_lifecycle_lateness_and_completion(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("ana", amount={"amount": 10_001, "currency": "EUR"})
+        plan = await h.confirm("ana", app["id"])
+        assert [i["amount"]["amount"] for i in plan["installments"]] == [2_501, 2_500, 2_500, 2_500]
+        assert plan["installments"][0]["status"] == "PAID" and plan["amountOutstanding"]["amount"] == 7_500
+        with pytest.raises(InvalidApplicationState):
+            await h.confirm("ana", app["id"])
+        h.clock.advance(timedelta(days=22))  # 2nd part due +14, grace 7: late today
+        assert await plans.sweep_lateness(store, POLICY, h.clock) == 1
+        assert await plans.sweep_lateness(store, POLICY, h.clock) == 0  # marked once
+        stored = await h.check_plan("ana", plan["id"])
+        assert stored["installments"][1]["lateFee"] == 500 and stored["installments"][1]["lateAt"] == "2026-11-24"
+        with pytest.raises(Overpayment):
+            await h.pay("ana", plan["id"], 8_001)
+        await h.pay("ana", plan["id"], 3_000)
+        await h.pay("ana", plan["id"], 5_000)
+        done = await h.check_plan("ana", plan["id"])
+        assert done["status"] == "COMPLETED" and ledger.totals(done)["amountPaid"] == 10_001 + 500
+        assert await store.list_open_plan_ids() == []
+
+        published = LogPublisher()
+        while await relay_once(store, published, h.clock):
+            pass
+        types = [e["type"] for e in published.published]
+        for expected in ("decision.made", "plan.activated", "payment.applied", "installment.late"):
+            assert expected in types
+        assert len({e["id"] for e in published.published}) == len(published.published)
+        assert await store.pending_events(limit=10) == []
+
+    run(scenario())
+
+
+def test_monthly_plan_refunds_partial_then_full(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("ana", planType="MONTHLY_6", amount={"amount": 60_000, "currency": "EUR"})
+        plan = await h.confirm("ana", app["id"])
+        total = plan["totalOfPayments"]["amount"]
+        assert total == 60_000 + plan["financeCharge"]["amount"] and plan["installments"][0]["status"] == "DUE"
+        first = plan["installments"][0]["amount"]["amount"]
+        await h.pay("ana", plan["id"], first)
+        partial = await h.refund(plan["id"], 20_000)
+        assert partial["credits"][0]["sequence"] == 5 and partial["returnedToShopper"]["amount"] == 0
+        assert partial["amountOutstanding"]["amount"] == total - first - 20_000
+        await h.check_plan("ana", plan["id"])
+        key = new_key()
+        full = await h.refund(plan["id"], 40_000, key=key)
+        assert full == await h.refund(plan["id"], 40_000, key=key)  # retry: same answer
+        assert full["full"] and full["planStatus"] == "REFUNDED"
+        assert full["returnedToShopper"]["amount"] == first  # everything paid comes back
+        done = await h.check_plan("ana", plan["id"])
+        assert ledger.totals(done)["amountOutstanding"] == 0 and ledger.totals(done)["totalDue"] == 0
+
+    run(scenario())
+
+
+def test_refund_returns_overpaid_pay_in_4(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
+        plan = await h.confirm("ana", app["id"])  # 2 500 paid
+        await h.pay("ana", plan["id"], 2_500)  # 5 000 paid, 5 000 owed
+        out = await h.refund(plan["id"], 6_000)
+        assert out["returnedToShopper"]["amount"] == 1_000 and out["planStatus"] == "COMPLETED"
+        assert [c["sequence"] for c in out["credits"]] == [2, 3, 4]
+        await h.check_plan("ana", plan["id"])
+
+    run(scenario())
+
+
+def test_concurrent_payments_add_up(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("ana", amount={"amount": 20_000, "currency": "EUR"})
+        plan = await h.confirm("ana", app["id"])
+        results = await asyncio.gather(*(h.pay("ana", plan["id"], 1_000) for _ in range(10)), return_exceptions=True)
+        ok = [r for r in results if isinstance(r, dict)]
+        assert all(isinstance(r, dict | ConcurrentUpdate) for r in results)
+        stored = await h.check_plan("ana", plan["id"])
+        assert ledger.totals(stored)["amountPaid"] == 5_000 + 1_000 * len(ok)
+
+    run(scenario())
+
+
+def test_cancel_and_expiry_release_the_hold(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        a = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
+        b = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
+        cancelled = await applications.cancel_application(store, h.clock, "ana", application_id=a["id"])
+        assert cancelled["status"] == "CANCELLED"
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == 50_000
+        h.clock.advance(timedelta(minutes=31))
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == 0
+        got = await applications.get_application(store, h.clock, "ana", application_id=b["id"])
+        assert got["status"] == "EXPIRED"
+        with pytest.raises(InvalidApplicationState):
+            await h.confirm("ana", b["id"])
+
+    run(scenario())

@@ -1,0 +1,132 @@
+"""The checkout page and the demo shop as the gateway serves them: config, headers, the
+page's GraphQL documents against the schema."""
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bnpl_gateway.schema import create_schema
+from bnpl_gateway.settings import Settings
+from bnpl_gateway.web import DEFAULT_WEB_DIR
+from fastapi.testclient import TestClient
+from graphql import parse, validate
+
+WEB = DEFAULT_WEB_DIR
+_CONST = re.compile(r"(?:export )?const (\w+) = ([\"`])(.*?)\2;", re.S)
+
+
+def page_documents() -> dict[str, str]:
+    """The GraphQL documents of ``queries.js``, with its ``${NAME}`` fragments expanded."""
+    source = (WEB / "checkout" / "queries.js").read_text()
+    values: dict[str, str] = {}
+    for name, _quote, body in _CONST.findall(source):
+        values[name] = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], body)
+    return {name: text for name, text in values.items() if re.match(r"\s*(query|mutation)\b", text)}
+
+
+def test_config_tells_the_page_where_cognito_and_the_api_are(build_gateway: Callable[..., TestClient]) -> None:
+    gateway = build_gateway(cognito_endpoint="http://127.0.0.1:9229", cognito_client_ids=["client-a", "client-b"])
+    response = gateway.get("/config.json")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {
+        "cognito": {"region": "us-east-1", "endpoint": "http://127.0.0.1:9229", "clientId": "client-a"},
+        "graphqlUrl": "/graphql",
+        "returnOrigins": [],
+        "local": True,
+    }
+
+
+def test_in_aws_the_page_talks_to_the_regional_cognito_endpoint(build_gateway: Callable[..., TestClient]) -> None:
+    gateway = build_gateway(
+        bnpl_env="aws", service_signing="aws", checkout_client_id="web-client", service_auth_keys={"K": "real-secret"}
+    )
+    config = gateway.get("/config.json").json()
+    assert config["cognito"] == {
+        "region": "us-east-1",
+        "endpoint": "https://cognito-idp.us-east-1.amazonaws.com",
+        "clientId": "web-client",
+    }
+    assert config["local"] is False
+    csp = gateway.get("/checkout/").headers["content-security-policy"]
+    assert "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com;" in csp
+    # The demo shop is a local-mode convenience: not served in AWS unless asked for.
+    assert gateway.get("/shop/").status_code == 404
+    assert gateway.get("/", follow_redirects=False).headers["location"] == "/checkout/"
+
+
+def test_a_public_endpoint_overrides_the_one_the_services_use(build_gateway: Callable[..., TestClient]) -> None:
+    gateway = build_gateway(
+        cognito_endpoint="http://cognito:9229",  # the container network's name
+        cognito_public_endpoint="http://localhost:9229/",
+        checkout_return_origins=["https://shop.example"],
+    )
+    config = gateway.get("/config.json").json()
+    assert config["cognito"]["endpoint"] == "http://localhost:9229"
+    assert config["returnOrigins"] == ["https://shop.example"]
+
+
+def test_return_origins_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKOUT_RETURN_ORIGINS", "https://a.example, https://b.example")
+    assert Settings().checkout_return_origins == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize("path", ["/checkout/", "/checkout/app.js", "/shop/", "/shop/return.html"])
+def test_pages_carry_a_strict_content_security_policy(build_gateway: Callable[..., TestClient], path: str) -> None:
+    response = build_gateway(demo_shop=True).get(path)
+    assert response.status_code == 200
+    csp = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert csp["script-src"] == "'self'"
+    assert csp["style-src"] == "'self'"
+    assert csp["frame-ancestors"] == "'none'"
+    assert csp["connect-src"].startswith("'self' https://cognito-idp.")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    if path.endswith(".js"):
+        assert "javascript" in response.headers["content-type"]
+
+
+def test_the_home_page_is_the_demo_shop_locally(build_gateway: Callable[..., TestClient]) -> None:
+    gateway = build_gateway(bnpl_env="local")
+    response = gateway.get("/", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/shop/"
+    assert gateway.get("/checkout", follow_redirects=False).headers["location"].endswith("/checkout/")
+
+
+@pytest.mark.parametrize("html", sorted(WEB.rglob("*.html")), ids=lambda p: str(p.relative_to(WEB)))
+def test_no_inline_script_or_style_the_policy_would_block(html: Path) -> None:
+    text = html.read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script>"
+    assert not re.search(r"\son[a-z]+\s*=", text), "inline event handler"
+    assert not re.search(r"<style\b|\sstyle\s*=", text), "inline style"
+    assert not re.search(r"https?://(?!www\.w3\.org)", text), "an external address (no CDN)"
+
+
+def test_no_token_is_ever_written_outside_session_storage() -> None:
+    for script in WEB.rglob("*.js"):
+        text = script.read_text()
+        assert "localStorage" not in text, script
+        assert "document.cookie" not in text, script
+
+
+def test_the_page_sends_documents_the_schema_accepts() -> None:
+    documents = page_documents()
+    assert {"ME", "CREATE_PROFILE", "QUOTE", "APPLY", "CONFIRM_PLAN", "PLANS", "MAKE_PAYMENT"} <= set(documents)
+    schema = create_schema()._schema
+    for name, text in documents.items():
+        errors = validate(schema, parse(text))
+        assert not errors, f"{name}: {[e.message for e in errors]}"
+
+
+def test_without_the_web_folder_the_api_still_runs(build_gateway: Callable[..., TestClient], tmp_path: Path) -> None:
+    gateway = build_gateway(checkout_web_dir=tmp_path)
+    assert gateway.get("/checkout/").status_code == 404
+    assert gateway.get("/config.json").status_code == 404
+    assert gateway.get("/livez").status_code == 200
+
+
+def test_only_local_mode_shows_the_demo_shop_by_default() -> None:
+    assert Settings(bnpl_env="local").demo_shop_enabled is True
+    assert Settings(bnpl_env="test").demo_shop_enabled is False
+    assert Settings(bnpl_env="test", demo_shop=True).demo_shop_enabled is True

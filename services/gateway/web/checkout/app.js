@@ -1,0 +1,1003 @@
+// The pay-later checkout: the order from the merchant's link, sign-in with Cognito, the
+// profile and phone check the first time, the plan choice, the decision and the plan.
+// Every call goes to the gateway's GraphQL API with the Cognito access token.
+
+import { Api, ApiError, SessionExpired } from "./api.js";
+import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
+import { countryOptions } from "./countries.js";
+import { h, replace } from "./dom.js";
+import { formatDate, formatMoney, formatTime } from "./money.js";
+import { OrderError, loadOrder, orderKey, parseOrder, returnLink, saveOrder } from "./order.js";
+import { EMPLOYMENT, HOUSING, MONEY_FIELDS, formField, validateProfile } from "./profile.js";
+import * as Q from "./queries.js";
+import { clearSession, loadFlow, loadSession, newKey, saveFlow, saveSession } from "./session.js";
+
+const STEPS = ["Account", "Your details", "Phone", "Plan", "Done"];
+const PLAN_NAMES = {
+  PAY_IN_4: "Pay in 4",
+  MONTHLY_3: "3 monthly payments",
+  MONTHLY_6: "6 monthly payments",
+  MONTHLY_12: "12 monthly payments",
+};
+const STATUS_NAMES = { DUE: "Due", PAID: "Paid", LATE: "Late", REFUNDED: "Refunded" };
+const PLAN_STATUS_NAMES = { ACTIVE: "Active", COMPLETED: "Paid off", REFUNDED: "Refunded" };
+
+const $view = document.getElementById("view");
+const $order = document.getElementById("order");
+const $steps = document.getElementById("steps");
+const $nav = document.getElementById("nav");
+const $status = document.getElementById("status");
+
+const app = {
+  config: null,
+  cognito: null,
+  api: null,
+  order: null,
+  flow: null,
+  session: loadSession(),
+  pendingPassword: null, // between sign-up and its confirmation only; memory, never stored
+  challenge: null, // the phone verification in progress
+  payKeys: new Map(), // retry-safe keys of payments in flight
+};
+
+// --- shared pieces -------------------------------------------------------------------
+
+const money = (m) => formatMoney(m);
+// 1999 basis points -> "19.99%", from the integer (the float apr is for machines).
+const apr = (bp) => `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, "0")}%`;
+
+function announce(message, kind = "info") {
+  replace($status, message ? h("p", { class: `notice ${kind}` }, message) : null);
+}
+
+function show(title, step, ...content) {
+  announce(null);
+  renderSteps(step);
+  const heading = h("h1", { tabindex: "-1", id: "view-title" }, title);
+  replace($view, heading, ...content);
+  document.title = `${title} · Pay later`;
+  heading.focus();
+}
+
+function renderSteps(current) {
+  if (current === null || current === undefined) {
+    replace($steps);
+    $steps.hidden = true;
+    return;
+  }
+  $steps.hidden = false;
+  replace(
+    $steps,
+    h(
+      "ol",
+      {},
+      STEPS.map((name, i) =>
+        h(
+          "li",
+          { class: i < current ? "done" : i === current ? "current" : "", "aria-current": i === current ? "step" : null },
+          h("span", { class: "visually-hidden" }, i < current ? "Done: " : ""),
+          name,
+        ),
+      ),
+    ),
+  );
+}
+
+function renderNav() {
+  const links = [];
+  if (location.hash === "#my-plans" && app.order) links.push(h("a", { href: "./" }, "Back to checkout"));
+  if (location.hash !== "#my-plans") links.push(h("a", { href: "#my-plans" }, "My plans"));
+  if (app.session) {
+    links.push(
+      h("span", { class: "who" }, app.session.email),
+      h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
+    );
+  }
+  replace($nav, links);
+}
+
+function renderOrder() {
+  const order = app.order;
+  if (!order || location.hash === "#my-plans") {
+    replace($order);
+    $order.hidden = true;
+    return;
+  }
+  $order.hidden = false;
+  replace(
+    $order,
+    h("p", { class: "merchant" }, order.merchantName),
+    h("p", { class: "amount", "data-testid": "order-amount" }, money(order.amount)),
+    h(
+      "p",
+      { class: "meta" },
+      order.description ? `${order.description} · ` : "",
+      "Order ",
+      h("span", { class: "ref" }, order.orderReference),
+    ),
+  );
+}
+
+function localHint(...content) {
+  return app.config.local ? h("div", { class: "hint", role: "note" }, h("strong", {}, "Local stack: "), ...content) : null;
+}
+
+function busy(button, label) {
+  const original = button.textContent;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = label;
+  return () => {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = original;
+  };
+}
+
+function formError(form, message) {
+  const box = form.querySelector(".form-error");
+  replace(box, message ? h("p", {}, message) : null);
+  if (message) box.focus();
+}
+
+function field({ name, label, type = "text", hint, options, value, ...attrs }) {
+  const id = `f-${name.replace(/\./g, "-")}`;
+  const describedBy = [hint ? `${id}-hint` : null, `${id}-error`].filter(Boolean).join(" ");
+  const control =
+    type === "select"
+      ? h(
+          "select",
+          { id, name, "aria-describedby": describedBy, ...attrs },
+          h("option", { value: "" }, "Choose…"),
+          options.map(([optionValue, text]) => h("option", { value: optionValue, selected: optionValue === value }, text)),
+        )
+      : h("input", { id, name, type, value, "aria-describedby": describedBy, ...attrs });
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label, attrs.required ? null : h("span", { class: "optional" }, " (optional)")),
+    hint ? h("p", { class: "field-hint", id: `${id}-hint` }, hint) : null,
+    control,
+    h("p", { class: "field-error", id: `${id}-error` }),
+  );
+}
+
+function setFieldErrors(form, errors) {
+  for (const box of form.querySelectorAll(".field-error")) box.textContent = "";
+  for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
+  let first = null;
+  for (const [name, message] of Object.entries(errors)) {
+    const control = form.elements.namedItem(name);
+    if (!control) continue;
+    control.setAttribute("aria-invalid", "true");
+    form.querySelector(`#${control.id}-error`).textContent = message;
+    first = first || control;
+  }
+  return first;
+}
+
+/** Run a step; an expired session sends the shopper back to sign-in, the order kept. */
+async function guard(work) {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof SessionExpired) {
+      const email = (loadSession() || {}).email || "";
+      clearSession();
+      app.session = null;
+      renderNav();
+      return viewAuth({
+        email,
+        notice: app.order
+          ? "Your session has expired. Sign in again to continue; your order is kept."
+          : "Your session has expired. Sign in again.",
+      });
+    }
+    if (error instanceof ApiError) {
+      announce(error.message, "error");
+      return undefined;
+    }
+    announce("Something went wrong. Reload the page to try again.", "error");
+    throw error;
+  }
+}
+
+function signOut() {
+  clearSession();
+  app.session = null;
+  renderNav();
+  viewAuth({ notice: "You are signed out." });
+}
+
+// --- routing -------------------------------------------------------------------------
+
+async function start() {
+  try {
+    const response = await fetch("/config.json", { cache: "no-store" });
+    app.config = await response.json();
+  } catch {
+    replace($view, h("p", { class: "notice error" }, "The checkout is not available right now. Try again later."));
+    return;
+  }
+  app.cognito = new Cognito(app.config.cognito);
+  // The token is read from sessionStorage on every call: that is the one place it lives.
+  app.api = new Api(app.config.graphqlUrl, () => (loadSession() || {}).accessToken);
+
+  const params = new URLSearchParams(location.search);
+  if (params.has("merchantId") || params.has("orderReference")) {
+    try {
+      app.order = parseOrder(params, app.config.returnOrigins || []);
+      saveOrder(app.order);
+    } catch (error) {
+      if (!(error instanceof OrderError)) throw error;
+      renderNav();
+      return show("This checkout link does not work", null, h("p", { class: "notice error" }, error.message),
+        h("p", {}, "Go back to the shop and choose pay later again."));
+    }
+  } else {
+    app.order = loadOrder();
+  }
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+function route() {
+  renderNav();
+  renderOrder();
+  if (!app.session) return viewAuth({});
+  if (location.hash === "#my-plans") return guard(viewMyPlans);
+  if (!app.order) {
+    return show(
+      "Pay later",
+      null,
+      h("p", {}, "Open this page from a shop's checkout to pay for an order later."),
+      h("p", {}, h("a", { href: "#my-plans" }, "See my plans")),
+    );
+  }
+  return guard(continueCheckout);
+}
+
+/** Where this shopper is with this order: the next step to show. */
+async function continueCheckout() {
+  const { me } = await app.api.request(Q.ME);
+  if (!me) return viewProfile();
+  if (!me.phoneVerified) return viewPhone(me);
+  const flow = (app.flow = loadFlow(orderKey(app.order)));
+  if (flow.planId) {
+    const { plan } = await app.api.request(Q.PLAN_BY_ID, { id: flow.planId });
+    if (plan) return viewConfirmed(plan);
+  }
+  if (flow.applicationId) {
+    const { application } = await app.api.request(Q.APPLICATION_BY_ID, { id: flow.applicationId });
+    if (application) {
+      if (application.applicationStatus === "CONFIRMED" && application.planId) {
+        flow.planId = application.planId;
+        saveFlow(flow);
+        return continueCheckout();
+      }
+      if (application.applicationStatus === "APPROVED") return viewApproved(application);
+      if (application.applicationStatus === "DECLINED") return viewDeclined(application);
+      if (application.applicationStatus === "REFERRED") return viewReferred(application);
+    }
+    delete flow.applicationId; // cancelled or expired: choose again
+    saveFlow(flow);
+  }
+  return viewPlans();
+}
+
+// --- account -------------------------------------------------------------------------
+
+function viewAuth({ mode = "signIn", email = "", notice = "" }) {
+  renderNav();
+  renderOrder();
+  const signUp = mode === "signUp";
+  const form = h(
+    "form",
+    { novalidate: true, class: "stack" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    field({ name: "email", label: "E-mail", type: "email", autocomplete: "email", required: true, value: email }),
+    field({
+      name: "password",
+      label: "Password",
+      type: "password",
+      autocomplete: signUp ? "new-password" : "current-password",
+      required: true,
+      hint: signUp ? PASSWORD_RULES : null,
+    }),
+    h(
+      "label",
+      { class: "check" },
+      h("input", {
+        type: "checkbox",
+        onchange: (e) => {
+          form.elements.password.type = e.target.checked ? "text" : "password";
+        },
+      }),
+      " Show password",
+    ),
+    h("button", { type: "submit", class: "primary" }, signUp ? "Create account" : "Sign in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const emailValue = form.elements.email.value.trim();
+    const password = form.elements.password.value;
+    const errors = {};
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(emailValue)) errors.email = "Enter your e-mail address.";
+    if (!password) errors.password = "Enter your password.";
+    const first = setFieldErrors(form, errors);
+    if (first) return first.focus();
+    const done = busy(form.querySelector("button[type=submit]"), signUp ? "Creating account…" : "Signing in…");
+    try {
+      if (signUp) {
+        const result = await app.cognito.signUp(emailValue, password);
+        if (result.UserConfirmed) return await signIn(emailValue, password);
+        app.pendingPassword = password;
+        return viewConfirmAccount(emailValue, result.CodeDeliveryDetails);
+      }
+      return await signIn(emailValue, password);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      if (error.type === "UserNotConfirmedException") {
+        app.pendingPassword = password;
+        if (!app.config.local) await app.cognito.resendCode(emailValue).catch(() => null);
+        return viewConfirmAccount(emailValue, null);
+      }
+      formError(
+        form,
+        error.type === "UsernameExistsException"
+          ? h(
+              "span",
+              {},
+              error.message,
+              " ",
+              h("button", { type: "button", class: "link", onclick: () => viewAuth({ email: emailValue }) }, "Sign in"),
+            )
+          : error.message,
+      );
+    } finally {
+      if (form.isConnected) done();
+    }
+  });
+  show(
+    signUp ? "Create your pay-later account" : "Sign in to pay later",
+    0,
+    notice ? h("p", { class: "notice warning", "data-testid": "auth-notice" }, notice) : null,
+    form,
+    h(
+      "p",
+      { class: "switch" },
+      signUp ? "Already have an account? " : "New here? ",
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          onclick: () => viewAuth({ mode: signUp ? "signIn" : "signUp", email: form.elements.email.value }),
+        },
+        signUp ? "Sign in" : "Create an account",
+      ),
+    ),
+  );
+}
+
+async function signIn(email, password) {
+  const { accessToken, expiresIn } = await app.cognito.signIn(email, password);
+  app.pendingPassword = null;
+  saveSession({ accessToken, email, expiresIn });
+  app.session = loadSession();
+  return route();
+}
+
+function viewConfirmAccount(email, delivery) {
+  const destination = delivery && delivery.Destination ? delivery.Destination : email;
+  const form = h(
+    "form",
+    { novalidate: true, class: "stack" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    field({
+      name: "code",
+      label: "Confirmation code",
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      required: true,
+      maxlength: 8,
+    }),
+    h("button", { type: "submit", class: "primary" }, "Confirm e-mail"),
+    app.config.local
+      ? null
+      : h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            onclick: async () => {
+              try {
+                await app.cognito.resendCode(email);
+                announce(`A new code is on its way to ${destination}.`);
+              } catch (error) {
+                formError(form, error.message);
+              }
+            },
+          },
+          "Send a new code",
+        ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const code = form.elements.code.value.trim();
+    const first = setFieldErrors(form, /^\d{6,8}$/.test(code) ? {} : { code: "Enter the code from the e-mail." });
+    if (first) return first.focus();
+    const done = busy(form.querySelector("button[type=submit]"), "Confirming…");
+    try {
+      await app.cognito.confirmSignUp(email, code);
+      if (app.pendingPassword) return await signIn(email, app.pendingPassword);
+      return viewAuth({ email, notice: "Your e-mail is confirmed. Sign in to continue." });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      formError(form, error.message);
+    } finally {
+      if (form.isConnected) done();
+    }
+  });
+  show(
+    "Confirm your e-mail",
+    0,
+    h("p", {}, "We sent a confirmation code to ", h("strong", {}, destination), ". Enter it below."),
+    localHint("the local Cognito (moto server) sends no e-mail and accepts any code: type any 6 digits, e.g. 123456."),
+    form,
+  );
+}
+
+// --- profile and phone ---------------------------------------------------------------
+
+function guessCountry() {
+  const region = (navigator.language || "").split("-")[1];
+  return region && region.length === 2 ? region.toUpperCase() : "";
+}
+
+function viewProfile() {
+  const currency = app.order.amount.currency;
+  const moneyField = (name, label, hint) =>
+    field({ name, label: `${label} (${currency})`, inputmode: "decimal", required: true, hint, autocomplete: "off" });
+  const form = h(
+    "form",
+    { novalidate: true, class: "stack" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "About you"),
+      field({ name: "givenName", label: "First name", autocomplete: "given-name", required: true, maxlength: 100 }),
+      field({ name: "familyName", label: "Last name", autocomplete: "family-name", required: true, maxlength: 100 }),
+      field({ name: "dateOfBirth", label: "Date of birth", type: "date", autocomplete: "bday", required: true }),
+      field({
+        name: "phoneNumber",
+        label: "Mobile number",
+        type: "tel",
+        autocomplete: "tel",
+        required: true,
+        hint: "With the country code, e.g. +44 7700 900123. We text a code to it next.",
+      }),
+    ),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Home address"),
+      field({ name: "address.line1", label: "Street address", autocomplete: "address-line1", required: true }),
+      field({ name: "address.line2", label: "Flat, floor, building", autocomplete: "address-line2" }),
+      field({ name: "address.city", label: "Town or city", autocomplete: "address-level2", required: true }),
+      field({ name: "address.region", label: "Region or county", autocomplete: "address-level1" }),
+      field({ name: "address.postalCode", label: "Postcode", autocomplete: "postal-code", required: true }),
+      field({
+        name: "address.country",
+        label: "Country",
+        type: "select",
+        autocomplete: "country",
+        required: true,
+        options: countryOptions().map(({ code, name }) => [code, name]),
+        value: guessCountry(),
+      }),
+    ),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Money and work"),
+      h("p", { class: "field-hint" }, "We use these to check that the payments are affordable for you."),
+      moneyField("monthlyIncome", "Monthly income after tax"),
+      moneyField("monthlyExpenses", "Monthly expenses", "Rent or mortgage, bills, other loans."),
+      moneyField("assets", "Savings and assets"),
+      moneyField("debt", "Debts", "Loans and cards you still owe, in total."),
+      field({ name: "housing", label: "Housing", type: "select", required: true, options: HOUSING }),
+      field({ name: "employment", label: "Work", type: "select", required: true, options: EMPLOYMENT }),
+      field({
+        name: "employmentYears",
+        label: "Years in this work",
+        inputmode: "numeric",
+        required: true,
+        maxlength: 2,
+      }),
+    ),
+    h("button", { type: "submit", class: "primary" }, "Continue"),
+  );
+  const key = newKey();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form).entries());
+    const { input, errors } = validateProfile(values, { currency, email: app.session.email });
+    const first = setFieldErrors(form, errors);
+    if (first) {
+      formError(form, `Check the ${Object.keys(errors).length === 1 ? "field" : "fields"} marked below.`);
+      return first.focus();
+    }
+    formError(form, null);
+    const done = busy(form.querySelector("button[type=submit]"), "Saving…");
+    await guard(async () => {
+      try {
+        const { createProfile } = await app.api.request(Q.CREATE_PROFILE, { input, key });
+        return await viewPhone(createProfile);
+      } catch (error) {
+        if (error instanceof ApiError && error.type === "ProfileExists") return continueCheckout();
+        if (!(error instanceof ApiError)) throw error;
+        const name = formField(error.field);
+        const control = name && form.elements.namedItem(name);
+        if (control) {
+          setFieldErrors(form, { [name]: error.message.replace(/^[\w.]+: /, "") });
+          formError(form, "Check the field marked below.");
+          return control.focus();
+        }
+        return formError(form, error.message);
+      } finally {
+        if (form.isConnected) done();
+      }
+    });
+  });
+  show(
+    "Tell us about you",
+    1,
+    h("p", {}, "We ask once. Your details are used for this and future pay-later decisions."),
+    form,
+  );
+  for (const name of MONEY_FIELDS) form.elements.namedItem(name).setAttribute("placeholder", "0");
+}
+
+async function sendPhoneCode() {
+  try {
+    const { startPhoneVerification } = await app.api.request(Q.START_PHONE_VERIFICATION);
+    app.challenge = startPhoneVerification;
+    return null;
+  } catch (error) {
+    if (error instanceof ApiError && error.type === "PhoneAlreadyVerified") return "verified";
+    if (error instanceof ApiError && error.type === "TooManyRequests") {
+      const wait = error.info.retryAfterSeconds;
+      return `A code was sent moments ago${wait ? `; you can ask for another in ${wait} seconds` : ""}.`;
+    }
+    throw error;
+  }
+}
+
+async function viewPhone(me) {
+  if (!app.challenge || Date.parse(app.challenge.expiresAt) < Date.now()) {
+    const problem = await sendPhoneCode();
+    if (problem === "verified") return continueCheckout();
+  }
+  const challenge = app.challenge;
+  const form = h(
+    "form",
+    { novalidate: true, class: "stack" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    field({
+      name: "code",
+      label: "6-digit code",
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      required: true,
+      maxlength: 6,
+    }),
+    h("button", { type: "submit", class: "primary" }, "Verify phone"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: () =>
+          guard(async () => {
+            const problem = await sendPhoneCode();
+            if (problem === "verified") return continueCheckout();
+            if (problem) return formError(form, problem);
+            announce(`A new code is on its way to ${app.challenge.destination}.`);
+          }),
+      },
+      "Send a new code",
+    ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const code = form.elements.code.value.trim();
+    const first = setFieldErrors(form, /^\d{6}$/.test(code) ? {} : { code: "Enter the 6 digits of the code." });
+    if (first) return first.focus();
+    const done = busy(form.querySelector("button[type=submit]"), "Checking…");
+    await guard(async () => {
+      try {
+        await app.api.request(Q.CONFIRM_PHONE_VERIFICATION, { code });
+        app.challenge = null;
+        return await continueCheckout();
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const left = error.info.attemptsRemaining;
+        const messages = {
+          CodeMismatch: `That code is not correct. ${left === 1 ? "1 attempt" : `${left} attempts`} left.`,
+          CodeExpired: "That code has expired. Send a new code.",
+          TooManyAttempts: "Too many wrong codes. Send a new code.",
+          NoVerificationPending: "No code is waiting. Send a new code.",
+        };
+        setFieldErrors(form, { code: messages[error.type] || error.message });
+        form.elements.code.select();
+        return form.elements.code.focus();
+      } finally {
+        if (form.isConnected) done();
+      }
+    });
+  });
+  show(
+    "Verify your phone",
+    2,
+    challenge
+      ? h(
+          "p",
+          {},
+          "We sent a 6-digit code by text message to ",
+          h("strong", {}, challenge.destination),
+          `. It is valid until ${formatTime(challenge.expiresAt)}.`,
+        )
+      : h("p", {}, `We sent a code to ${me.phoneNumber}.`),
+    localHint(
+      "no text message is sent. The code is in the local SMS outbox; in the project folder run ",
+      h("code", {}, "tail -n 1 .data/sms-outbox.jsonl"),
+      ".",
+    ),
+    form,
+  );
+}
+
+// --- plans and decision --------------------------------------------------------------
+
+function gapDays(a, b) {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
+
+function describeInstallments(installments) {
+  const n = installments.length;
+  const gap = n > 1 ? gapDays(installments[0].dueDate, installments[1].dueDate) : 0;
+  const every = gap === 14 ? ", every 2 weeks" : gap >= 28 && gap <= 31 ? ", monthly" : "";
+  // Runs of equal amounts: "4 payments of €62.25" or "2 × €85.78, then €85.79" (rounding lands on one).
+  const runs = [];
+  for (const { amount } of installments) {
+    const last = runs[runs.length - 1];
+    if (last && last.money.amount === amount.amount) last.count += 1;
+    else runs.push({ money: amount, count: 1 });
+  }
+  if (runs.length === 1) return `${n} payments of ${money(runs[0].money)}${every}`;
+  const parts = runs.map(({ money: m, count }) => (count > 1 ? `${count} × ${money(m)}` : money(m)));
+  return runs.length <= 3 ? `${parts.join(", then ")}${every}` : `${n} payments${every}`;
+}
+
+function todayIso() {
+  const now = new Date();
+  return [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((v, i) => String(v).padStart(i ? 2 : 4, "0")).join("-");
+}
+
+function offerSummary(offer) {
+  const interestFree = offer.financeCharge.amount === 0;
+  return [
+    h("span", { class: "offer-line" }, describeInstallments(offer.installments)),
+    h(
+      "span",
+      { class: "offer-terms" },
+      interestFree
+        ? `No interest, no fees. Total ${money(offer.totalOfPayments)}.`
+        : `APR ${apr(offer.aprBasisPoints)} · interest ${money(offer.financeCharge)} · total ${money(offer.totalOfPayments)}`,
+    ),
+    h("span", { class: "offer-terms" }, `First payment ${formatDate(offer.installments[0].dueDate)}.`),
+  ];
+}
+
+async function viewPlans() {
+  const { quote } = await app.api.request(Q.QUOTE, { input: { amount: app.order.amount } });
+  const back = h("a", { href: returnLink(app.order, { status: "cancelled" }) }, `Return to ${app.order.merchantName}`);
+  if (!quote.length) {
+    return show(
+      "No pay-later plan for this amount",
+      3,
+      h("p", {}, `We cannot offer a plan for ${money(app.order.amount)}.`),
+      h("p", {}, back),
+    );
+  }
+  const form = h(
+    "form",
+    { class: "stack" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    h(
+      "fieldset",
+      { class: "offers" },
+      h("legend", {}, "How do you want to pay?"),
+      quote.map((offer, i) =>
+        h(
+          "label",
+          { class: "offer", "data-plan": offer.planType },
+          h("input", { type: "radio", name: "planType", value: offer.planType, checked: i === 0 }),
+          h("span", { class: "offer-body" }, h("span", { class: "offer-name" }, PLAN_NAMES[offer.planType]), offerSummary(offer)),
+        ),
+      ),
+    ),
+    quote.some((o) => o.financeCharge.amount > 0)
+      ? h("p", { class: "field-hint" }, "Monthly plans show a representative APR. Your own rate and total are shown before you confirm.")
+      : null,
+    h("button", { type: "submit", class: "primary" }, "Continue"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const planType = form.elements.planType.value;
+    const flow = app.flow;
+    // The same key for a retry of the same choice: a second click never makes a second application.
+    if (!flow.apply || flow.apply.planType !== planType) flow.apply = { planType, key: newKey() };
+    saveFlow(flow);
+    const done = busy(form.querySelector("button[type=submit]"), "Checking…");
+    await guard(async () => {
+      try {
+        const { orderReference, merchantId, amount } = app.order;
+        const { applyForCredit } = await app.api.request(Q.APPLY, {
+          input: { merchantId, orderReference, amount, planType },
+          key: flow.apply.key,
+        });
+        flow.applicationId = applyForCredit.id;
+        delete flow.apply;
+        saveFlow(flow);
+        if (applyForCredit.status === "APPROVED") return viewApproved(applyForCredit);
+        if (applyForCredit.status === "DECLINED") return viewDeclined(applyForCredit);
+        return viewReferred(applyForCredit);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        return formError(form, error.message);
+      } finally {
+        if (form.isConnected) done();
+      }
+    });
+  });
+  show("Choose your plan", 3, form, h("p", { class: "switch" }, back));
+}
+
+function scheduleTable(installments, { caption, withStatus = false }) {
+  return h(
+    "table",
+    { class: "schedule" },
+    h("caption", {}, caption),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "#"),
+        h("th", { scope: "col" }, "Due"),
+        h("th", { scope: "col", class: "num" }, "Amount"),
+        withStatus ? h("th", { scope: "col" }, "Status") : null,
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      installments.map((i) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, i.sequence),
+          h("td", {}, formatDate(i.dueDate)),
+          h("td", { class: "num" }, money(i.amount)),
+          withStatus ? h("td", { class: `st-${(i.status || "DUE").toLowerCase()}` }, STATUS_NAMES[i.status] || i.status || "Due") : null,
+        ),
+      ),
+    ),
+  );
+}
+
+function costList(entries) {
+  return h(
+    "dl",
+    { class: "costs" },
+    entries.filter(Boolean).map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))),
+  );
+}
+
+function viewApproved(application) {
+  const offer = application.offer;
+  const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
+  const another = h("button", { type: "button", class: "secondary" }, "Choose another plan");
+  confirm.addEventListener("click", () => {
+    const flow = app.flow;
+    flow.confirmKey = flow.confirmKey || newKey();
+    saveFlow(flow);
+    const done = busy(confirm, "Confirming…");
+    return guard(async () => {
+      try {
+        const { confirmPlan } = await app.api.request(Q.CONFIRM_PLAN, { id: application.id, key: flow.confirmKey });
+        flow.planId = confirmPlan.id;
+        saveFlow(flow);
+        return viewConfirmed(confirmPlan);
+      } catch (error) {
+        if (error instanceof ApiError && error.type === "InvalidApplicationState") {
+          delete flow.applicationId;
+          saveFlow(flow);
+          await viewPlans();
+          return announce("That approval is no longer open (it may have expired). Choose a plan again.", "warning");
+        }
+        throw error;
+      } finally {
+        if (confirm.isConnected) done();
+      }
+    });
+  });
+  another.addEventListener("click", () =>
+    guard(async () => {
+      await app.api.request(Q.CANCEL_APPLICATION, { id: application.id }).catch((error) => {
+        if (!(error instanceof ApiError)) throw error; // already expired or cancelled: fine
+      });
+      delete app.flow.applicationId;
+      delete app.flow.confirmKey;
+      saveFlow(app.flow);
+      return viewPlans();
+    }),
+  );
+  show(
+    "You're approved",
+    3,
+    h("p", { class: "lead" }, `${PLAN_NAMES[offer.planType]} for ${money(application.amount)}.`),
+    scheduleTable(offer.installments, { caption: "Your payments" }),
+    costList([
+      ["Amount", money(offer.amountFinanced)],
+      ["Interest and fees", money(offer.financeCharge)],
+      ["APR", apr(offer.aprBasisPoints)],
+      ["Total to pay", money(offer.totalOfPayments)],
+    ]),
+    application.expiresAt
+      ? h("p", { class: "field-hint" }, `This offer is held for you until ${formatTime(application.expiresAt)}.`)
+      : null,
+    offer.installments[0].dueDate === todayIso()
+      ? h("p", {}, `Payment 1, ${money(offer.installments[0].amount)}, is due today, when you confirm.`)
+      : null,
+    h("p", {}, "By confirming you agree to pay these amounts on these dates."),
+    h("div", { class: "actions" }, confirm, another),
+  );
+}
+
+function reasonsList(application) {
+  return application.reasons.length
+    ? h("ul", { class: "reasons" }, application.reasons.map((r) => h("li", { "data-code": r.code }, r.description)))
+    : null;
+}
+
+function viewDeclined(application) {
+  const again = h("button", { type: "button", class: "secondary" }, "Try another plan");
+  again.addEventListener("click", () => {
+    delete app.flow.applicationId;
+    saveFlow(app.flow);
+    guard(viewPlans);
+  });
+  show(
+    "We can't offer pay later for this order",
+    3,
+    h("p", { class: "lead" }, "This is why:"),
+    reasonsList(application),
+    h("h2", {}, "What you can do"),
+    h(
+      "p",
+      {},
+      `Return to ${app.order.merchantName} and pay another way. A plan with smaller payments may work; you can try one.`,
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "button primary", href: returnLink(app.order, { status: "declined" }) }, `Return to ${app.order.merchantName}`),
+      again,
+    ),
+    h("p", { class: "field-hint" }, `Reference ${application.id}`),
+  );
+}
+
+function viewReferred(application) {
+  show(
+    "We need a closer look",
+    3,
+    h("p", { class: "lead" }, "We could not give you an instant decision."),
+    reasonsList(application),
+    h("h2", {}, "What happens next"),
+    h(
+      "p",
+      {},
+      "Nothing has been charged and no plan was created. The application is kept for review under the reference below. ",
+      `To finish this order now, return to ${app.order.merchantName} and pay another way, or try again in a few minutes.`,
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "button primary", href: returnLink(app.order, { status: "referred" }) }, `Return to ${app.order.merchantName}`),
+    ),
+    h("p", { class: "field-hint" }, `Reference ${application.id}`),
+  );
+}
+
+function viewConfirmed(plan) {
+  show(
+    "Your plan is confirmed",
+    4,
+    h("p", { class: "lead" }, `${PLAN_NAMES[plan.planType]} for ${money(plan.principal)}. Plan reference `, h("span", { class: "ref", "data-testid": "plan-id" }, plan.id), "."),
+    scheduleTable(plan.installments, { caption: "Your payments", withStatus: true }),
+    costList([
+      ["Interest and fees", money(plan.financeCharge)],
+      ["Total to pay", money(plan.totalOfPayments)],
+    ]),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "a",
+        { class: "button primary", href: returnLink(app.order, { status: "confirmed", planId: plan.id }) },
+        `Return to ${app.order.merchantName}`,
+      ),
+      h("a", { class: "button secondary", href: "#my-plans" }, "My plans"),
+    ),
+  );
+}
+
+// --- my plans ------------------------------------------------------------------------
+
+function nextInstallment(plan) {
+  return plan.installments.find((i) => i.status !== "PAID");
+}
+
+function planCard(plan) {
+  const next = plan.status === "ACTIVE" ? nextInstallment(plan) : null;
+  const due = next ? { amount: next.amount.amount - (next.amountPaid ? next.amountPaid.amount : 0), currency: next.amount.currency } : null;
+  const pay = next ? h("button", { type: "button", class: "primary" }, `Pay installment ${next.sequence}: ${money(due)}`) : null;
+  if (pay) {
+    pay.addEventListener("click", () => {
+      const slot = `${plan.id}:${next.sequence}:${due.amount}`;
+      if (!app.payKeys.has(slot)) app.payKeys.set(slot, newKey());
+      const done = busy(pay, "Paying…");
+      return guard(async () => {
+        try {
+          await app.api.request(Q.MAKE_PAYMENT, { planId: plan.id, amount: due, key: app.payKeys.get(slot) });
+          app.payKeys.delete(slot);
+          await viewMyPlans();
+          announce(`Payment of ${money(due)} received for ${plan.orderReference}. Thank you.`, "success");
+        } finally {
+          if (pay.isConnected) done();
+        }
+      });
+    });
+  }
+  return h(
+    "article",
+    { class: "plan", "data-plan-id": plan.id },
+    h(
+      "h2",
+      {},
+      `${plan.merchantId} · order ${plan.orderReference}`,
+      h("span", { class: `badge ${plan.status.toLowerCase()}` }, PLAN_STATUS_NAMES[plan.status] || plan.status),
+    ),
+    h("p", {}, `${PLAN_NAMES[plan.planType]} · ${money(plan.totalOfPayments)} in total · reference `, h("span", { class: "ref" }, plan.id)),
+    costList([
+      ["Paid", money(plan.amountPaid)],
+      ["Still to pay", money(plan.amountOutstanding)],
+    ]),
+    scheduleTable(plan.installments, { caption: "Payments", withStatus: true }),
+    pay ? h("div", { class: "actions" }, pay) : null,
+  );
+}
+
+async function viewMyPlans() {
+  const { plans } = await app.api.request(Q.PLANS);
+  const sorted = [...plans].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  show("My plans", null, sorted.length ? sorted.map(planCard) : h("p", {}, "You have no plans yet."));
+}
+
+start();

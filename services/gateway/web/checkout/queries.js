@@ -1,0 +1,42 @@
+// Every GraphQL document the page sends. The gateway's tests parse this file and validate
+// each document against the schema, so a change of the API cannot break the page silently.
+
+const MONEY = "{ amount currency }";
+const INSTALLMENTS = `installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} status }`;
+const OFFER = `planType apr aprBasisPoints amountFinanced ${MONEY} financeCharge ${MONEY}
+  totalOfPayments ${MONEY} ${INSTALLMENTS}`;
+const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType
+  createdAt expiresAt reasons { code description } offer { ${OFFER} } planId`;
+const PLAN = `id applicationId status planType merchantId orderReference principal ${MONEY}
+  financeCharge ${MONEY} totalOfPayments ${MONEY} apr amountPaid ${MONEY} amountOutstanding ${MONEY}
+  createdAt ${INSTALLMENTS}`;
+
+export const ME = `query Me { me { id email givenName phoneNumber phoneVerified } }`;
+
+export const CREATE_PROFILE = `mutation CreateProfile($input: ProfileInput!, $key: String) {
+  createProfile(input: $input, idempotencyKey: $key) { id email givenName phoneNumber phoneVerified } }`;
+
+export const START_PHONE_VERIFICATION = `mutation StartPhoneVerification {
+  startPhoneVerification { destination expiresAt attemptsRemaining } }`;
+
+export const CONFIRM_PHONE_VERIFICATION = `mutation ConfirmPhoneVerification($code: String!) {
+  confirmPhoneVerification(code: $code) { id phoneVerified } }`;
+
+export const QUOTE = `query Quote($input: QuoteInput!) { quote(input: $input) { ${OFFER} } }`;
+
+export const APPLY = `mutation Apply($input: CreditApplicationInput!, $key: String!) {
+  applyForCredit(input: $input, idempotencyKey: $key) { ${APPLICATION} } }`;
+
+export const APPLICATION_BY_ID = `query Application($id: ID!) { application(id: $id) { ${APPLICATION} } }`;
+
+export const CANCEL_APPLICATION = `mutation Cancel($id: ID!) { cancelApplication(id: $id) { id applicationStatus } }`;
+
+export const CONFIRM_PLAN = `mutation ConfirmPlan($id: ID!, $key: String!) {
+  confirmPlan(applicationId: $id, idempotencyKey: $key) { ${PLAN} } }`;
+
+export const PLAN_BY_ID = `query Plan($id: ID!) { plan(id: $id) { ${PLAN} } }`;
+
+export const PLANS = `query Plans { plans { ${PLAN} } }`;
+
+export const MAKE_PAYMENT = `mutation Pay($planId: ID!, $amount: MoneyInput!, $key: String!) {
+  makePayment(planId: $planId, amount: $amount, idempotencyKey: $key) { id amount ${MONEY} } }`;
