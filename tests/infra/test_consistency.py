@@ -37,7 +37,7 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "CLOCK_OFFSET_FILE": "test-only clock control",
         "CHECKOUT_WEB_DIR": "set by the gateway image (ENV CHECKOUT_WEB_DIR=/opt/bnpl/web)",
         "CHECKOUT_CLIENT_ID": "defaults to the first of COGNITO_CLIENT_IDS, the one app client",
-        "COGNITO_PUBLIC_ENDPOINT": "GAP: the browser cannot reach the unpublished moto container (infra/README.md)",
+        "COGNITO_PUBLIC_ENDPOINT": "the page reaches Cognito through the gateway (COGNITO_PROXY), which excludes it",
         "SERVICE_AUTH_MODE": "default sigv4: in compose the services verify the gateway's signature themselves",
         "SERVICE_AUTH_PRINCIPALS": "only with SERVICE_AUTH_MODE=apigateway-iam (AWS)",
     },
@@ -54,6 +54,7 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "CHECKOUT_WEB_DIR": "set by the gateway image (ENV CHECKOUT_WEB_DIR=/opt/bnpl/web)",
         "CHECKOUT_CLIENT_ID": "defaults to the first of COGNITO_CLIENT_IDS, the one app client",
         "COGNITO_PUBLIC_ENDPOINT": "defaults to the regional Cognito endpoint, which browsers reach",
+        "COGNITO_PROXY": "local-only pass-through to the Cognito stand-in; refused with BNPL_ENV=aws",
         # user and credit set both (services.yaml); the gateway only calls, nobody calls it with SigV4
         "SERVICE_AUTH_MODE": "inbound service auth: set for user and credit, unused by the gateway",
         "SERVICE_AUTH_PRINCIPALS": "inbound service auth: set for user and credit, unused by the gateway",
@@ -176,6 +177,16 @@ def test_model_server_contract() -> None:
 def test_only_the_gateway_is_published() -> None:
     published = {name for name, svc in compose()["services"].items() if svc.get("ports")}
     assert published == {"gateway"}
+
+
+def test_the_checkout_page_reaches_cognito_through_the_gateway_in_compose() -> None:
+    """Only the gateway is published, so the browser's Cognito calls go through its pass-through,
+    which forwards to the cognito container on the compose network."""
+    env = compose_env("gateway")
+    settings = GatewaySettings(**{k.lower(): v for k, v in env.items() if k in fields("gateway")})
+    assert settings.cognito_proxy_enabled
+    assert settings.cognito_endpoint == f"http://cognito:{compose()['services']['cognito']['environment']['MOTO_PORT']}"
+    assert "COGNITO_PROXY" not in task_env("gateway")
 
 
 def test_services_wait_for_health() -> None:

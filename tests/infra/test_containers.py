@@ -54,6 +54,30 @@ def _graphql(token: str, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
+def _sign_in_like_the_page(email: str, password: str) -> str:
+    """InitiateAuth at the endpoint /config.json gives the page: the gateway's Cognito pass-through."""
+    base = f"http://127.0.0.1:{PORT}"
+    cognito = httpx.get(f"{base}/config.json", timeout=10).json()["cognito"]
+    assert cognito["endpoint"] == f"{base}/cognito/"
+    response = httpx.post(
+        cognito["endpoint"],
+        content=json.dumps(
+            {
+                "ClientId": cognito["clientId"],
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": email, "PASSWORD": password},
+            }
+        ),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["AuthenticationResult"]["AccessToken"]
+
+
 def test_checkout_decision_through_the_compose_stack() -> None:
     client = _engine()
     images = {f"bnpl-{name}:local": path for name, path in SERVICE_DOCKERFILES.items()}
@@ -63,25 +87,25 @@ def test_checkout_decision_through_the_compose_stack() -> None:
     try:
         _compose("up", "-d", "--no-build", "--wait", "--wait-timeout", "300")
         email = f"smoke-{uuid.uuid4().hex[:8]}@example.com"
-        token = (
-            _compose(
-                "run",
-                "--rm",
-                "--no-deps",
-                "--entrypoint",
-                "python",
-                "init",
-                "/workspace/scripts/local_user.py",
-                "--cognito",
-                "/run/bnpl/local-cognito.json",
-                "--email",
-                email,
-                "--password",
-                "Smoke-Passw0rd",
-            )
-            .stdout.strip()
-            .splitlines()[-1]
+        password = "Smoke-Passw0rd"
+        # Sign up (confirmed as an admin would) with the documented script, then sign in as the
+        # checkout page does: through the gateway, the only published port.
+        _compose(
+            "run",
+            "--rm",
+            "--no-deps",
+            "--entrypoint",
+            "python",
+            "init",
+            "/workspace/scripts/local_user.py",
+            "--cognito",
+            "/run/bnpl/local-cognito.json",
+            "--email",
+            email,
+            "--password",
+            password,
         )
+        token = _sign_in_like_the_page(email, password)
         _graphql(token, journey.CREATE_PROFILE, {"input": journey.good_profile()})
         _graphql(token, journey.START_VERIFICATION)
         user = client.containers.get(f"{PROJECT}-user-1")

@@ -27,6 +27,10 @@ class Settings(CommonSettings):
     # Cognito's API as the shopper's browser reaches it; None: COGNITO_ENDPOINT, else the AWS regional endpoint.
     cognito_public_endpoint: str | None = None
     checkout_client_id: str | None = None  # None: the first of COGNITO_CLIENT_IDS
+    # Local only: ``POST /cognito/`` forwards the page's unauthenticated Cognito calls to
+    # COGNITO_ENDPOINT and /config.json points the page there (docker compose publishes only
+    # the gateway, not the moto container). Refused with BNPL_ENV=aws.
+    cognito_proxy: bool = False
     # Merchant origins the page may send the shopper back to, besides the gateway's own.
     checkout_return_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo_shop: bool | None = None
@@ -43,6 +47,23 @@ class Settings(CommonSettings):
         if self.bnpl_env == "aws" and self.service_signing != "aws":
             raise ValueError("SERVICE_SIGNING=local uses a public placeholder key; set SERVICE_SIGNING=aws")
         return self
+
+    @model_validator(mode="after")
+    def _cognito_proxy_is_local_only(self) -> Settings:
+        if not self.cognito_proxy:
+            return self
+        if self.bnpl_env == "aws":
+            # The local stand-in (moto) accepts any credentials: a pass-through is for it alone.
+            raise ValueError("COGNITO_PROXY forwards to a local Cognito stand-in; it is refused with BNPL_ENV=aws")
+        if not self.cognito_endpoint:
+            raise ValueError("COGNITO_PROXY needs COGNITO_ENDPOINT, the local Cognito to forward to")
+        if self.cognito_public_endpoint:
+            raise ValueError("set COGNITO_PROXY or COGNITO_PUBLIC_ENDPOINT, not both: the page uses one endpoint")
+        return self
+
+    @property
+    def cognito_proxy_enabled(self) -> bool:
+        return self.cognito_proxy and self.bnpl_env != "aws"
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -1,16 +1,22 @@
 """The checkout page and the demo shop: static files under ``services/gateway/web/``, served
 with a strict Content-Security-Policy, plus ``GET /config.json`` that tells the page where
-Cognito and the GraphQL API are. Nothing secret is in either: the app client is public."""
+Cognito and the GraphQL API are. Nothing secret is in either: the app client is public.
+
+Local only (``COGNITO_PROXY``): ``POST /cognito/`` passes the page's own Cognito calls through
+to the local Cognito (moto), which docker compose does not publish. moto accepts any
+credentials, so only the unauthenticated calls of a public app client are forwarded."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +25,13 @@ from bnpl_gateway.settings import Settings
 log = logging.getLogger("bnpl.gateway.web")
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 GRAPHQL_PATH = "/graphql"
+COGNITO_PROXY_PATH = "/cognito/"
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+# Exactly what web/checkout/cognito.js calls (a test keeps the two in step). Everything else,
+# Admin* and CreateUserPool first, would hand out admin powers over a pool that checks nothing.
+COGNITO_PROXY_OPERATIONS = frozenset({"SignUp", "ConfirmSignUp", "ResendConfirmationCode", "InitiateAuth"})
+COGNITO_PROXY_MAX_BODY = 16 * 1024
+COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
 def _origin(url: str) -> str:
@@ -42,13 +55,15 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     """CSP: scripts, styles and calls only to ourselves and Cognito; no framing, no inline code."""
+    # Through the pass-through, Cognito is the gateway itself: 'self' covers it.
+    connect = "'self'" if settings.cognito_proxy_enabled else f"'self' {_origin(settings.cognito_browser_endpoint)}"
     csp = "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src 'self' {_origin(settings.cognito_browser_endpoint)}",
+            f"connect-src {connect}",
             "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
@@ -83,8 +98,95 @@ class _WithHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _cognito_error(status: int, error_type: str, message: str) -> JSONResponse:
+    """Cognito's own error shape, so the page (and boto3) read it like any Cognito error."""
+    return JSONResponse(
+        {"__type": error_type, "message": message},
+        status_code=status,
+        media_type=COGNITO_CONTENT_TYPE,
+        headers={"cache-control": "no-store"},
+    )
+
+
+def canonical_cognito_body(raw: bytes) -> bytes | None:
+    r"""The JSON object re-encoded with no ``&`` or ``=`` outside escapes, or None if it is not one.
+
+    moto reads a form-style ``Action=...`` out of any body before it looks at X-Amz-Target, so
+    ``{"ClientId": "x&Action=AdminCreateUser&..."}`` sent as a SignUp would run AdminCreateUser.
+    ``\u0026`` and ``\u003d`` decode to the same JSON, and leave nothing to split on.
+    """
+    try:
+        value = json.loads(raw)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if not isinstance(value, dict):
+        return None
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("=", "\\u003d").encode()
+
+
+def mount_cognito_proxy(app: FastAPI, settings: Settings) -> None:
+    """``POST /cognito/``: the page's Cognito calls, forwarded to COGNITO_ENDPOINT (local only)."""
+    if not settings.cognito_proxy_enabled:
+        return
+    assert settings.cognito_endpoint  # the settings refuse COGNITO_PROXY without it
+    upstream_url = settings.cognito_endpoint.rstrip("/") + "/"
+    timeout = httpx.Timeout(settings.http_read_timeout, connect=settings.http_connect_timeout)
+    allowed = ", ".join(sorted(COGNITO_PROXY_OPERATIONS))
+
+    async def cognito_proxy(request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        operation = target.removeprefix(COGNITO_TARGET_PREFIX) if target.startswith(COGNITO_TARGET_PREFIX) else ""
+        if operation not in COGNITO_PROXY_OPERATIONS:
+            log.info("cognito pass-through refused", extra={"target": target[:100]})
+            return _cognito_error(
+                400,
+                "UnsupportedOperationException",
+                f"The local Cognito pass-through forwards only the checkout page's calls ({allowed}); "
+                f"X-Amz-Target {target[:100]!r} is refused.",
+            )
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != COGNITO_CONTENT_TYPE:
+            return _cognito_error(400, "SerializationException", f"Content-Type must be {COGNITO_CONTENT_TYPE}.")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > COGNITO_PROXY_MAX_BODY:
+                return _cognito_error(413, "InvalidParameterException", "The request body is too large.")
+        body = canonical_cognito_body(bytes(raw))
+        if body is None:
+            return _cognito_error(400, "SerializationException", "The request body must be a JSON object.")
+        upstreams = getattr(request.app.state, "upstreams", None)
+        if upstreams is None:  # not started (or shutting down)
+            return _cognito_error(503, "ServiceUnavailableException", "The gateway is not ready.")
+        # The process's shared client; it signs nothing by itself (signing is per upstream call).
+        http: httpx.AsyncClient = upstreams.user.http
+        try:
+            reply = await http.post(
+                upstream_url,
+                content=body,
+                headers={"content-type": COGNITO_CONTENT_TYPE, "x-amz-target": target},
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            # Never the body: it carries passwords and confirmation codes.
+            log.warning("local cognito unreachable", extra={"operation": operation, "error_class": type(exc).__name__})
+            return _cognito_error(502, "ServiceUnavailableException", "The local Cognito is not reachable.")
+        log.info("cognito pass-through", extra={"operation": operation, "status": reply.status_code})
+        return Response(
+            content=reply.content,
+            status_code=reply.status_code,
+            media_type=reply.headers.get("content-type", COGNITO_CONTENT_TYPE),
+            headers={"cache-control": "no-store"},
+        )
+
+    for path in (COGNITO_PROXY_PATH, COGNITO_PROXY_PATH.rstrip("/")):
+        app.add_api_route(path, cognito_proxy, methods=["POST"], include_in_schema=False)
+
+
 def mount_web(app: FastAPI, settings: Settings) -> None:
-    """``/checkout/``, ``/shop/`` (demo merchant, local mode by default), ``/config.json``, ``/``."""
+    """``/checkout/``, ``/shop/`` (demo merchant, local mode by default), ``/config.json``, ``/``,
+    and the local Cognito pass-through when COGNITO_PROXY is on."""
+    mount_cognito_proxy(app, settings)
     web_dir = settings.checkout_web_dir or DEFAULT_WEB_DIR
     if not (web_dir / "checkout" / "index.html").is_file():
         log.warning("checkout page not found; /checkout/ is not served", extra={"web_dir": str(web_dir)})
@@ -93,8 +195,13 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     config = checkout_config(settings)
 
     @app.get("/config.json", include_in_schema=False)
-    async def page_config() -> JSONResponse:
-        return JSONResponse(config, headers={"cache-control": "no-store"})
+    async def page_config(request: Request) -> JSONResponse:
+        body = config
+        if settings.cognito_proxy_enabled:
+            # The origin the browser loaded the page from, so the call stays same-origin.
+            endpoint = str(request.base_url).rstrip("/") + COGNITO_PROXY_PATH
+            body = {**config, "cognito": {**config["cognito"], "endpoint": endpoint}}
+        return JSONResponse(body, headers={"cache-control": "no-store"})
 
     home = "/shop/" if settings.demo_shop_enabled else "/checkout/"
 
