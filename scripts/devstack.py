@@ -8,8 +8,10 @@ Local Cognito durability: moto keeps state in memory, so every call to it is rec
 (moto's own recorder) into ``<data>/cognito-recording.jsonl`` and replayed at the next
 start. Moto's random generator is seeded at the very start of the recording, so a replay
 recreates the same pool, client and user ``sub`` values, and profiles keyed by ``sub``
-stay reachable after a restart. The recording holds sign-up passwords of local test
-users: it is a local development file, never used outside ``make run``.
+stay reachable after a restart. The recording holds every request made to the local
+Cognito, passwords of sign-ups and sign-ins included: it is a local development file,
+never used outside ``make run``, and the data directory is created readable by its owner
+only (as are the SQLite files and the SMS outbox in it).
 """
 
 from __future__ import annotations
@@ -214,7 +216,11 @@ class Stack:
         }
 
     def start(self) -> Stack:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Local passwords (Cognito recording), one-time codes (SMS outbox) and personal data
+        # (SQLite) live here: owner-only, and so is everything the children create in it.
+        os.umask(0o077)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
         if not (self.artifact_dir / "model.json").exists():
             raise SystemExit(f"model artifact missing at {self.artifact_dir}; run `make model`")
         self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host).start()

@@ -168,3 +168,65 @@ def test_api_gateway_mode_still_needs_the_user_token(minter: TokenMinter) -> Non
 def test_api_gateway_mode_needs_principals(minter: TokenMinter) -> None:
     with pytest.raises(ValueError):
         _gateway_app([], minter)
+
+
+def _signature_app() -> TestClient:
+    """A route that checks only the signature, as merchant-facing routes do (no user token)."""
+    from datetime import UTC, datetime
+
+    from bnpl_common.service_auth import verify_request_signature
+    from fastapi import Request
+
+    app = FastAPI()
+    install_common(app)
+
+    @app.post("/v1/signed/{name}")
+    async def signed(request: Request, name: str) -> dict:
+        caller = await verify_request_signature(
+            request,
+            secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET},
+            service="execute-api",
+            now=datetime.now(UTC),
+            max_skew_seconds=300,
+        )
+        return {"key": caller.access_key_id, "service": caller.service, "name": name}
+
+    return TestClient(app)
+
+
+def test_verify_request_signature_returns_the_signer_for_an_encoded_path_and_query() -> None:
+    client = _signature_app()
+    r = client.post("/v1/signed/a%20b?q=x%2Fy&z=1", json={"a": 1}, auth=signer())
+    assert r.status_code == 200, r.text
+    assert r.json() == {"key": LOCAL_SIGV4_ACCESS_KEY_ID, "service": "execute-api", "name": "a b"}
+
+
+def test_verify_request_signature_refuses_a_changed_query_or_an_unsigned_call() -> None:
+    client = _signature_app()
+    request = client.build_request("POST", "/v1/signed/n?q=1", json={})
+    signed = next(signer().auth_flow(request))
+    signed.url = signed.url.copy_with(query=b"q=2")
+    assert client.send(signed).status_code == 403
+    assert client.post("/v1/signed/n", json={}).status_code == 403
+
+
+def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter) -> None:
+    from bnpl_common.settings import CommonSettings
+
+    async def fetch() -> dict:
+        return minter.jwks()
+
+    verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
+    settings = CommonSettings(service_auth_mode="apigateway-iam", service_auth_principals=[ROLE])
+    gate = ServiceAuthenticator.from_settings(settings, verifier=verifier)
+    app = FastAPI()
+    install_common(app)
+
+    @app.get("/v1/whoami")
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+        return {"sub": principal.sub}
+
+    client = TestClient(app)
+    ok = client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1"), CALLER_ARN_HEADER: ROLE})
+    assert ok.status_code == 200 and ok.json() == {"sub": "u-1"}
+    assert client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1")}).status_code == 403

@@ -119,3 +119,37 @@ def test_eventbridge_publisher() -> None:
         )
         accepted = asyncio.run(EventBridgePublisher(client, bus_name="bus").publish([event]))
     assert accepted == ["e-1"]
+
+
+def test_the_lifespan_sweeper_expires_approvals(
+    settings: Settings, minter: Any, clock: Any, scorer: FakeScorer, tmp_path: Path
+) -> None:
+    """The background sweep of a running app writes expiry back: the stored application turns
+    EXPIRED and ``application.expired`` is published; the API shows EXPIRED throughout."""
+    import time
+    from datetime import timedelta
+
+    from bnpl_credit.events.relay import LogPublisher
+    from bnpl_credit.main import create_app
+    from bnpl_credit.storage.sqlite import SqliteStore
+
+    async def fetch() -> dict[str, Any]:
+        return minter.jwks()  # type: ignore[no-any-return]
+
+    fast = settings.model_copy(update={"sweep_interval_seconds": 0.05, "relay_interval_seconds": 0.05})
+    store = SqliteStore(settings.credit_db_path)
+    publisher = LogPublisher()
+    app = create_app(fast, fetch_jwks=fetch, clock=clock, scorer=scorer, store=store, publisher=publisher)
+    with TestClient(app) as client:
+        api = Api(client, minter)
+        approved = api.approved()
+        clock.advance(timedelta(minutes=31))
+        assert api.request("GET", f"/v1/applications/{approved['id']}").json()["status"] == "EXPIRED"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(e["type"] == "application.expired" for e in publisher.published):
+            time.sleep(0.05)
+        (event,) = [e for e in publisher.published if e["type"] == "application.expired"]
+        assert event["data"]["applicationId"] == approved["id"]
+        assert api.request("GET", f"/v1/applications/{approved['id']}").json()["status"] == "EXPIRED"
+        confirm = api.confirm(approved["id"])
+        assert confirm.status_code == 409 and confirm.json()["error"]["info"] == {"status": "EXPIRED"}

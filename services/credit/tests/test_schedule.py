@@ -61,3 +61,66 @@ def test_add_months_clamps_to_month_end() -> None:
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
     assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
+
+
+# -- Regulation Z: the disclosed APR against the rounded schedule -------------------------------
+
+REG_Z_TOLERANCE_PERCENT = 0.125  # 12 CFR 1026.22(a)(2): 1/8 of 1 percentage point, regular transactions
+
+
+def actuarial_apr_percent(amount_financed: int, payments: list[int]) -> float:
+    """The APR of a schedule of monthly payments by the actuarial method of 12 CFR 1026
+    Appendix J: the monthly rate ``i`` at which the payments, each discounted over its whole
+    unit periods (payment k after k months), equal the amount financed; APR = 12 i."""
+
+    def present_value(rate: float) -> float:
+        return sum(p / (1 + rate) ** k for k, p in enumerate(payments, 1))
+
+    low, high = 0.0, 1.0
+    for _ in range(60):  # 2**-60: far below a thousandth of a basis point
+        mid = (low + high) / 2
+        if present_value(mid) > amount_financed:
+            low = mid
+        else:
+            high = mid
+    return 12 * 100 * (low + high) / 2
+
+
+def _amounts(plan_min: int, plan_max: int) -> list[int]:
+    """Both ends, every amount just above the minimum (where a cent weighs most), and a spread."""
+    edge = list(range(plan_min, plan_min + 100))
+    spread = list(range(plan_min, plan_max + 1, max((plan_max - plan_min) // 200, 1)))
+    odd = [plan_min + (k * 7_919) % (plan_max - plan_min + 1) for k in range(150)]
+    return sorted({*edge, *spread, *odd, plan_max})
+
+
+def test_disclosed_apr_matches_the_rounded_schedule_within_regulation_z_tolerance() -> None:
+    checked = 0
+    worst = 0.0
+    for plan_type in ("MONTHLY_3", "MONTHLY_6", "MONTHLY_12"):
+        plan = POLICY.plan(plan_type)
+        for grade, apr_bp in plan.apr_basis_points.items():
+            for amount in _amounts(plan.min_amount, plan.max_amount):
+                s = build_schedule(plan, amount=amount, grade=grade, start=START)
+                payments = [i.amount for i in s.installments]
+                assert sum(payments) == s.amount_financed + s.finance_charge  # exact, cent for cent
+                actual = actuarial_apr_percent(s.amount_financed, payments)
+                error = abs(actual - apr_bp / 100)
+                worst = max(worst, error)
+                assert error <= REG_Z_TOLERANCE_PERCENT, (plan_type, grade, amount, payments, actual)
+                checked += 1
+    assert checked > 4_000
+    assert worst < 0.1  # measured 0.064-0.073 near 100.00 over 3 months: half-cent roundings of a small charge
+
+
+def test_interest_free_plans_disclose_zero_apr_and_no_finance_charge() -> None:
+    plan = POLICY.plan("PAY_IN_4")
+    for amount in _amounts(plan.min_amount, plan.max_amount):
+        s = build_schedule(plan, amount=amount, grade=None, start=START)
+        assert s.apr_basis_points == 0 and s.finance_charge == 0 and s.total_of_payments == amount
+
+
+def test_the_apr_check_itself_knows_a_textbook_loan() -> None:
+    # 1 000.00 over 12 months at 12 % APR (1 % a month): level payment 88.85 (textbook annuity)
+    assert abs(actuarial_apr_percent(100_000, [8_885] * 12) - 12.0) < 0.01
+    assert actuarial_apr_percent(100_000, [25_000] * 4) < 1e-9

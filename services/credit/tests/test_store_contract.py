@@ -27,6 +27,7 @@ from bnpl_credit.refunds.schemas import RefundInput
 from bnpl_credit.settings import PACKAGED_POLICY
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
+from bnpl_credit.timefmt import iso
 
 POLICY = load_policy(PACKAGED_POLICY)
 MERCHANT = MerchantCaller("AKIAMERCHANT", None)
@@ -261,5 +262,119 @@ def test_cancel_and_expiry_release_the_hold(store: CreditStore) -> None:
         assert got["status"] == "EXPIRED"
         with pytest.raises(InvalidApplicationState):
             await h.confirm("ana", b["id"])
+
+    run(scenario())
+
+
+async def _events_of(store: CreditStore, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in await store.pending_events(limit=1_000) if e["type"] == event_type]
+
+
+def test_the_sweeper_writes_expiry_back_releases_the_hold_and_announces_it(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        held = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
+        confirmed = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
+        cancelled = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
+        plan = await h.confirm("ana", confirmed["id"])
+        await applications.cancel_application(store, h.clock, "ana", application_id=cancelled["id"])
+        assert await applications.expire_approvals(store, h.clock) == 0  # nothing has ended yet
+        h.clock.advance(timedelta(minutes=29))
+        late_comer = await h.apply("bob", amount={"amount": 10_000, "currency": "EUR"})  # holds 29 min longer
+        h.clock.advance(timedelta(minutes=2))
+
+        # before the sweep: reads already say EXPIRED, and the hold is not counted
+        before = await applications.get_application(store, h.clock, "ana", application_id=held["id"])
+        assert before["status"] == "EXPIRED"
+        assert (await store.get_application("ana", held["id"]) or {})["status"] == "APPROVED"
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
+
+        assert await applications.expire_approvals(store, h.clock) == 1
+        stored = await store.get_application("ana", held["id"])
+        assert stored is not None and stored["status"] == "EXPIRED"
+        after = await applications.get_application(store, h.clock, "ana", application_id=held["id"])
+        assert after == before  # callers see no difference
+        assert (await store.get_application("bob", late_comer["id"]) or {})["status"] == "APPROVED"
+        assert (await store.get_application("ana", confirmed["id"]) or {})["status"] == "CONFIRMED"
+        assert (await store.get_application("ana", cancelled["id"]) or {})["status"] == "CANCELLED"
+        snapshot = await store.snapshot("ana")
+        assert held["id"] not in [a["id"] for a in snapshot.approved_applications]
+        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
+
+        (event,) = await _events_of(store, "application.expired")
+        assert event["customerId"] == "ana"
+        assert event["data"] == {
+            "applicationId": held["id"],
+            "expiresAt": stored["expiresAt"],
+            "released": {"amount": 50_000, "currency": "EUR"},
+        }
+        # idempotent: a second sweep finds nothing, writes nothing
+        assert await applications.expire_approvals(store, h.clock) == 0
+        assert len(await _events_of(store, "application.expired")) == 1
+        for attempt in (
+            h.confirm("ana", held["id"]),
+            applications.cancel_application(store, h.clock, "ana", application_id=held["id"]),
+        ):
+            with pytest.raises(InvalidApplicationState) as info:
+                await attempt
+            assert info.value.info == {"status": "EXPIRED"}
+        # the late comer's hold ends in its turn
+        h.clock.advance(timedelta(minutes=30))
+        assert await applications.expire_approvals(store, h.clock) == 1
+        assert (await store.get_application("bob", late_comer["id"]) or {})["status"] == "EXPIRED"
+
+    run(scenario())
+
+
+def test_the_sweeper_pages_through_many_expired_approvals(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        ids = {(sub, (await h.apply(sub))["id"]) for sub in ("ana", "bob", "cy") for _ in range(2)}
+        h.clock.advance(timedelta(minutes=31))
+        assert len(await store.list_expired_approvals(now=iso(h.clock.now()), limit=4)) == 4
+        assert await applications.expire_approvals(store, h.clock, batch=4) == 6
+        for sub, app_id in ids:
+            assert (await store.get_application(sub, app_id) or {})["status"] == "EXPIRED"
+        assert await store.list_expired_approvals(now=iso(h.clock.now()), limit=10) == []
+
+    run(scenario())
+
+
+def test_a_confirm_and_an_expiry_racing_never_both_win(store: CreditStore) -> None:
+    """The shopper confirms at the last moment (their clock: before the end of the hold) while
+    the sweeper runs (its clock: after). Per application exactly one of them wins: a plan and
+    CONFIRMED, or EXPIRED and the confirm refused."""
+
+    async def scenario() -> None:
+        h = Harness(store)
+        apps = [await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"}) for _ in range(6)]
+        h.clock.advance(timedelta(minutes=30) - timedelta(microseconds=1))  # the last moment of the hold
+        sweeper_clock = FixedClock(h.clock.now() + timedelta(seconds=1))
+
+        async def confirm(app_id: str) -> str:
+            try:
+                await h.confirm("ana", app_id)
+            except InvalidApplicationState:
+                return "refused"
+            return "confirmed"
+
+        *outcomes, expired = await asyncio.gather(
+            *(confirm(a["id"]) for a in apps), applications.expire_approvals(store, sweeper_clock, batch=2)
+        )
+        plans_by_app = {p["applicationId"]: p for p in await store.list_plans("ana")}
+        expired_events = {e["data"]["applicationId"] for e in await _events_of(store, "application.expired")}
+        for app, outcome in zip(apps, outcomes, strict=True):
+            stored = await store.get_application("ana", app["id"])
+            assert stored is not None
+            if outcome == "confirmed":
+                assert stored["status"] == "CONFIRMED" and app["id"] in plans_by_app
+                assert app["id"] not in expired_events
+            else:
+                assert stored["status"] == "EXPIRED" and app["id"] not in plans_by_app
+                assert app["id"] in expired_events
+        assert expired == len(expired_events) == outcomes.count("refused")
+        assert await applications.expire_approvals(store, sweeper_clock) == 0
 
     run(scenario())

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import anyio
 import pytest
-from bnpl_user.db import SqliteDatabase
+from bnpl_user.db import open_database
 from bnpl_user.errors import InvalidProfile
 from bnpl_user.profiles.repository import (
     AttemptResult,
@@ -41,7 +41,7 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileRepository]:
     if request.param == "sqlite":
-        db = SqliteDatabase(tmp_path / "user.sqlite3")
+        db = open_database(tmp_path / "user.sqlite3")
         run(db.create_schema)
         yield SqliteProfileRepository(db)
     else:

@@ -20,7 +20,8 @@ from fastapi import Request
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.errors import Forbidden
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
-from bnpl_common.sigv4 import verify_sigv4
+from bnpl_common.settings import CommonSettings
+from bnpl_common.sigv4 import SignedCaller, verify_sigv4
 
 USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
 CALLER_ARN_HEADER = "X-Bnpl-Caller-Arn"
@@ -35,6 +36,33 @@ def role_arn_of(caller_arn: str) -> str:
     if match is None:
         return caller_arn
     return f"arn:{match['part']}:iam::{match['account']}:role/{match['role']}"
+
+
+async def verify_request_signature(
+    request: Request, *, secrets: dict[str, str], service: str, now: datetime, max_skew_seconds: int = 300
+) -> SignedCaller:
+    """Verify the SigV4 signature of an incoming request against ``secrets`` (key id to secret).
+
+    The URL is rebuilt as the caller signed it: the ``Host`` header and the raw path and
+    query, undecoded. Raises :class:`~bnpl_common.errors.Forbidden` on any mismatch.
+    """
+    body = await request.body()
+    host = request.headers.get("host", "")
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    url = f"http://{host}{raw_path.decode('latin-1')}"
+    query = request.scope.get("query_string", b"")
+    if query:
+        url += "?" + query.decode("latin-1")
+    return verify_sigv4(
+        method=request.method,
+        url=url,
+        headers=dict(request.headers),
+        body=body,
+        secrets=secrets,
+        service=service,
+        now=now,
+        max_skew_seconds=max_skew_seconds,
+    )
 
 
 class ServiceAuthenticator:
@@ -61,6 +89,21 @@ class ServiceAuthenticator:
         self._clock = clock or SystemClock()
         self._skew = max_skew_seconds
 
+    @classmethod
+    def from_settings(
+        cls, settings: CommonSettings, *, verifier: CognitoJwtVerifier, clock: Clock | None = None
+    ) -> ServiceAuthenticator:
+        """The gate as the common settings configure it (keys or allowed roles, scope, skew)."""
+        return cls(
+            secrets=settings.service_auth_keys,
+            service=settings.sigv4_service,
+            verifier=verifier,
+            clock=clock,
+            max_skew_seconds=settings.sigv4_max_skew_seconds,
+            mode=settings.service_auth_mode,
+            principals=settings.service_auth_principals,
+        )
+
     def _now(self) -> datetime:
         return self._clock.now()
 
@@ -74,20 +117,6 @@ class ServiceAuthenticator:
         return await self._verifier.verify(bearer_token(request.headers.get(USER_TOKEN_HEADER)))
 
     async def _verify_signature(self, request: Request) -> None:
-        body = await request.body()
-        host = request.headers.get("host", "")
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = f"http://{host}{raw_path.decode('latin-1')}"
-        query = request.scope.get("query_string", b"")
-        if query:
-            url += "?" + query.decode("latin-1")
-        verify_sigv4(
-            method=request.method,
-            url=url,
-            headers=dict(request.headers),
-            body=body,
-            secrets=self._secrets,
-            service=self._service,
-            now=self._now(),
-            max_skew_seconds=self._skew,
+        await verify_request_signature(
+            request, secrets=self._secrets, service=self._service, now=self._now(), max_skew_seconds=self._skew
         )

@@ -16,6 +16,7 @@ from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
 from bnpl_credit.applications.router import router as applications_router
+from bnpl_credit.applications.service import expire_approvals
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine
@@ -114,14 +115,7 @@ def create_app(
             store=the_store,
             engine=DecisionEngine(policy=policy, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds),
             clock=clock,
-            authenticator=ServiceAuthenticator(
-                secrets=settings.service_auth_keys,
-                service=settings.sigv4_service,
-                verifier=verifier,
-                max_skew_seconds=settings.sigv4_max_skew_seconds,
-                mode=settings.service_auth_mode,
-                principals=settings.service_auth_principals,
-            ),
+            authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
             merchant_authenticator=MerchantAuthenticator(
                 keys=settings.merchant_auth_keys,
                 service=settings.sigv4_service,
@@ -141,6 +135,7 @@ def create_app(
                 tasks.append(asyncio.create_task(run_forever("relay", relay, settings.relay_interval_seconds)))
 
             async def sweep() -> None:
+                await expire_approvals(the_store, clock)
                 await sweep_lateness(the_store, policy, clock)
                 await the_store.purge_expired(now=clock.now())
 

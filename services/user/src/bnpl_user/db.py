@@ -1,20 +1,13 @@
-"""SQLite plumbing for the repositories: one connection per call, in a worker thread.
-
-WAL mode so readers never wait for the writer; writes take ``BEGIN IMMEDIATE`` so two
-requests cannot interleave a read-check-write; every call is one transaction.
+"""The user service's SQLite schema; the unit of work (one connection per call in a worker
+thread, WAL, ``BEGIN IMMEDIATE`` writes, one transaction per call) is
+:class:`bnpl_common.sqlite.SqliteDatabase`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
-import anyio.to_thread
-
-T = TypeVar("T")
+from bnpl_common.sqlite import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS profiles (
@@ -45,52 +38,10 @@ CREATE TABLE IF NOT EXISTS verification_challenges (
 """
 
 
-class SqliteDatabase:
-    """Runs functions against one SQLite file, each in its own transaction."""
+def open_database(path: Path, *, busy_timeout: float = 5.0) -> SqliteDatabase:
+    """The profiles database at ``path`` (call ``create_schema()`` before first use)."""
+    # WAL + NORMAL: a commit survives a process crash; only a power cut can lose the last ones.
+    return SqliteDatabase(path, schema_sql=SCHEMA, busy_timeout=busy_timeout, synchronous="NORMAL")
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self._timeout = busy_timeout
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        # WAL + NORMAL: a commit survives a process crash; only a power cut can lose the last ones.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
-    def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
-
-    async def create_schema(self) -> None:
-        """Create the file, its parent folders and the tables (idempotent)."""
-        await anyio.to_thread.run_sync(self._create)
-
-    def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
-
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in a read transaction."""
-        return await anyio.to_thread.run_sync(partial(self._run, fn, False))
-
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction: all of it is committed or none of it."""
-        return await anyio.to_thread.run_sync(partial(self._run, fn, True))
+__all__ = ["SCHEMA", "open_database"]

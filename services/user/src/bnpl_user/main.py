@@ -14,7 +14,7 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
-from bnpl_user.db import SqliteDatabase
+from bnpl_user.db import open_database
 from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
 from bnpl_user.profiles.repository import ProfileRepository, SqliteProfileRepository
 from bnpl_user.profiles.router import router as profiles_router
@@ -94,7 +94,7 @@ def create_app(
             configure_logging(SERVICE_NAME, settings.log_level)
         repo = repository if repository is not None else build_repository(settings)
         if repo is None:
-            db = SqliteDatabase(settings.user_db_path)
+            db = open_database(settings.user_db_path)
             await db.create_schema()
             repo = SqliteProfileRepository(db)
         async with create_http_client(
@@ -105,14 +105,7 @@ def create_app(
                 client_ids=settings.cognito_client_ids,
                 fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
             )
-            app.state.authenticator = ServiceAuthenticator(
-                secrets=settings.service_auth_keys,
-                service=settings.sigv4_service,
-                verifier=verifier,
-                max_skew_seconds=settings.sigv4_max_skew_seconds,
-                mode=settings.service_auth_mode,
-                principals=settings.service_auth_principals,
-            )
+            app.state.authenticator = ServiceAuthenticator.from_settings(settings, verifier=verifier)
             app.state.repo = repo
             app.state.notifier = notifier or build_notifier(settings, clock)
             app.state.clock = clock

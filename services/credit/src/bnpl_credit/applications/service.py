@@ -48,6 +48,7 @@ log = logging.getLogger("bnpl.credit.applications")
 
 _PROFILE_MONEY = ("monthlyIncome", "monthlyExpenses", "assets", "debt")
 RESERVATION_ATTEMPTS = 60
+EXPIRY_BATCH = 100
 
 ECOA_NOTICE = (
     "The federal Equal Credit Opportunity Act prohibits creditors from discriminating against credit applicants "
@@ -68,7 +69,7 @@ def effective_status(doc: dict[str, Any], now: datetime) -> str:
 
 def application_view(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The ``CreditApplication`` JSON of a stored application (as every route renders it)."""
-    view = {k: v for k, v in doc.items() if k not in ("customerId", "cancelledAt", "confirmedAt", "hold")}
+    view = {k: v for k, v in doc.items() if k not in ("customerId", "cancelledAt", "confirmedAt", "expiredAt", "hold")}
     view["status"] = effective_status(doc, now)
     return CreditApplication.model_validate(view).model_dump(by_alias=True, mode="json")
 
@@ -405,3 +406,43 @@ async def cancel_application(
     raise InvalidApplicationState(
         f"an application that is {status} cannot be cancelled", field="id", info={"status": status}
     )
+
+
+async def expire_approvals(store: CreditStore, clock: Clock, *, batch: int = EXPIRY_BATCH) -> int:
+    """Write back approvals whose hold ended: status EXPIRED (the hold is released) and an
+    ``application.expired`` event, in one transaction each; how many were expired.
+
+    Reads show EXPIRED from ``expiresAt`` on anyway (:func:`effective_status`); this makes it
+    stored and announced. Idempotent, and exclusive with a confirm: the store moves an
+    approval only if it is still APPROVED, so of a confirm and an expiry exactly one wins.
+    """
+    now = clock.now()
+    at = iso(now)
+    expired = 0
+    seen: set[str] = set()
+    while True:
+        due = await store.list_expired_approvals(now=at, limit=batch)
+        fresh = [doc for doc in due if doc["id"] not in seen]
+        for doc in fresh:
+            customer_id, application_id = doc["customerId"], doc["id"]
+            seen.add(application_id)
+            event = new_event(
+                "application.expired",
+                now=now,
+                customer_id=customer_id,
+                data={"applicationId": application_id, "expiresAt": doc["expiresAt"], "released": doc.get("hold")},
+            )
+            updated = await store.expire_application(
+                customer_id,
+                application_id,
+                now=at,
+                update={"status": "EXPIRED", "expiredAt": at},
+                events=[event],
+            )
+            if updated is not None:
+                expired += 1
+                log.info("application expired", extra={"application_id": application_id})
+        # a short page is the last; a page of ones already tried (an index lagging behind the
+        # table) ends this sweep too: the next one finds what is left
+        if len(due) < batch or not fresh:
+            return expired

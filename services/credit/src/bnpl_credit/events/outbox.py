@@ -1,8 +1,9 @@
 """Outbox events: written in the same transaction as the change they describe.
 
-Types: ``decision.made``, ``application.cancelled``, ``plan.activated``, ``payment.applied``,
-``installment.late``, ``refund.applied``. Each has a unique ``id`` (consumers dedupe on it:
-the relay publishes at least once). No personal data beyond the customer's opaque ``sub``.
+Types: ``decision.made``, ``application.cancelled``, ``application.expired``, ``plan.activated``,
+``payment.applied``, ``installment.late``, ``refund.applied``. Each has a unique ``id``
+(consumers dedupe on it: the relay publishes at least once). No personal data beyond the
+customer's opaque ``sub``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -130,7 +132,8 @@ def _payment_event(payment: dict[str, Any], plan: dict[str, Any], now: datetime)
     )
 
 
-def _late_events(plan: dict[str, Any], marked: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def late_events(plan: dict[str, Any], marked: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """``installment.late`` events of the installments ``ledger.apply_lateness`` just marked."""
     return [
         new_event(
             "installment.late",
@@ -260,6 +263,56 @@ async def list_plans(store: CreditStore, policy: Policy, clock: Clock, customer_
     return {"items": [plan_view(p, now, policy) for p in await store.list_plans(customer_id)]}
 
 
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """One change of a plan, built on the plan as read: the new plan (ledger applied), the
+    version it was read at, its payment/refund records, events and the response to give."""
+
+    plan: dict[str, Any]
+    version: int
+    records: list[PlanRecord]
+    events: list[dict[str, Any]]
+    response: dict[str, Any]
+
+
+async def change_plan_once(
+    store: CreditStore,
+    clock: Clock,
+    *,
+    scope: str,
+    key: str,
+    request_fp: str,
+    build: Callable[[datetime], Awaitable[PlanChange]],
+) -> tuple[StoredResponse, bool]:
+    """Apply a plan change once per idempotency key: a retry gets the first response, the same
+    key with another request is refused, and a change that lost the optimistic-version race
+    is built again on the fresh plan. Returns the response and whether this call wrote it."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        now = clock.now()
+        stored = await store.get_idempotent(scope, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored, False
+        change = await build(now)
+        try:
+            winner = await store.update_plan(
+                plan=change.plan,
+                expected_version=change.version,
+                records=change.records,
+                idempotency=NewIdempotency(scope, key, request_fp, 201, change.response, now),
+                events=change.events,
+            )
+        except ConcurrentUpdate:
+            if attempt == _WRITE_ATTEMPTS - 1:
+                raise
+            continue
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner, False
+        return StoredResponse(request_fp, 201, change.response), True
+    raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")  # pragma: no cover
+
+
 async def make_payment(
     store: CreditStore,
     policy: Policy,
@@ -273,12 +326,8 @@ async def make_payment(
     """A repayment: oldest installment first, partial payments fine, more than is owed refused."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "payment", "planId": plan_id, "body": body.model_dump(by_alias=True, mode="json")})
-    for attempt in range(_WRITE_ATTEMPTS):
-        now = clock.now()
-        stored = await store.get_idempotent(customer_id, key, now=now)
-        if stored is not None:
-            ensure_same_request(stored.fingerprint, request_fp)
-            return stored
+
+    async def build(now: datetime) -> PlanChange:
         found = await store.get_plan(customer_id, plan_id)
         if found is None:
             raise PlanNotFound("no such plan", field="planId")
@@ -301,25 +350,20 @@ async def make_payment(
             )
         allocations = ledger.allocate_payment(plan, body.amount.amount, now.date())
         payment = _payment_doc(plan, amount=body.amount.amount, allocations=allocations, source="SHOPPER", now=now)
-        response = payment_view(payment, plan)
-        try:
-            winner = await store.update_plan(
-                plan=plan,
-                expected_version=version,
-                records=[PlanRecord("payment", payment)],
-                idempotency=NewIdempotency(customer_id, key, request_fp, 201, response, now),
-                events=[*_late_events(plan, marked, now), _payment_event(payment, plan, now)],
-            )
-        except ConcurrentUpdate:
-            if attempt == _WRITE_ATTEMPTS - 1:
-                raise
-            continue
-        if winner is not None:
-            ensure_same_request(winner.fingerprint, request_fp)
-            return winner
-        log.info("payment applied", extra={"plan_id": plan_id, "payment_id": payment["id"]})
-        return StoredResponse(request_fp, 201, response)
-    raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")  # pragma: no cover
+        return PlanChange(
+            plan=plan,
+            version=version,
+            records=[PlanRecord("payment", payment)],
+            events=[*late_events(plan, marked, now), _payment_event(payment, plan, now)],
+            response=payment_view(payment, plan),
+        )
+
+    stored, written = await change_plan_once(
+        store, clock, scope=customer_id, key=key, request_fp=request_fp, build=build
+    )
+    if written:
+        log.info("payment applied", extra={"plan_id": plan_id, "payment_id": stored.body["id"]})
+    return stored
 
 
 async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> int:
@@ -340,7 +384,7 @@ async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> in
                 expected_version=version,
                 records=[],
                 idempotency=None,
-                events=_late_events(plan, marked, now),
+                events=late_events(plan, marked, now),
             )
         except ConcurrentUpdate:
             continue  # a payment or refund moved it and marked lateness itself; the next sweep looks again
@@ -349,4 +393,14 @@ async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> in
     return marked_total
 
 
-__all__ = ["PlanNotActive", "confirm_application", "get_plan", "list_plans", "make_payment", "sweep_lateness"]
+__all__ = [
+    "PlanChange",
+    "PlanNotActive",
+    "change_plan_once",
+    "confirm_application",
+    "get_plan",
+    "late_events",
+    "list_plans",
+    "make_payment",
+    "sweep_lateness",
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bnpl_common.clock import Clock, SystemClock
-from bnpl_common.sigv4 import verify_sigv4
+from bnpl_common.service_auth import verify_request_signature
 from fastapi import Request
 
 
@@ -44,21 +44,7 @@ class MerchantAuthenticator:
         self._skew = max_skew_seconds
 
     async def __call__(self, request: Request) -> MerchantCaller:
-        body = await request.body()
-        host = request.headers.get("host", "")
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = f"http://{host}{raw_path.decode('latin-1')}"
-        query = request.scope.get("query_string", b"")
-        if query:
-            url += "?" + query.decode("latin-1")
-        signed = verify_sigv4(
-            method=request.method,
-            url=url,
-            headers=dict(request.headers),
-            body=body,
-            secrets=self._secrets,
-            service=self._service,
-            now=self._clock.now(),
-            max_skew_seconds=self._skew,
+        signed = await verify_request_signature(
+            request, secrets=self._secrets, service=self._service, now=self._clock.now(), max_skew_seconds=self._skew
         )
         return MerchantCaller(signed.access_key_id, self._keys[signed.access_key_id].merchant_id)

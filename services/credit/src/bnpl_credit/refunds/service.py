@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from bnpl_common.clock import Clock
-from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
+from bnpl_common.idempotency import check_key, fingerprint
 
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import (
-    ConcurrentUpdate,
     CurrencyMismatch,
     PlanNotActive,
     PlanNotFound,
@@ -20,14 +20,13 @@ from bnpl_credit.errors import (
 )
 from bnpl_credit.events.outbox import new_event
 from bnpl_credit.plans import ledger
+from bnpl_credit.plans.service import PlanChange, change_plan_once, late_events
 from bnpl_credit.refunds.auth import MerchantCaller
 from bnpl_credit.refunds.schemas import Refund, RefundInput
-from bnpl_credit.storage.port import CreditStore, NewIdempotency, PlanRecord, StoredResponse
+from bnpl_credit.storage.port import CreditStore, PlanRecord, StoredResponse
 from bnpl_credit.timefmt import iso
 
 log = logging.getLogger("bnpl.credit.refunds")
-
-_WRITE_ATTEMPTS = 5
 
 
 async def _find(store: CreditStore, caller: MerchantCaller, body: RefundInput) -> tuple[dict[str, Any], int]:
@@ -54,14 +53,11 @@ async def refund(
     body: RefundInput,
     idempotency_key: str | None,
 ) -> StoredResponse:
+    """Refund part or all of a plan's principal for the merchant ``caller`` may act for."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "refund", "body": body.model_dump(by_alias=True, mode="json")})
-    for attempt in range(_WRITE_ATTEMPTS):
-        now = clock.now()
-        stored = await store.get_idempotent(caller.scope, key, now=now)
-        if stored is not None:
-            ensure_same_request(stored.fingerprint, request_fp)
-            return stored
+
+    async def build(now: datetime) -> PlanChange:
         plan, version = await _find(store, caller, body)
         cur = plan["currency"]
         if body.amount.currency != cur:
@@ -97,21 +93,6 @@ async def refund(
             "createdAt": iso(now),
             "by": caller.access_key_id,
         }
-        response = Refund.model_validate(doc).model_dump(by_alias=True, mode="json")
-        late_events = [
-            new_event(
-                "installment.late",
-                now=now,
-                customer_id=plan["customerId"],
-                data={
-                    "planId": plan["id"],
-                    "sequence": m["sequence"],
-                    "dueDate": m["dueDate"],
-                    "lateFee": {"amount": m["lateFee"], "currency": cur},
-                },
-            )
-            for m in marked
-        ]
         event = new_event(
             "refund.applied",
             now=now,
@@ -126,21 +107,17 @@ async def refund(
                 "planStatus": plan["status"],
             },
         )
-        try:
-            winner = await store.update_plan(
-                plan=plan,
-                expected_version=version,
-                records=[PlanRecord("refund", doc)],
-                idempotency=NewIdempotency(caller.scope, key, request_fp, 201, response, now),
-                events=[*late_events, event],
-            )
-        except ConcurrentUpdate:
-            if attempt == _WRITE_ATTEMPTS - 1:
-                raise
-            continue
-        if winner is not None:
-            ensure_same_request(winner.fingerprint, request_fp)
-            return winner
-        log.info("refund applied", extra={"plan_id": plan["id"], "refund_id": doc["id"]})
-        return StoredResponse(request_fp, 201, response)
-    raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")  # pragma: no cover
+        return PlanChange(
+            plan=plan,
+            version=version,
+            records=[PlanRecord("refund", doc)],
+            events=[*late_events(plan, marked, now), event],
+            response=Refund.model_validate(doc).model_dump(by_alias=True, mode="json"),
+        )
+
+    stored, written = await change_plan_once(
+        store, clock, scope=caller.scope, key=key, request_fp=request_fp, build=build
+    )
+    if written:
+        log.info("refund applied", extra={"plan_id": stored.body["planId"], "refund_id": stored.body["id"]})
+    return stored

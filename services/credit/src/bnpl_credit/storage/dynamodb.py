@@ -2,11 +2,11 @@
 
 One table (``table.json``; the design and its access patterns are in the service README):
 account ``CUST#<sub>``/``ACCOUNT``; application ``CUST#<sub>``/``APP#<id>`` (GSI1 by customer and
-time); decision ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by
-merchant order, GSI3 ``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``;
-payments and refunds ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency
-``IDEM#<scope>#<key>``/``IDEM`` (TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX``
-until published, then TTL).
+time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue); decision
+``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
+``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
+``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
+(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX`` until published, then TTL).
 
 Every write is one ``TransactWriteItems``: the change, its records, its events and its
 idempotency record (``attribute_not_exists(PK) OR ttl < now``). A reservation (approval)
@@ -42,6 +42,7 @@ from bnpl_credit.timefmt import iso
 T = TypeVar("T")
 
 PUBLISHED_EVENT_RETENTION = timedelta(days=7)
+_HELD = "HELD"  # GSI3 partition of approvals still holding credit
 _FAILED = "ConditionalCheckFailed"
 
 
@@ -218,8 +219,20 @@ class DynamoStore:
             item["GSI3SK"] = _s(plan["id"])
         return item
 
-    async def _winner(self, record: NewIdempotency) -> StoredResponse | None:
-        return await self.get_idempotent(record.scope, record.key, now=record.created_at)
+    async def _transact_claiming(
+        self, items: list[dict[str, Any]], idempotency: NewIdempotency | None, conflict: Exception
+    ) -> StoredResponse | None:
+        """Write ``items`` (the idempotency put first, if any) in one transaction: None when
+        written; the winner's response when the key was taken meanwhile; else ``conflict``."""
+        try:
+            await self._transact(items)
+        except _Cancelled as cancelled:
+            if idempotency is not None and cancelled.failed(0):
+                winner = await self.get_idempotent(idempotency.scope, idempotency.key, now=idempotency.created_at)
+                if winner is not None:
+                    return winner
+            raise conflict from None
+        return None
 
     # -- idempotency ----------------------------------------------------------------------
 
@@ -295,20 +308,20 @@ class DynamoStore:
                         }
                     }
                 )
-        items.append(
-            self._put(
-                {
-                    "PK": _s(_cust(cid)),
-                    "SK": _s(f"APP#{application['id']}"),
-                    "GSI1PK": _s(f"{_cust(cid)}#APPS"),
-                    "GSI1SK": _s(f"{application['createdAt']}#{application['id']}"),
-                    "status": _s(application["status"]),
-                    "expiresAt": _s(application["expiresAt"] or ""),
-                    "doc": _s(_dumps(application)),
-                },
-                "attribute_not_exists(PK)",
-            )
-        )
+        app_item = {
+            "PK": _s(_cust(cid)),
+            "SK": _s(f"APP#{application['id']}"),
+            "GSI1PK": _s(f"{_cust(cid)}#APPS"),
+            "GSI1SK": _s(f"{application['createdAt']}#{application['id']}"),
+            "status": _s(application["status"]),
+            "expiresAt": _s(application["expiresAt"] or ""),
+            "doc": _s(_dumps(application)),
+        }
+        if application["status"] == "APPROVED" and application["expiresAt"]:
+            # sparse: only held approvals are in the expiry sweeper's queue, by end of hold
+            app_item["GSI3PK"] = _s(_HELD)
+            app_item["GSI3SK"] = _s(f"{application['expiresAt']}#{application['id']}")
+        items.append(self._put(app_item, "attribute_not_exists(PK)"))
         items.append(
             self._put(
                 {"PK": _s(_cust(cid)), "SK": _s(f"DECISION#{application['id']}"), "doc": _s(_dumps(record))},
@@ -316,15 +329,9 @@ class DynamoStore:
             )
         )
         items += self._event_puts(events)
-        try:
-            await self._transact(items)
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                winner = await self._winner(idempotency)
-                if winner is not None:
-                    return winner
-            raise ReservationConflict("the credit line changed meanwhile", field="order") from None
-        return None
+        return await self._transact_claiming(
+            items, idempotency, ReservationConflict("the credit line changed meanwhile", field="order")
+        )
 
     async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
         item = await self._get(_cust(customer_id), f"APP#{application_id}")
@@ -369,22 +376,53 @@ class DynamoStore:
             return None
         return doc
 
-    def _app_update(self, customer_id: str, doc: dict[str, Any], expect_status: str, not_expired_at: str) -> Any:
+    def _app_update(
+        self, customer_id: str, doc: dict[str, Any], expect_status: str, now: str, *, expired: bool = False
+    ) -> Any:
+        """Update an application that is ``expect_status`` and unexpired at ``now`` (or, with
+        ``expired``, whose hold ended by ``now``); leaving APPROVED takes it off the expiry queue."""
+        update = "SET #status = :new, doc = :doc"
+        if doc["status"] != "APPROVED":
+            update += " REMOVE GSI3PK, GSI3SK"
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": {"PK": _s(_cust(customer_id)), "SK": _s(f"APP#{doc['id']}")},
-                "UpdateExpression": "SET #status = :new, doc = :doc",
-                "ConditionExpression": "#status = :expected AND expiresAt > :now",
+                "UpdateExpression": update,
+                "ConditionExpression": "#status = :expected AND expiresAt " + ("<= :now" if expired else "> :now"),
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":new": _s(doc["status"]),
                     ":doc": _s(_dumps(doc)),
                     ":expected": _s(expect_status),
-                    ":now": _s(not_expired_at),
+                    ":now": _s(now),
                 },
             }
         }
+
+    async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
+        items = await self._query(
+            limit=limit,
+            IndexName="GSI3",
+            KeyConditionExpression="GSI3PK = :pk AND GSI3SK < :bound",
+            # "<expiresAt>#<id>" < "<now>$" exactly when expiresAt <= now ("$" sorts right after "#")
+            ExpressionAttributeValues={":pk": _s(_HELD), ":bound": _s(f"{now}$")},
+        )
+        return [_doc(i) for i in items]
+
+    async def expire_application(
+        self, customer_id: str, application_id: str, *, now: str, update: dict[str, Any], events: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        current = await self.get_application(customer_id, application_id)  # the GSI may lag: read the item
+        if current is None:
+            return None
+        doc = {**current, **update}
+        items = [self._app_update(customer_id, doc, "APPROVED", now, expired=True), *self._event_puts(events)]
+        try:
+            await self._transact(items)
+        except _Cancelled:
+            return None
+        return doc
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -414,15 +452,11 @@ class DynamoStore:
             *self._record_puts(records),
             *self._event_puts(events),
         ]
-        try:
-            await self._transact(items)
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                winner = await self._winner(idempotency)
-                if winner is not None:
-                    return winner
-            raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId") from None
-        return None
+        return await self._transact_claiming(
+            items,
+            idempotency,
+            InvalidApplicationState("the application can no longer be confirmed", field="applicationId"),
+        )
 
     async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None:
         item = await self._get(_cust(customer_id), f"PLAN#{plan_id}")
@@ -480,15 +514,9 @@ class DynamoStore:
         )
         items += self._record_puts(records)
         items += self._event_puts(events)
-        try:
-            await self._transact(items)
-        except _Cancelled as cancelled:
-            if idempotency is not None and cancelled.failed(0):
-                winner = await self._winner(idempotency)
-                if winner is not None:
-                    return winner
-            raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId") from None
-        return None
+        return await self._transact_claiming(
+            items, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
+        )
 
     async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:
         items = await self._query(

@@ -136,6 +136,19 @@ class CreditStore(Protocol):
         """Apply ``update`` if the application is ``expect_status`` and ``expiresAt > not_expired_at``."""
         ...
 
+    async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` applications still stored APPROVED whose hold ended (``expiresAt <= now``),
+        any customer, earliest expiry first (the expiry sweeper)."""
+        ...
+
+    async def expire_application(
+        self, customer_id: str, application_id: str, *, now: str, update: dict[str, Any], events: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Apply ``update`` (status EXPIRED) with ``events`` if the application is still APPROVED and
+        ``expiresAt <= now``; the updated document, or None when it was confirmed, cancelled or
+        expired meanwhile (a confirm and an expiry exclude each other)."""
+        ...
+
     # plans
     async def confirm(
         self,

@@ -1,21 +1,22 @@
 """The embedded SQLite adapter of :class:`~bnpl_credit.storage.port.CreditStore` (one file, WAL).
 
-Each call opens its own connection in a worker thread. Reads run in one deferred
-transaction (one snapshot); writes in one ``BEGIN IMMEDIATE`` transaction, so everything a
-request writes lands together or not at all and concurrent writers queue on the lock.
+Each call is one transaction of :class:`bnpl_common.sqlite.SqliteDatabase` (its own connection
+in a worker thread): reads in one deferred transaction (one snapshot); writes in one
+``BEGIN IMMEDIATE`` transaction, so everything a request writes lands together or not at all
+and concurrent writers queue on the lock.
 Unique constraints back the invariants (one plan per application, one record per id,
 one idempotency record per key); triggers make decision records immutable.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from bnpl_common.sqlite import SqliteDatabase
 
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
 from bnpl_credit.storage.port import (
@@ -30,8 +31,6 @@ from bnpl_credit.storage.port import (
 )
 from bnpl_credit.timefmt import iso
 
-T = TypeVar("T")
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
     id TEXT PRIMARY KEY,
@@ -42,6 +41,7 @@ CREATE TABLE IF NOT EXISTS applications (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applications_by_customer ON applications (customer_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS applications_by_expiry ON applications (status, expires_at);
 CREATE TABLE IF NOT EXISTS decisions (
     application_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
@@ -102,6 +102,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS NULL;
 """
 
+# the two sides of an approval's hold: confirmable or cancellable before expires_at, expirable from then on
+_STATUS_UNEXPIRED = "status = ? AND expires_at > ?"
+_STATUS_EXPIRED = "status = ? AND expires_at <= ?"
+
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
@@ -113,46 +117,14 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
+        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA, busy_timeout=30.0)
+        self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
-
-    def _run(self, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:
-        conn = self._connect()
-        try:
-            conn.execute(begin)
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-        finally:
-            conn.close()
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._run, fn, "BEGIN")
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._run, fn, "BEGIN IMMEDIATE")
-
     async def ping(self) -> bool:
         try:
-            return await self._read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
+            return await self._db.read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
         except sqlite3.Error:
             return False
 
@@ -192,7 +164,7 @@ class SqliteStore:
         return None
 
     async def get_idempotent(self, scope: str, key: str, *, now: datetime) -> StoredResponse | None:
-        return await self._read(lambda c: self._load_key(c, scope, key, iso(now)))
+        return await self._db.read(lambda c: self._load_key(c, scope, key, iso(now)))
 
     @staticmethod
     def _add_events(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
@@ -210,6 +182,29 @@ class SqliteStore:
                 "INSERT INTO plan_records (id, kind, customer_id, plan_id, created_at, doc) VALUES (?,?,?,?,?,?)",
                 (doc["id"], rec.kind, doc["customerId"], doc["planId"], doc["createdAt"], dumps(doc)),
             )
+
+    @staticmethod
+    def _move_application(
+        conn: sqlite3.Connection,
+        customer_id: str,
+        application_id: str,
+        update: dict[str, Any],
+        condition: str,
+        *params: str,
+    ) -> dict[str, Any] | None:
+        """Apply ``update`` to the customer's application if ``condition`` (one of the constants
+        above, with its ``params``) holds; the new document, or None."""
+        row = conn.execute(
+            f"SELECT doc FROM applications WHERE id = ? AND customer_id = ? AND {condition}",  # noqa: S608 - constant
+            (application_id, customer_id, *params),
+        ).fetchone()
+        if row is None:
+            return None
+        doc = {**json.loads(row["doc"]), **update}
+        conn.execute(
+            "UPDATE applications SET status = ?, doc = ? WHERE id = ?", (doc["status"], dumps(doc), application_id)
+        )
+        return doc
 
     # -- applications ---------------------------------------------------------------------
 
@@ -231,7 +226,7 @@ class SqliteStore:
             ]
             return CustomerSnapshot(account, apps, plans)
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def save_decision(
         self,
@@ -283,7 +278,7 @@ class SqliteStore:
             self._add_events(conn, events)
             return None
 
-        return await self._write(run)
+        return await self._db.write(run)
 
     async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
         def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -292,7 +287,7 @@ class SqliteStore:
             ).fetchone()
             return json.loads(row["doc"]) if row else None
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def get_decision_record(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
         def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -302,7 +297,7 @@ class SqliteStore:
             ).fetchone()
             return json.loads(row["record"]) if row else None
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def list_applications(
         self, customer_id: str, *, limit: int, after: tuple[str, str] | None
@@ -321,7 +316,7 @@ class SqliteStore:
                 )
             return [json.loads(r["doc"]) for r in rows]
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def transition_application(
         self,
@@ -334,20 +329,36 @@ class SqliteStore:
         events: list[dict[str, Any]],
     ) -> dict[str, Any] | None:
         def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                "SELECT doc FROM applications WHERE id = ? AND customer_id = ? AND status = ? AND expires_at > ?",
-                (application_id, customer_id, expect_status, not_expired_at),
-            ).fetchone()
-            if row is None:
-                return None
-            doc = {**json.loads(row["doc"]), **update}
-            conn.execute(
-                "UPDATE applications SET status = ?, doc = ? WHERE id = ?", (doc["status"], dumps(doc), application_id)
+            doc = self._move_application(
+                conn, customer_id, application_id, update, _STATUS_UNEXPIRED, expect_status, not_expired_at
             )
-            self._add_events(conn, events)
+            if doc is not None:
+                self._add_events(conn, events)
             return doc
 
-        return await self._write(run)
+        return await self._db.write(run)
+
+    async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
+        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT doc FROM applications WHERE status = 'APPROVED' AND expires_at <= ?"
+                " ORDER BY expires_at, id LIMIT ?",
+                (now, limit),
+            )
+            return [json.loads(r["doc"]) for r in rows]
+
+        return await self._db.read(run)
+
+    async def expire_application(
+        self, customer_id: str, application_id: str, *, now: str, update: dict[str, Any], events: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            doc = self._move_application(conn, customer_id, application_id, update, _STATUS_EXPIRED, "APPROVED", now)
+            if doc is not None:
+                self._add_events(conn, events)
+            return doc
+
+        return await self._db.write(run)
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -365,17 +376,17 @@ class SqliteStore:
             winner = self._claim_key(conn, idempotency)
             if winner is not None:
                 return winner
-            row = conn.execute(
-                "SELECT doc FROM applications WHERE id = ? AND customer_id = ? AND status = 'APPROVED'"
-                " AND expires_at > ?",
-                (plan["applicationId"], plan["customerId"], not_expired_at),
-            ).fetchone()
-            if row is None:
-                raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId")
-            doc = {**json.loads(row["doc"]), **application_update}
-            conn.execute(
-                "UPDATE applications SET status = ?, doc = ? WHERE id = ?", (doc["status"], dumps(doc), doc["id"])
+            moved = self._move_application(
+                conn,
+                plan["customerId"],
+                plan["applicationId"],
+                application_update,
+                _STATUS_UNEXPIRED,
+                "APPROVED",
+                not_expired_at,
             )
+            if moved is None:
+                raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId")
             conn.execute(
                 "INSERT INTO plans (id, customer_id, application_id, merchant_id, order_reference, created_at, status,"
                 " version, doc) VALUES (?,?,?,?,?,?,?,1,?)",
@@ -394,7 +405,7 @@ class SqliteStore:
             self._add_events(conn, events)
             return None
 
-        return await self._write(run)
+        return await self._db.write(run)
 
     async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None:
         def run(conn: sqlite3.Connection) -> tuple[dict[str, Any], int] | None:
@@ -403,14 +414,14 @@ class SqliteStore:
             ).fetchone()
             return (json.loads(row["doc"]), int(row["version"])) if row else None
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def find_plan(self, plan_id: str) -> tuple[dict[str, Any], int] | None:
         def run(conn: sqlite3.Connection) -> tuple[dict[str, Any], int] | None:
             row = conn.execute("SELECT doc, version FROM plans WHERE id = ?", (plan_id,)).fetchone()
             return (json.loads(row["doc"]), int(row["version"])) if row else None
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -420,7 +431,7 @@ class SqliteStore:
             )
             return [json.loads(r["doc"]) for r in rows]
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def list_plans(self, customer_id: str) -> list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -429,10 +440,10 @@ class SqliteStore:
             )
             return [json.loads(r["doc"]) for r in rows]
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def list_open_plan_ids(self) -> list[str]:
-        return await self._read(
+        return await self._db.read(
             lambda c: [r["id"] for r in c.execute("SELECT id FROM plans WHERE status = 'ACTIVE' ORDER BY id")]
         )
 
@@ -461,7 +472,7 @@ class SqliteStore:
             self._add_events(conn, events)
             return None
 
-        return await self._write(run)
+        return await self._db.write(run)
 
     async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -472,7 +483,7 @@ class SqliteStore:
             )
             return [json.loads(r["doc"]) for r in rows]
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -481,7 +492,7 @@ class SqliteStore:
             rows = conn.execute("SELECT doc FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,))
             return [json.loads(r["doc"]) for r in rows]
 
-        return await self._read(run)
+        return await self._db.read(run)
 
     async def mark_published(self, event_ids: list[str], *, published_at: datetime) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -490,10 +501,10 @@ class SqliteStore:
                 [(iso(published_at), eid) for eid in event_ids],
             )
 
-        await self._write(run)
+        await self._db.write(run)
 
     async def purge_expired(self, *, now: datetime) -> int:
         def run(conn: sqlite3.Connection) -> int:
             return conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (iso(now),)).rowcount
 
-        return await self._write(run)
+        return await self._db.write(run)

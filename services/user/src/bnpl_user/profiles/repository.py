@@ -16,7 +16,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from bnpl_user.db import SqliteDatabase
+from bnpl_common.sqlite import SqliteDatabase
+
 from bnpl_user.profiles.schemas import ProfileInput
 
 

@@ -1,0 +1,92 @@
+"""The SQLite unit of work the services' embedded adapters share: one file in WAL mode, one
+connection per call in a worker thread, every call one transaction.
+
+Reads run in one deferred transaction (one snapshot; WAL readers never wait for the
+writer). Writes take ``BEGIN IMMEDIATE``, so two requests cannot interleave a
+read-check-write: concurrent writers queue on the file's lock (up to ``busy_timeout``) and
+everything one call writes is committed together, or rolled back when it raises.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import anyio.to_thread
+
+T = TypeVar("T")
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+class SqliteDatabase:
+    """Runs functions against one SQLite file, each in its own transaction.
+
+    ``schema_sql`` is an idempotent script (``CREATE ... IF NOT EXISTS``) run by
+    :meth:`create_schema`. ``synchronous``: ``FULL`` (SQLite's default) makes every commit
+    durable; ``NORMAL`` in WAL mode survives a process crash and may lose the last commits
+    only on a power cut.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        schema_sql: str = "",
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "FULL",
+    ) -> None:
+        self.path = str(path)
+        self._schema = schema_sql
+        self._timeout = busy_timeout
+        self._synchronous = synchronous
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection: autocommit (transactions are begun explicitly), rows by name, waiting
+        up to ``busy_timeout`` seconds for a lock."""
+        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        return conn
+
+    def create_schema_sync(self) -> None:
+        """Create the file, its parent folders and the schema; switch WAL on (idempotent)."""
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = self.connect()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # persistent: recorded in the file
+            if self._schema:
+                conn.executescript(self._schema)
+        finally:
+            conn.close()
+
+    async def create_schema(self) -> None:
+        """:meth:`create_schema_sync` in a worker thread."""
+        await anyio.to_thread.run_sync(self.create_schema_sync)
+
+    def run_sync(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run ``fn`` in one transaction on a fresh connection, in the calling thread."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+        finally:
+            conn.close()
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a read transaction (one consistent snapshot), in a worker thread."""
+        return await anyio.to_thread.run_sync(partial(self.run_sync, fn, write=False))
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction: all of it is committed or, if it raises, none of it."""
+        return await anyio.to_thread.run_sync(partial(self.run_sync, fn, write=True))
