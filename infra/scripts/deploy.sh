@@ -8,6 +8,8 @@
 #   ARTIFACT_BUCKET  S3 bucket for model.tar.gz                                (required)
 #   AWS_REGION       target region (default: the CLI's)
 #   ALARM_EMAIL, CORS_ALLOW_ORIGINS, CHECKOUT_RETURN_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
+#   MERCHANT_INTEGRATION_ROLE_ARNS   comma list of merchant roles for the merchant API (optional)
+#   ENABLE_WAF (default true), WAF_RATE_LIMIT (requests per IP per 5 minutes, default 1000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ENV=${ENV:-dev}
@@ -61,19 +63,15 @@ DATA_KEY=$(aws cloudformation list-exports --region "$REGION" \
 aws s3 cp --region "$REGION" "build/model-$TAG.tar.gz" "$MODEL_URL" --sse aws:kms --sse-kms-key-id "$DATA_KEY"
 
 echo "== secrets"
-seed_secret "bnpl/$ENV/service-auth-keys" "bnpl-$ENV-gateway:$(openssl rand -hex 24)"
+# OTP_PEPPER is the only secret a task reads in AWS; IAM authenticates the gateway and the merchants.
 seed_secret "bnpl/$ENV/otp-pepper" "$(openssl rand -hex 32)"
-if aws secretsmanager get-secret-value --region "$REGION" --secret-id "bnpl/$ENV/merchant-auth-keys" \
-    --query SecretString --output text | grep -q placeholder; then
-  echo "   bnpl/$ENV/merchant-auth-keys still holds the placeholder: put ACCESS_KEY_ID:SECRET[:MERCHANT_ID] in it"
-  echo "   (aws secretsmanager put-secret-value --secret-id bnpl/$ENV/merchant-auth-keys --secret-string ...)"
-  exit 1
-fi
 
 deploy model ModelImageUri="$REGISTRY/model:$TAG" ModelDataUrl="$MODEL_URL" ModelVersion="$TAG"
 deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTIFICATE_ARN" \
   CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" CheckoutReturnOrigins="${CHECKOUT_RETURN_ORIGINS:-}" \
-  SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}"
+  SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" \
+  MerchantIntegrationRoleArns="${MERCHANT_INTEGRATION_ROLE_ARNS:-}" \
+  EnableWaf="${ENABLE_WAF:-true}" WafRateLimit="${WAF_RATE_LIMIT:-1000}"
 deploy alarms AlarmEmail="${ALARM_EMAIL:-}"
 aws cloudformation describe-stacks --region "$REGION" --stack-name "$(stack services)" \
   --query "Stacks[0].Outputs[?OutputKey=='GatewayUrl'].OutputValue" --output text

@@ -58,6 +58,7 @@ OPTIONAL: dict[str, dict[str, str]] = {
         # user and credit set both (services.yaml); the gateway only calls, nobody calls it with SigV4
         "SERVICE_AUTH_MODE": "inbound service auth: set for user and credit, unused by the gateway",
         "SERVICE_AUTH_PRINCIPALS": "inbound service auth: set for user and credit, unused by the gateway",
+        "SERVICE_AUTH_KEYS": "sigv4 mode only; in AWS API Gateway verifies callers with IAM (apigateway-iam)",
     },
 }
 # Names given to the services that their settings classes do not read (yet), with the reason.

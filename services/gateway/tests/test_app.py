@@ -54,6 +54,15 @@ def test_aws_refuses_the_local_signing_key() -> None:
         Settings(bnpl_env="aws", service_auth_keys={"AKIAREALKEY": "a-real-secret"})
 
 
+def test_aws_needs_no_service_auth_keys() -> None:
+    """The gateway only calls the services: no secret of theirs is injected into its task."""
+    settings = Settings(bnpl_env="aws", service_signing="aws")
+    assert settings.secret_values() == {}
+    assert not settings.introspection_enabled and settings.hsts_enabled
+    local = Settings(bnpl_env="local")
+    assert local.introspection_enabled and not local.hsts_enabled
+
+
 def test_no_client_ids_is_a_startup_error() -> None:
     app = create_app(Settings(bnpl_env="test", cognito_client_ids=[]))
     with pytest.raises(RuntimeError, match="COGNITO_CLIENT_IDS"), TestClient(app):

@@ -1,16 +1,20 @@
 """The checkout page and the demo shop as the gateway serves them: config, headers, the
 page's GraphQL documents against the schema."""
 
+import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bnpl_gateway.schema import create_schema
+from bnpl_gateway.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, create_schema
 from bnpl_gateway.settings import Settings
 from bnpl_gateway.web import DEFAULT_WEB_DIR
 from fastapi.testclient import TestClient
-from graphql import parse, validate
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode, Visitor, parse, validate, visit
+from strawberry.extensions.query_depth_limiter import create_validator
+
+E2E_DIR = Path(__file__).resolve().parents[3] / "tests"
 
 WEB = DEFAULT_WEB_DIR
 _CONST = re.compile(r"(?:export )?const (\w+) = ([\"`])(.*?)\2;", re.S)
@@ -82,6 +86,7 @@ def test_pages_carry_a_strict_content_security_policy(build_gateway: Callable[..
     assert csp["frame-ancestors"] == "'none'"
     assert csp["connect-src"].startswith("'self' https://cognito-idp.")
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
     if path.endswith(".js"):
         assert "javascript" in response.headers["content-type"]
 
@@ -117,6 +122,50 @@ def test_the_page_sends_documents_the_schema_accepts() -> None:
     for name, text in documents.items():
         errors = validate(schema, parse(text))
         assert not errors, f"{name}: {[e.message for e in errors]}"
+
+
+def e2e_documents() -> dict[str, str]:
+    """The operations the end-to-end tests send (tests/journey.py, tests/plans_queries.py)."""
+    documents = {}
+    for module in ("journey", "plans_queries"):
+        # By path: under importlib mode ``tests`` here is this folder, not the root's.
+        spec = importlib.util.spec_from_file_location(f"e2e_{module}", E2E_DIR / f"{module}.py")
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        for name, value in vars(loaded).items():
+            if isinstance(value, str) and re.match(r"\s*(query|mutation)\b|\s*\{\s*\w+\s*[({]", value):
+                documents[f"{module}.{name}"] = value
+    return documents
+
+
+def _aliases(document: DocumentNode) -> int:
+    count = 0
+
+    class Count(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal count
+            count += node.alias is not None
+
+    visit(document, Count())
+    return count
+
+
+def test_real_documents_stay_well_within_the_limits() -> None:
+    """The page's and the end-to-end tests' documents use at most a quarter of the token budget,
+    half the depth and no aliases, so the limits never bite a real client."""
+    documents = {f"queries.js {k}": v for k, v in page_documents().items()} | e2e_documents()
+    assert {"journey.APPLY", "plans_queries.CONFIRM_PLAN", "queries.js PLANS"} <= set(documents)
+    schema = create_schema()._schema
+    for name, text in documents.items():
+        document = parse(text, max_tokens=MAX_TOKENS // 4)  # raises past a quarter of the budget
+        assert any(isinstance(d, OperationDefinitionNode) for d in document.definitions), name
+        depths: dict[str, int] = {}
+        errors = validate(schema, document, [create_validator(MAX_DEPTH // 2, None, depths.update)])
+        assert not errors, f"{name}: {[e.message for e in errors]}"
+        assert max(depths.values()) <= MAX_DEPTH // 2, (name, depths)
+        assert _aliases(document) <= MAX_ALIASES // 10, name
+        assert not validate(schema, document), name
 
 
 def test_without_the_web_folder_the_api_still_runs(build_gateway: Callable[..., TestClient], tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ UNAUTHORIZED_BODY: dict[str, Any] = {
 }
 INTERNAL_MESSAGE = "internal error"
 DEPENDENCY_MESSAGE = "a service the gateway depends on is unavailable"
+# graphql-core's message when the parser hits ``max_tokens`` (MaxTokensLimiter).
+TOKEN_LIMIT_MARK = "tokens. Parsing aborted."  # noqa: S105 - a parser message, not a secret
 IDEMPOTENCY_FIELDS = frozenset({"idempotencyKey", "Idempotency-Key", "idempotency-key", "idempotency_key"})
 
 
@@ -82,10 +84,17 @@ def is_unexpected(error: GraphQLError) -> bool:
     return error.path is not None and not isinstance(error.original_error, GatewayError)
 
 
+def is_token_limit(error: GraphQLError) -> bool:
+    """graphql-core's parser stopped at ``max_tokens``: a limit, not a typo in the document."""
+    return isinstance(error, GraphQLSyntaxError) and TOKEN_LIMIT_MARK in error.message
+
+
 def format_error(error: GraphQLError) -> dict[str, Any]:
     """One GraphQL error in AppSync's shape; unexpected failures are logged and masked."""
     original = error.original_error
-    if isinstance(error, GraphQLSyntaxError):
+    if is_token_limit(error):
+        error_type, message, info = "ValidationError", error.message.removeprefix("Syntax Error: "), None
+    elif isinstance(error, GraphQLSyntaxError):
         error_type, message, info = "MalformedQuery", error.message, None
     elif isinstance(original, GatewayError):
         error_type, message, info = original.error_type, original.message, original.info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import botocore.session
 import httpx
@@ -17,15 +18,19 @@ from bnpl_common.sigv4 import SigV4Auth
 from botocore.credentials import Credentials
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from bnpl_gateway.context import GatewayContext
 from bnpl_gateway.router import GatewayRouter
 from bnpl_gateway.schema import create_schema
 from bnpl_gateway.settings import Settings
 from bnpl_gateway.upstream import ServiceClient, Upstreams
-from bnpl_gateway.web import mount_web
+from bnpl_gateway.web import WithHeaders, mount_web, response_headers
 
 SERVICE_NAME = "bnpl-gateway"
+# Largest request body, on every route (the page's biggest document is ~1 KiB; the Cognito
+# pass-through stops at 16 KiB itself). Over it: 413 before a byte is parsed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def signing_credentials(settings: Settings) -> Credentials:
@@ -36,6 +41,18 @@ def signing_credentials(settings: Settings) -> Credentials:
     if credentials is None:
         raise RuntimeError("SERVICE_SIGNING=aws but botocore found no credentials")
     return credentials
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with fixed response headers outside every middleware, so that the body limit's
+    413 and the last-resort 500 carry them too (``add_middleware`` would sit inside both)."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.response_headers = headers
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return WithHeaders(super().build_middleware_stack(), self.response_headers)
 
 
 async def _context(request: Request) -> GatewayContext:
@@ -81,7 +98,15 @@ def create_app(
             yield
             del app.state.upstreams
 
-    app = FastAPI(title="BNPL gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = GatewayApp(
+        response_headers(settings),
+        title="BNPL gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=MAX_BODY_BYTES,
+    )
 
     async def ready() -> bool:
         return hasattr(app.state, "upstreams")
@@ -96,7 +121,7 @@ def create_app(
             expose_headers=["X-Request-Id"],
         )
     graphql = GatewayRouter(
-        create_schema(),
+        create_schema(introspection=settings.introspection_enabled),
         context_getter=_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=False,

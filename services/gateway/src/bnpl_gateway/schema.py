@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.types import ExecutionContext
 
 from bnpl_gateway.errors import is_unexpected
 from bnpl_gateway.resolvers import Mutation, Query
 
 log = logging.getLogger("bnpl.gateway.graphql")
+
+# What one document may cost, checked before anything runs (AppSync has limits of its kind).
+# The parser stops at MAX_TOKENS: a document of 100,000 fields costs no more than one of 2,000
+# (validating 20,000 fields alone held the event loop for a second). Each alias is an upstream
+# call. The schema has no cycles, so depth is bounded anyway; MAX_DEPTH keeps it so when one is
+# added. The page's and the end-to-end tests' documents stay far below all three (test_web.py).
+MAX_TOKENS = 2_000
+MAX_DEPTH = 8
+MAX_ALIASES = 30
 
 
 def _parse_date(value: object) -> dt.date:
@@ -64,12 +80,21 @@ class GatewaySchema(strawberry.Schema):
                 )
 
 
-def create_schema() -> GatewaySchema:
-    """The schema; the same object is exported to ``schema.graphql``."""
+def create_schema(*, introspection: bool = True) -> GatewaySchema:
+    """The schema; the same object is exported to ``schema.graphql``.
+
+    ``introspection=False`` refuses ``__schema`` and ``__type`` (``__typename`` stays).
+    """
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         scalar_overrides={dt.date: AWSDate, dt.datetime: AWSDateTime},
-        # The schema has no cycles, so depth is bounded; aliases are not (each one is an upstream call).
-        extensions=[lambda: MaxAliasesLimiter(max_alias_count=30)],
+        extensions=extensions,
     )

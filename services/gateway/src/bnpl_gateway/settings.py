@@ -61,6 +61,20 @@ class Settings(CommonSettings):
             raise ValueError("set COGNITO_PROXY or COGNITO_PUBLIC_ENDPOINT, not both: the page uses one endpoint")
         return self
 
+    def secret_values(self) -> dict[str, str]:
+        """Nothing to check: the gateway only calls; no one calls it with SigV4, so SERVICE_AUTH_KEYS is unused."""
+        return {}
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """``__schema``/``__type`` answer locally (GraphiQL, codegen); AWS keeps the schema to itself."""
+        return self.bnpl_env != "aws"
+
+    @property
+    def hsts_enabled(self) -> bool:
+        """Only in AWS, where the gateway is reached over HTTPS (the ALB); locally it is plain HTTP."""
+        return self.bnpl_env == "aws"
+
     @property
     def cognito_proxy_enabled(self) -> bool:
         return self.cognito_proxy and self.bnpl_env != "aws"

@@ -73,15 +73,29 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     headers = {
         "content-security-policy": csp,
         "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
+        # The page's URL carries the merchant's order and return address: nobody needs it.
+        "referrer-policy": "no-referrer",
         "x-frame-options": "DENY",
         "cache-control": "no-cache",
     }
     return [(k.encode(), v.encode()) for k, v in headers.items()]
 
 
-class _WithHeaders:
-    """An ASGI wrapper that adds fixed headers to every response of the wrapped app."""
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def response_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """On every response of the gateway (API, page, health): no MIME sniffing; HSTS in AWS only,
+    where the ALB serves HTTPS (a local browser would pin plain-HTTP 127.0.0.1 to HTTPS)."""
+    headers = [(b"x-content-type-options", b"nosniff")]
+    if settings.hsts_enabled:
+        headers.append((b"strict-transport-security", HSTS.encode()))
+    return headers
+
+
+class WithHeaders:
+    """An ASGI wrapper that adds fixed headers to every response of the wrapped app (the page's
+    static files; the whole gateway app in ``main.GatewayApp``)."""
 
     def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
@@ -209,6 +223,6 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     async def root() -> RedirectResponse:
         return RedirectResponse(home)
 
-    app.mount("/checkout", _WithHeaders(StaticFiles(directory=web_dir / "checkout", html=True), headers))
+    app.mount("/checkout", WithHeaders(StaticFiles(directory=web_dir / "checkout", html=True), headers))
     if settings.demo_shop_enabled:
-        app.mount("/shop", _WithHeaders(StaticFiles(directory=web_dir / "shop", html=True), headers))
+        app.mount("/shop", WithHeaders(StaticFiles(directory=web_dir / "shop", html=True), headers))
