@@ -9,6 +9,7 @@
 #   AWS_REGION       target region (default: the CLI's)
 #   ALARM_EMAIL, CORS_ALLOW_ORIGINS, CHECKOUT_RETURN_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
 #   MERCHANT_INTEGRATION_ROLE_ARNS   comma list of merchant roles for the merchant API (optional)
+#   MERCHANT_PRINCIPALS              ROLE_ARN=MERCHANT_ID pairs for those roles (with the roles)
 #   ENABLE_WAF (default true), WAF_RATE_LIMIT (requests per IP per 5 minutes, default 1000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,6 +72,7 @@ deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTI
   CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" CheckoutReturnOrigins="${CHECKOUT_RETURN_ORIGINS:-}" \
   SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" \
   MerchantIntegrationRoleArns="${MERCHANT_INTEGRATION_ROLE_ARNS:-}" \
+  MerchantPrincipals="${MERCHANT_PRINCIPALS:-}" \
   EnableWaf="${ENABLE_WAF:-true}" WafRateLimit="${WAF_RATE_LIMIT:-1000}"
 deploy alarms AlarmEmail="${ALARM_EMAIL:-}"
 aws cloudformation describe-stacks --region "$REGION" --stack-name "$(stack services)" \

@@ -39,6 +39,8 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "CHECKOUT_CLIENT_ID": "defaults to the first of COGNITO_CLIENT_IDS, the one app client",
         "COGNITO_PUBLIC_ENDPOINT": "the page reaches Cognito through the gateway (COGNITO_PROXY), which excludes it",
         "SERVICE_AUTH_MODE": "default sigv4: in compose the services verify the gateway's signature themselves",
+        "MERCHANT_AUTH_MODE": "default sigv4: in compose merchants sign with MERCHANT_AUTH_KEYS",
+        "MERCHANT_PRINCIPALS": "only with MERCHANT_AUTH_MODE=apigateway-iam (AWS merchant API)",
         "SERVICE_AUTH_PRINCIPALS": "only with SERVICE_AUTH_MODE=apigateway-iam (AWS)",
     },
     "aws": {
@@ -94,6 +96,21 @@ def container(service: str) -> dict[str, Any]:
     return definition
 
 
+def _literal(value: Any) -> str:
+    """A task definition value as the container would see it: literals as they are, a parameter
+    reference as its default, a condition as its false branch (with every parameter at its default
+    the optional features, such as the merchant API, are off), anything else stubbed."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        default = services_template()["Parameters"].get(value["Ref"], {}).get("Default")
+        if isinstance(default, str):
+            return default
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        return _literal(value["Fn::If"][2])
+    return "resolved-at-deploy"
+
+
 def task_env(service: str) -> set[str]:
     definition = container(service)
     return {e["Name"] for e in definition.get("Environment", [])} | {s["Name"] for s in definition.get("Secrets", [])}
@@ -124,7 +141,7 @@ def test_aws_values_pass_the_settings_validation(service: str) -> None:
     """The task definition's literal values (secrets and references stubbed) build a valid Settings."""
     env = {}
     for item in container(service)["Environment"]:
-        env[item["Name"]] = item["Value"] if isinstance(item["Value"], str) else "resolved-at-deploy"
+        env[item["Name"]] = _literal(item["Value"])
     for secret in container(service).get("Secrets", []):
         paired = secret["Name"] in ("SERVICE_AUTH_KEYS", "MERCHANT_AUTH_KEYS")
         env[secret["Name"]] = "AKIAEXAMPLE:generated-secret" if paired else "generated-secret"

@@ -230,3 +230,92 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
     ok = client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1"), CALLER_ARN_HEADER: ROLE})
     assert ok.status_code == 200 and ok.json() == {"sub": "u-1"}
     assert client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1")}).status_code == 403
+
+
+# -- the header is checked before the body is read (review finding L3) -----------------------
+
+
+def _asgi_request(headers: dict[str, str], reads: list[str]):  # type: ignore[no-untyped-def]
+    from starlette.requests import Request
+
+    async def receive() -> dict:
+        reads.append("body")
+        return {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/echo",
+        "raw_path": b"/v1/echo",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    return Request(scope, receive)
+
+
+def _signed_headers(creds: Credentials | None = None, service: str = "execute-api") -> dict[str, str]:
+    import httpx
+
+    request = httpx.Request("POST", "http://testserver/v1/echo", content=b'{"a": 1}', headers={"host": "testserver"})
+    signed = next(signer(creds, service).auth_flow(request))
+    return {"host": "testserver", **{k: v for k, v in signed.headers.items() if k.lower() != "content-length"}}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "testserver"},
+        {"host": "testserver", "authorization": "Bearer something"},
+        "unknown key",
+        "other service",
+        "stale date",
+    ],
+)
+def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: object) -> None:
+    import anyio
+    from bnpl_common.errors import Forbidden
+    from bnpl_common.service_auth import verify_request_signature
+
+    if headers == "unknown key":
+        headers = _signed_headers(Credentials("AKIAOTHER", "x"))
+    elif headers == "other service":
+        headers = _signed_headers(service="s3")
+    elif headers == "stale date":
+        headers = {**_signed_headers(), "x-amz-date": "20200101T000000Z"}
+    reads: list[str] = []
+    request = _asgi_request(headers, reads)  # type: ignore[arg-type]
+
+    async def check() -> None:
+        from datetime import UTC, datetime
+
+        await verify_request_signature(
+            request,
+            secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET},
+            service="execute-api",
+            now=datetime.now(UTC),
+        )
+
+    with pytest.raises(Forbidden):
+        anyio.run(check)
+    assert reads == []  # refused on the headers alone
+
+
+def test_a_good_signature_header_reads_and_checks_the_body() -> None:
+    import anyio
+    from bnpl_common.service_auth import verify_request_signature
+
+    reads: list[str] = []
+    request = _asgi_request(_signed_headers(), reads)
+
+    async def check() -> str:
+        from datetime import UTC, datetime
+
+        signed = await verify_request_signature(
+            request,
+            secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET},
+            service="execute-api",
+            now=datetime.now(UTC),
+        )
+        return signed.access_key_id
+
+    assert anyio.run(check) == LOCAL_SIGV4_ACCESS_KEY_ID and reads == ["body"]

@@ -43,3 +43,29 @@ def test_api_gateway_mode_needs_principals_and_skips_the_key_check() -> None:
         bnpl_env="aws", service_auth_mode="apigateway-iam", service_auth_principals="arn:aws:iam::1:role/gw"
     )
     assert s.service_auth_principals == ["arn:aws:iam::1:role/gw"]
+
+
+@pytest.mark.parametrize(
+    "marker", ["ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_LAMBDA_FUNCTION_NAME"]
+)
+@pytest.mark.parametrize("env", ["local", "test", None])
+def test_local_mode_is_refused_on_aws_runtimes(monkeypatch: pytest.MonkeyPatch, marker: str, env: str | None) -> None:
+    """BNPL_ENV defaults to local; on ECS/Fargate or Lambda that default fails closed."""
+    for name in ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("BNPL_ENV", raising=False)
+    if env is not None:
+        monkeypatch.setenv("BNPL_ENV", env)
+    monkeypatch.setenv(marker, "http://169.254.170.2/v4/abc" if marker.startswith("ECS") else "bnpl-fn")
+    with pytest.raises(ValidationError, match=f"{marker} is set.*BNPL_ENV=aws"):
+        CommonSettings()
+    monkeypatch.setenv("BNPL_ENV", "aws")
+    monkeypatch.setenv("SERVICE_AUTH_KEYS", "AKIAREAL:a-real-secret")
+    assert CommonSettings().bnpl_env == "aws"
+
+
+def test_local_mode_off_aws_is_still_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_LAMBDA_FUNCTION_NAME", "BNPL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI", "")  # set but empty: not a runtime marker
+    assert CommonSettings().bnpl_env == "local"

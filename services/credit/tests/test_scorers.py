@@ -140,3 +140,47 @@ def test_inprocess_scorer_loads_lazily_and_scores(monkeypatch: pytest.MonkeyPatc
 
     assert asyncio.run(run()).grade == "A"
     assert loaded == ["/artifacts/x"]
+
+
+def test_inprocess_scorer_refuses_a_model_whose_inputs_differ_from_the_mapping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review finding L8: a model would score instances with missing inputs silently."""
+    from bnpl_credit.decision.features import FEATURE_NAMES
+    from bnpl_credit.scoring.port import FeatureMismatch
+
+    bnpl_model_scorer = pytest.importorskip("bnpl_model.scorer")
+
+    class Fake:
+        def __init__(self, names: list[str]) -> None:
+            self.feature_names = names
+
+        def score(self, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [PREDICTION]
+
+    declared: list[str] = [*FEATURE_NAMES, "MaritalStatus"]
+    monkeypatch.setattr(bnpl_model_scorer.Scorer, "from_path", staticmethod(lambda path: Fake(declared)))
+    scorer = InProcessScorer("/artifacts/x", expected_features=FEATURE_NAMES)
+    with pytest.raises(FeatureMismatch, match="MaritalStatus"):
+        asyncio.run(scorer.verify())
+    with pytest.raises(FeatureMismatch):  # never scores: the engine makes it REFERRED
+        asyncio.run(scorer.score(FEATURES))
+    declared = [n for n in FEATURE_NAMES if n != "Debt"]
+    with pytest.raises(FeatureMismatch, match="Debt"):
+        asyncio.run(InProcessScorer("/x", expected_features=FEATURE_NAMES).verify())
+    declared = list(reversed(FEATURE_NAMES))
+    ok = InProcessScorer("/x", expected_features=FEATURE_NAMES)
+    asyncio.run(ok.verify())
+    assert asyncio.run(ok.score(FEATURES)).grade == "A"
+
+
+def test_the_packaged_model_takes_exactly_the_mapping() -> None:
+    from pathlib import Path
+
+    from bnpl_credit.decision.features import FEATURE_NAMES
+
+    artifact = Path(__file__).resolve().parents[3] / "model" / "artifacts" / "credit-scorecard"
+    if not (artifact / "model.json").exists():
+        pytest.skip("model not trained")
+    pytest.importorskip("bnpl_model.scorer")
+    asyncio.run(InProcessScorer(str(artifact), expected_features=FEATURE_NAMES).verify())

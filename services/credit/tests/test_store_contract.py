@@ -16,7 +16,13 @@ from bnpl_credit.applications.schemas import ApplicationInput
 from bnpl_credit.credit_line.service import credit_line
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import load_policy
-from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState, Overpayment
+from bnpl_credit.errors import (
+    AmbiguousOrder,
+    ConcurrentUpdate,
+    InvalidApplicationState,
+    OrderAlreadyFinanced,
+    Overpayment,
+)
 from bnpl_credit.events.relay import LogPublisher, relay_once
 from bnpl_credit.plans import ledger
 from bnpl_credit.plans import service as plans
@@ -376,5 +382,139 @@ def test_a_confirm_and_an_expiry_racing_never_both_win(store: CreditStore) -> No
                 assert app["id"] in expired_events
         assert expired == len(expired_events) == outcomes.count("refused")
         assert await applications.expire_approvals(store, sweeper_clock) == 0
+
+    run(scenario())
+
+
+# -- one merchant order backs one live approval or plan (review finding H1) -----------------
+
+
+async def _refund_by_order(h: Harness, merchant: str, order: str, amount: int) -> dict[str, Any]:
+    body = RefundInput.model_validate(
+        {
+            "merchantId": merchant,
+            "orderReference": order,
+            "amount": {"amount": amount, "currency": "EUR"},
+            "reason": "returned",
+        }
+    )
+    stored = await refunds.refund(h.store, POLICY, h.clock, MERCHANT, body=body, idempotency_key=new_key())
+    return stored.body
+
+
+def test_an_order_backs_one_plan_and_a_full_refund_frees_it(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        order = {"merchantId": "coffee-shop", "orderReference": "order-X"}
+        victim = await h.apply("ana", **order)
+        assert victim["status"] == "APPROVED"
+        # another shopper with the same order: refused, nothing stored
+        with pytest.raises(OrderAlreadyFinanced) as refused:
+            await h.apply("mallory", **order)
+        assert refused.value.field == "order.orderReference" and refused.value.info == {}
+        assert await store.list_applications("mallory", limit=10, after=None) == []
+        assert await store.snapshot("mallory") == (await store.snapshot("nobody"))
+        # the holder is told which of its own applications holds it
+        with pytest.raises(OrderAlreadyFinanced) as own:
+            await h.apply("ana", planType="MONTHLY_3", **order)
+        assert own.value.info == {"applicationId": victim["id"]}
+        plan = await h.confirm("ana", victim["id"])
+        with pytest.raises(OrderAlreadyFinanced):
+            await h.apply("mallory", **order)
+        # the merchant's refund by order reaches the one plan there is
+        partial = await _refund_by_order(h, "coffee-shop", "order-X", 5_000)
+        assert partial["planId"] == plan["id"]
+        with pytest.raises(OrderAlreadyFinanced):  # a partial refund keeps the order financed
+            await h.apply("mallory", **order)
+        full = await _refund_by_order(h, "coffee-shop", "order-X", 15_000)
+        assert full["planStatus"] == "REFUNDED"
+        # refunded in full: the order may be bought (and financed) again
+        again = await h.apply("mallory", **order)
+        assert again["status"] == "APPROVED"
+        second = await h.confirm("mallory", again["id"])
+        # now two plans carry the order: a refund by order is refused, never guessed
+        with pytest.raises(AmbiguousOrder) as ambiguous:
+            await _refund_by_order(h, "coffee-shop", "order-X", 1_000)
+        assert ambiguous.value.status_code == 409 and ambiguous.value.field == "planId"
+        assert (await h.refund(second["id"], 1_000))["planId"] == second["id"]  # by planId it works
+        assert (await h.plan("ana", plan["id"]))["refunded"] == 20_000
+
+    run(scenario())
+
+
+def test_cancel_expiry_and_the_sweeper_release_the_order_only_for_its_holder(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        order = {"merchantId": "shop-7", "orderReference": "A-1"}
+        first = await h.apply("ana", **order)
+        await applications.cancel_application(store, h.clock, "ana", application_id=first["id"])
+        held = await h.apply("bob", **order)  # cancelled: free again
+        assert held["status"] == "APPROVED"
+        h.clock.advance(timedelta(minutes=31))  # bob's hold ended, not yet swept
+        taken = await h.apply("cy", **order)
+        assert taken["status"] == "APPROVED"
+        assert await applications.expire_approvals(store, h.clock) == 1  # bob's: leaves cy's claim alone
+        with pytest.raises(OrderAlreadyFinanced):
+            await h.apply("dan", **order)
+        plan = await h.confirm("cy", taken["id"])
+        assert plan["orderReference"] == "A-1"
+        h.clock.advance(timedelta(days=3))  # a plan's claim never lapses by time
+        with pytest.raises(OrderAlreadyFinanced):
+            await h.apply("dan", **order)
+        # declines and referrals hold nothing
+        other = {"merchantId": "shop-7", "orderReference": "B-2"}
+        h.scorer.result = score_result(pd=0.9, grade="D")
+        assert (await h.apply("eve", **other))["status"] == "DECLINED"
+        h.scorer.result = score_result(pd=0.05, grade="B")
+        assert (await h.apply("fay", **other))["status"] == "APPROVED"
+
+    run(scenario())
+
+
+def test_concurrent_applicants_for_one_order_make_one_approval(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        order = {"merchantId": "shop-1", "orderReference": "race-1"}
+        results = await asyncio.gather(*(h.apply(f"shopper-{n}", **order) for n in range(10)), return_exceptions=True)
+        approved = [r for r in results if isinstance(r, dict)]
+        assert len(approved) == 1 and approved[0]["status"] == "APPROVED"
+        assert all(isinstance(r, OrderAlreadyFinanced) for r in results if not isinstance(r, dict))
+        stored = [await store.list_applications(f"shopper-{n}", limit=5, after=None) for n in range(10)]
+        assert sum(len(s) for s in stored) == 1
+
+    run(scenario())
+
+
+def test_a_retry_racing_its_first_attempt_gets_the_first_answer_not_a_409(store: CreditStore) -> None:
+    """The retry read no stored answer, then the first attempt landed and claimed the order."""
+
+    class Late:
+        def __init__(self, inner: CreditStore) -> None:
+            self._inner, self.misses = inner, 1
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        async def get_idempotent(self, scope: str, key: str, *, now: Any) -> Any:
+            if self.misses:
+                self.misses -= 1
+                return None
+            return await self._inner.get_idempotent(scope, key, now=now)
+
+    async def scenario() -> None:
+        h = Harness(store)
+        key = new_key()
+        order = make_order()
+        first = await h.apply("ana", key=key, **order)
+        body = ApplicationInput.model_validate({"order": order, "profile": make_profile("ana")})
+        retry = await applications.apply_for_credit(
+            Late(store),
+            h.engine,
+            h.clock,
+            "ana",
+            body=body,
+            idempotency_key=key,  # type: ignore[arg-type]
+        )
+        assert retry.body == first
 
     run(scenario())

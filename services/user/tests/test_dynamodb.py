@@ -19,6 +19,7 @@ from bnpl_user.storage.table import create_table, table_definition
 from bnpl_user.testing import in_process_client, profile_input
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+DEST = "destination-a"
 
 
 def test_table_json_is_a_create_table_request() -> None:
@@ -62,7 +63,7 @@ def test_single_table_items_and_their_ttl(dynamodb_client: Any, dynamodb_table: 
 
     async def scenario() -> None:
         await repo.create(record, key="key-00000001", response=StoredResponse("fp", 201, {"id": "customer-a"}))
-        await repo.start_challenge(challenge, throttle_since=NOW - timedelta(seconds=30))
+        await repo.start_challenge(challenge, throttle_since=NOW - timedelta(seconds=30), destination_key=DEST)
 
     anyio.run(scenario)
     profile = _item(dynamodb_client, dynamodb_table, "PROFILE")

@@ -19,6 +19,8 @@ from bnpl_user.profiles.repository import (
     Challenge,
     CreateOutcome,
     CreateResult,
+    DailyCaps,
+    OtpLimitReached,
     ProfileRecord,
     ProfileRepository,
     SqliteProfileRepository,
@@ -32,6 +34,7 @@ T = TypeVar("T")
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 RESEND = timedelta(seconds=30)
 NEW_PHONE = "+33612345678"
+DEST = "destination-a"
 
 
 def run(fn: Callable[[], Awaitable[T]]) -> T:
@@ -76,7 +79,7 @@ async def _with_challenge(repo: ProfileRepository, attempts: int = 5) -> tuple[P
     record = _record()
     assert (await repo.create(record, key="k-00000001", response=_response())).outcome is CreateOutcome.CREATED
     challenge = _challenge(record, attempts=attempts)
-    assert await repo.start_challenge(challenge, throttle_since=NOW - RESEND) is None
+    assert await repo.start_challenge(challenge, throttle_since=NOW - RESEND, destination_key=DEST) is None
     return record, challenge
 
 
@@ -210,7 +213,7 @@ def test_no_challenge_expired_and_exhausted(repo: ProfileRepository) -> None:
         record = _record()
         await repo.create(record, key="k-00000001", response=_response())
         statuses = [(await repo.attempt(record.sub, now=NOW, matches=lambda _: True)).status]
-        await repo.start_challenge(_challenge(record, attempts=2), throttle_since=NOW - RESEND)
+        await repo.start_challenge(_challenge(record, attempts=2), throttle_since=NOW - RESEND, destination_key=DEST)
         statuses.append(
             (await repo.attempt(record.sub, now=NOW + timedelta(minutes=10), matches=lambda _: True)).status
         )
@@ -233,7 +236,9 @@ def test_a_challenge_for_another_number_is_void(repo: ProfileRepository) -> None
     async def scenario() -> tuple[AttemptResult, AttemptResult]:
         record = _record()
         await repo.create(record, key="k-00000001", response=_response())
-        await repo.start_challenge(_challenge(record, phone=NEW_PHONE), throttle_since=NOW - RESEND)
+        await repo.start_challenge(
+            _challenge(record, phone=NEW_PHONE), throttle_since=NOW - RESEND, destination_key=DEST
+        )
         first = await repo.attempt(record.sub, now=NOW, matches=lambda _: True)
         return first, await repo.attempt(record.sub, now=NOW, matches=lambda _: True)
 
@@ -247,10 +252,10 @@ def test_resend_throttle_and_replacement(repo: ProfileRepository) -> None:
     async def scenario() -> None:
         record, first = await _with_challenge(repo)
         second = _challenge(record, id="c2", at=NOW + timedelta(seconds=10))
-        recent = await repo.start_challenge(second, throttle_since=second.created_at - RESEND)
+        recent = await repo.start_challenge(second, throttle_since=second.created_at - RESEND, destination_key=DEST)
         assert recent == first
         third = _challenge(record, id="c3", at=NOW + RESEND)
-        assert await repo.start_challenge(third, throttle_since=third.created_at - RESEND) is None
+        assert await repo.start_challenge(third, throttle_since=third.created_at - RESEND, destination_key=DEST) is None
         old = await repo.attempt(record.sub, now=third.created_at, matches=_by_hash(first.code_hash))
         assert old == AttemptResult(AttemptStatus.MISMATCH, 4)
         new = await repo.attempt(record.sub, now=third.created_at, matches=_by_hash(third.code_hash))
@@ -267,9 +272,136 @@ def test_discard_removes_only_that_challenge(repo: ProfileRepository) -> None:
         await repo.discard_challenge(record.sub, challenge.id)
         assert (await repo.attempt(record.sub, now=NOW, matches=lambda _: True)).status is AttemptStatus.NO_CHALLENGE
         # Gone, so a new one is not throttled.
-        assert await repo.start_challenge(_challenge(record, id="c2"), throttle_since=NOW - RESEND) is None
+        assert (
+            await repo.start_challenge(_challenge(record, id="c2"), throttle_since=NOW - RESEND, destination_key=DEST)
+            is None
+        )
 
     run(scenario)
+
+
+# -- daily caps (review finding M2) -------------------------------------------------------
+
+DAY = timedelta(hours=24)
+
+
+async def _start(repo: ProfileRepository, challenge: Challenge, dest: str = DEST) -> Challenge | None:
+    return await repo.start_challenge(
+        challenge, throttle_since=challenge.created_at - RESEND, destination_key=dest, caps=DailyCaps()
+    )
+
+
+def test_at_most_five_codes_per_customer_a_day(repo: ProfileRepository) -> None:
+    async def scenario() -> None:
+        record = _record()
+        await repo.create(record, key="k-00000001", response=_response())
+        for n in range(5):
+            assert await _start(repo, _challenge(record, id=f"c{n}", at=NOW + n * RESEND), dest=f"d{n}") is None
+        sixth = _challenge(record, id="c5", at=NOW + 5 * RESEND)
+        with pytest.raises(OtpLimitReached) as limit:
+            await _start(repo, sixth, dest="d5")
+        assert (limit.value.scope, limit.value.retry_at) == ("customer", NOW + DAY)
+        # nothing was written: the fifth code is still the live one
+        assert (await repo.attempt(record.sub, now=sixth.created_at, matches=_by_hash("hash-c5"))).status is (
+            AttemptStatus.MISMATCH
+        )
+        assert (await repo.attempt(record.sub, now=sixth.created_at, matches=_by_hash("hash-c4"))).status is (
+            AttemptStatus.VERIFIED
+        )
+        # a rolling window: a day after the first code, one more may go
+        await repo.update(record.sub, _phone_change(NEW_PHONE))
+        assert await _start(repo, _challenge(record, id="c6", at=NOW + DAY, phone=NEW_PHONE), dest="d6") is None
+        # (the second code ages out 30 s later, and so on)
+        assert (
+            await _start(repo, _challenge(record, id="c7", at=NOW + DAY + RESEND, phone=NEW_PHONE), dest="d7") is None
+        )
+
+    run(scenario)
+
+
+def test_at_most_five_codes_per_phone_number_a_day_across_customers(repo: ProfileRepository) -> None:
+    async def scenario() -> None:
+        for n in range(6):
+            record = _record(sub=f"customer-{n}")
+            await repo.create(record, key=f"k-0000000{n}", response=_response(record.sub))
+            challenge = _challenge(record, id=f"c{n}", at=NOW + n * timedelta(seconds=1))
+            if n < 5:
+                assert await _start(repo, challenge, dest="victims-number") is None
+                continue
+            with pytest.raises(OtpLimitReached) as limit:
+                await _start(repo, challenge, dest="victims-number")
+            assert (limit.value.scope, limit.value.retry_at) == ("destination", NOW + DAY)
+            assert (await repo.attempt(record.sub, now=NOW, matches=lambda _: True)).status is (
+                AttemptStatus.NO_CHALLENGE
+            )
+            assert await _start(repo, challenge, dest="another-number") is None
+
+    run(scenario)
+
+
+def test_at_most_ten_wrong_codes_per_customer_a_day(repo: ProfileRepository) -> None:
+    async def scenario() -> None:
+        record = _record()
+        await repo.create(record, key="k-00000001", response=_response())
+        for n in range(2):
+            at = NOW + n * RESEND
+            await _start(repo, _challenge(record, id=f"c{n}", at=at))
+            for _ in range(5):
+                result = await repo.attempt(record.sub, now=at, matches=lambda _: False)
+                assert result.status is AttemptStatus.MISMATCH
+        third = _challenge(record, id="c2", at=NOW + 2 * RESEND)
+        await _start(repo, third)
+        # the cap holds even for the right code: guessing stops, nothing is spent
+        limited = await repo.attempt(record.sub, now=third.created_at, matches=_by_hash(third.code_hash))
+        assert limited == AttemptResult(AttemptStatus.LIMITED, 5, retry_at=NOW + DAY)
+        assert (await repo.get(record.sub)).phone_verified is False  # type: ignore[union-attr]
+
+    run(scenario)
+
+
+def test_concurrent_codes_to_one_number_stop_at_the_cap(repo: ProfileRepository) -> None:
+    async def scenario() -> list[str]:
+        outcomes: list[str] = []
+        records = [_record(sub=f"customer-{n}") for n in range(8)]
+        for n, record in enumerate(records):
+            await repo.create(record, key=f"k-0000000{n}", response=_response(record.sub))
+
+        async def start(record: ProfileRecord) -> None:
+            try:
+                outcomes.append("sent" if await _start(repo, _challenge(record), dest="one-number") is None else "?")
+            except OtpLimitReached:
+                outcomes.append("capped")
+
+        async with anyio.create_task_group() as tg:
+            for record in records:
+                tg.start_soon(start, record)
+        return outcomes
+
+    assert sorted(run(scenario)) == ["capped"] * 3 + ["sent"] * 5
+
+
+def test_concurrent_wrong_codes_stop_at_the_daily_cap(repo: ProfileRepository) -> None:
+    async def scenario() -> list[AttemptResult]:
+        record = _record()
+        await repo.create(record, key="k-00000001", response=_response())
+        for n in range(2):  # 9 wrong codes over two challenges
+            at = NOW + n * RESEND
+            await _start(repo, _challenge(record, id=f"c{n}", at=at))
+            for _ in range(5 - n):
+                await repo.attempt(record.sub, now=at, matches=lambda _: False)
+        await _start(repo, _challenge(record, id="c2", at=NOW + 2 * RESEND))
+        results: list[AttemptResult] = []
+
+        async def guess() -> None:
+            results.append(await repo.attempt(record.sub, now=NOW + 2 * RESEND, matches=lambda _: False))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(guess)
+        return results
+
+    statuses = sorted(r.status.value for r in run(scenario))
+    assert statuses == [AttemptStatus.LIMITED.value] * 5 + [AttemptStatus.MISMATCH.value]
 
 
 # -- concurrency ------------------------------------------------------------------------

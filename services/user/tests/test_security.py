@@ -60,3 +60,12 @@ def test_health_and_openapi_need_no_auth(api: UserApi) -> None:
         "/v1/profile/phone-verification",
         "/v1/profile/phone-verification/confirm",
     }
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("signed", [True, False])
+def test_a_body_over_64_kib_is_413(api: UserApi, signed: bool) -> None:
+    big = profile_input(givenName="A" * (65 * 1024))
+    r = api.call("PUT", "/v1/profile", json=big, headers={"Idempotency-Key": "big-body-1"}, signed=signed)
+    assert r.status_code == 413, r.text
+    assert api.call("GET", "/v1/profile").status_code == 404

@@ -193,3 +193,51 @@ def test_codes_never_reach_the_logs(
         assert "+447700900789" not in text
         assert "1990-12-10" not in text
         assert "Lovelace" not in text
+
+
+# -- daily caps (review finding M2): a new code every 30 s no longer buys new guesses ---------
+
+
+def test_a_customer_gets_at_most_five_codes_a_day(api: UserApi, clock: FixedClock) -> None:
+    api.create_profile()
+    for _ in range(5):
+        assert api.call("POST", START).status_code == 202
+        clock.advance(timedelta(seconds=30))
+    r = api.call("POST", START)
+    assert r.status_code == 429, r.text
+    error = r.json()["error"]
+    assert error["type"] == "TooManyRequests" and "today" in error["message"]
+    assert error["info"] == {"retryAfterSeconds": 24 * 3600 - 5 * 30}
+    assert len(api.sms()) == 5  # the sixth was not sent
+    clock.advance(timedelta(seconds=24 * 3600 - 5 * 30))
+    assert api.call("POST", START).status_code == 202
+
+
+def test_a_phone_number_gets_at_most_five_codes_a_day_across_customers(api: UserApi) -> None:
+    for n in range(5):
+        api.create_profile(sub=f"customer-{n}", phoneNumber="+447700900111")
+        assert api.call("POST", START, sub=f"customer-{n}").status_code == 202
+    api.create_profile(sub="customer-5", phoneNumber="+447700900111")
+    r = api.call("POST", START, sub="customer-5")
+    assert r.status_code == 429 and r.json()["error"]["type"] == "TooManyRequests"
+    assert r.json()["error"]["info"]["retryAfterSeconds"] == 24 * 3600
+    assert len(api.sms()) == 5
+    api.create_profile(sub="customer-6", phoneNumber="+447700900222")
+    assert api.call("POST", START, sub="customer-6").status_code == 202
+
+
+def test_at_most_ten_wrong_codes_a_day(api: UserApi, clock: FixedClock) -> None:
+    api.create_profile()
+    for _ in range(2):
+        api.call("POST", START)
+        code = api.last_code()
+        for _ in range(5):
+            assert api.call("POST", CONFIRM, json={"code": _wrong(code)}).status_code in (422, 429)
+        clock.advance(timedelta(seconds=30))
+    assert api.call("POST", START).status_code == 202
+    r = api.call("POST", CONFIRM, json={"code": api.last_code()})  # even the right code: guessing is over
+    assert r.status_code == 429, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["field"]) == ("TooManyRequests", "code")
+    assert error["info"] == {"retryAfterSeconds": 24 * 3600 - 2 * 30}
+    assert api.call("GET", "/v1/profile").json()["phoneVerified"] is False

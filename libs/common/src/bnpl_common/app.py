@@ -12,6 +12,10 @@ from bnpl_common.logging import RequestContextMiddleware
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
+# The largest request body a service reads (FastAPI ``max_body_size``; larger: 413). The
+# biggest real body, an application with its profile snapshot, is a few KiB.
+MAX_BODY_BYTES = 64 * 1024
+
 
 def install_common(app: FastAPI, *, ready: ReadinessCheck | None = None) -> None:
     """Add ``/livez`` and ``/readyz``, the request-id middleware and the error handlers."""

@@ -21,7 +21,7 @@ from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.errors import Forbidden
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
 from bnpl_common.settings import CommonSettings
-from bnpl_common.sigv4 import SignedCaller, verify_sigv4
+from bnpl_common.sigv4 import SignedCaller, check_signature_header, verify_signed_body
 
 USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
 CALLER_ARN_HEADER = "X-Bnpl-Caller-Arn"
@@ -44,8 +44,14 @@ async def verify_request_signature(
     """Verify the SigV4 signature of an incoming request against ``secrets`` (key id to secret).
 
     The URL is rebuilt as the caller signed it: the ``Host`` header and the raw path and
-    query, undecoded. Raises :class:`~bnpl_common.errors.Forbidden` on any mismatch.
+    query, undecoded. Raises :class:`~bnpl_common.errors.Forbidden` on any mismatch. The
+    header, key id, scope and date are checked before the body is read: an unsigned or
+    wrongly signed request is refused without buffering its body.
     """
+    headers = dict(request.headers)
+    checked = check_signature_header(
+        headers, secrets=secrets, service=service, now=now, max_skew_seconds=max_skew_seconds
+    )
     body = await request.body()
     host = request.headers.get("host", "")
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -53,16 +59,7 @@ async def verify_request_signature(
     query = request.scope.get("query_string", b"")
     if query:
         url += "?" + query.decode("latin-1")
-    return verify_sigv4(
-        method=request.method,
-        url=url,
-        headers=dict(request.headers),
-        body=body,
-        secrets=secrets,
-        service=service,
-        now=now,
-        max_skew_seconds=max_skew_seconds,
-    )
+    return verify_signed_body(checked, method=request.method, url=url, headers=headers, body=body)
 
 
 class ServiceAuthenticator:

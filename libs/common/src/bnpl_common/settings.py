@@ -6,6 +6,7 @@ definitions. Outside local and test mode the placeholder secrets below are refus
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 from pydantic import field_validator, model_validator
@@ -15,6 +16,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 LOCAL_SIGV4_ACCESS_KEY_ID = "AKIALOCALGATEWAY0001"
 LOCAL_SIGV4_SECRET = "local-only-sigv4-secret-not-for-production"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({LOCAL_SIGV4_SECRET, "change-me", "local-only-otp-pepper"})
+
+# Set by the platform in every ECS / Fargate task and every Lambda function: where these are,
+# the process runs in AWS, and the local defaults (placeholder keys, test controls) must not.
+AWS_RUNTIME_MARKERS = ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_LAMBDA_FUNCTION_NAME")
+
+
+def aws_runtime_marker() -> str | None:
+    """The name of the first AWS runtime variable set in this process's environment, if any."""
+    return next((name for name in AWS_RUNTIME_MARKERS if os.environ.get(name)), None)
 
 
 def _split_csv(value: object) -> object:
@@ -71,6 +81,13 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> CommonSettings:
+        # BNPL_ENV defaults to local (make run, the tests); fail closed where that is a mistake
+        marker = aws_runtime_marker()
+        if self.is_local and marker is not None:
+            raise ValueError(
+                f"BNPL_ENV={self.bnpl_env} is for a laptop or a test run, but {marker} is set: this process runs "
+                "on AWS (ECS/Fargate or Lambda). Set BNPL_ENV=aws (and real secrets)."
+            )
         if self.service_auth_mode == "apigateway-iam" and not self.service_auth_principals:
             raise ValueError("SERVICE_AUTH_MODE=apigateway-iam needs SERVICE_AUTH_PRINCIPALS")
         if self.bnpl_env == "aws":

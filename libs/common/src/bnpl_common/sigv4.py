@@ -79,21 +79,34 @@ class SignedCaller:
     service: str
 
 
-def verify_sigv4(
-    *,
-    method: str,
-    url: str,
+@dataclass(frozen=True, slots=True)
+class SignatureHeader:
+    """An Authorization header that passed every check not needing the body (see
+    :func:`check_signature_header`); :func:`verify_signed_body` finishes the job."""
+
+    key_id: str
+    secret: str
+    date: str
+    region: str
+    service: str
+    signed_names: tuple[str, ...]
+    signature: str
+    amz_date: str
+
+
+def check_signature_header(
     headers: Mapping[str, str],
-    body: bytes,
+    *,
     secrets: Mapping[str, str],
     service: str,
     now: datetime | None = None,
     max_skew_seconds: int = 300,
-) -> SignedCaller:
-    """Check a SigV4 signature; raise :class:`Forbidden` (403) unless it is valid.
+) -> SignatureHeader:
+    """Every check of a SigV4 request that needs no body: the Authorization header's form, an
+    allowed key id, the service scope, the date and its skew, the signed header list.
 
-    ``headers`` must be case-insensitive or lower-cased; ``url`` is the URL as the
-    caller addressed it (scheme, host header, raw path and query).
+    Run it before reading the body, so an unsigned or wrongly signed request is refused
+    without the service buffering what it sends. ``headers`` as in :func:`verify_sigv4`.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     match = _AUTH_RE.match(lower.get("authorization", "").strip())
@@ -115,7 +128,7 @@ def verify_sigv4(
     current = now or datetime.now(UTC)
     if abs((current - signed_at).total_seconds()) > max_skew_seconds:
         raise Forbidden("signature expired or from the future")
-    signed_names = match["signed"].split(";")
+    signed_names = tuple(match["signed"].split(";"))
     if "host" not in signed_names or "x-amz-date" not in signed_names:
         raise Forbidden("host and x-amz-date must be signed")
     if any(name not in lower for name in signed_names):
@@ -124,14 +137,55 @@ def verify_sigv4(
     for name in ("x-user-authorization", "idempotency-key"):
         if name in lower and name not in signed_names:
             raise Forbidden(f"{name} must be signed")
-    if "x-amz-content-sha256" in signed_names and lower["x-amz-content-sha256"] != sha256(body).hexdigest():
+    return SignatureHeader(
+        key_id=key_id,
+        secret=secret,
+        date=match["date"],
+        region=match["region"],
+        service=match["service"],
+        signed_names=signed_names,
+        signature=match["sig"],
+        amz_date=amz_date,
+    )
+
+
+def verify_signed_body(
+    checked: SignatureHeader, *, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> SignedCaller:
+    """Recompute the signature of a request whose header passed :func:`check_signature_header`;
+    raise :class:`Forbidden` unless it matches."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    names = checked.signed_names
+    if "x-amz-content-sha256" in names and lower["x-amz-content-sha256"] != sha256(body).hexdigest():
         raise Forbidden("payload hash does not match the body")
-    signed_headers = {name: lower[name] for name in signed_names}
+    signed_headers = {name: lower[name] for name in names}
     aws_request = AWSRequest(method=method, url=url, data=body, headers=signed_headers)
-    aws_request.context["timestamp"] = amz_date
-    signer = BotoSigV4Auth(Credentials(key_id, secret), match["service"], match["region"])
+    aws_request.context["timestamp"] = checked.amz_date
+    signer = BotoSigV4Auth(Credentials(checked.key_id, checked.secret), checked.service, checked.region)
     canonical = signer.canonical_request(aws_request)
     expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
-    if not hmac.compare_digest(expected, match["sig"]):
+    if not hmac.compare_digest(expected, checked.signature):
         raise Forbidden("signature does not match")
-    return SignedCaller(access_key_id=key_id, region=match["region"], service=match["service"])
+    return SignedCaller(access_key_id=checked.key_id, region=checked.region, service=checked.service)
+
+
+def verify_sigv4(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Mapping[str, str],
+    service: str,
+    now: datetime | None = None,
+    max_skew_seconds: int = 300,
+) -> SignedCaller:
+    """Check a SigV4 signature; raise :class:`Forbidden` (403) unless it is valid.
+
+    ``headers`` must be case-insensitive or lower-cased; ``url`` is the URL as the
+    caller addressed it (scheme, host header, raw path and query).
+    """
+    checked = check_signature_header(
+        headers, secrets=secrets, service=service, now=now, max_skew_seconds=max_skew_seconds
+    )
+    return verify_signed_body(checked, method=method, url=url, headers=headers, body=body)

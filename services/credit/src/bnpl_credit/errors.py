@@ -56,3 +56,15 @@ class InvalidNextToken(AppError):
 
 class RefundExceedsPrincipal(PreconditionFailed):
     error_type = "RefundExceedsPrincipal"
+
+
+class OrderAlreadyFinanced(Conflict):
+    """The merchant order already backs a live approval or plan (one plan per order)."""
+
+    error_type = "OrderAlreadyFinanced"
+
+
+class AmbiguousOrder(Conflict):
+    """More than one plan carries this merchant order: the refund must name the plan."""
+
+    error_type = "AmbiguousOrder"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from bnpl_common.app import install_common
+from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
@@ -20,6 +20,7 @@ from bnpl_credit.applications.service import expire_approvals
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine
+from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
@@ -43,7 +44,7 @@ def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
 
         if not settings.model_artifact_dir:
             raise ValueError("SCORER=inprocess needs MODEL_ARTIFACT_DIR")
-        return InProcessScorer(settings.model_artifact_dir)
+        return InProcessScorer(settings.model_artifact_dir, expected_features=FEATURE_NAMES)
     if settings.scorer == "sagemaker":
         from bnpl_credit.scoring.sagemaker import SageMakerScorer
 
@@ -111,6 +112,9 @@ def create_app(
             fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
         )
         the_scorer = scorer or build_scorer(settings, client)
+        verify = getattr(the_scorer, "verify", None)
+        if verify is not None:  # the in-process model: its inputs must be the mapping's (else no start)
+            await verify()
         app.state.credit = CreditState(
             store=the_store,
             engine=DecisionEngine(policy=policy, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds),
@@ -120,6 +124,8 @@ def create_app(
                 keys=settings.merchant_auth_keys,
                 service=settings.sigv4_service,
                 max_skew_seconds=settings.sigv4_max_skew_seconds,
+                mode=settings.merchant_auth_mode,
+                principals=settings.merchant_principals,
             ),
         )
         the_publisher = publisher or build_publisher(settings)
@@ -154,7 +160,7 @@ def create_app(
         the_store = holder.get("store")
         return the_store is not None and await the_store.ping()
 
-    app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan)
+    app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     install_common(app, ready=ready)
     for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router):
         app.include_router(router)

@@ -11,13 +11,30 @@ from pydantic.alias_generators import to_camel
 
 PlanType = Literal["PAY_IN_4", "MONTHLY_3", "MONTHLY_6", "MONTHLY_12"]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
+# A merchant id or order reference: 1-128 characters, no "#" (it separates the parts of the
+# DynamoDB keys, so "a#b" + "c" would be the same order as "a" + "b#c") and no control characters.
+OrderText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^#\x00-\x1f\x7f]+$",
+        description='1-128 characters; no "#", no control characters',
+    ),
+]
 
 
 class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
 
-class MoneyInput(CamelModel):
+class InputModel(CamelModel):
+    """A request body: an unknown field is a 422 naming it, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyInput(InputModel):
     """A positive amount in minor units."""
 
     amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]

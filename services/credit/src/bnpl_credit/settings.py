@@ -40,6 +40,11 @@ class Settings(CommonSettings):
     merchant_auth_keys: Annotated[dict[str, MerchantKey], NoDecode] = Field(
         default_factory=lambda: {LOCAL_MERCHANT_ACCESS_KEY_ID: MerchantKey(LOCAL_MERCHANT_SECRET, None)}
     )
+    # In AWS the merchant API (API Gateway, IAM auth) verifies the merchant's role and passes its
+    # ARN in X-Bnpl-Caller-Arn: ``apigateway-iam`` maps role ARNs to merchants through
+    # ``MERCHANT_PRINCIPALS=roleArn=merchantId,...`` (``*``: a payment-service role, any merchant).
+    merchant_auth_mode: Literal["sigv4", "apigateway-iam"] = "sigv4"
+    merchant_principals: Annotated[dict[str, str | None], NoDecode] = Field(default_factory=dict)
 
     # outbox relay and lateness sweeper
     event_publisher: Literal["log", "eventbridge", "none"] = "log"
@@ -65,8 +70,25 @@ class Settings(CommonSettings):
             return keys
         return value
 
+    @field_validator("merchant_principals", mode="before")
+    @classmethod
+    def _parse_merchant_principals(cls, value: object) -> object:
+        if isinstance(value, str):
+            principals: dict[str, str | None] = {}
+            for item in (part.strip() for part in value.split(",")):
+                if not item:
+                    continue
+                role, sep, merchant = item.rpartition("=")
+                if not sep or not role.startswith("arn:") or not merchant:
+                    raise ValueError("MERCHANT_PRINCIPALS must be ROLE_ARN=MERCHANT_ID|*[,...]")
+                principals[role] = None if merchant == "*" else merchant
+            return principals
+        return value
+
     @model_validator(mode="after")
     def _test_clock_only_locally(self) -> Settings:
+        if self.merchant_auth_mode == "apigateway-iam" and not self.merchant_principals:
+            raise ValueError("MERCHANT_AUTH_MODE=apigateway-iam needs MERCHANT_PRINCIPALS")
         if self.clock_offset_file and not self.is_local:
             raise ValueError("CLOCK_OFFSET_FILE is a test control; it is refused unless BNPL_ENV is local or test")
         if not self.is_local and any(k.secret == LOCAL_MERCHANT_SECRET for k in self.merchant_auth_keys.values()):

@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS verification_challenges (
     expires_at TEXT NOT NULL,
     attempts_remaining INTEGER NOT NULL
 );
+-- one row per challenge sent / wrong code, per customer ("customer:<sub>") and per phone number
+-- ("destination:<HMAC of the number>"), for the rolling daily caps; older rows are dropped as
+-- they are counted
+CREATE TABLE IF NOT EXISTS otp_usage (
+    scope TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS otp_usage_by_scope ON otp_usage (scope, kind, at);
 """
 
 

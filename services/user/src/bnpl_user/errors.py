@@ -29,11 +29,14 @@ class TooManyRequests(AppError):
     status_code = 429
     error_type = "TooManyRequests"
 
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(
-            "a code was sent moments ago; wait before asking for another",
-            info={"retryAfterSeconds": retry_after_seconds},
-        )
+    def __init__(
+        self,
+        retry_after_seconds: int,
+        message: str = "a code was sent moments ago; wait before asking for another",
+        *,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, info={"retryAfterSeconds": retry_after_seconds})
 
 
 class PhoneAlreadyVerified(Conflict):

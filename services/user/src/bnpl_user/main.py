@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from bnpl_common.app import install_common
+from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from bnpl_user.db import open_database
 from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
-from bnpl_user.profiles.repository import ProfileRepository, SqliteProfileRepository
+from bnpl_user.profiles.repository import DailyCaps, ProfileRepository, SqliteProfileRepository
 from bnpl_user.profiles.router import router as profiles_router
 from bnpl_user.settings import Settings
 from bnpl_user.verification.router import router as verification_router
@@ -68,6 +68,11 @@ def otp_policy(settings: Settings) -> OtpPolicy:
         ttl=timedelta(seconds=settings.otp_ttl_seconds),
         max_attempts=settings.otp_max_attempts,
         resend_after=timedelta(seconds=settings.otp_resend_seconds),
+        caps=DailyCaps(
+            challenges_per_customer=settings.otp_daily_codes_per_customer,
+            challenges_per_destination=settings.otp_daily_codes_per_number,
+            wrong_codes_per_customer=settings.otp_daily_wrong_codes,
+        ),
     )
 
 
@@ -117,6 +122,7 @@ def create_app(
         version="0.1.0",
         description="Customer profiles and phone verification.",
         lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
     )
 
     async def ready() -> bool:

@@ -23,6 +23,10 @@ class Settings(CommonSettings):
     otp_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     otp_max_attempts: int = Field(default=5, ge=1, le=20)
     otp_resend_seconds: int = Field(default=30, ge=0, le=3600)
+    # rolling 24 h caps: codes sent per customer and per phone number (across customers), wrong codes per customer
+    otp_daily_codes_per_customer: int = Field(default=5, ge=1, le=100)
+    otp_daily_codes_per_number: int = Field(default=5, ge=1, le=100)
+    otp_daily_wrong_codes: int = Field(default=10, ge=1, le=100)
     user_host: str = "127.0.0.1"
     user_port: int = Field(default=8001, ge=1, le=65535)
 

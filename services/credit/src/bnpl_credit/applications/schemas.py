@@ -7,21 +7,32 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 
-from bnpl_credit.schemas import CamelModel, Money, MoneyInput, NonNegativeMoney, Offer, PlanType, ReasonOut
+from bnpl_credit.schemas import (
+    CamelModel,
+    InputModel,
+    Money,
+    MoneyInput,
+    NonNegativeMoney,
+    Offer,
+    OrderText,
+    PlanType,
+    ReasonOut,
+)
 
 ApplicationStatus = Literal["APPROVED", "DECLINED", "REFERRED", "CANCELLED", "EXPIRED", "CONFIRMED"]
 Text = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class OrderInput(CamelModel):
-    merchant_id: Text
-    order_reference: Text
+class OrderInput(InputModel):
+    merchant_id: OrderText
+    order_reference: OrderText
     amount: MoneyInput
     plan_type: PlanType
 
 
 class ProfileSnapshot(CamelModel):
-    """The caller's ``Customer`` as the gateway read it from the user service."""
+    """The caller's ``Customer`` as the gateway read it from the user service: the gateway sends
+    the whole ``Customer``, so fields this service does not use are ignored (not refused)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -44,7 +55,7 @@ class ProfileSnapshot(CamelModel):
     updated_at: datetime | None = None
 
 
-class ApplicationInput(CamelModel):
+class ApplicationInput(InputModel):
     order: OrderInput
     profile: ProfileSnapshot
 

@@ -28,6 +28,7 @@ from bnpl_credit.errors import (
     CurrencyMismatch,
     InvalidApplicationState,
     InvalidNextToken,
+    OrderAlreadyFinanced,
     PhoneNotVerified,
     ProfileMismatch,
     UnsupportedCurrency,
@@ -41,6 +42,7 @@ from bnpl_credit.storage.port import (
     Reservation,
     ReservationConflict,
     StoredResponse,
+    order_taken,
 )
 from bnpl_credit.timefmt import iso, parse_iso
 
@@ -102,6 +104,20 @@ def _check_preconditions(engine: DecisionEngine, customer_id: str, body: Applica
             )
 
 
+async def _check_order_free(store: CreditStore, customer_id: str, body: ApplicationInput, now: datetime) -> None:
+    """One merchant order backs one plan: refuse before deciding when a live approval or plan
+    holds it (the store checks again, atomically, when it writes an approval)."""
+    claim = await store.get_order_claim(body.order.merchant_id, body.order.order_reference, now=iso(now))
+    if claim is None:
+        return
+    error = order_taken()
+    if claim.customer_id == customer_id:  # the caller's own: say which, so it can be confirmed or cancelled
+        error.info = {"applicationId": claim.application_id}
+        if claim.plan_id is not None:
+            error.info["planId"] = claim.plan_id
+    raise error
+
+
 def adverse_action_notice(
     *, reasons: list[dict[str, str]], now: datetime, order: dict[str, Any], score: int | None, max_reasons: int
 ) -> dict[str, Any]:
@@ -152,6 +168,15 @@ async def apply_for_credit(
             ensure_same_request(stored.fingerprint, request_fp)
             return stored
         _check_preconditions(engine, customer_id, body)
+        try:
+            await _check_order_free(store, customer_id, body, now)
+        except OrderAlreadyFinanced:
+            # a retry of this very request may have been decided (and claimed the order) meanwhile
+            stored = await store.get_idempotent(customer_id, key, now=now)
+            if stored is None:
+                raise
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored
         snapshot = await store.snapshot(customer_id)
         history = customer_history(snapshot, now=now, policy=engine.policy)
         features, ctx = _inputs(engine, body, history, now)
@@ -346,15 +371,26 @@ def encode_token(created_at: str, application_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([created_at, application_id]).encode()).decode().rstrip("=")
 
 
+_MAX_TOKEN_LENGTH = 200
+
+
 def decode_token(token: str) -> tuple[str, str]:
+    """The ``(createdAt, id)`` cursor of :func:`encode_token`, checked strictly: exactly two
+    strings, a timestamp as this service writes them (:func:`iso`) and a UUID; anything
+    else is a 422 on ``nextToken``, never a 500. The cursor only pages through the caller's
+    own applications (the store scopes the query by customer), so it needs no secret."""
     try:
+        if len(token) > _MAX_TOKEN_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        created_at, application_id = json.loads(raw)
-        parse_iso(created_at)
-        if not isinstance(application_id, str):
-            raise ValueError
+        cursor = json.loads(raw)
+        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(part, str) for part in cursor)):
+            raise ValueError("not a cursor")
+        created_at, application_id = cursor
+        if iso(parse_iso(created_at)) != created_at or str(uuid.UUID(application_id)) != application_id:
+            raise ValueError("not a cursor")
         return created_at, application_id
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidNextToken("nextToken is not valid", field="nextToken") from exc
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bnpl_credit.schemas import CamelModel, Money, MoneyInput, PlanType
+from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType
 
 InstallmentStatus = Literal["DUE", "PAID", "LATE", "REFUNDED"]
 PlanStatus = Literal["ACTIVE", "COMPLETED", "REFUNDED"]
@@ -51,7 +51,7 @@ class PlanList(CamelModel):
     items: list[PaymentPlan]
 
 
-class PaymentInput(CamelModel):
+class PaymentInput(InputModel):
     amount: MoneyInput
 
 

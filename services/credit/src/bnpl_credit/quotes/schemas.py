@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bnpl_credit.schemas import CamelModel, MoneyInput, Offer, PlanType
+from bnpl_credit.schemas import CamelModel, InputModel, MoneyInput, Offer, PlanType
 
 
-class QuoteInput(CamelModel):
+class QuoteInput(InputModel):
     amount: MoneyInput
     plan_types: list[PlanType] | None = None
 

@@ -8,17 +8,18 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from bnpl_credit.plans.schemas import PlanStatus
-from bnpl_credit.schemas import CamelModel, Money, MoneyInput
+from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, OrderText
 
 Text = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class RefundInput(CamelModel):
-    """Name the plan by ``planId``, or by the order (``merchantId`` + ``orderReference``)."""
+class RefundInput(InputModel):
+    """Name the plan by ``planId``, or by the order (``merchantId`` + ``orderReference``; refused
+    with 409 ``AmbiguousOrder`` when more than one plan carries that order)."""
 
     plan_id: Text | None = None
-    merchant_id: Text | None = None
-    order_reference: Text | None = None
+    merchant_id: OrderText | None = None
+    order_reference: OrderText | None = None
     amount: MoneyInput
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 

@@ -13,6 +13,7 @@ from bnpl_common.idempotency import check_key, fingerprint
 
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import (
+    AmbiguousOrder,
     CurrencyMismatch,
     PlanNotActive,
     PlanNotFound,
@@ -35,6 +36,14 @@ async def _find(store: CreditStore, caller: MerchantCaller, body: RefundInput) -
     else:
         assert body.merchant_id is not None and body.order_reference is not None
         plans = await store.find_plans_by_order(body.merchant_id, body.order_reference)
+        if len(plans) > 1 and caller.may_act_for(body.merchant_id):
+            # merchantId and orderReference come from the checkout link, which the shopper controls:
+            # never guess which of the plans is meant
+            raise AmbiguousOrder(
+                "more than one plan carries this order; refund by planId",
+                field="planId",
+                info={"matchingPlans": len(plans)},
+            )
         found = await store.find_plan(plans[0]["id"]) if plans else None
     # another merchant's plan is as good as absent
     if found is None or not caller.may_act_for(found[0]["merchantId"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,6 +16,22 @@ class ScorerError(Exception):
 
 class MalformedScore(ScorerError):
     """The scorer answered, but not in the contract's shape."""
+
+
+class FeatureMismatch(ScorerError):
+    """The model does not take exactly the features the mapping produces: it would score
+    instances with inputs missing (or ignore some) without saying so."""
+
+
+def check_model_inputs(declared: Iterable[str], produced: Iterable[str]) -> None:
+    """Raise :class:`FeatureMismatch` unless the model's declared inputs are the mapping's features."""
+    declared_set, produced_set = set(declared), set(produced)
+    missing, unknown = sorted(declared_set - produced_set), sorted(produced_set - declared_set)
+    if missing or unknown:
+        raise FeatureMismatch(
+            f"the model's inputs and the feature mapping differ: the model needs {missing or 'nothing more'}"
+            f" that the mapping does not produce; it does not declare {unknown or 'nothing else'}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

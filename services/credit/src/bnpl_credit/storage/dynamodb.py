@@ -6,7 +6,9 @@ time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue); 
 ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
 ``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
-(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX`` until published, then TTL).
+(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX`` until published, then TTL); the
+claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
+or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
 
 Every write is one ``TransactWriteItems``: the change, its records, its events and its
 idempotency record (``attribute_not_exists(PK) OR ttl < now``). A reservation (approval)
@@ -29,20 +31,25 @@ from botocore.exceptions import ClientError
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
 from bnpl_credit.storage.port import (
     DEFAULT_IDEMPOTENCY_TTL,
+    RELEASING_STATUSES,
     Account,
     CustomerSnapshot,
     NewIdempotency,
+    OrderClaim,
     PlanRecord,
     Reservation,
     ReservationConflict,
     StoredResponse,
+    order_taken,
 )
-from bnpl_credit.timefmt import iso
+from bnpl_credit.timefmt import iso, parse_iso
 
 T = TypeVar("T")
 
 PUBLISHED_EVENT_RETENTION = timedelta(days=7)
 _HELD = "HELD"  # GSI3 partition of approvals still holding credit
+_CLAIM_HELD, _CLAIM_PLAN = "HELD", "PLAN"  # an order claimed by an approval / by a plan
+_CLAIM_TTL_GRACE = timedelta(days=1)
 _FAILED = "ConditionalCheckFailed"
 
 
@@ -220,10 +227,16 @@ class DynamoStore:
         return item
 
     async def _transact_claiming(
-        self, items: list[dict[str, Any]], idempotency: NewIdempotency | None, conflict: Exception
+        self,
+        items: list[dict[str, Any]],
+        idempotency: NewIdempotency | None,
+        conflict: Exception,
+        *,
+        failed: dict[int, Exception] | None = None,
     ) -> StoredResponse | None:
         """Write ``items`` (the idempotency put first, if any) in one transaction: None when
-        written; the winner's response when the key was taken meanwhile; else ``conflict``."""
+        written; the winner's response when the key was taken meanwhile; ``failed[i]`` when the
+        condition of item ``i`` failed; else ``conflict``."""
         try:
             await self._transact(items)
         except _Cancelled as cancelled:
@@ -231,8 +244,73 @@ class DynamoStore:
                 winner = await self.get_idempotent(idempotency.scope, idempotency.key, now=idempotency.created_at)
                 if winner is not None:
                     return winner
+            for index, error in (failed or {}).items():
+                if cancelled.failed(index):
+                    raise error from None
             raise conflict from None
         return None
+
+    # -- order claims: one live approval or plan per merchant order --------------------------
+
+    @staticmethod
+    def _claim_key(merchant_id: str, order_reference: str) -> dict[str, Any]:
+        return {"PK": _s(f"ORDER#{merchant_id}#{order_reference}"), "SK": _s("CLAIM")}
+
+    def _claim_put(self, application: dict[str, Any], *, now: str, plan_id: str | None = None) -> dict[str, Any]:
+        """Put the claim of the application's order (an approval's, or with ``plan_id`` its plan's)
+        unless another live approval or plan holds it."""
+        item: dict[str, Any] = {
+            **self._claim_key(application["merchantId"], application["orderReference"]),
+            "applicationId": _s(application["id"]),
+            "customerId": _s(application["customerId"]),
+            "state": _s(_CLAIM_PLAN if plan_id else _CLAIM_HELD),
+        }
+        if plan_id:
+            item["planId"] = _s(plan_id)
+        else:
+            item["heldUntil"] = _s(application["expiresAt"])
+            item["ttl"] = _n(_epoch(parse_iso(application["expiresAt"]) + _CLAIM_TTL_GRACE))
+        return self._put(
+            item,
+            "attribute_not_exists(PK) OR applicationId = :app OR (#state = :held AND heldUntil <= :now)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":app": _s(application["id"]), ":held": _s(_CLAIM_HELD), ":now": _s(now)},
+        )
+
+    @staticmethod
+    def _claim_of(item: dict[str, Any]) -> OrderClaim:
+        return OrderClaim(
+            item["applicationId"]["S"],
+            item["customerId"]["S"],
+            item["planId"]["S"] if "planId" in item else None,
+            item["heldUntil"]["S"] if "heldUntil" in item else None,
+        )
+
+    async def _claim_release(self, doc: dict[str, Any], *, attribute: str) -> list[dict[str, Any]]:
+        """A conditional Delete of the order's claim if it is still this application's
+        (``attribute`` applicationId) or this plan's (``planId``); nothing if it is not."""
+        key = self._claim_key(doc["merchantId"], doc["orderReference"])
+        item = await self._get(key["PK"]["S"], "CLAIM")
+        if item is None or item.get(attribute, {}).get("S") != doc["id"]:
+            return []
+        return [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": key,
+                    "ConditionExpression": "#owner = :id",
+                    "ExpressionAttributeNames": {"#owner": attribute},
+                    "ExpressionAttributeValues": {":id": _s(doc["id"])},
+                }
+            }
+        ]
+
+    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: str) -> OrderClaim | None:
+        item = await self._get(f"ORDER#{merchant_id}#{order_reference}", "CLAIM")
+        if item is None:
+            return None
+        claim = self._claim_of(item)
+        return claim if claim.is_live(now) else None
 
     # -- idempotency ----------------------------------------------------------------------
 
@@ -328,9 +406,13 @@ class DynamoStore:
                 "attribute_not_exists(PK)",  # decision records are written once, never replaced
             )
         )
+        failed: dict[int, Exception] = {}
+        if application["status"] == "APPROVED":
+            failed[len(items)] = order_taken()
+            items.append(self._claim_put(application, now=application["createdAt"]))
         items += self._event_puts(events)
         return await self._transact_claiming(
-            items, idempotency, ReservationConflict("the credit line changed meanwhile", field="order")
+            items, idempotency, ReservationConflict("the credit line changed meanwhile", field="order"), failed=failed
         )
 
     async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
@@ -370,6 +452,8 @@ class DynamoStore:
             return None
         doc = {**current, **update}
         items = [self._app_update(customer_id, doc, expect_status, not_expired_at), *self._event_puts(events)]
+        if doc["status"] in RELEASING_STATUSES:
+            items += await self._claim_release(doc, attribute="applicationId")
         try:
             await self._transact(items)
         except _Cancelled:
@@ -418,6 +502,7 @@ class DynamoStore:
             return None
         doc = {**current, **update}
         items = [self._app_update(customer_id, doc, "APPROVED", now, expired=True), *self._event_puts(events)]
+        items += await self._claim_release(doc, attribute="applicationId")  # unless taken over meanwhile
         try:
             await self._transact(items)
         except _Cancelled:
@@ -449,6 +534,7 @@ class DynamoStore:
                 {"PK": _s(f"PLAN#{plan['id']}"), "SK": _s("PLAN"), "customerId": _s(cid)},
                 "attribute_not_exists(PK)",
             ),
+            self._claim_put(doc, now=not_expired_at, plan_id=plan["id"]),
             *self._record_puts(records),
             *self._event_puts(events),
         ]
@@ -456,6 +542,7 @@ class DynamoStore:
             items,
             idempotency,
             InvalidApplicationState("the application can no longer be confirmed", field="applicationId"),
+            failed={4: order_taken()},
         )
 
     async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None:
@@ -514,6 +601,8 @@ class DynamoStore:
         )
         items += self._record_puts(records)
         items += self._event_puts(events)
+        if plan["status"] in RELEASING_STATUSES:  # refunded in full: the order may be financed again
+            items += await self._claim_release(plan, attribute="planId")
         return await self._transact_claiming(
             items, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
         )

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from bnpl_common.errors import Conflict
 
+from bnpl_credit.errors import OrderAlreadyFinanced
+
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
@@ -80,6 +82,35 @@ class PlanRecord:
     doc: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OrderClaim:
+    """The one live financing of a merchant order (``merchantId`` + ``orderReference``).
+
+    An approval claims its order until ``held_until`` (its ``expiresAt``); confirming turns
+    the claim into the plan's (``plan_id``, no end). Cancelling or expiring the approval, or a
+    refund in full of the plan, releases it. A claim past ``held_until`` may be taken over.
+    """
+
+    application_id: str
+    customer_id: str
+    plan_id: str | None
+    held_until: str | None  # ISO timestamp (sorts as text); None once a plan holds the order
+
+    def is_live(self, now: str) -> bool:
+        return self.plan_id is not None or (self.held_until is not None and self.held_until > now)
+
+
+# application / plan statuses that give the order back
+RELEASING_STATUSES = frozenset({"CANCELLED", "EXPIRED", "REFUNDED"})
+
+
+def order_taken() -> OrderAlreadyFinanced:
+    return OrderAlreadyFinanced(
+        "this order is already being paid for with another approval or plan; one order backs one plan",
+        field="order.orderReference",
+    )
+
+
 DEFAULT_IDEMPOTENCY_TTL = timedelta(hours=48)
 
 
@@ -100,6 +131,10 @@ class CreditStore(Protocol):
     # applications and decisions
     async def snapshot(self, customer_id: str) -> CustomerSnapshot: ...
 
+    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: str) -> OrderClaim | None:
+        """The live claim on a merchant order (an unexpired approval or a plan), if any."""
+        ...
+
     async def save_decision(
         self,
         *,
@@ -110,7 +145,9 @@ class CreditStore(Protocol):
         reservation: Reservation | None,
     ) -> StoredResponse | None:
         """Store a decided application; None, or the winner's response when the key was taken
-        meanwhile. Raises :class:`ReservationConflict` when ``reservation`` no longer holds."""
+        meanwhile. Raises :class:`ReservationConflict` when ``reservation`` no longer holds. An
+        approval claims its order in the same transaction (``OrderAlreadyFinanced`` when another
+        live approval or plan holds it)."""
         ...
 
     async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None: ...
@@ -133,7 +170,8 @@ class CreditStore(Protocol):
         update: dict[str, Any],
         events: list[dict[str, Any]],
     ) -> dict[str, Any] | None:
-        """Apply ``update`` if the application is ``expect_status`` and ``expiresAt > not_expired_at``."""
+        """Apply ``update`` if the application is ``expect_status`` and ``expiresAt > not_expired_at``;
+        a cancellation releases the application's claim on its order."""
         ...
 
     async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
@@ -146,7 +184,7 @@ class CreditStore(Protocol):
     ) -> dict[str, Any] | None:
         """Apply ``update`` (status EXPIRED) with ``events`` if the application is still APPROVED and
         ``expiresAt <= now``; the updated document, or None when it was confirmed, cancelled or
-        expired meanwhile (a confirm and an expiry exclude each other)."""
+        expired meanwhile (a confirm and an expiry exclude each other). Releases the order's claim."""
         ...
 
     # plans
@@ -161,7 +199,8 @@ class CreditStore(Protocol):
         events: list[dict[str, Any]],
     ) -> StoredResponse | None:
         """Create the plan if its application is still APPROVED and unexpired (else
-        ``InvalidApplicationState``); None, or the winner's response for a taken key."""
+        ``InvalidApplicationState``); the order's claim becomes the plan's (``OrderAlreadyFinanced``
+        if another holds it). None, or the winner's response for a taken key."""
         ...
 
     async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None: ...
@@ -190,7 +229,8 @@ class CreditStore(Protocol):
         events: list[dict[str, Any]],
     ) -> StoredResponse | None:
         """Replace the plan if its version is still ``expected_version`` (else
-        ``ConcurrentUpdate``), with its payment/refund records, events and key."""
+        ``ConcurrentUpdate``), with its payment/refund records, events and key. A plan now
+        REFUNDED releases its order's claim."""
         ...
 
     async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:

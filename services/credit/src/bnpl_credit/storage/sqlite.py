@@ -5,7 +5,8 @@ in a worker thread): reads in one deferred transaction (one snapshot); writes in
 ``BEGIN IMMEDIATE`` transaction, so everything a request writes lands together or not at all
 and concurrent writers queue on the lock.
 Unique constraints back the invariants (one plan per application, one record per id,
-one idempotency record per key); triggers make decision records immutable.
+one idempotency record per key, one live claim per merchant order); triggers make decision
+records immutable.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from bnpl_common.sqlite import SqliteDatabase
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
 from bnpl_credit.storage.port import (
     DEFAULT_IDEMPOTENCY_TTL,
+    RELEASING_STATUSES,
     Account,
     CustomerSnapshot,
     NewIdempotency,
+    OrderClaim,
     PlanRecord,
     Reservation,
     ReservationConflict,
     StoredResponse,
+    order_taken,
 )
 from bnpl_credit.timefmt import iso
 
@@ -100,6 +104,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     published_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+CREATE TABLE IF NOT EXISTS order_claims (
+    merchant_id TEXT NOT NULL,
+    order_reference TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    plan_id TEXT,
+    held_until TEXT,
+    PRIMARY KEY (merchant_id, order_reference)
+);
 """
 
 # the two sides of an approval's hold: confirmable or cancellable before expires_at, expirable from then on
@@ -206,6 +219,62 @@ class SqliteStore:
         )
         return doc
 
+    # -- order claims: one live approval or plan per merchant order --------------------------
+
+    @staticmethod
+    def _load_claim(conn: sqlite3.Connection, merchant_id: str, order_reference: str) -> OrderClaim | None:
+        row = conn.execute(
+            "SELECT application_id, customer_id, plan_id, held_until FROM order_claims"
+            " WHERE merchant_id = ? AND order_reference = ?",
+            (merchant_id, order_reference),
+        ).fetchone()
+        if row is None:
+            return None
+        return OrderClaim(row["application_id"], row["customer_id"], row["plan_id"], row["held_until"])
+
+    def _claim_order(
+        self,
+        conn: sqlite3.Connection,
+        application: dict[str, Any],
+        *,
+        now: str,
+        plan_id: str | None = None,
+    ) -> None:
+        """Take (or, for ``plan_id``, turn into a plan's) the claim on the application's order;
+        ``OrderAlreadyFinanced`` when another live approval or plan holds it."""
+        merchant_id, order_reference = application["merchantId"], application["orderReference"]
+        current = self._load_claim(conn, merchant_id, order_reference)
+        if current is not None and current.application_id != application["id"] and current.is_live(now):
+            raise order_taken()
+        conn.execute(
+            "INSERT OR REPLACE INTO order_claims"
+            " (merchant_id, order_reference, application_id, customer_id, plan_id, held_until) VALUES (?,?,?,?,?,?)",
+            (
+                merchant_id,
+                order_reference,
+                application["id"],
+                application["customerId"],
+                plan_id,
+                None if plan_id else application["expiresAt"],
+            ),
+        )
+
+    @staticmethod
+    def _release_claim(conn: sqlite3.Connection, doc: dict[str, Any], *, column: str) -> None:
+        """Drop the order's claim if it is still this application's (``column`` application_id)
+        or this plan's (``plan_id``)."""
+        conn.execute(
+            f"DELETE FROM order_claims WHERE merchant_id = ? AND order_reference = ? AND {column} = ?",  # noqa: S608
+            (doc["merchantId"], doc["orderReference"], doc["id"]),
+        )
+
+    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: str) -> OrderClaim | None:
+        def run(conn: sqlite3.Connection) -> OrderClaim | None:
+            claim = self._load_claim(conn, merchant_id, order_reference)
+            return claim if claim is not None and claim.is_live(now) else None
+
+        return await self._db.read(run)
+
     # -- applications ---------------------------------------------------------------------
 
     async def snapshot(self, customer_id: str) -> CustomerSnapshot:
@@ -260,6 +329,8 @@ class SqliteStore:
                     )
                     if cur.rowcount != 1:
                         raise ReservationConflict("the credit line changed meanwhile", field="order")
+            if application["status"] == "APPROVED":
+                self._claim_order(conn, application, now=application["createdAt"])
             conn.execute(
                 "INSERT INTO applications (id, customer_id, created_at, status, expires_at, doc) VALUES (?,?,?,?,?,?)",
                 (
@@ -333,6 +404,8 @@ class SqliteStore:
                 conn, customer_id, application_id, update, _STATUS_UNEXPIRED, expect_status, not_expired_at
             )
             if doc is not None:
+                if doc["status"] in RELEASING_STATUSES:
+                    self._release_claim(conn, doc, column="application_id")
                 self._add_events(conn, events)
             return doc
 
@@ -355,6 +428,7 @@ class SqliteStore:
         def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
             doc = self._move_application(conn, customer_id, application_id, update, _STATUS_EXPIRED, "APPROVED", now)
             if doc is not None:
+                self._release_claim(conn, doc, column="application_id")
                 self._add_events(conn, events)
             return doc
 
@@ -387,6 +461,7 @@ class SqliteStore:
             )
             if moved is None:
                 raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId")
+            self._claim_order(conn, moved, now=not_expired_at, plan_id=plan["id"])
             conn.execute(
                 "INSERT INTO plans (id, customer_id, application_id, merchant_id, order_reference, created_at, status,"
                 " version, doc) VALUES (?,?,?,?,?,?,?,1,?)",
@@ -468,6 +543,8 @@ class SqliteStore:
             )
             if cur.rowcount != 1:
                 raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
+            if plan["status"] in RELEASING_STATUSES:  # refunded in full: the order may be financed again
+                self._release_claim(conn, plan, column="plan_id")
             self._add_records(conn, records)
             self._add_events(conn, events)
             return None

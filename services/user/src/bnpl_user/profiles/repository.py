@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
@@ -64,12 +64,44 @@ class Challenge:
     attempts_remaining: int
 
 
+@dataclass(frozen=True, slots=True)
+class DailyCaps:
+    """Caps over a rolling ``window`` that stop one-time codes being guessed by asking for new
+    ones, and the service being used to send SMS to anyone's number."""
+
+    window: timedelta = timedelta(hours=24)
+    challenges_per_customer: int = 5
+    challenges_per_destination: int = 5  # one phone number, across all customers
+    wrong_codes_per_customer: int = 10
+
+
+DEFAULT_CAPS = DailyCaps()
+
+
+class OtpLimitReached(Exception):
+    """A daily cap is reached: no new challenge (or no new try) before ``retry_at``."""
+
+    def __init__(self, retry_at: datetime, scope: str) -> None:
+        super().__init__(scope)
+        self.retry_at = retry_at
+        self.scope = scope  # "customer" | "destination"
+
+
+def retry_at(moments: list[datetime], *, cap: int, window: timedelta, since: datetime) -> datetime | None:
+    """When the cap frees a slot, if the moments after ``since`` already fill it; else None."""
+    recent = sorted(m for m in moments if m > since)
+    if len(recent) < cap:
+        return None
+    return recent[len(recent) - cap] + window
+
+
 class AttemptStatus(Enum):
     VERIFIED = "verified"
     MISMATCH = "mismatch"
     EXPIRED = "expired"
     EXHAUSTED = "exhausted"
     NO_CHALLENGE = "no_challenge"
+    LIMITED = "limited"  # too many wrong codes in the window: ``retry_at``
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +109,7 @@ class AttemptResult:
     status: AttemptStatus
     attempts_remaining: int = 0
     profile: ProfileRecord | None = None
+    retry_at: datetime | None = None
 
 
 class ProfileRepository(Protocol):
@@ -97,23 +130,45 @@ class ProfileRepository(Protocol):
         """
         ...
 
-    async def start_challenge(self, challenge: Challenge, *, throttle_since: datetime) -> Challenge | None:
-        """Replace the customer's challenge; unless one was created after ``throttle_since``: return that one."""
+    async def start_challenge(
+        self, challenge: Challenge, *, throttle_since: datetime, destination_key: str, caps: DailyCaps = DEFAULT_CAPS
+    ) -> Challenge | None:
+        """Replace the customer's challenge; unless one was created after ``throttle_since``: return that one.
+
+        Atomically with it, count the challenge against the customer's and the destination's
+        daily caps (``destination_key`` names the phone number without holding it); raise
+        :class:`OtpLimitReached`, writing nothing, when either is full.
+        """
         ...
 
     async def discard_challenge(self, sub: str, challenge_id: str) -> None: ...
 
-    async def attempt(self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool]) -> AttemptResult:
+    async def attempt(
+        self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps = DEFAULT_CAPS
+    ) -> AttemptResult:
         """Spend one attempt of the live challenge and check the code, atomically.
 
-        A wrong code is stored before this returns; a right one marks the phone verified
-        and removes the challenge.
+        A wrong code is stored (and counted against the customer's daily cap of wrong codes)
+        before this returns; a right one marks the phone verified and removes the challenge.
+        With the cap reached, nothing is checked: ``LIMITED``.
         """
         ...
 
 
 def _ts(value: datetime) -> str:
     return value.isoformat()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch: how usage moments are stored and compared."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def _dt(value: str) -> datetime:
@@ -223,13 +278,38 @@ class SqliteProfileRepository:
 
         return await self._db.write(tx)
 
-    async def start_challenge(self, challenge: Challenge, *, throttle_since: datetime) -> Challenge | None:
+    @staticmethod
+    def _usage(conn: sqlite3.Connection, scope: str, kind: str, since: datetime) -> list[datetime]:
+        """The moments of ``kind`` in ``scope`` after ``since`` (older ones are dropped on the way)."""
+        conn.execute("DELETE FROM otp_usage WHERE scope = ? AND kind = ? AND at <= ?", (scope, kind, micros(since)))
+        rows = conn.execute("SELECT at FROM otp_usage WHERE scope = ? AND kind = ?", (scope, kind))
+        return [from_micros(int(r["at"])) for r in rows]
+
+    @staticmethod
+    def _use(conn: sqlite3.Connection, scope: str, kind: str, at: datetime) -> None:
+        conn.execute("INSERT INTO otp_usage (scope, kind, at) VALUES (?, ?, ?)", (scope, kind, micros(at)))
+
+    async def start_challenge(
+        self, challenge: Challenge, *, throttle_since: datetime, destination_key: str, caps: DailyCaps = DEFAULT_CAPS
+    ) -> Challenge | None:
         def tx(conn: sqlite3.Connection) -> Challenge | None:
             row = conn.execute("SELECT * FROM verification_challenges WHERE sub = ?", (challenge.sub,)).fetchone()
             if row is not None:
                 previous = _challenge(row)
                 if previous.created_at > throttle_since:
                     return previous
+            since = challenge.created_at - caps.window
+            scopes = (
+                (f"customer:{challenge.sub}", caps.challenges_per_customer, "customer"),
+                (f"destination:{destination_key}", caps.challenges_per_destination, "destination"),
+            )
+            for scope, cap, name in scopes:
+                moments = self._usage(conn, scope, "challenge", since)
+                free_at = retry_at(moments, cap=cap, window=caps.window, since=since)
+                if free_at is not None:
+                    raise OtpLimitReached(free_at, name)  # rolled back: nothing written
+            for scope, _, _ in scopes:
+                self._use(conn, scope, "challenge", challenge.created_at)
             conn.execute(
                 "INSERT OR REPLACE INTO verification_challenges"
                 " (sub, id, code_hash, phone_number, created_at, expires_at, attempts_remaining)"
@@ -255,7 +335,9 @@ class SqliteProfileRepository:
             )
         )
 
-    async def attempt(self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool]) -> AttemptResult:
+    async def attempt(
+        self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps = DEFAULT_CAPS
+    ) -> AttemptResult:
         def tx(conn: sqlite3.Connection) -> AttemptResult:
             row = conn.execute("SELECT * FROM verification_challenges WHERE sub = ?", (sub,)).fetchone()
             if row is None:
@@ -269,12 +351,18 @@ class SqliteProfileRepository:
             if profile is None or profile.data.phone_number != challenge.phone_number:
                 conn.execute("DELETE FROM verification_challenges WHERE sub = ?", (sub,))
                 return AttemptResult(AttemptStatus.NO_CHALLENGE)
+            scope, since = f"customer:{sub}", now - caps.window
+            wrong = self._usage(conn, scope, "wrong_code", since)
+            free_at = retry_at(wrong, cap=caps.wrong_codes_per_customer, window=caps.window, since=since)
+            if free_at is not None:
+                return AttemptResult(AttemptStatus.LIMITED, challenge.attempts_remaining, retry_at=free_at)
             remaining = challenge.attempts_remaining - 1
             if not matches(challenge):
                 conn.execute(
                     "UPDATE verification_challenges SET attempts_remaining = ? WHERE sub = ? AND id = ?",
                     (remaining, sub, challenge.id),
                 )
+                self._use(conn, scope, "wrong_code", now)
                 return AttemptResult(AttemptStatus.MISMATCH, remaining)
             conn.execute("DELETE FROM verification_challenges WHERE sub = ?", (sub,))
             conn.execute("UPDATE profiles SET phone_verified = 1, updated_at = ? WHERE sub = ?", (_ts(now), sub))

@@ -10,6 +10,12 @@ Items, all under ``PK = CUSTOMER#<sub>`` (the README has the access patterns):
   day after it expired.
 - ``SK = IDEMPOTENCY#<key>``: the first answer to ``PUT /v1/profile`` with that key;
   ``ttl`` = creation + ``idempotency_retention`` (7 days by default).
+- ``SK = OTP#USAGE``: the customer's challenges and wrong codes of the last window
+  (``challenges``, ``wrongCodes``: lists of epoch microseconds), ``version``, ``ttl``.
+
+And one item per phone number that was sent a code, ``PK = DESTINATION#<HMAC of the
+number>``, ``SK = OTP#USAGE`` (``challenges``, ``version``, ``ttl``): the per-number cap
+across customers, without the number itself.
 
 boto3 is synchronous, so every method runs in a worker thread. Every check-then-write is
 a conditional write (``TransactWriteItems`` where two items change together), never a
@@ -31,13 +37,18 @@ from bnpl_common.errors import Conflict
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bnpl_user.profiles.repository import (
+    DEFAULT_CAPS,
     AttemptResult,
     AttemptStatus,
     Challenge,
     CreateOutcome,
     CreateResult,
+    DailyCaps,
+    OtpLimitReached,
     ProfileRecord,
     StoredResponse,
+    from_micros,
+    retry_at,
 )
 from bnpl_user.profiles.schemas import ProfileInput
 from bnpl_user.storage.table import ttl_attribute
@@ -46,6 +57,7 @@ T = TypeVar("T")
 
 PROFILE_SK = "PROFILE"
 OTP_SK = "OTP"
+USAGE_SK = "OTP#USAGE"  # sorts between "OTP" and "PROFILE": read with both
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 IDEMPOTENCY_RETENTION = timedelta(days=7)
 # An expired challenge stays a day so a late try is told "expired" (and the resend throttle holds).
@@ -67,6 +79,10 @@ class StorageContention(Conflict):
 
 def customer_pk(sub: str) -> str:
     return f"CUSTOMER#{sub}"
+
+
+def destination_pk(destination_key: str) -> str:
+    return f"DESTINATION#{destination_key}"
 
 
 def idempotency_sk(key: str) -> str:
@@ -145,6 +161,14 @@ def _challenge(item: dict[str, Any]) -> Challenge:
     )
 
 
+def _moments(item: dict[str, Any] | None, name: str, since: datetime) -> list[int]:
+    """The epoch microseconds in list ``name`` of a usage item that are after ``since``."""
+    if item is None or name not in item:
+        return []
+    bound = _micros(since)
+    return [m for m in (int(v["N"]) for v in item[name]["L"]) if m > bound]
+
+
 def _response(item: dict[str, Any]) -> StoredResponse:
     return StoredResponse(item["fingerprint"]["S"], int(item["statusCode"]["N"]), json.loads(item["response"]["S"]))
 
@@ -171,8 +195,10 @@ class DynamoProfileRepository:
     def _get(self, sub: str, sk: str) -> dict[str, Any] | None:
         return self._client.get_item(TableName=self._table, Key=self._key(sub, sk), ConsistentRead=True).get("Item")
 
-    def _profile_and_challenge(self, sub: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        # "OTP" < "PROFILE" and no other sort key falls between them: one consistent read for both.
+    def _profile_and_challenge(
+        self, sub: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+        # "OTP" < "OTP#USAGE" < "PROFILE" and no other sort key falls between them: one consistent read.
         items = self._client.query(
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND SK BETWEEN :otp AND :profile",
@@ -180,7 +206,7 @@ class DynamoProfileRepository:
             ConsistentRead=True,
         )["Items"]
         by_sk = {item["SK"]["S"]: item for item in items}
-        return by_sk.get(PROFILE_SK), by_sk.get(OTP_SK)
+        return by_sk.get(PROFILE_SK), by_sk.get(OTP_SK), by_sk.get(USAGE_SK)
 
     def _profile_item(self, profile: ProfileRecord, version: int) -> dict[str, Any]:
         return {
@@ -193,6 +219,34 @@ class DynamoProfileRepository:
             "updatedAt": _s(_ts(profile.updated_at)),
             "version": _n(version),
         }
+
+    def _usage_put(
+        self, pk: str, current: dict[str, Any] | None, lists: dict[str, list[int]], window: timedelta
+    ) -> dict[str, Any]:
+        """Put a usage item (``lists`` of epoch microseconds) if it is still as read (``current``)."""
+        version = int(current["version"]["N"]) if current else 0
+        latest = max((m for values in lists.values() for m in values), default=0)
+        item: dict[str, Any] = {
+            "PK": _s(pk),
+            "SK": _s(USAGE_SK),
+            "version": _n(version + 1),
+            self._ttl: _n(_epoch_seconds(from_micros(latest) + window + CHALLENGE_GRACE)),
+        }
+        for name, values in lists.items():
+            item[name] = {"L": [_n(v) for v in sorted(values)]}
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if current is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "#version = :version"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":version": _n(version)}
+        return {"Put": put}
+
+    def _get_pk(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return self._client.get_item(TableName=self._table, Key={"PK": _s(pk), "SK": _s(sk)}, ConsistentRead=True).get(
+            "Item"
+        )
 
     def _delete_challenge(self, sub: str, challenge_id: str) -> None:
         try:
@@ -303,10 +357,14 @@ class DynamoProfileRepository:
                 _reasons(exc)  # a cancelled transaction: someone else wrote first; read again
         raise StorageContention()
 
-    async def start_challenge(self, challenge: Challenge, *, throttle_since: datetime) -> Challenge | None:
-        return await self._run(self._start_challenge, challenge, throttle_since)
+    async def start_challenge(
+        self, challenge: Challenge, *, throttle_since: datetime, destination_key: str, caps: DailyCaps = DEFAULT_CAPS
+    ) -> Challenge | None:
+        return await self._run(self._start_challenge, challenge, throttle_since, destination_key, caps)
 
-    def _start_challenge(self, challenge: Challenge, throttle_since: datetime) -> Challenge | None:
+    def _start_challenge(
+        self, challenge: Challenge, throttle_since: datetime, destination_key: str, caps: DailyCaps
+    ) -> Challenge | None:
         item = {
             **self._key(challenge.sub, OTP_SK),
             "sub": _s(challenge.sub),
@@ -320,36 +378,60 @@ class DynamoProfileRepository:
             "maxAttempts": _n(challenge.attempts_remaining),
             self._ttl: _n(_epoch_seconds(challenge.expires_at + CHALLENGE_GRACE)),
         }
+        since = challenge.created_at - caps.window
+        now_micros = _micros(challenge.created_at)
+        customer, destination = customer_pk(challenge.sub), destination_pk(destination_key)
         for _ in _tries():
+            old = self._get(challenge.sub, OTP_SK)
+            if old is not None and int(old["createdAtMicros"]["N"]) > _micros(throttle_since):
+                return _challenge(old)
+            mine = self._get_pk(customer, USAGE_SK)
+            theirs = self._get_pk(destination, USAGE_SK)
+            mine_sent, mine_wrong = _moments(mine, "challenges", since), _moments(mine, "wrongCodes", since)
+            theirs_sent = _moments(theirs, "challenges", since)
+            for moments, cap, name in (
+                (mine_sent, caps.challenges_per_customer, "customer"),
+                (theirs_sent, caps.challenges_per_destination, "destination"),
+            ):
+                free_at = retry_at([from_micros(m) for m in moments], cap=cap, window=caps.window, since=since)
+                if free_at is not None:
+                    raise OtpLimitReached(free_at, name)
+            items = [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": item,
+                        # Replace the old challenge unless it is younger than the resend interval.
+                        "ConditionExpression": "attribute_not_exists(PK) OR createdAtMicros <= :since",
+                        "ExpressionAttributeValues": {":since": _n(_micros(throttle_since))},
+                    }
+                },
+                self._usage_put(
+                    customer, mine, {"challenges": [*mine_sent, now_micros], "wrongCodes": mine_wrong}, caps.window
+                ),
+                self._usage_put(destination, theirs, {"challenges": [*theirs_sent, now_micros]}, caps.window),
+            ]
             try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=item,
-                    # Replace the old challenge unless it is younger than the resend interval.
-                    ConditionExpression="attribute_not_exists(PK) OR createdAtMicros <= :since",
-                    ExpressionAttributeValues={":since": _n(_micros(throttle_since))},
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self._client.transact_write_items(TransactItems=items)
                 return None
             except ClientError as exc:
                 if _code(exc) in _RETRYABLE_CODES:
                     continue
-                if _code(exc) != "ConditionalCheckFailedException":
-                    raise
-                old = exc.response.get("Item") or self._get(challenge.sub, OTP_SK)
-                if old:
-                    return _challenge(old)
+                _reasons(exc)  # cancelled: a challenge or a count moved since the read; look again
         raise StorageContention()
 
     async def discard_challenge(self, sub: str, challenge_id: str) -> None:
         await self._run(self._delete_challenge, sub, challenge_id)
 
-    async def attempt(self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool]) -> AttemptResult:
-        return await self._run(self._attempt, sub, now, matches)
+    async def attempt(
+        self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps = DEFAULT_CAPS
+    ) -> AttemptResult:
+        return await self._run(self._attempt, sub, now, matches, caps)
 
-    def _attempt(self, sub: str, now: datetime, matches: Callable[[Challenge], bool]) -> AttemptResult:
+    def _attempt(self, sub: str, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps) -> AttemptResult:
+        since = now - caps.window
         for _ in _tries():
-            profile_item, item = self._profile_and_challenge(sub)
+            profile_item, item, usage = self._profile_and_challenge(sub)
             if item is None:
                 return AttemptResult(AttemptStatus.NO_CHALLENGE)
             challenge = _challenge(item)
@@ -360,42 +442,58 @@ class DynamoProfileRepository:
             if profile_item is None or profile_item["phoneNumber"]["S"] != challenge.phone_number:
                 self._delete_challenge(sub, challenge.id)
                 return AttemptResult(AttemptStatus.NO_CHALLENGE)
-            # Spend the attempt first, atomically: parallel tries cannot share one.
+            wrong = _moments(usage, "wrongCodes", since)
+            free_at = retry_at(
+                [from_micros(m) for m in wrong], cap=caps.wrong_codes_per_customer, window=caps.window, since=since
+            )
+            if free_at is not None:
+                return AttemptResult(AttemptStatus.LIMITED, challenge.attempts_remaining, retry_at=free_at)
+            seen = item["attempts"]
+            remaining = challenge.attempts_remaining - 1
+            if matches(challenge):
+                verified = self._verify(sub, challenge, now, seen)
+                if verified is not None:
+                    return AttemptResult(AttemptStatus.VERIFIED, remaining, verified)
+                continue  # the challenge moved (a parallel try, a new number): look again
+            # A wrong code: the try is spent and counted in one transaction, conditional on the
+            # challenge and the count being as read, before the answer is given; parallel tries
+            # cannot share one.
+            items = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": self._key(sub, OTP_SK),
+                        "UpdateExpression": "SET attempts = attempts + :one",
+                        "ConditionExpression": "challengeId = :id AND attempts = :seen",
+                        "ExpressionAttributeValues": {":one": _n(1), ":id": _s(challenge.id), ":seen": seen},
+                    }
+                },
+                self._usage_put(
+                    customer_pk(sub),
+                    usage,
+                    {"challenges": _moments(usage, "challenges", since), "wrongCodes": [*wrong, _micros(now)]},
+                    caps.window,
+                ),
+            ]
             try:
-                spent = self._client.update_item(
-                    TableName=self._table,
-                    Key=self._key(sub, OTP_SK),
-                    UpdateExpression="SET attempts = attempts + :one",
-                    ConditionExpression="challengeId = :id AND attempts < :max",
-                    ExpressionAttributeValues={
-                        ":one": _n(1),
-                        ":id": _s(challenge.id),
-                        ":max": item["maxAttempts"],
-                    },
-                    ReturnValues="UPDATED_NEW",
-                )
+                self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
-                if _code(exc) in _RETRYABLE_CODES or _code(exc) == "ConditionalCheckFailedException":
-                    continue  # someone else spent it or replaced the challenge: look again
-                raise
-            remaining = max(0, int(item["maxAttempts"]["N"]) - int(spent["Attributes"]["attempts"]["N"]))
-            if not matches(challenge):
-                return AttemptResult(AttemptStatus.MISMATCH, remaining)
-            verified = self._verify(sub, challenge, now)
-            if verified is not None:
-                return AttemptResult(AttemptStatus.VERIFIED, remaining, verified)
-            # The challenge went (a parallel right code, a new phone number): look again.
+                if _code(exc) not in _RETRYABLE_CODES:
+                    _reasons(exc)  # cancelled: someone else spent a try or replaced the challenge
+                continue
+            return AttemptResult(AttemptStatus.MISMATCH, remaining)
         raise StorageContention()
 
-    def _verify(self, sub: str, challenge: Challenge, now: datetime) -> ProfileRecord | None:
-        """Remove the challenge and mark the phone verified together; None when the challenge is gone."""
+    def _verify(self, sub: str, challenge: Challenge, now: datetime, seen: dict[str, str]) -> ProfileRecord | None:
+        """Remove the challenge (if no try was spent since ``seen``) and mark the phone verified
+        together; None when the challenge is gone or moved."""
         items = [
             {
                 "Delete": {
                     "TableName": self._table,
                     "Key": self._key(sub, OTP_SK),
-                    "ConditionExpression": "challengeId = :id",
-                    "ExpressionAttributeValues": {":id": _s(challenge.id)},
+                    "ConditionExpression": "challengeId = :id AND attempts = :seen",
+                    "ExpressionAttributeValues": {":id": _s(challenge.id), ":seen": seen},
                 }
             },
             {

@@ -9,7 +9,7 @@ import math
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import anyio
 from bnpl_common.clock import Clock
@@ -25,7 +25,14 @@ from bnpl_user.errors import (
     TooManyRequests,
 )
 from bnpl_user.notifier import Notifier, NotifierError
-from bnpl_user.profiles.repository import AttemptStatus, Challenge, ProfileRepository
+from bnpl_user.profiles.repository import (
+    DEFAULT_CAPS,
+    AttemptStatus,
+    Challenge,
+    DailyCaps,
+    OtpLimitReached,
+    ProfileRepository,
+)
 from bnpl_user.profiles.schemas import Customer
 from bnpl_user.profiles.service import to_customer
 from bnpl_user.verification.schemas import VerificationChallenge
@@ -41,6 +48,7 @@ class OtpPolicy:
     ttl: timedelta = timedelta(minutes=10)
     max_attempts: int = 5
     resend_after: timedelta = timedelta(seconds=30)
+    caps: DailyCaps = DEFAULT_CAPS
 
 
 def new_code() -> str:
@@ -50,6 +58,15 @@ def new_code() -> str:
 def hash_code(pepper: str, challenge_id: str, code: str) -> str:
     """HMAC-SHA256 keyed by the server pepper; the challenge id salts it."""
     return hmac.new(pepper.encode(), (challenge_id + code).encode(), hashlib.sha256).hexdigest()
+
+
+def destination_key(pepper: str, phone: str) -> str:
+    """Names a phone number for the per-number cap without storing it (HMAC keyed by the pepper)."""
+    return hmac.new(pepper.encode(), b"sms-destination:" + phone.encode(), hashlib.sha256).hexdigest()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
 
 
 def mask_phone(phone: str) -> str:
@@ -83,7 +100,19 @@ async def start_verification(
         expires_at=now + policy.ttl,
         attempts_remaining=policy.max_attempts,
     )
-    recent = await repo.start_challenge(challenge, throttle_since=now - policy.resend_after)
+    try:
+        recent = await repo.start_challenge(
+            challenge,
+            throttle_since=now - policy.resend_after,
+            destination_key=destination_key(policy.pepper, challenge.phone_number),
+            caps=policy.caps,
+        )
+    except OtpLimitReached as limit:
+        log.warning("verification codes capped", extra={"customer_id": customer_id, "scope": limit.scope})
+        raise TooManyRequests(
+            _seconds_until(limit.retry_at, now),
+            "too many codes were sent for this customer or phone number today; try again later",
+        ) from None
     if recent is not None:
         wait = (recent.created_at + policy.resend_after - now).total_seconds()
         raise TooManyRequests(max(1, math.ceil(wait)))
@@ -116,7 +145,8 @@ async def confirm_verification(
     def matches(challenge: Challenge) -> bool:
         return hmac.compare_digest(challenge.code_hash, hash_code(policy.pepper, challenge.id, code))
 
-    result = await repo.attempt(customer_id, now=clock.now(), matches=matches)
+    now = clock.now()
+    result = await repo.attempt(customer_id, now=now, matches=matches, caps=policy.caps)
     extra = {"customer_id": customer_id, "outcome": result.status.value}
     if result.status is AttemptStatus.VERIFIED and result.profile is not None:
         log.info("phone verified", extra=extra)
@@ -130,4 +160,8 @@ async def confirm_verification(
         raise CodeExpired()
     if result.status is AttemptStatus.EXHAUSTED:
         raise TooManyAttempts()
+    if result.status is AttemptStatus.LIMITED and result.retry_at is not None:
+        raise TooManyRequests(
+            _seconds_until(result.retry_at, now), "too many wrong codes today; try again later", field="code"
+        )
     raise NoVerificationPending()
