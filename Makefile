@@ -53,7 +53,7 @@ test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: unit, end-to-end, brow
 	$(PY) -m pytest
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser
 
 bench: $(STAMP) $(ARTIFACT) ## every benchmark: model scoring, then decision latency through the platform
 	$(PY) bench/bench_model.py

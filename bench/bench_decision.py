@@ -27,6 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bnpl_common.testing import free_port
+from bnpl_user.testing import last_code
 
 from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack
 from tests.journey import APPLY, CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile
@@ -35,13 +36,7 @@ PASSWORD = "Passw0rd!bench"  # noqa: S105 - a local test user
 
 
 def read_code(stack: Stack, phone: str) -> str:
-    import json
-
-    for line in reversed((stack.data_dir / "sms-outbox.jsonl").read_text().splitlines()):
-        message = json.loads(line)
-        if message["to"] == phone:
-            return next(w for w in message["body"].replace(".", " ").split() if w.isdigit() and len(w) == 6)
-    raise RuntimeError("no code")
+    return last_code(stack.data_dir / "sms-outbox.jsonl", to=phone)
 
 
 def shopper(stack: Stack, gateway: str) -> str:

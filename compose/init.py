@@ -8,7 +8,10 @@ service; this script creates the pool and client and fails loudly if moto gave o
 (a different moto version, changed pool settings), instead of letting every sign-in fail.
 
 The table definitions are the services' own `storage/table.json` (CreateTable shape plus
-"TimeToLiveAttribute"), the same files the CloudFormation data stack is checked against.
+"TimeToLiveAttribute"), the same files the CloudFormation data stack is checked against,
+made into tables by ``bnpl_common.dynamodb.create_table`` (this runs in the credit image). A
+missing table.json fails the init.
+
 It also writes /run/bnpl/local-cognito.json (endpoint, region, userPoolId, clientId), the
 file `scripts/local_user.py --cognito` reads to print an access token.
 """
@@ -24,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from bnpl_common.dynamodb import create_table
 
 POOL_NAME = "bnpl-local"
 CLIENT_NAME = "bnpl-checkout"
-# Same pool and client settings as scripts/devstack.py (LocalCognito): the ids hash them.
+# The one definition of the local pool and client: scripts/devstack.py (make run) calls
+# ensure_pool from here too, and moto's HASH strategy derives the ids from these settings.
 POOL_SETTINGS: dict[str, Any] = {
     "UsernameAttributes": ["email"],
     "AutoVerifiedAttributes": ["email"],
@@ -84,23 +89,10 @@ def ensure_pool(idp: Any) -> tuple[str, str]:
     return str(pool_id), str(client_id)
 
 
-def create_table_request(definition: dict[str, Any], table_name: str) -> dict[str, Any]:
-    """The CreateTable arguments of a table.json (its TTL key is applied separately)."""
-    request = {k: v for k, v in definition.items() if k not in ("TimeToLiveAttribute", "TableName")}
-    request["TableName"] = table_name
-    request.setdefault("BillingMode", "PAY_PER_REQUEST")
-    return request
-
-
-def ensure_table(ddb: Any, definition: dict[str, Any], table_name: str) -> None:
-    existing = ddb.list_tables()["TableNames"]
-    if table_name not in existing:
-        ddb.create_table(**create_table_request(definition, table_name))
-        ddb.get_waiter("table_exists").wait(TableName=table_name)
-        log(f"created table {table_name}")
-    ttl = definition.get("TimeToLiveAttribute")
-    if ttl:
-        ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+def ensure_table(ddb: Any, definition: Path | dict[str, Any], table_name: str) -> None:
+    """Create the table of a table.json (or its content) unless it exists, and switch its TTL on."""
+    create_table(ddb, table_name, definition)
+    log(f"table {table_name} ready")
 
 
 def main() -> None:
@@ -129,9 +121,8 @@ def main() -> None:
     for service, (variable, relative) in TABLES.items():
         path = services_dir / relative
         if not path.exists():
-            log(f"{relative} not found: the {service} service has no DynamoDB table yet, skipped")
-            continue
-        ensure_table(ddb, json.loads(path.read_text()), os.environ[variable])
+            sys.exit(f"init: {path} not found: the {service} table cannot be created (is services/ mounted?)")
+        ensure_table(ddb, path, os.environ[variable])
     log("done")
 
 

@@ -22,7 +22,7 @@ lint-infra: infra-tools ## hadolint, compose validation, cfn-lint, checkov and t
 test-containers: $(STAMP) ## build the images, run the compose stack, one checkout decision (needs Docker)
 	$(PY) -m pytest tests/infra/test_containers.py -q -rs
 
-deploy: $(STAMP) ## deploy to AWS: make deploy ENV=dev REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com/bnpl CERTIFICATE_ARN=...
+deploy: $(STAMP) $(ARTIFACT) ## deploy to AWS: make deploy ENV=dev REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com/bnpl CERTIFICATE_ARN=...
 	ENV=$(ENV) PYTHON=$(PY) bash infra/scripts/deploy.sh
 
 destroy: ## delete the AWS stacks of ENV (tables, user pool and keys are retained; see infra/README.md)

@@ -17,6 +17,7 @@ only (as are the SQLite files and the SMS outbox in it).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import boto3
 import httpx
@@ -31,11 +33,21 @@ from bnpl_common.testing import ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACT = ROOT / "model" / "artifacts" / "credit-scorecard"
-POOL_NAME = "bnpl-local"
-CLIENT_NAME = "bnpl-checkout"
 REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_AWS_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+def _compose_init() -> ModuleType:
+    """compose/init.py (the compose stack's one-shot init), loaded from its path: not a package."""
+    module = sys.modules.get("bnpl_compose_init")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("bnpl_compose_init", ROOT / "compose" / "init.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bnpl_compose_init"] = module
+        spec.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)
@@ -89,34 +101,8 @@ class LocalCognito:
         return self
 
     def _ensure_pool(self) -> None:
-        idp = self.client()
-        pools = idp.list_user_pools(MaxResults=60)["UserPools"]
-        pool_id = next((p["Id"] for p in pools if p["Name"] == POOL_NAME), None)
-        if pool_id is None:
-            pool_id = idp.create_user_pool(
-                PoolName=POOL_NAME,
-                UsernameAttributes=["email"],
-                AutoVerifiedAttributes=["email"],
-                Policies={
-                    "PasswordPolicy": {
-                        "MinimumLength": 8,
-                        "RequireUppercase": True,
-                        "RequireLowercase": True,
-                        "RequireNumbers": True,
-                        "RequireSymbols": False,
-                    }
-                },
-            )["UserPool"]["Id"]
-        clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-        client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME), None)
-        if client_id is None:
-            client_id = idp.create_user_pool_client(
-                UserPoolId=pool_id,
-                ClientName=CLIENT_NAME,
-                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-                GenerateSecret=False,
-            )["UserPoolClient"]["ClientId"]
-        self.pool_id, self.client_id = pool_id, client_id
+        # compose/init.py's pool and client: moto's HASH ids hash their settings, so one definition.
+        self.pool_id, self.client_id = _compose_init().ensure_pool(self.client())
 
     def sign_up(self, email: str, password: str) -> str:
         """Sign a user up through the public API and confirm them (locally, as an admin would)."""
@@ -187,10 +173,12 @@ class Stack:
             log_path=self.data_dir / "logs" / f"{name}.log",
         )
 
-    def _uvicorn(self, name: str, factory: str) -> ServiceProcess:
-        port = str(getattr(self.ports, name))
-        args = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", self.host, "--port", port]
-        return self._process(name, [*args, "--no-access-log"], "/readyz")
+    def _service(self, name: str) -> ServiceProcess:
+        """``python -m bnpl_<name>``: the same entry point as the container images (JSON logs)."""
+        proc = self._process(name, [sys.executable, "-m", f"bnpl_{name}"], "/readyz")
+        proc.env[f"{name.upper()}_HOST"] = self.host
+        proc.env[f"{name.upper()}_PORT"] = str(getattr(self.ports, name))
+        return proc
 
     def build(self) -> None:
         self.services = {
@@ -210,9 +198,9 @@ class Stack:
                 ],
                 "/ping",
             ),
-            "user": self._uvicorn("user", "bnpl_user.main:create_app"),
-            "credit": self._uvicorn("credit", "bnpl_credit.main:create_app"),
-            "gateway": self._uvicorn("gateway", "bnpl_gateway.main:create_app"),
+            "user": self._service("user"),
+            "credit": self._service("credit"),
+            "gateway": self._service("gateway"),
         }
 
     def start(self) -> Stack:

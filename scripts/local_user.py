@@ -16,18 +16,20 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_COGNITO_FILE = ROOT / ".data" / "local-cognito.json"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="print a local Cognito access token")
-    parser.add_argument("--email", required=True)
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--cognito", default=str(ROOT / ".data" / "local-cognito.json"))
-    args = parser.parse_args()
+def load_cognito(path: str | Path = DEFAULT_COGNITO_FILE) -> dict[str, str]:
+    """The local Cognito's endpoint, region, userPoolId and clientId (written by `make run` / compose init)."""
     try:
-        cfg = json.loads(Path(args.cognito).read_text())
+        return dict(json.loads(Path(path).read_text()))
     except FileNotFoundError:
-        sys.exit(f"{args.cognito} not found: start the platform with `make run` first")
+        sys.exit(f"{path} not found: start the platform with `make run` first")
+
+
+def access_token(cfg: dict[str, str], email: str, password: str) -> str:
+    """Sign ``email`` up and confirm it (unless it exists), sign in with USER_PASSWORD_AUTH and
+    return the access token."""
     idp = boto3.client(
         "cognito-idp",
         endpoint_url=cfg["endpoint"],
@@ -38,19 +40,28 @@ def main() -> None:
     try:
         idp.sign_up(
             ClientId=cfg["clientId"],
-            Username=args.email,
-            Password=args.password,
-            UserAttributes=[{"Name": "email", "Value": args.email}],
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
         )
-        idp.admin_confirm_sign_up(UserPoolId=cfg["userPoolId"], Username=args.email)
+        idp.admin_confirm_sign_up(UserPoolId=cfg["userPoolId"], Username=email)
     except idp.exceptions.UsernameExistsException:
         pass
     result = idp.initiate_auth(
         ClientId=cfg["clientId"],
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": args.email, "PASSWORD": args.password},
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
     )
-    print(result["AuthenticationResult"]["AccessToken"])
+    return str(result["AuthenticationResult"]["AccessToken"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="print a local Cognito access token")
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--cognito", default=str(DEFAULT_COGNITO_FILE))
+    args = parser.parse_args()
+    print(access_token(load_cognito(args.cognito), args.email, args.password))
 
 
 if __name__ == "__main__":

@@ -11,47 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
+from bnpl_user.testing import last_code
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
+sys.path.insert(0, str(ROOT))
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "good": {
-        "givenName": "Alba",
-        "familyName": "Garcia",
-        "dateOfBirth": "1979-04-12",
-        "address": {"line1": "1 Calle Mayor", "city": "Madrid", "postalCode": "28013", "country": "ES"},
-        "monthlyIncome": {"amount": 450_000, "currency": "EUR"},
-        "monthlyExpenses": {"amount": 120_000, "currency": "EUR"},
-        "housing": "OWNER",
-        "employment": "FIXED",
-        "employmentYears": 12,
-        "assets": {"amount": 3_000_000, "currency": "EUR"},
-        "debt": {"amount": 0, "currency": "EUR"},
-    },
-    "poor": {
-        "givenName": "Pau",
-        "familyName": "Lopez",
-        "dateOfBirth": "2005-02-01",
-        "address": {"line1": "9 Carrer Nou", "city": "Valencia", "postalCode": "46001", "country": "ES"},
-        "monthlyIncome": {"amount": 70_000, "currency": "EUR"},
-        "monthlyExpenses": {"amount": 60_000, "currency": "EUR"},
-        "housing": "RENT",
-        "employment": "PART_TIME",
-        "employmentYears": 0,
-        "assets": {"amount": 0, "currency": "EUR"},
-        "debt": {"amount": 400_000, "currency": "EUR"},
-    },
-}
+from scripts.local_user import access_token, load_cognito  # noqa: E402
+from tests.journey import good_profile, poor_profile  # noqa: E402
+
+DATA = ROOT / ".data"
+OUTBOX = DATA / "sms-outbox.jsonl"
+
+PROFILES: dict[str, Callable[..., dict[str, Any]]] = {"good": good_profile, "poor": poor_profile}
 ORDER_AMOUNT = {"good": 20_000, "poor": 90_000}
 
 
@@ -68,38 +47,22 @@ def gql(gateway: str, token: str, query: str, variables: dict[str, Any] | None =
 
 
 def newest_code(phone: str) -> str:
+    """The newest code texted to ``phone``, from the local SMS outbox (waits up to 5 s for it)."""
     for _ in range(50):
-        lines = (DATA / "sms-outbox.jsonl").read_text().splitlines() if (DATA / "sms-outbox.jsonl").exists() else []
-        for line in reversed(lines):
-            message = json.loads(line)
-            if message["to"] == phone:
-                return next(w for w in message["body"].replace(".", " ").split() if w.isdigit() and len(w) == 6)
-        time.sleep(0.1)
-    sys.exit("no SMS found in .data/sms-outbox.jsonl")
+        try:
+            return last_code(OUTBOX, to=phone)
+        except LookupError:
+            time.sleep(0.1)
+    sys.exit(f"no SMS to {phone} in {OUTBOX}")
 
 
 def journey(kind: str, gateway: str) -> None:
-    cfg = json.loads((DATA / "local-cognito.json").read_text())
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=cfg["endpoint"],
-        region_name=cfg["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
     email, password = f"{kind}-{uuid.uuid4().hex[:6]}@example.com", "Passw0rd!"
     print(f"\n=== {kind} profile: signing up {email} in the local Cognito")
-    idp.sign_up(ClientId=cfg["clientId"], Username=email, Password=password)
-    idp.admin_confirm_sign_up(UserPoolId=cfg["userPoolId"], Username=email)
-    auth = idp.initiate_auth(
-        ClientId=cfg["clientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password},
-    )
-    token = auth["AuthenticationResult"]["AccessToken"]
+    token = access_token(load_cognito(DATA / "local-cognito.json"), email, password)
 
-    phone = "+3460" + f"{random.randint(0, 9_999_999):07d}"
-    profile = {**PROFILES[kind], "phoneNumber": phone, "email": email}
+    profile = PROFILES[kind](email=email)
+    phone = profile["phoneNumber"]
     gql(
         gateway,
         token,
@@ -108,7 +71,7 @@ def journey(kind: str, gateway: str) -> None:
     )
     gql(gateway, token, "mutation { startPhoneVerification { destination expiresAt attemptsRemaining } }")
     code = newest_code(phone)
-    print(f"\n(code read from .data/sms-outbox.jsonl: {code})")
+    print(f"\n(code read from {OUTBOX}: {code})")
     gql(
         gateway,
         token,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from bnpl_common.testing import free_port
+from bnpl_user.testing import last_code
 
 from scripts.devstack import Ports, Stack
 
@@ -71,12 +71,7 @@ def new_shopper(stack: Stack):
 
 def read_outbox(stack: Stack, phone: str) -> str:
     """The newest one-time code sent to ``phone`` through the local SMS outbox."""
-    lines = (stack.data_dir / "sms-outbox.jsonl").read_text().splitlines()
-    messages = [json.loads(line) for line in lines if line.strip()]
-    mine = [m for m in messages if m["to"] == phone]
-    assert mine, f"no SMS to {phone}"
-    digits = "".join(ch if ch.isdigit() else " " for ch in mine[-1]["body"]).split()
-    return next(d for d in digits if len(d) == 6)
+    return last_code(outbox_path(stack), to=phone)
 
 
 def outbox_path(stack: Stack) -> Path:

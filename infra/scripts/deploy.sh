@@ -29,15 +29,12 @@ deploy() {  # deploy <name> [Key=Value...]
     --template-file "$CFN/$name.yaml" --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
     --tags project=bnpl env="$ENV" --parameter-overrides EnvName="$ENV" "$@"
 }
-seed_secret() {  # seed_secret <secret-id> <value>: only while it still holds the placeholder
-  if aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" --query SecretString --output text \
-      | grep -q placeholder; then
-    aws secretsmanager put-secret-value --region "$REGION" --secret-id "$1" --secret-string "$2" >/dev/null
-    echo "   seeded $1"
-  fi
-}
+# Package the model first: a missing artifact (`make model`) fails here, before any image is pushed.
+echo "== model package"
+"$PYTHON" -m bnpl_model package --artifact model/artifacts/credit-scorecard --out "build/model-$TAG.tar.gz"
+MODEL_URL="s3://$ARTIFACT_BUCKET/bnpl/$ENV/model-$TAG.tar.gz"
 
-echo "== 1/7 images ($TAG) -> $REGISTRY"
+echo "== images ($TAG) -> $REGISTRY"
 aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "${REGISTRY%%/*}"
 for name in gateway user credit model; do
   aws ecr describe-repositories --region "$REGION" --repository-names "${REGISTRY#*/}/$name" >/dev/null 2>&1 ||
@@ -52,20 +49,12 @@ for name in gateway user credit model; do
   fi
 done
 
-echo "== 2/7 model package"
-"$PYTHON" -m bnpl_model package --artifact model/artifacts/credit-scorecard --out "build/model-$TAG.tar.gz"
-MODEL_URL="s3://$ARTIFACT_BUCKET/bnpl/$ENV/model-$TAG.tar.gz"
-
 deploy network
 deploy identity
 deploy data
 DATA_KEY=$(aws cloudformation list-exports --region "$REGION" \
   --query "Exports[?Name=='bnpl-$ENV-DataKeyArn'].Value" --output text)
 aws s3 cp --region "$REGION" "build/model-$TAG.tar.gz" "$MODEL_URL" --sse aws:kms --sse-kms-key-id "$DATA_KEY"
-
-echo "== secrets"
-# OTP_PEPPER is the only secret a task reads in AWS; IAM authenticates the gateway and the merchants.
-seed_secret "bnpl/$ENV/otp-pepper" "$(openssl rand -hex 32)"
 
 deploy model ModelImageUri="$REGISTRY/model:$TAG" ModelDataUrl="$MODEL_URL" ModelVersion="$TAG"
 deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTIFICATE_ARN" \

@@ -6,7 +6,6 @@ Each test saves a screenshot of every step under ``test-artifacts/screenshots/<t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 import jwt
 import pytest
 from bnpl_common.testing import free_port
+from bnpl_user.testing import last_code
 
 from scripts.devstack import ROOT, Ports, Stack
 
@@ -159,11 +159,10 @@ class Shopper:
         outbox = self.stack.data_dir / "sms-outbox.jsonl"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            lines = outbox.read_text().splitlines() if outbox.exists() else []
-            mine = [json.loads(line) for line in lines if line.strip() and json.loads(line)["to"] == phone]
-            if mine:
-                return re.findall(r"\b\d{6}\b", mine[-1]["body"])[0]
-            time.sleep(0.1)
+            try:
+                return last_code(outbox, to=phone)
+            except LookupError:
+                time.sleep(0.1)
         raise AssertionError(f"no SMS to {phone}")
 
     def verify_phone(self, phone: str) -> None:

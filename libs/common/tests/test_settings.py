@@ -1,5 +1,7 @@
 """Settings read from the environment; placeholders refused outside local mode."""
 
+from typing import ClassVar
+
 import pytest
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, CommonSettings
 from pydantic import ValidationError
@@ -28,6 +30,23 @@ def test_placeholder_secrets_are_refused_in_aws_mode() -> None:
         CommonSettings(bnpl_env="aws")
     ok = CommonSettings(bnpl_env="aws", service_auth_keys={LOCAL_SIGV4_ACCESS_KEY_ID: "a-real-secret"})
     assert not ok.is_local
+
+
+class _ServiceSettings(CommonSettings):
+    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {"local-service-secret"}
+    service_secret: str = "local-service-secret"
+
+    def secret_values(self) -> dict[str, str]:
+        return {**super().secret_values(), "SERVICE_SECRET": self.service_secret}
+
+
+def test_a_service_adds_its_own_placeholders() -> None:
+    real_keys = {LOCAL_SIGV4_ACCESS_KEY_ID: "a-real-secret"}
+    with pytest.raises(ValidationError, match="SERVICE_SECRET holds a local placeholder"):
+        _ServiceSettings(bnpl_env="aws", service_auth_keys=real_keys)
+    assert _ServiceSettings(bnpl_env="aws", service_auth_keys=real_keys, service_secret="real").service_secret == "real"
+    assert _ServiceSettings(bnpl_env="test").service_secret == "local-service-secret"
+    assert "local-service-secret" not in CommonSettings.placeholder_secrets
 
 
 def test_malformed_key_pairs_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

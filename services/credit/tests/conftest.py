@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +9,16 @@ from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_common.testing import TEST_CLIENT_ID, TEST_POOL_ID, TokenMinter
+from bnpl_common.dynamodb import dynamodb_client
+from bnpl_common.settings import CommonSettings
+from bnpl_common.testing import (
+    TEST_CLIENT_ID,
+    TEST_POOL_ID,
+    TEST_REGION,
+    TokenMinter,
+    moto_server,
+    set_fake_aws_environment,
+)
 from bnpl_credit.main import create_app
 from bnpl_credit.settings import Settings
 from bnpl_credit.testing import NOW, Api, FakeScorer
@@ -69,33 +77,15 @@ def other(client: TestClient, minter: TokenMinter) -> Api:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A moto server on a free port. Real DynamoDB runs each conditional write and transaction
-    atomically; moto's in-memory backend does not lock, so requests are serialised here to
-    give the adapter the isolation it relies on in AWS."""
-    import threading
+    """One moto server (one request at a time, like DynamoDB's atomic requests) for the whole run."""
+    with moto_server() as endpoint:
+        yield endpoint
 
-    from bnpl_common.testing import fake_aws_environment, free_port
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-    from moto.server import ThreadedMotoServer
 
-    for name, value in fake_aws_environment().items():
-        os.environ.setdefault(name, value)
-    lock = threading.RLock()
-    original = DomainDispatcherApplication.__call__
-
-    def serialised(self: Any, environ: Any, start_response: Any) -> Any:
-        with lock:
-            return list(original(self, environ, start_response))
-
-    DomainDispatcherApplication.__call__ = serialised  # type: ignore[method-assign]
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        DomainDispatcherApplication.__call__ = original  # type: ignore[method-assign]
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, so boto3 never finds real ones."""
+    set_fake_aws_environment(monkeypatch)
 
 
 def make_store(kind: str, tmp_path: Path, moto_endpoint: str | None = None) -> Any:
@@ -103,10 +93,10 @@ def make_store(kind: str, tmp_path: Path, moto_endpoint: str | None = None) -> A
         from bnpl_credit.storage.sqlite import SqliteStore
 
         return SqliteStore(tmp_path / "store.sqlite3")
-    from bnpl_credit.storage.dynamodb import DynamoStore, dynamodb_client
+    from bnpl_credit.storage.dynamodb import DynamoStore
     from bnpl_credit.storage.table import create_table
 
-    client = dynamodb_client(region="us-east-1", endpoint_url=moto_endpoint)
+    client = dynamodb_client(CommonSettings(bnpl_env="test", aws_region=TEST_REGION), endpoint_url=moto_endpoint)
     name = f"bnpl-credit-{uuid.uuid4().hex[:8]}"
     create_table(client, name)
     return DynamoStore(client, table_name=name)
@@ -114,5 +104,8 @@ def make_store(kind: str, tmp_path: Path, moto_endpoint: str | None = None) -> A
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    endpoint = request.getfixturevalue("moto_endpoint") if request.param == "dynamodb" else None
+    endpoint = None
+    if request.param == "dynamodb":
+        request.getfixturevalue("aws_env")  # the client reads its credentials when it is made
+        endpoint = request.getfixturevalue("moto_endpoint")
     return make_store(request.param, tmp_path, endpoint)

@@ -11,6 +11,7 @@ from typing import Any
 import botocore.session
 import httpx
 import pytest
+from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.scoring.http import HttpScorer
 from bnpl_credit.scoring.inprocess import InProcessScorer
 from bnpl_credit.scoring.port import MalformedScore, ScorerError
@@ -93,7 +94,7 @@ def test_sagemaker_scorer_invokes_endpoint() -> None:
                 "Body": json.dumps({"instances": [FEATURES]}),
             },
         )
-        scorer = SageMakerScorer(endpoint_name="bnpl-scorecard", region="us-east-1", timeout_seconds=1.0, client=client)
+        scorer = SageMakerScorer(endpoint_name="bnpl-scorecard", timeout_seconds=1.0, client=client)
         result = asyncio.run(scorer.score(FEATURES))
         stub.assert_no_pending_responses()
     assert result.grade == "A" and result.model_version == "scorecard-1"
@@ -103,7 +104,7 @@ def test_sagemaker_scorer_client_error_is_scorer_error() -> None:
     client = _sagemaker_client()
     with Stubber(client) as stub:
         stub.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424)
-        scorer = SageMakerScorer(endpoint_name="x", region="us-east-1", timeout_seconds=1.0, client=client)
+        scorer = SageMakerScorer(endpoint_name="x", timeout_seconds=1.0, client=client)
         with pytest.raises(ScorerError):
             asyncio.run(scorer.score(FEATURES))
 
@@ -112,7 +113,7 @@ def test_sagemaker_scorer_malformed_body() -> None:
     client = _sagemaker_client()
     with Stubber(client) as stub:
         stub.add_response("invoke_endpoint", {"Body": _body(b"not json")})
-        scorer = SageMakerScorer(endpoint_name="x", region="us-east-1", timeout_seconds=1.0, client=client)
+        scorer = SageMakerScorer(endpoint_name="x", timeout_seconds=1.0, client=client)
         with pytest.raises(MalformedScore):
             asyncio.run(scorer.score(FEATURES))
 
@@ -172,6 +173,24 @@ def test_inprocess_scorer_refuses_a_model_whose_inputs_differ_from_the_mapping(
     ok = InProcessScorer("/x", expected_features=FEATURE_NAMES)
     asyncio.run(ok.verify())
     assert asyncio.run(ok.score(FEATURES)).grade == "A"
+
+
+def test_inprocess_scorer_loads_once_even_when_the_load_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    bnpl_model_scorer = pytest.importorskip("bnpl_model.scorer")
+    attempts: list[str] = []
+
+    def from_path(path: str) -> Any:
+        attempts.append(path)
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(bnpl_model_scorer.Scorer, "from_path", staticmethod(from_path))
+    scorer = InProcessScorer("/no/such/artifact", expected_features=FEATURE_NAMES)
+    with pytest.raises(ScorerError, match="FileNotFoundError"):
+        asyncio.run(scorer.verify())  # the app's startup fails on this
+    for _ in range(2):  # had startup gone on, a decision would fail (REFERRED), not read the disk again
+        with pytest.raises(ScorerError, match="not loaded"):
+            asyncio.run(scorer.score(FEATURES))
+    assert attempts == ["/no/such/artifact"]
 
 
 def test_the_packaged_model_takes_exactly_the_mapping() -> None:

@@ -175,6 +175,7 @@ def test_pay_in_4_lifecycle_lateness_and_completion(store: CreditStore) -> None:
         assert plan["installments"][0]["status"] == "PAID" and plan["amountOutstanding"]["amount"] == 7_500
         with pytest.raises(InvalidApplicationState):
             await h.confirm("ana", app["id"])
+        assert await store.list_open_plans() == [await store.get_plan("ana", plan["id"])]  # doc and version
         h.clock.advance(timedelta(days=22))  # 2nd part due +14, grace 7: late today
         assert await plans.sweep_lateness(store, POLICY, h.clock) == 1
         assert await plans.sweep_lateness(store, POLICY, h.clock) == 0  # marked once
@@ -186,7 +187,7 @@ def test_pay_in_4_lifecycle_lateness_and_completion(store: CreditStore) -> None:
         await h.pay("ana", plan["id"], 5_000)
         done = await h.check_plan("ana", plan["id"])
         assert done["status"] == "COMPLETED" and ledger.totals(done)["amountPaid"] == 10_001 + 500
-        assert await store.list_open_plan_ids() == []
+        assert await store.list_open_plans() == []
 
         published = LogPublisher()
         while await relay_once(store, published, h.clock):

@@ -11,7 +11,8 @@ from bnpl_common.testing import TokenMinter
 from bnpl_credit.main import build_scorer, create_app
 from bnpl_credit.scoring.http import HttpScorer
 from bnpl_credit.scoring.inprocess import InProcessScorer
-from bnpl_credit.scoring.sagemaker import SageMakerScorer
+from bnpl_credit.scoring.port import ScorerError
+from bnpl_credit.scoring.sagemaker import SageMakerScorer, runtime_client
 from bnpl_credit.settings import Settings
 from bnpl_credit.testing import Api, model_app
 from fastapi.testclient import TestClient
@@ -52,6 +53,31 @@ def test_build_scorer_choices(tmp_path: Any) -> None:
     assert isinstance(build_scorer(sm, client), SageMakerScorer)
     with pytest.raises(ValueError):
         build_scorer(Settings(scorer="sagemaker"), client)
+
+
+def test_the_sagemaker_client_is_made_once_with_the_scorer_timeout() -> None:
+    client = runtime_client(region="eu-west-1", timeout_seconds=0.8)
+    assert (client.meta.region_name, client.meta.config.read_timeout, client.meta.config.connect_timeout) == (
+        "eu-west-1",
+        0.8,
+        0.8,
+    )
+
+
+def test_a_model_that_does_not_load_stops_the_startup(
+    settings: Settings, minter: TokenMinter, clock: FixedClock, tmp_path: Any
+) -> None:
+    """Not a service that refers every decision while reading the disk again each time."""
+    settings = settings.model_copy(update={"scorer": "inprocess", "model_artifact_dir": str(tmp_path / "none")})
+
+    async def fetch() -> dict[str, Any]:
+        return minter.jwks()
+
+    with (
+        pytest.raises(ScorerError, match=r"not (loaded|installed)"),
+        TestClient(create_app(settings, fetch_jwks=fetch, clock=clock)),
+    ):
+        pass
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

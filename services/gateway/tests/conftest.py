@@ -232,10 +232,13 @@ def offer_json(plan_type: str = "PAY_IN_4", total: int = 40_000) -> dict[str, An
     }
 
 
-def application_json(status: str = "APPROVED", **overrides: Any) -> dict[str, Any]:
+def application_json(status: str = "APPROVED", decision: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """The credit service's application; ``decision`` defaults to ``status`` when that is a decision,
+    else APPROVED (the application was approved before it was confirmed, cancelled or expired)."""
     return {
         "id": "a7d6f1c2-0b1e-4a55-8f0e-3b9c1d2e4f60",
         "status": status,
+        "decision": decision or (status if status in ("APPROVED", "DECLINED", "REFERRED") else "APPROVED"),
         "amount": money(40_000),
         "merchantId": "merchant-1",
         "orderReference": "order-42",

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bnpl_gateway.main import MAX_BODY_BYTES
+from bnpl_common.app import MAX_BODY_BYTES
 from bnpl_gateway.schema import MAX_DEPTH, MAX_TOKENS
 from fastapi.testclient import TestClient
 

@@ -108,14 +108,15 @@ def test_apply_without_profile_is_profile_not_found(gql, user_service, credit_se
 
 
 def test_lifecycle_status_and_decision_are_separate(gql, credit_service, api) -> None:
+    """GraphQL ``status`` is the service's ``decision``; ``applicationStatus`` its lifecycle ``status``."""
     credit_service.routes[("GET", "/v1/applications")] = (
         200,
         {
             "items": [
-                api.application("CONFIRMED", planId="p-1"),
-                api.application("CANCELLED"),
-                api.application("DECLINED"),
-                api.application("EXPIRED", offer=None),
+                api.application("CONFIRMED", decision="APPROVED", planId="p-1"),
+                api.application("CANCELLED", decision="APPROVED"),
+                api.application("DECLINED", decision="DECLINED"),
+                api.application("EXPIRED", decision="REFERRED", offer=None),
             ],
             "nextToken": "t2",
         },

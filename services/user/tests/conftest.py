@@ -4,7 +4,6 @@ signed calls, and one moto server (real HTTP) for the DynamoDB adapter."""
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,51 +11,31 @@ from pathlib import Path
 
 import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_common.testing import TEST_CLIENT_ID, TEST_POOL_ID, TEST_REGION, TokenMinter, fake_aws_environment
+from bnpl_common.testing import (
+    TEST_CLIENT_ID,
+    TEST_POOL_ID,
+    TEST_REGION,
+    TokenMinter,
+    fake_aws_environment,
+    moto_server,
+    set_fake_aws_environment,
+)
 from bnpl_user.settings import Settings
 from bnpl_user.storage.table import create_table
 from bnpl_user.testing import UserApi, in_process_client
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
-
-
-class AtomicMotoServer(ThreadedMotoServer):
-    """``ThreadedMotoServer`` with one request at a time inside moto.
-
-    DynamoDB makes every request atomic; moto's in-memory backend does not (a cancelled
-    transaction restores a copy of the whole table, undoing writes made meanwhile). The
-    clients still send in parallel over real HTTP: only moto's work is serialised.
-    """
-
-    def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
-
-        def atomic(environ, start_response):  # type: ignore[no-untyped-def]
-            with lock:
-                return list(app(environ, start_response))
-
-        self._server = make_server(self._ip_address, self._port, atomic, True, request_handler=MotoRequestHandler)
-        self._server_ready_event.set()
-        self._server.serve_forever()
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """One moto server on a free port for the whole run."""
-    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    """One moto server (one request at a time, like DynamoDB's atomic requests) for the whole run."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials, so boto3 never finds real ones."""
-    for name, value in fake_aws_environment().items():
-        monkeypatch.setenv(name, value)
+    set_fake_aws_environment(monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,14 @@ import anyio
 import boto3
 import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_common.testing import fake_aws_environment
+from bnpl_common.testing import set_fake_aws_environment
 from bnpl_user.notifier import EndUserMessagingNotifier, NotifierError, OutboxNotifier
 from botocore.stub import Stubber
 
 
 @pytest.fixture
 def sms_client(monkeypatch: pytest.MonkeyPatch):
-    for name, value in fake_aws_environment().items():
-        monkeypatch.setenv(name, value)
+    set_fake_aws_environment(monkeypatch)
     return boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
 
 

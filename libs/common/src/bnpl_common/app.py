@@ -1,4 +1,5 @@
-"""What every FastAPI service app gets: health routes, request context, error rendering."""
+"""What every FastAPI service app gets: health routes, request context, error rendering, and
+the ``python -m`` entry point that serves it."""
 
 from __future__ import annotations
 
@@ -30,3 +31,12 @@ def install_common(app: FastAPI, *, ready: ReadinessCheck | None = None) -> None
     async def readyz() -> JSONResponse:
         ok = True if ready is None else await ready()
         return JSONResponse({"status": "ok" if ok else "not ready"}, status_code=200 if ok else 503)
+
+
+def serve(app_factory: str, *, host: str, port: int) -> None:
+    """Serve ``"package.main:create_app"`` with uvicorn's factory mode (the app reads its own
+    settings). Logging is the app's (JSON, set up in its lifespan): uvicorn configures none and
+    writes no access log of its own; ``X-Forwarded-*`` headers are not trusted."""
+    import uvicorn
+
+    uvicorn.run(app_factory, factory=True, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)

@@ -66,12 +66,6 @@ class Money(BaseModel):
         return f"{self.currency} {sign}{units}" + (f".{minor:0{exp}d}" if exp else "")
 
 
-class PositiveMoney(Money):
-    """Money that must be above zero (prices, payments)."""
-
-    amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
-
-
 def allocate(total: int, weights: list[int]) -> list[int]:
     """Split ``total`` minor units by integer ``weights``; the parts sum exactly to ``total``.
 

@@ -7,7 +7,7 @@ definitions. Outside local and test mode the placeholder secrets below are refus
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -27,7 +27,8 @@ def aws_runtime_marker() -> str | None:
     return next((name for name in AWS_RUNTIME_MARKERS if os.environ.get(name)), None)
 
 
-def _split_csv(value: object) -> object:
+def split_csv(value: object) -> object:
+    """A ``mode="before"`` field validator: ``"a, b,,c"`` becomes ``["a", "b", "c"]``."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -37,6 +38,10 @@ class CommonSettings(BaseSettings):
     """What every service reads. Subclass per service; tests build instances directly."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # Values refused in any of ``secret_values()`` with BNPL_ENV=aws; a service adds its own local
+    # keys with ``placeholder_secrets = CommonSettings.placeholder_secrets | {...}``.
+    placeholder_secrets: ClassVar[frozenset[str]] = PLACEHOLDER_SECRETS
 
     bnpl_env: Literal["local", "test", "aws"] = "local"
     log_level: str = "INFO"
@@ -64,14 +69,14 @@ class CommonSettings(BaseSettings):
     http_connect_timeout: float = 1.0
     http_read_timeout: float = 5.0
 
-    _split_lists = field_validator("cognito_client_ids", "service_auth_principals", mode="before")(_split_csv)
+    _split_lists = field_validator("cognito_client_ids", "service_auth_principals", mode="before")(split_csv)
 
     @field_validator("service_auth_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         if isinstance(value, str):
             pairs: dict[str, str] = {}
-            for item in _split_csv(value):  # type: ignore[union-attr]
+            for item in split_csv(value):  # type: ignore[union-attr]
                 key_id, sep, secret = str(item).partition(":")
                 if not sep or not key_id or not secret:
                     raise ValueError("SERVICE_AUTH_KEYS must be ACCESS_KEY_ID:SECRET[,...]")
@@ -92,7 +97,7 @@ class CommonSettings(BaseSettings):
             raise ValueError("SERVICE_AUTH_MODE=apigateway-iam needs SERVICE_AUTH_PRINCIPALS")
         if self.bnpl_env == "aws":
             for name, value in self.secret_values().items():
-                if value in PLACEHOLDER_SECRETS:
+                if value in self.placeholder_secrets:
                     raise ValueError(f"{name} holds a local placeholder secret; set a real one for BNPL_ENV=aws")
         return self
 

@@ -1,5 +1,5 @@
 """Test helpers every package uses: Cognito-shaped tokens signed with a test key, fake
-AWS credentials, free ports and real service processes."""
+AWS credentials, free ports, a moto server and real service processes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,12 @@ def fake_aws_environment() -> dict[str, str]:
         "AWS_DEFAULT_REGION": TEST_REGION,
         "AWS_REGION": TEST_REGION,
     }
+
+
+def set_fake_aws_environment(monkeypatch: Any) -> None:
+    """Set :func:`fake_aws_environment` with pytest's ``monkeypatch`` (undone after the test)."""
+    for name, value in fake_aws_environment().items():
+        monkeypatch.setenv(name, value)
 
 
 @dataclass
@@ -149,6 +156,34 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def uvicorn_args(app_factory: str, port: int) -> list[str]:
-    """Command line that serves ``module:create_app`` with uvicorn's factory mode."""
-    return [sys.executable, "-m", "uvicorn", app_factory, "--factory", "--host", "127.0.0.1", "--port", str(port)]
+# moto's backends are process-wide state: one lock for every moto server of the process.
+_MOTO_LOCK = threading.Lock()
+
+
+@contextmanager
+def moto_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """A moto server on a free port (real HTTP); yields its endpoint URL and stops it after.
+
+    DynamoDB runs every request atomically; moto's in-memory backend does not (a cancelled
+    transaction restores a copy of the whole table, undoing writes made meanwhile). Here moto
+    runs one request at a time, so the adapters get the isolation they rely on in AWS while
+    the clients still send in parallel. Clients need fake credentials: see
+    :func:`fake_aws_environment`.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def serialised(environ: Any, start_response: Any) -> Any:
+        with _MOTO_LOCK:
+            return list(app(environ, start_response))
+
+    server = make_server(host, 0, serialised, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

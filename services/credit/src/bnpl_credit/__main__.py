@@ -1,21 +1,15 @@
-"""Serve the credit service with uvicorn: ``python -m bnpl_credit``."""
+"""``python -m bnpl_credit``: serve the app with uvicorn on CREDIT_HOST:CREDIT_PORT."""
 
 from __future__ import annotations
 
-import uvicorn
+from bnpl_common.app import serve
 
 from bnpl_credit.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        "bnpl_credit.main:create_app",
-        factory=True,
-        host=settings.credit_host,
-        port=settings.credit_port,
-        log_config=None,
-    )
+    serve("bnpl_credit.main:create_app", host=settings.credit_host, port=settings.credit_port)
 
 
 if __name__ == "__main__":

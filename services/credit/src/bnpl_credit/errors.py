@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bnpl_common.errors import AppError, Conflict, Forbidden, NotFound, PreconditionFailed
+from bnpl_common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 
 
 class ApplicationNotFound(NotFound):
@@ -49,9 +49,8 @@ class ConcurrentUpdate(Conflict):
     error_type = "ConcurrentUpdate"
 
 
-class InvalidNextToken(AppError):
-    status_code = 422
-    error_type = "ValidationError"
+class InvalidNextToken(ValidationFailed):
+    """A ``nextToken`` this service did not issue (or one altered since)."""
 
 
 class RefundExceedsPrincipal(PreconditionFailed):

@@ -46,14 +46,14 @@ def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
             raise ValueError("SCORER=inprocess needs MODEL_ARTIFACT_DIR")
         return InProcessScorer(settings.model_artifact_dir, expected_features=FEATURE_NAMES)
     if settings.scorer == "sagemaker":
-        from bnpl_credit.scoring.sagemaker import SageMakerScorer
+        from bnpl_credit.scoring.sagemaker import SageMakerScorer, runtime_client
 
         if not settings.sagemaker_endpoint_name:
             raise ValueError("SCORER=sagemaker needs SAGEMAKER_ENDPOINT_NAME")
         return SageMakerScorer(
             endpoint_name=settings.sagemaker_endpoint_name,
-            region=settings.aws_region,
             timeout_seconds=settings.scorer_timeout_seconds,
+            client=runtime_client(region=settings.aws_region, timeout_seconds=settings.scorer_timeout_seconds),
         )
     from bnpl_credit.scoring.http import HttpScorer
 
@@ -113,7 +113,7 @@ def create_app(
         )
         the_scorer = scorer or build_scorer(settings, client)
         verify = getattr(the_scorer, "verify", None)
-        if verify is not None:  # the in-process model: its inputs must be the mapping's (else no start)
+        if verify is not None:  # the in-process model: it must load and take the mapping's inputs (else no start)
             await verify()
         app.state.credit = CreditState(
             store=the_store,

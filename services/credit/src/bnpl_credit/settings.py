@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from bnpl_common.settings import CommonSettings
 from pydantic import Field, field_validator, model_validator
@@ -20,6 +20,8 @@ LOCAL_MERCHANT_SECRET = "local-only-merchant-secret-not-for-production"  # noqa:
 
 class Settings(CommonSettings):
     """What the credit service reads from its environment."""
+
+    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {LOCAL_MERCHANT_SECRET}
 
     credit_store: Literal["sqlite", "dynamodb"] = "sqlite"
     credit_db_path: str = ".data/credit.sqlite3"
@@ -91,8 +93,6 @@ class Settings(CommonSettings):
             raise ValueError("MERCHANT_AUTH_MODE=apigateway-iam needs MERCHANT_PRINCIPALS")
         if self.clock_offset_file and not self.is_local:
             raise ValueError("CLOCK_OFFSET_FILE is a test control; it is refused unless BNPL_ENV is local or test")
-        if not self.is_local and any(k.secret == LOCAL_MERCHANT_SECRET for k in self.merchant_auth_keys.values()):
-            raise ValueError("MERCHANT_AUTH_KEYS holds the local placeholder secret; set real keys for BNPL_ENV=aws")
         if self.credit_store == "dynamodb" and not self.credit_table:
             raise ValueError("CREDIT_STORE=dynamodb needs CREDIT_TABLE")
         return self

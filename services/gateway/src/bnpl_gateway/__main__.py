@@ -1,23 +1,15 @@
-"""``python -m bnpl_gateway``: serve the gateway with uvicorn (GATEWAY_HOST, GATEWAY_PORT)."""
+"""``python -m bnpl_gateway``: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT."""
 
 from __future__ import annotations
 
-import uvicorn
+from bnpl_common.app import serve
 
-from bnpl_gateway.main import create_app
 from bnpl_gateway.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    serve("bnpl_gateway.main:create_app", host=settings.gateway_host, port=settings.gateway_port)
 
 
 if __name__ == "__main__":

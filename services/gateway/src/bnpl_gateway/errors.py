@@ -21,7 +21,9 @@ INTERNAL_MESSAGE = "internal error"
 DEPENDENCY_MESSAGE = "a service the gateway depends on is unavailable"
 # graphql-core's message when the parser hits ``max_tokens`` (MaxTokensLimiter).
 TOKEN_LIMIT_MARK = "tokens. Parsing aborted."  # noqa: S105 - a parser message, not a secret
-IDEMPOTENCY_FIELDS = frozenset({"idempotencyKey", "Idempotency-Key", "idempotency-key", "idempotency_key"})
+# The field the services (bnpl_common.idempotency) name for a bad Idempotency-Key header: the
+# mutation's argument of the same name, never a path inside ``input``.
+IDEMPOTENCY_FIELD = "idempotencyKey"
 
 
 class GatewayError(Exception):
@@ -52,8 +54,8 @@ def translate_field(field: str | None, field_map: FieldMap) -> str | None:
     """
     if field is None:
         return None
-    if field in IDEMPOTENCY_FIELDS:
-        return "idempotencyKey"
+    if field == IDEMPOTENCY_FIELD:
+        return field
     for prefix in sorted((p for p in field_map if p), key=len, reverse=True):
         if field == prefix:
             return field_map[prefix]

@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.session
 import httpx
-from bnpl_common.app import install_common
+from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
@@ -28,9 +28,6 @@ from bnpl_gateway.upstream import ServiceClient, Upstreams
 from bnpl_gateway.web import WithHeaders, mount_web, response_headers
 
 SERVICE_NAME = "bnpl-gateway"
-# Largest request body, on every route (the page's biggest document is ~1 KiB; the Cognito
-# pass-through stops at 16 KiB itself). Over it: 413 before a byte is parsed.
-MAX_BODY_BYTES = 64 * 1024
 
 
 def signing_credentials(settings: Settings) -> Credentials:
@@ -105,7 +102,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        max_body_size=MAX_BODY_BYTES,
+        max_body_size=MAX_BODY_BYTES,  # the page's biggest document is ~1 KiB; over it: 413 unparsed
     )
 
     async def ready() -> bool:

@@ -33,20 +33,11 @@ Info = strawberry.Info[GatewayContext, None]
 PROFILE_FIELDS = {"": "input"}
 ORDER_FIELDS = {"order": "input"}
 QUOTE_FIELDS = {"amount": "input.amount", "planTypes": "input.planTypes"}
-_DECIDED = {"APPROVED", "DECLINED", "REFERRED"}
 
 
 def application_from(data: dict[str, Any]) -> CreditApplication:
-    """The service's ``status`` is the lifecycle; ``status`` in GraphQL is the decision."""
-    lifecycle = data["status"]
-    decision = data.get("decision") or (
-        lifecycle
-        if lifecycle in _DECIDED
-        # Only a decision with an offer can be confirmed; cancelled or expired
-        # applications had an offer only if they were approved.
-        else ("APPROVED" if lifecycle == "CONFIRMED" or data.get("offer") else "REFERRED")
-    )
-    return build(CreditApplication, {**data, "status": decision, "applicationStatus": lifecycle})
+    """The service's ``status`` is the lifecycle; ``status`` in GraphQL is its ``decision``."""
+    return build(CreditApplication, {**data, "status": data["decision"], "applicationStatus": data["status"]})
 
 
 def _key(given: str | None) -> str:
@@ -102,8 +93,7 @@ class Query:
     async def plans(self, info: Info) -> list[PaymentPlan]:
         ctx = info.context
         data = await ctx.upstreams.credit.call("GET", "/v1/plans", token=ctx.token)
-        items = data.get("items", []) if isinstance(data, dict) else data
-        return [build(PaymentPlan, item) for item in items]
+        return [build(PaymentPlan, item) for item in data.get("items", [])]
 
     @strawberry.field(description="The caller's credit limit, exposure and available credit.")
     async def credit_line(self, info: Info) -> CreditLine:

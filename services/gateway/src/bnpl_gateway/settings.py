@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from bnpl_common.settings import CommonSettings
+from bnpl_common.settings import CommonSettings, split_csv
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
@@ -35,12 +35,7 @@ class Settings(CommonSettings):
     checkout_return_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo_shop: bool | None = None
 
-    @field_validator("cors_allow_origins", "checkout_return_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_origins = field_validator("cors_allow_origins", "checkout_return_origins", mode="before")(split_csv)
 
     @model_validator(mode="after")
     def _aws_signs_with_the_task_role(self) -> Settings:
@@ -77,7 +72,8 @@ class Settings(CommonSettings):
 
     @property
     def cognito_proxy_enabled(self) -> bool:
-        return self.cognito_proxy and self.bnpl_env != "aws"
+        """The validator refuses COGNITO_PROXY with BNPL_ENV=aws, so the setting alone decides."""
+        return self.cognito_proxy
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
+from bnpl_common.app import serve
 
 from bnpl_user.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run("bnpl_user.main:create_app", factory=True, host=settings.user_host, port=settings.user_port)
+    serve("bnpl_user.main:create_app", host=settings.user_host, port=settings.user_port)
 
 
 if __name__ == "__main__":

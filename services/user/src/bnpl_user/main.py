@@ -43,23 +43,13 @@ def build_repository(settings: Settings) -> ProfileRepository | None:
     """
     if settings.user_store != "dynamodb":
         return None
-    import boto3  # only needed with DynamoDB
-    from botocore.config import Config
+    from bnpl_common.dynamodb import dynamodb_client
 
     from bnpl_user.storage.dynamodb import DynamoProfileRepository
 
-    client = boto3.client(
-        "dynamodb",
-        region_name=settings.aws_region,
-        endpoint_url=settings.dynamodb_endpoint,
-        config=Config(
-            connect_timeout=settings.http_connect_timeout,
-            read_timeout=settings.http_read_timeout,
-            retries={"mode": "standard", "max_attempts": 3},
-            max_pool_connections=32,
-        ),
+    return DynamoProfileRepository(
+        dynamodb_client(settings, endpoint_url=settings.dynamodb_endpoint), settings.user_table
     )
-    return DynamoProfileRepository(client, settings.user_table)
 
 
 def otp_policy(settings: Settings) -> OtpPolicy:

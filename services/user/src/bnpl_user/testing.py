@@ -7,18 +7,20 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from bnpl_common.clock import Clock
 from bnpl_common.service_auth import USER_TOKEN_HEADER
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import TEST_REGION, TokenMinter, fake_aws_credentials
-from fastapi.testclient import TestClient
 
 from bnpl_user.main import create_app
 from bnpl_user.notifier import Notifier
 from bnpl_user.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 _CODE_RE = re.compile(r"\b([0-9]{6})\b")
 
@@ -72,6 +74,7 @@ def in_process_client(
     settings: Settings, *, minter: TokenMinter, clock: Clock | None = None, notifier: Notifier | None = None
 ) -> TestClient:
     """A TestClient of the app that trusts ``minter``'s tokens (use it as a context manager)."""
+    from fastapi.testclient import TestClient  # imported here: scripts use this module's outbox helpers
 
     async def fetch_jwks() -> dict[str, Any]:
         return minter.jwks()

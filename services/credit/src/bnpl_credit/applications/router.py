@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import service
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
-from bnpl_credit.deps import AppClock, CurrentCustomer, Engine, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, Engine, IdempotencyKey, Store
 from bnpl_credit.plans import service as plan_service
 from bnpl_credit.plans.schemas import PaymentPlan
 
@@ -66,14 +66,14 @@ async def confirm_application(
     application_id: str,
     customer: CurrentCustomer,
     store: Store,
-    engine: Engine,
+    policy: CurrentPolicy,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Turn an approval into a payment plan."""
     stored = await plan_service.confirm_application(
         store,
-        engine.policy,
+        policy,
         clock,
         customer.sub,
         application_id=application_id,

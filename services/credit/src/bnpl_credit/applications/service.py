@@ -20,7 +20,7 @@ from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.credit_line.service import CustomerHistory, customer_history
 from bnpl_credit.decision.engine import Decision, DecisionContext, DecisionEngine, evaluate, hold_amount
 from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION, FeatureInputs, age_on, build_features
-from bnpl_credit.decision.offers import offer_doc
+from bnpl_credit.decision.offers import money, offer_doc
 from bnpl_credit.errors import (
     AmountOutOfRange,
     ApplicationNotFound,
@@ -280,16 +280,14 @@ def _decision_docs(
         else None
     )
     hold = (
-        {"amount": hold_amount(order.amount.amount, decision.schedule), "currency": currency}
-        if decision.status == "APPROVED"
-        else None
+        money(hold_amount(order.amount.amount, decision.schedule), currency) if decision.status == "APPROVED" else None
     )
     application = {
         "id": app_id,
         "customerId": customer_id,
         "status": decision.status,
         "decision": decision.status,
-        "amount": {"amount": order.amount.amount, "currency": currency},
+        "amount": money(order.amount.amount, currency),
         "hold": hold,
         "merchantId": order.merchant_id,
         "orderReference": order.order_reference,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bnpl_credit.decision.offers import money
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.plans import ledger
 from bnpl_credit.storage.port import Account, CreditStore, CustomerSnapshot
@@ -65,7 +66,7 @@ async def credit_line(store: CreditStore, policy: Policy, customer_id: str, *, n
     exposure = history.exposure
     cur = account.currency
     return {
-        "creditLimit": {"amount": account.credit_limit, "currency": cur},
-        "exposure": {"amount": exposure, "currency": cur},
-        "availableCredit": {"amount": max(account.credit_limit - exposure, 0), "currency": cur},
+        "creditLimit": money(account.credit_limit, cur),
+        "exposure": money(exposure, cur),
+        "availableCredit": money(max(account.credit_limit - exposure, 0), cur),
     }

@@ -8,6 +8,7 @@ from bnpl_credit.decision.schedule import Schedule
 
 
 def money(amount: int, currency: str) -> dict[str, Any]:
+    """The API's money JSON: integer minor units and the currency."""
     return {"amount": amount, "currency": currency}
 
 

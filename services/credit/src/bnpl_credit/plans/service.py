@@ -13,6 +13,7 @@ from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
 
 from bnpl_credit.applications.service import effective_status
+from bnpl_credit.decision.offers import money
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.decision.schedule import add_months
 from bnpl_credit.errors import (
@@ -21,7 +22,6 @@ from bnpl_credit.errors import (
     CurrencyMismatch,
     InvalidApplicationState,
     Overpayment,
-    PlanNotActive,
     PlanNotFound,
 )
 from bnpl_credit.events.outbox import new_event
@@ -33,10 +33,6 @@ from bnpl_credit.timefmt import iso
 log = logging.getLogger("bnpl.credit.plans")
 
 _WRITE_ATTEMPTS = 5
-
-
-def _money(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currency": currency}
 
 
 def plan_view(doc: dict[str, Any], now: datetime, policy: Policy) -> dict[str, Any]:
@@ -53,26 +49,26 @@ def plan_view(doc: dict[str, Any], now: datetime, policy: Policy) -> dict[str, A
         "planType": plan["planType"],
         "merchantId": plan["merchantId"],
         "orderReference": plan["orderReference"],
-        "principal": _money(plan["principal"], cur),
-        "financeCharge": _money(plan["financeCharge"], cur),
-        "totalOfPayments": _money(plan["totalOfPayments"], cur),
+        "principal": money(plan["principal"], cur),
+        "financeCharge": money(plan["financeCharge"], cur),
+        "totalOfPayments": money(plan["totalOfPayments"], cur),
         "apr": plan["apr"],
         "aprBasisPoints": plan["aprBasisPoints"],
-        "lateFees": _money(t["lateFees"], cur),
-        "refunded": _money(plan.get("refunded", 0), cur),
-        "totalDue": _money(t["totalDue"], cur),
-        "amountPaid": _money(t["amountPaid"], cur),
-        "amountOutstanding": _money(t["amountOutstanding"], cur),
-        "returnedToShopper": _money(t["returnedToShopper"], cur),
+        "lateFees": money(t["lateFees"], cur),
+        "refunded": money(plan.get("refunded", 0), cur),
+        "totalDue": money(t["totalDue"], cur),
+        "amountPaid": money(t["amountPaid"], cur),
+        "amountOutstanding": money(t["amountOutstanding"], cur),
+        "returnedToShopper": money(t["returnedToShopper"], cur),
         "installments": [
             {
                 "sequence": i["sequence"],
                 "dueDate": i["dueDate"],
-                "amount": _money(i["amount"], cur),
-                "lateFee": _money(i["lateFee"], cur),
-                "refunded": _money(i["credited"], cur),
-                "amountDue": _money(ledger.due(i), cur),
-                "amountPaid": _money(ledger.net_paid(i), cur),
+                "amount": money(i["amount"], cur),
+                "lateFee": money(i["lateFee"], cur),
+                "refunded": money(i["credited"], cur),
+                "amountDue": money(ledger.due(i), cur),
+                "amountPaid": money(ledger.net_paid(i), cur),
                 "status": ledger.installment_status(i, today, grace),
                 "lateSince": i.get("lateAt"),
             }
@@ -99,10 +95,10 @@ def _payment_doc(
         "id": str(uuid.uuid4()),
         "customerId": plan["customerId"],
         "planId": plan["id"],
-        "amount": _money(amount, cur),
+        "amount": money(amount, cur),
         "source": source,
         "createdAt": iso(now),
-        "allocations": [{"sequence": a["sequence"], "amount": _money(a["amount"], cur)} for a in allocations],
+        "allocations": [{"sequence": a["sequence"], "amount": money(a["amount"], cur)} for a in allocations],
     }
 
 
@@ -111,7 +107,7 @@ def payment_view(payment: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any
     body = {
         **payment,
         "planStatus": plan["status"],
-        "amountOutstanding": _money(t["amountOutstanding"], plan["currency"]),
+        "amountOutstanding": money(t["amountOutstanding"], plan["currency"]),
     }
     return Payment.model_validate(body).model_dump(by_alias=True, mode="json")
 
@@ -143,7 +139,7 @@ def late_events(plan: dict[str, Any], marked: list[dict[str, Any]], now: datetim
                 "planId": plan["id"],
                 "sequence": m["sequence"],
                 "dueDate": m["dueDate"],
-                "lateFee": _money(m["lateFee"], plan["currency"]),
+                "lateFee": money(m["lateFee"], plan["currency"]),
             },
         )
         for m in marked
@@ -369,11 +365,7 @@ async def make_payment(
 async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> int:
     """Mark installments that became LATE (fee + ``installment.late``); how many were marked."""
     marked_total = 0
-    for plan_id in await store.list_open_plan_ids():
-        found = await store.find_plan(plan_id)
-        if found is None:
-            continue
-        plan, version = found
+    for plan, version in await store.list_open_plans():
         now = clock.now()
         marked = ledger.apply_lateness(plan, now.date(), policy.late_fees)
         if not marked:
@@ -389,13 +381,12 @@ async def sweep_lateness(store: CreditStore, policy: Policy, clock: Clock) -> in
         except ConcurrentUpdate:
             continue  # a payment or refund moved it and marked lateness itself; the next sweep looks again
         marked_total += len(marked)
-        log.info("installments late", extra={"plan_id": plan_id, "count": len(marked)})
+        log.info("installments late", extra={"plan_id": plan["id"], "count": len(marked)})
     return marked_total
 
 
 __all__ = [
     "PlanChange",
-    "PlanNotActive",
     "change_plan_once",
     "confirm_application",
     "get_plan",

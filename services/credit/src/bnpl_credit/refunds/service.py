@@ -11,6 +11,7 @@ from typing import Any
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import check_key, fingerprint
 
+from bnpl_credit.decision.offers import money
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import (
     AmbiguousOrder,
@@ -89,16 +90,13 @@ async def refund(
             "planId": plan["id"],
             "merchantId": plan["merchantId"],
             "orderReference": plan["orderReference"],
-            "amount": {"amount": body.amount.amount, "currency": cur},
+            "amount": money(body.amount.amount, cur),
             "reason": body.reason,
             "full": outcome["full"],
-            "credits": [
-                {"sequence": c["sequence"], "amount": {"amount": c["amount"], "currency": cur}}
-                for c in outcome["credits"]
-            ],
-            "returnedToShopper": {"amount": outcome["returnedToShopper"], "currency": cur},
+            "credits": [{"sequence": c["sequence"], "amount": money(c["amount"], cur)} for c in outcome["credits"]],
+            "returnedToShopper": money(outcome["returnedToShopper"], cur),
             "planStatus": plan["status"],
-            "amountOutstanding": {"amount": t["amountOutstanding"], "currency": cur},
+            "amountOutstanding": money(t["amountOutstanding"], cur),
             "createdAt": iso(now),
             "by": caller.access_key_id,
         }

@@ -3,50 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bnpl_credit.scoring.port import FeatureMismatch, ScorerError, ScoreResult, check_model_inputs, parse_prediction
-
-log = logging.getLogger("bnpl.credit.scoring")
+from bnpl_credit.scoring.port import ScorerError, ScoreResult, check_model_inputs, parse_prediction
 
 
 class InProcessScorer:
-    """Loads ``bnpl_model.scorer.Scorer.from_path(dir)`` on first use (or at startup, :meth:`verify`);
-    scores in a worker thread. With ``expected_features``, a model whose declared inputs
-    (``feature_names``) differ from them is refused: every call fails (REFERRED), never scores."""
+    """Loads ``bnpl_model.scorer.Scorer.from_path(dir)`` once: at startup (:meth:`verify`) or on
+    first use; scores in a worker thread. The outcome of the load is kept: a model that did not
+    load is not read from disk again on every decision. With ``expected_features``, a model
+    whose declared inputs (``feature_names``) differ from them is refused."""
 
     def __init__(self, artifact_dir: str, *, expected_features: Sequence[str] | None = None) -> None:
         self._artifact_dir = artifact_dir
         self._expected = tuple(expected_features) if expected_features is not None else None
         self._model: Any = None
+        self._failure: ScorerError | None = None
         self._lock = asyncio.Lock()
 
+    async def _load(self) -> Any:
+        try:
+            from bnpl_model.scorer import Scorer as ModelScorer  # optional dependency
+        except ImportError as exc:
+            raise ScorerError("bnpl_model is not installed") from exc
+        try:
+            model = await asyncio.to_thread(ModelScorer.from_path, self._artifact_dir)
+        except Exception as exc:  # missing or unreadable artifact
+            raise ScorerError(f"in-process model not loaded: {type(exc).__name__}") from exc
+        declared = getattr(model, "feature_names", None)
+        if self._expected is not None and declared is not None:
+            check_model_inputs(declared, self._expected)  # FeatureMismatch
+        return model
+
     async def _loaded(self) -> Any:
-        if self._model is None:
+        if self._model is None and self._failure is None:
             async with self._lock:
-                if self._model is None:
+                if self._model is None and self._failure is None:
                     try:
-                        from bnpl_model.scorer import Scorer as ModelScorer  # optional dependency
-                    except ImportError as exc:
-                        raise ScorerError("bnpl_model is not installed") from exc
-                    model = await asyncio.to_thread(ModelScorer.from_path, self._artifact_dir)
-                    declared = getattr(model, "feature_names", None)
-                    if self._expected is not None and declared is not None:
-                        check_model_inputs(declared, self._expected)
-                    self._model = model
+                        self._model = await self._load()
+                    except ScorerError as exc:
+                        self._failure = exc
+        if self._failure is not None:
+            raise self._failure.with_traceback(None)
         return self._model
 
     async def verify(self) -> None:
-        """Load the model now and check its inputs (the app's startup). Raises
-        :class:`FeatureMismatch`; other load failures are left to the first call (REFERRED)."""
-        try:
-            await self._loaded()
-        except FeatureMismatch:
-            raise
-        except Exception as exc:  # startup goes on; every decision is REFERRED until the model loads
-            log.warning("in-process model not loaded at startup", extra={"error_class": type(exc).__name__})
+        """Load the model now and check its inputs (the app's startup, which fails with the
+        :class:`ScorerError` raised here: a :class:`FeatureMismatch` or a model that did not load)."""
+        await self._loaded()
 
     async def score(self, features: dict[str, Any]) -> ScoreResult:
         model = await self._loaded()

@@ -9,33 +9,27 @@ from typing import Any
 from bnpl_credit.scoring.port import MalformedScore, ScorerError, ScoreResult, parse_invocation_body
 
 
-class SageMakerScorer:
-    """Calls ``invoke_endpoint`` in a worker thread; the boto3 client is created once, lazily."""
+def runtime_client(*, region: str, timeout_seconds: float) -> Any:
+    """The ``sagemaker-runtime`` client: one attempt within the scorer's timeout. Build it at startup."""
+    import boto3
+    from botocore.config import Config
 
-    def __init__(self, *, endpoint_name: str, region: str, timeout_seconds: float, client: Any | None = None) -> None:
+    config = Config(
+        connect_timeout=timeout_seconds, read_timeout=timeout_seconds, retries={"max_attempts": 1, "mode": "standard"}
+    )
+    return boto3.client("sagemaker-runtime", region_name=region, config=config)
+
+
+class SageMakerScorer:
+    """Calls ``invoke_endpoint`` in a worker thread with a client made once (:func:`runtime_client`)."""
+
+    def __init__(self, *, endpoint_name: str, timeout_seconds: float, client: Any) -> None:
         self._endpoint = endpoint_name
-        self._region = region
         self._timeout = timeout_seconds
         self._client = client
 
-    def _runtime(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "sagemaker-runtime",
-                region_name=self._region,
-                config=Config(
-                    connect_timeout=self._timeout,
-                    read_timeout=self._timeout,
-                    retries={"max_attempts": 1, "mode": "standard"},
-                ),
-            )
-        return self._client
-
     def _invoke(self, body: str) -> bytes:
-        response = self._runtime().invoke_endpoint(
+        response = self._client.invoke_endpoint(
             EndpointName=self._endpoint, ContentType="application/json", Accept="application/json", Body=body
         )
         return response["Body"].read()
@@ -55,4 +49,4 @@ class SageMakerScorer:
         return parse_invocation_body(body)
 
     async def aclose(self) -> None:
-        self._client = None
+        self._client.close()

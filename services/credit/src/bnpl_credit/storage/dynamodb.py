@@ -25,7 +25,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
@@ -51,13 +50,6 @@ _HELD = "HELD"  # GSI3 partition of approvals still holding credit
 _CLAIM_HELD, _CLAIM_PLAN = "HELD", "PLAN"  # an order claimed by an approval / by a plan
 _CLAIM_TTL_GRACE = timedelta(days=1)
 _FAILED = "ConditionalCheckFailed"
-
-
-def dynamodb_client(*, region: str, endpoint_url: str | None = None) -> Any:
-    import boto3
-
-    config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 5})
-    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 def _s(value: str) -> dict[str, str]:
@@ -91,10 +83,6 @@ class _Cancelled(Exception):
 
     def failed(self, index: int) -> bool:
         return index < len(self.codes) and self.codes[index] == _FAILED
-
-    @property
-    def conflicting(self) -> bool:
-        return any(c in ("TransactionConflict", _FAILED) for c in self.codes) or not self.codes
 
 
 class DynamoStore:
@@ -573,13 +561,15 @@ class DynamoStore:
         docs = [_doc(i) for i in items]
         return sorted(docs, key=lambda d: (d["createdAt"], d["id"]), reverse=True)
 
-    async def list_open_plan_ids(self) -> list[str]:
+    async def list_open_plans(self) -> list[tuple[dict[str, Any], int]]:
+        # GSI3 projects the whole plan item: no GetItem per plan (its reads are eventually
+        # consistent; update_plan's version condition catches a stale one)
         items = await self._query(
             IndexName="GSI3",
             KeyConditionExpression="GSI3PK = :pk",
             ExpressionAttributeValues={":pk": _s("OPENPLAN")},
         )
-        return [i["GSI3SK"]["S"] for i in items]
+        return [(_doc(i), int(i["version"]["N"])) for i in items]
 
     async def update_plan(
         self,

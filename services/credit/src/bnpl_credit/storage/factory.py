@@ -11,9 +11,11 @@ from bnpl_credit.storage.port import CreditStore
 def build_store(settings: Settings) -> CreditStore:
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     if settings.credit_store == "dynamodb":
-        from bnpl_credit.storage.dynamodb import DynamoStore, dynamodb_client
+        from bnpl_common.dynamodb import dynamodb_client
 
-        client = dynamodb_client(region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint)
+        from bnpl_credit.storage.dynamodb import DynamoStore
+
+        client = dynamodb_client(settings, endpoint_url=settings.dynamodb_endpoint)
         return DynamoStore(client, table_name=settings.credit_table, idempotency_ttl=ttl)
     from bnpl_credit.storage.sqlite import SqliteStore
 

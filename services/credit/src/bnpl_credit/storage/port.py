@@ -215,8 +215,9 @@ class CreditStore(Protocol):
         """Newest first."""
         ...
 
-    async def list_open_plan_ids(self) -> list[str]:
-        """Ids of ACTIVE plans (the lateness sweeper)."""
+    async def list_open_plans(self) -> list[tuple[dict[str, Any], int]]:
+        """ACTIVE plans with their versions, in one read (the lateness sweeper). The versions
+        may be a moment old: an update made with them fails with ``ConcurrentUpdate``."""
         ...
 
     async def update_plan(

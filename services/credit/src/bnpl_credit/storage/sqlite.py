@@ -517,10 +517,12 @@ class SqliteStore:
 
         return await self._db.read(run)
 
-    async def list_open_plan_ids(self) -> list[str]:
-        return await self._db.read(
-            lambda c: [r["id"] for r in c.execute("SELECT id FROM plans WHERE status = 'ACTIVE' ORDER BY id")]
-        )
+    async def list_open_plans(self) -> list[tuple[dict[str, Any], int]]:
+        def run(conn: sqlite3.Connection) -> list[tuple[dict[str, Any], int]]:
+            rows = conn.execute("SELECT doc, version FROM plans WHERE status = 'ACTIVE' ORDER BY id")
+            return [(json.loads(r["doc"]), int(r["version"])) for r in rows]
+
+        return await self._db.read(run)
 
     async def update_plan(
         self,

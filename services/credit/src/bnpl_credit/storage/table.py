@@ -5,51 +5,34 @@ the table (``CREDIT_TABLE``, ``DYNAMODB_ENDPOINT``, ``AWS_REGION``)."""
 
 from __future__ import annotations
 
-import copy
-import json
-import os
 from pathlib import Path
 from typing import Any
+
+from bnpl_common import dynamodb
 
 TABLE_DEFINITION_PATH = Path(__file__).with_name("table.json")
 
 
 def table_definition(table_name: str | None = None) -> dict[str, Any]:
     """The CreateTable request (without the TTL key), for ``table_name`` if given."""
-    definition = json.loads(TABLE_DEFINITION_PATH.read_text())
+    definition = dynamodb.load_table_definition(TABLE_DEFINITION_PATH)
     definition.pop("TimeToLiveAttribute", None)
     if table_name:
         definition["TableName"] = table_name
     return definition
 
 
-def ttl_attribute() -> str:
-    return str(json.loads(TABLE_DEFINITION_PATH.read_text())["TimeToLiveAttribute"])
-
-
-def create_table(client: Any, table_name: str, *, exist_ok: bool = True) -> None:
-    """Create the table and switch TTL on; an existing table is left as it is."""
-    try:
-        client.create_table(**copy.deepcopy(table_definition(table_name)))
-    except client.exceptions.ResourceInUseException:
-        if not exist_ok:
-            raise
-        return
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute()}
-    )
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table (an existing one is kept), wait until it is active and switch TTL on."""
+    dynamodb.create_table(client, table_name, TABLE_DEFINITION_PATH)
 
 
 def main() -> None:
-    from bnpl_credit.storage.dynamodb import dynamodb_client
+    from bnpl_credit.settings import Settings
 
-    name = os.environ.get("CREDIT_TABLE", "bnpl-credit")
-    client = dynamodb_client(
-        region=os.environ.get("AWS_REGION", "us-east-1"), endpoint_url=os.environ.get("DYNAMODB_ENDPOINT")
-    )
-    create_table(client, name)
-    print(f"table {name} ready")
+    settings = Settings()
+    create_table(dynamodb.dynamodb_client(settings, endpoint_url=settings.dynamodb_endpoint), settings.credit_table)
+    print(f"table {settings.credit_table} ready")
 
 
 if __name__ == "__main__":

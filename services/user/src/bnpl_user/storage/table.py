@@ -7,18 +7,17 @@ read it, so the table is the same everywhere.
 
 from __future__ import annotations
 
-import contextlib
-import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-DEFINITION_FILE = "table.json"
+from bnpl_common import dynamodb
+
+TABLE_DEFINITION_PATH = Path(__file__).with_name("table.json")
 
 
 def table_definition() -> dict[str, Any]:
     """The parsed ``table.json`` (a fresh copy each call)."""
-    text = resources.files(__package__).joinpath(DEFINITION_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    return dynamodb.load_table_definition(TABLE_DEFINITION_PATH)
 
 
 def ttl_attribute() -> str:
@@ -32,14 +31,4 @@ def create_table(client: Any, name: str) -> None:
     ``client`` is a boto3 DynamoDB client. A table that already exists is left as it is
     (TTL is still switched on), so an init container can run this on every start.
     """
-    definition = table_definition()
-    ttl_name = definition.pop("TimeToLiveAttribute", None)
-    with contextlib.suppress(client.exceptions.ResourceInUseException):
-        client.create_table(TableName=name, **definition)
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    if ttl_name:
-        current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-            client.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_name}
-            )
+    dynamodb.create_table(client, name, TABLE_DEFINITION_PATH)
