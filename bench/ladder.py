@@ -1,0 +1,429 @@
+"""The benchmark ladder: what a decision costs, against a bare FastAPI hello world, in one run.
+
+    .venv/bin/python bench/ladder.py [--duration 10] [--connections 16] [--quick]
+
+Rungs, all against real processes on 127.0.0.1 and measured in the same run:
+
+1. a bare FastAPI hello world served by uvicorn as the services are (``bench/hello.py``);
+2. a GraphQL read (``me``) through the gateway and the user service;
+3. ``applyForCredit`` (gateway -> user -> credit -> model over HTTP, SQLite) at fixed
+   concurrencies, closed loop, driven by wrk with ``bench/wrk/graphql.lua``;
+4. ``applyForCredit`` at fixed arrival rates (fractions of the best closed-loop rate), open
+   loop: requests leave on a fixed schedule whether or not earlier ones have answered, and each
+   latency is measured from its scheduled start, so a stall is not hidden (no coordinated
+   omission).
+
+For each rung: requests/s, p50, p99, and CPU milliseconds per request for each process of the
+platform (user + system time from ``/proc/<pid>/stat`` around the load), and the ratio of the
+decision rate to the hello world's. Every response is checked (HTTP status, GraphQL errors,
+decision outcome); a rung with failures is reported as failed, not as fast. The table is printed
+and written as JSON under ``bench/results/`` with a description of the machine, plus a plot of
+latency against arrival rate.
+
+Numbers from a shared 2-core machine move between runs: compare the ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
+from bnpl_user.testing import last_code  # noqa: E402
+
+from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile  # noqa: E402
+
+LUA = ROOT / "bench" / "wrk" / "graphql.lua"
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = "Passw0rd!bench"  # noqa: S105 - a local test user
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Pay in 4 of 10.00: small enough that each shopper's 2,000.00 line holds ~200 approvals.
+AMOUNT = 1_000
+
+APPLY = (
+    "mutation A($input: CreditApplicationInput!, $key: String!) { "
+    "applyForCredit(input: $input, idempotencyKey: $key) { id status riskGrade } }"
+)
+
+
+@dataclass
+class Rung:
+    name: str
+    kind: str  # "closed" (wrk, N connections) or "open" (fixed arrival rate)
+    load: float  # connections, or requests per second offered
+    requests: int = 0
+    seconds: float = 0.0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    failures: int = 0
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cpu_total_ms(self) -> float:
+        return sum(self.cpu_ms_per_request.values())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (fields 14 and 15 of stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+@contextmanager
+def cpu_meter(pids: dict[str, int]) -> Iterator[dict[str, float]]:
+    used: dict[str, float] = {}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    yield used
+    for name, pid in pids.items():
+        used[name] = cpu_seconds(pid) - before[name]
+
+
+def run_wrk(url: str, *, connections: int, seconds: int, env: dict[str, str]) -> dict[str, Any]:
+    threads = max(1, min(2, connections))
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"^WRK_JSON (.*)$", result.stdout, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
+    return json.loads(match.group(1))
+
+
+def closed_rung(
+    name: str, url: str, pids: dict[str, int], *, connections: int, seconds: int, env: dict[str, str]
+) -> Rung:
+    with cpu_meter(pids) as used:
+        out = run_wrk(url, connections=connections, seconds=seconds, env=env)
+    rung = Rung(name, "closed", connections)
+    rung.requests = out["requests"]
+    rung.seconds = out["duration_us"] / 1e6
+    rung.rps = rung.requests / rung.seconds
+    rung.p50_ms = out["p50_us"] / 1000
+    rung.p99_ms = out["p99_us"] / 1000
+    rung.failures = out["failures"] + out["unexpected"] + out["socket_errors"]
+    rung.cpu_ms_per_request = {k: 1000 * v / max(1, rung.requests) for k, v in used.items()}
+    return rung
+
+
+class OpenLoop:
+    """An open-loop HTTP/1.1 load generator on raw asyncio streams (cheap enough to share two
+    cores with the platform): a request leaves at each scheduled instant on an idle keep-alive
+    connection, or a new one; latency counts from the scheduled instant."""
+
+    def __init__(self, host: str, port: int, tokens: list[str]) -> None:
+        self.host, self.port, self.tokens = host, port, tokens
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.latencies: list[float] = []
+        self.failures = 0
+        self.sent = 0
+
+    def _request(self) -> bytes:
+        self.sent += 1
+        ref = uuid.uuid4().hex[:16]
+        body = json.dumps(
+            {
+                "query": APPLY,
+                "variables": {
+                    "key": f"{ref}-key",
+                    "input": {
+                        "merchantId": "bench",
+                        "orderReference": ref,
+                        "amount": {"amount": AMOUNT, "currency": "EUR"},
+                        "planType": "PAY_IN_4",
+                    },
+                },
+            }
+        ).encode()
+        token = self.tokens[self.sent % len(self.tokens)]
+        head = (
+            f"POST /graphql HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    async def _one(self, scheduled: float) -> None:
+        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+        reader, writer = conn
+        try:
+            writer.write(self._request())
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            body = await reader.readexactly(length)
+            self.latencies.append(time.perf_counter() - scheduled)
+            if b" 200 " not in status_line or b'"errors"' in body or b'"status":"APPROVED"' not in body:
+                self.failures += 1
+            self.idle.append(conn)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.failures += 1
+            writer.close()
+
+    async def run(self, rate: float, seconds: float) -> float:
+        interval = 1.0 / rate
+        start = time.perf_counter()
+        tasks = []
+        n = int(rate * seconds)
+        for i in range(n):
+            scheduled = start + i * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(self._one(scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+        for _, writer in self.idle:
+            writer.close()
+        return elapsed
+
+
+def open_rung(host: str, port: int, tokens: list[str], pids: dict[str, int], *, rate: float, seconds: int) -> Rung:
+    loop = OpenLoop(host, port, tokens)
+    with cpu_meter(pids) as used:
+        elapsed = asyncio.run(loop.run(rate, seconds))
+    rung = Rung(f"applyForCredit @ {rate:.0f}/s", "open", rate)
+    rung.requests = len(loop.latencies)
+    rung.seconds = elapsed
+    rung.rps = rung.requests / elapsed
+    lat = sorted(x * 1000 for x in loop.latencies) or [0.0]
+    rung.p50_ms = statistics.median(lat)
+    rung.p99_ms = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+    rung.failures = loop.failures
+    rung.cpu_ms_per_request = {k: 1000 * v / max(1, rung.requests) for k, v in used.items()}
+    return rung
+
+
+def shopper(stack: Stack, gateway: str) -> str:
+    assert stack.cognito is not None
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+    stack.cognito.sign_up(email, PASSWORD)
+    token = stack.cognito.access_token(email, PASSWORD)
+    profile = good_profile()
+
+    def call(query: str, variables: dict[str, Any] | None = None) -> None:
+        body = httpx.post(
+            f"{gateway}/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": token}
+        ).json()
+        if body.get("errors"):
+            raise RuntimeError(body)
+
+    call(CREATE_PROFILE, {"input": profile})
+    call(START_VERIFICATION)
+    call(CONFIRM_VERIFICATION, {"code": last_code(stack.data_dir / "sms-outbox.jsonl", to=profile["phoneNumber"])})
+    return token
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def plot(rungs: list[Rung], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    open_rungs = [r for r in rungs if r.kind == "open"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r.load for r in open_rungs], [r.p50_ms for r in open_rungs], marker="o", label="p50")
+    ax.plot([r.load for r in open_rungs], [r.p99_ms for r in open_rungs], marker="o", label="p99")
+    ax.set_xlabel("offered decisions per second (open loop)")
+    ax.set_ylabel("latency, ms")
+    ax.set_title("applyForCredit latency against arrival rate")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def table(rungs: list[Rung], hello_rps: float) -> str:
+    names = sorted({k for r in rungs for k in r.cpu_ms_per_request})
+    head = f"{'rung':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'% hello':>8} " + " ".join(
+        f"{n[:8]:>8}" for n in [*names, "cpu sum"]
+    )
+    lines = [head, "-" * len(head)]
+    for r in rungs:
+        cpu = [r.cpu_ms_per_request.get(n, 0.0) for n in names]
+        lines.append(
+            f"{r.name:<34} {r.rps:>8.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.failures:>5} "
+            f"{100 * r.rps / hello_rps:>7.1f}% " + " ".join(f"{c:>8.2f}" for c in [*cpu, r.cpu_total_ms])
+        )
+    lines.append("(cpu columns: CPU milliseconds per request in each process, user + system)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per rung")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections for the headline rungs")
+    parser.add_argument("--shoppers", type=int, default=24)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (3 s rungs, fewer of them)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk (make bench installs it where apt-get runs)")
+    seconds = 3 if args.quick else args.duration
+    rungs: list[Rung] = []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        hello_port = free_port()
+        hello = ServiceProcess(
+            name="hello",
+            args=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.hello:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(hello_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            health_url=f"http://127.0.0.1:{hello_port}/",
+            env={"PYTHONPATH": str(ROOT)},
+            log_path=tmpdir / "hello.log",
+        ).start()
+        try:
+            assert hello.proc is not None
+            rungs.append(
+                closed_rung(
+                    "hello world (FastAPI)",
+                    f"http://127.0.0.1:{hello_port}/",
+                    {"hello": hello.proc.pid},
+                    connections=args.connections,
+                    seconds=seconds,
+                    env={"BENCH_MODE": "hello"},
+                )
+            )
+        finally:
+            hello.stop()
+
+        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
+        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        try:
+            gateway = stack.url("gateway")
+            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
+            tokens_file = tmpdir / "tokens.txt"
+            tokens_file.write_text("\n".join(tokens) + "\n")
+            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT)}
+            url = f"{gateway}/graphql"
+            # warm up every path once (imports, pools, SQLite pages)
+            run_wrk(url, connections=2, seconds=2, env={**base_env, "BENCH_MODE": "apply"})
+            rungs.append(
+                closed_rung(
+                    "GraphQL read (me)",
+                    url,
+                    pids,
+                    connections=args.connections,
+                    seconds=seconds,
+                    env={**base_env, "BENCH_MODE": "me"},
+                )
+            )
+            for connections in [1, args.connections] if args.quick else [1, 4, args.connections]:
+                rungs.append(
+                    closed_rung(
+                        f"applyForCredit, {connections} conn",
+                        url,
+                        pids,
+                        connections=connections,
+                        seconds=seconds,
+                        env={**base_env, "BENCH_MODE": "apply"},
+                    )
+                )
+            best = max(r.rps for r in rungs if r.name.startswith("applyForCredit"))
+            fractions = [0.5] if args.quick else [0.25, 0.5, 0.75, 0.9]
+            for fraction in fractions:
+                rungs.append(
+                    open_rung("127.0.0.1", ports.gateway, tokens, pids, rate=max(1.0, fraction * best), seconds=seconds)
+                )
+        finally:
+            stack.stop()
+
+    hello_rps = rungs[0].rps
+    decisions = max(r.rps for r in rungs if r.kind == "closed" and r.name.startswith("applyForCredit"))
+    half = min((r for r in rungs if r.kind == "open"), key=lambda r: abs(r.load - 0.5 * decisions))
+    headline = next(r for r in rungs if r.name == f"applyForCredit, {args.connections} conn")
+    summary = {
+        "decisions_per_s_over_hello": decisions / hello_rps,
+        "cpu_ms_per_decision": headline.cpu_total_ms,
+        "p99_ms_at_half_rate": half.p99_ms,
+        "goals": {"ratio_at_least": 0.10, "cpu_ms_at_most": 4.0, "p99_ms_at_most": 50.0},
+    }
+    print()
+    print(table(rungs, hello_rps))
+    print()
+    print(
+        f"decisions/s over hello: {100 * summary['decisions_per_s_over_hello']:.1f}% (goal >= 10%); "
+        f"CPU per decision: {summary['cpu_ms_per_decision']:.1f} ms (goal <= 4); "
+        f"p99 at ~half rate ({half.load:.0f}/s): {summary['p99_ms_at_half_rate']:.1f} ms (goal <= 50)"
+    )
+    failed = [r.name for r in rungs if r.failures]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = RESULTS / f"ladder-{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {"machine": machine(), "rungs": [asdict(r) for r in rungs], "summary": summary, "failed_rungs": failed},
+            indent=2,
+        )
+        + "\n"
+    )
+    plot(rungs, RESULTS / f"ladder-{stamp}.png")
+    print(f"written: {out.relative_to(ROOT)} and its .png")
+    if failed:
+        sys.exit(f"rungs with failed or unexpected answers: {failed}")
+
+
+if __name__ == "__main__":
+    main()
