@@ -99,11 +99,11 @@ def years_between(start: date, end: date, interval: Interval) -> float:
 
 
 def _net_present_value(rate: float, flows: Sequence[tuple[float, float]]) -> float:
-    return sum(amount * (1.0 + rate) ** -t for t, amount in flows)
+    return float(sum(amount * (1.0 + rate) ** -t for t, amount in flows))
 
 
 def _derivative(rate: float, flows: Sequence[tuple[float, float]]) -> float:
-    return sum(-t * amount * (1.0 + rate) ** (-t - 1.0) for t, amount in flows)
+    return float(sum(-t * amount * (1.0 + rate) ** (-t - 1.0) for t, amount in flows))
 
 
 def _solve(flows: Sequence[tuple[float, float]]) -> float:
@@ -147,7 +147,7 @@ def _round_percent(rate: float, decimals: int, exact: Decimal | None = None) -> 
 
 def _near_boundary(rate: float, decimals: int) -> bool:
     scaled = rate * 100 * 10**decimals
-    return abs(scaled - math.floor(scaled) - 0.5) < 1e-9 * max(1.0, abs(scaled))
+    return bool(abs(scaled - math.floor(scaled) - 0.5) < 1e-9 * max(1.0, abs(scaled)))
 
 
 def _decimal_rate(flows: Sequence[tuple[float, float]], guess: float) -> Decimal:
