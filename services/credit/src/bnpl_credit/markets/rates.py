@@ -106,7 +106,7 @@ def _derivative(rate: float, flows: Sequence[tuple[float, float]]) -> float:
     return float(sum(-t * amount * (1.0 + rate) ** (-t - 1.0) for t, amount in flows))
 
 
-def _solve(flows: Sequence[tuple[float, float]]) -> float:
+def solve_rate(flows: Sequence[tuple[float, float]]) -> float:
     """The rate at which the signed flows (drawdowns +, repayments -) are worth zero today."""
     if abs(sum(a for _, a in flows)) < 1e-12:
         return 0.0
@@ -181,7 +181,7 @@ def aprc(
     first = min(flow.on for flow in drawdowns)
     flows = [(years_between(first, f.on, interval), float(f.amount)) for f in drawdowns]
     flows += [(years_between(first, f.on, interval), -float(f.amount)) for f in repayments]
-    rate = _solve(flows)
+    rate = solve_rate(flows)
     if _near_boundary(rate, decimals):
         return _round_percent(rate, decimals, _decimal_rate(flows, rate))
     return _round_percent(rate, decimals)
@@ -195,7 +195,7 @@ def regulation_z_apr(
     if amount_financed <= 0 or not payments:
         raise ValueError("an APR needs an amount financed and at least one payment")
     flows = [(0.0, float(amount_financed))] + [(float(k), -float(p)) for k, p in enumerate(payments, 1)]
-    per_period = _solve(flows)
+    per_period = solve_rate(flows)
     annual = per_period * periods_per_year
     if _near_boundary(annual, decimals):
         return _round_percent(annual, decimals, _decimal_rate(flows, per_period) * periods_per_year)
