@@ -10,8 +10,8 @@ AppSync's JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from bnpl_common.errors import Unauthorized
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
@@ -66,7 +66,7 @@ class AppSyncRoute(APIRoute):
     """Strawberry answers a malformed HTTP request (a body that is not JSON, no query, a GET
     where queries over GET are off) in plain text; AppSync answers in JSON."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def appsync_handler(request: Request) -> Response:
