@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 ARTIFACT_DIR := model/artifacts/credit-scorecard
 ARTIFACT := $(ARTIFACT_DIR)/model.json
 PACKAGES := -e libs/common -e model -e services/user -e services/credit -e services/gateway
-PYPROJECTS := libs/common/pyproject.toml model/pyproject.toml services/user/pyproject.toml \
-              services/credit/pyproject.toml services/gateway/pyproject.toml
+PACKAGE_DIRS := libs/common model services/user services/credit services/gateway
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help
 .PHONY: help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
@@ -49,7 +49,8 @@ bench-model: $(ARTIFACT) ## single-row latency and batch throughput: numpy score
 run: $(STAMP) $(ARTIFACT) ## start the whole platform locally (Ctrl-C stops it; data kept in .data/)
 	$(PY) scripts/devstack.py run
 
-test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: unit, end-to-end, browser, infrastructure lint
+test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: lint and types first, then unit, end-to-end, browser, infrastructure lint
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
@@ -59,9 +60,19 @@ bench: $(STAMP) $(ARTIFACT) ## every benchmark: model scoring, then decision lat
 	$(PY) bench/bench_model.py
 	$(PY) bench/bench_decision.py
 
-lint: $(STAMP) ## ruff lint and format check
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+# Every step runs even when one fails, so one run lists every finding; the target fails if any did.
+# deptry runs in each package's folder: that package's pyproject declares the dependencies its
+# imports must match (its [tool.deptry] holds its own exceptions, with the reason).
+lint: $(STAMP) ## ruff lint + format check, mypy (root pyproject), deptry for each package
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	for pkg in $(PACKAGE_DIRS); do \
+	  echo "deptry $$pkg"; \
+	  (cd $$pkg && $(CURDIR)/$(VENV)/bin/deptry src --optional-dependencies-dev-groups test) || status=1; \
+	done; \
+	exit $$status
 
 fmt: $(STAMP) ## format and autofix
 	$(VENV)/bin/ruff format .

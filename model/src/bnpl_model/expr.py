@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 
@@ -55,11 +56,11 @@ def evaluate(expr: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     """Evaluate ``expr`` over float arrays (NaN = missing); result float64 with NaN."""
     tree = parse(expr)
 
-    def ev(node: ast.AST) -> np.ndarray:
+    def ev(node: ast.AST) -> np.ndarray | np.float64:
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant):
-            return np.float64(node.value)
+            return np.float64(cast(float, node.value))  # parse() admits int and float constants only
         if isinstance(node, ast.Name):
             if node.id not in columns:
                 raise ExpressionError(f"unknown column {node.id!r} in {expr!r}")
@@ -97,7 +98,7 @@ def compile_scalar(expr: str):
         if isinstance(node, ast.Expression):
             return build(node.body)
         if isinstance(node, ast.Constant):
-            c = float(node.value)
+            c = float(cast(float, node.value))  # parse() admits int and float constants only
             return lambda v: c
         if isinstance(node, ast.Name):
             name = node.id

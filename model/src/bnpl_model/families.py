@@ -35,6 +35,14 @@ from bnpl_model.scorer import to_category, to_float
 OTHER = "__other__"
 
 
+def required(spec: dict[str, Any] | None) -> dict[str, Any]:
+    """The estimators' spec: scikit-learn wants a default for every constructor argument (``clone``
+    rebuilds an estimator from them), but none works without one."""
+    if spec is None:
+        raise TypeError("the estimator was built without its feature spec")
+    return spec
+
+
 def input_features(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return [(name, f["type"]) for name, f in spec["features"].items()]
 
@@ -92,13 +100,13 @@ class WoEEncoder(TransformerMixin, BaseEstimator):
         self.spec = spec
 
     def _model_features(self) -> list[dict[str, Any]]:
-        return model_features(self.spec)
+        return model_features(required(self.spec))
 
     def _values(self, X: np.ndarray) -> dict[str, Any]:
-        return parse_columns(self.spec, X)
+        return parse_columns(required(self.spec), X)
 
     def _numeric_bins(self, x: np.ndarray, y: np.ndarray, monotone: str | None, G, B) -> dict:
-        card = self.spec["scorecard"]
+        card = required(self.spec)["scorecard"]
         prior = float(card["woe_prior"])
         miss = np.isnan(x)
         xv, yv = x[~miss], y[~miss]
@@ -148,7 +156,7 @@ class WoEEncoder(TransformerMixin, BaseEstimator):
         }
 
     def _categorical_bins(self, c: list[str | None], y: np.ndarray, G, B) -> dict:
-        card = self.spec["scorecard"]
+        card = required(self.spec)["scorecard"]
         prior = float(card["woe_prior"])
         levels: dict[str, list[int]] = {}
         for v, t in zip(c, y, strict=True):
@@ -256,7 +264,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
         self.encoder_ = WoEEncoder(self.spec).fit(X, y)
-        self.logit_ = ScorecardLogit(C=float(self.spec["scorecard"]["C"])).fit(self.encoder_.transform(X), y)
+        self.logit_ = ScorecardLogit(C=float(required(self.spec)["scorecard"]["C"])).fit(self.encoder_.transform(X), y)
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
@@ -314,7 +322,7 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
 
     def _fit_codes(self, levels: list[str | None], y: np.ndarray) -> dict[str, float]:
         """Level -> code, codes in the order of the smoothed training bad rate (rare levels pooled)."""
-        min_count = int(self.spec["scorecard"]["min_category_count"])
+        min_count = int(required(self.spec)["scorecard"]["min_category_count"])
         prior, base = 5.0, float(y.mean())
         acc: dict[str, list[float]] = {}
         for v, t in zip(levels, y, strict=True):
@@ -338,14 +346,14 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
         y = np.asarray(y)
-        self.features_ = model_features(self.spec)
-        cols = parse_columns(self.spec, X)
+        self.features_ = model_features(required(self.spec))
+        cols = parse_columns(required(self.spec), X)
         self.codes_ = {
             f["name"]: self._fit_codes(cols[f["name"]], y) for f in self.features_ if f["type"] == "categorical"
         }
         # monotonic_cst is on P(bad): a feature that raises the score (lowers the PD) is -1
         cst = [{"increasing": -1, "decreasing": 1}.get(f["monotone"] or "", 0) for f in self.features_]
-        g = self.spec["gbt"]
+        g = required(self.spec)["gbt"]
         self.hgb_ = HistGradientBoostingClassifier(
             max_depth=1,
             learning_rate=float(g["learning_rate"]),
@@ -357,14 +365,14 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
             validation_fraction=float(g["validation_fraction"]),
             n_iter_no_change=int(g["n_iter_no_change"]),
             monotonic_cst=cst,
-            random_state=int(self.spec["selection"]["seed"]),
+            random_state=int(required(self.spec)["selection"]["seed"]),
         )
         with threadpool_limits(1):  # small data: one thread is faster than two contended ones
             self.hgb_.fit(self._matrix(cols), y)
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.hgb_.decision_function(self._matrix(parse_columns(self.spec, X)))
+        return self.hgb_.decision_function(self._matrix(parse_columns(required(self.spec), X)))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = sigmoid(self.decision_function(X))
@@ -418,7 +426,7 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
                     "other": at(codes[OTHER]),
                     "missing": missing,
                 }
-            detail = {"stumps": len(sp)}
+            detail: dict[str, Any] = {"stumps": len(sp)}
             if f["type"] == "categorical":
                 detail["codes"] = self.codes_[f["name"]]
             out.append({"name": f["name"], "in_model": bool(sp), "table": t, "detail": detail})

@@ -23,7 +23,7 @@ def _plots(out_dir: Path, y: np.ndarray, oof_pd: np.ndarray, oof_score: np.ndarr
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 8})
-    kw = {"dpi": 90, "bbox_inches": "tight", "pil_kwargs": {"optimize": True}}
+    kw: dict[str, Any] = {"dpi": 90, "bbox_inches": "tight", "pil_kwargs": {"optimize": True}}
     written = []
 
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -67,7 +67,7 @@ def _plots(out_dir: Path, y: np.ndarray, oof_pd: np.ndarray, oof_score: np.ndarr
     written.append("calibration.png")
 
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    bins = np.linspace(np.floor(oof_score.min() / 10) * 10, np.ceil(oof_score.max() / 10) * 10, 40)
+    bins = np.linspace(np.floor(oof_score.min() / 10) * 10, np.ceil(oof_score.max() / 10) * 10, 40).tolist()
     ax.hist(oof_score[y == 0], bins=bins, alpha=0.6, color="tab:green", label="good", density=True)
     ax.hist(oof_score[y == 1], bins=bins, alpha=0.6, color="tab:red", label="bad", density=True)
     ax.set(xlabel="score (out-of-fold)", ylabel="density", title="Score distribution by outcome")

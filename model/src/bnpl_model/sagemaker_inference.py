@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
     _ToolkitError = Exception
 
 
-class InferenceError(_ToolkitError):  # type: ignore[misc,valid-type]
+class InferenceError(_ToolkitError):
     def __init__(self, status_code: int, error_type: str, message: str):
         Exception.__init__(self, message)
         self.status_code = status_code

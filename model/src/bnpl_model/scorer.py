@@ -187,7 +187,7 @@ class Scorer:
         vals: dict[str, Any] = {}
         get = inst.get
         for name, numeric in self._inputs:
-            v = get(name)
+            v: Any = get(name)
             if numeric:
                 t = type(v)
                 if t is float and v - v == 0.0:

@@ -41,7 +41,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from bnpl_model import __version__
-from bnpl_model.families import OTHER, build, input_features, model_features, parse_columns, sigmoid
+from bnpl_model.families import OTHER, build, input_features, model_features, parse_columns, required, sigmoid
 from bnpl_model.scorer import SCHEMA_VERSION, reason_code, to_category, to_float
 from bnpl_model.spec import load_spec
 
@@ -157,7 +157,7 @@ class RawInputs(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y=None):
         self.levels_ = {}
-        for j, (name, t) in enumerate(input_features(self.spec)):
+        for j, (name, t) in enumerate(input_features(required(self.spec))):
             if t == "categorical":
                 seen = sorted({c for c in (to_category(v, name) for v in X[:, j]) if c is not None})
                 self.levels_[name] = {c: float(i) for i, c in enumerate(seen)}
@@ -165,7 +165,7 @@ class RawInputs(TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         out = np.empty(X.shape, dtype=np.float64)
-        for j, (name, t) in enumerate(input_features(self.spec)):
+        for j, (name, t) in enumerate(input_features(required(self.spec))):
             if t == "numeric":
                 out[:, j] = [to_float(v, name) for v in X[:, j]]
             else:
@@ -401,7 +401,7 @@ def _fairness(spec, data, X, y, pd: np.ndarray, cutoff: float) -> dict[str, Any]
             cats = [to_category(v, col) or "missing" for v in values]
             for level in sorted(set(cats)):
                 groups.append((level, np.array([c == level for c in cats])))
-        rows = []
+        rows: list[dict[str, Any]] = []
         for label, m in groups:
             if not m.any():
                 continue

@@ -23,11 +23,14 @@ def test_graphiql_is_off_in_aws(build_gateway, graphiql: bool | None) -> None:
     assert r.status_code == 404
     assert "graphiql" not in r.text.lower()
     assert "<html" not in r.text.lower()
+    # Strawberry refuses in plain text; the route class answers in AppSync's JSON.
+    assert r.json() == {"errors": [{"errorType": "NotFound", "message": "Not Found"}]}
 
 
 def test_queries_over_get_are_not_executed(gateway: TestClient, token: str, user_service) -> None:
     r = gateway.get("/graphql", params={"query": "{ me { id } }"}, headers={"Authorization": token})
     assert r.status_code != 200 or "errors" in r.json()
+    assert r.headers["content-type"] == "application/json"
     assert user_service.calls == []
 
 

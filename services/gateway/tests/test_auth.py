@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from bnpl_common.testing import TokenMinter
 from fastapi.testclient import TestClient
+from fastapi.websockets import WebSocketDisconnect
 
 APPSYNC_401 = {
     "errors": [{"errorType": "UnauthorizedException", "message": "You are not authorized to make this call."}]
@@ -68,3 +69,27 @@ def test_access_token_with_or_without_bearer(
 def test_health_routes_need_no_token(gateway: TestClient) -> None:
     assert gateway.get("/livez").json() == {"status": "ok"}
     assert gateway.get("/readyz").status_code == 200
+
+
+def test_the_token_is_checked_before_the_body_is_read(gateway: TestClient, token: str) -> None:
+    """A body that is not even JSON: without a token it is never parsed (401), with one it is (400)."""
+    r = gateway.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+    assert r.json() == APPSYNC_401
+    r = gateway.post(
+        "/graphql", content=b"{not json", headers={"Content-Type": "application/json", "Authorization": token}
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["errorType"] == "MalformedHttpRequestException"
+
+
+def test_no_websocket_handshake_is_accepted(gateway: TestClient, token: str) -> None:
+    """There are no subscriptions: the handshake is refused before any protocol is spoken."""
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        gateway.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"], headers={"Authorization": token}
+        ) as ws,
+    ):
+        ws.receive_json()
+    assert refused.value.code == 1008

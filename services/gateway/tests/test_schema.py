@@ -1,10 +1,10 @@
-"""The exported schema is the contract: it matches the code and holds DESIGN.md's core."""
+"""The exported schema is the contract: it matches the code and holds the core every client relies on."""
 
 import pytest
 from bnpl_gateway.export_schema import EXPORT_COMMAND, SCHEMA_FILE, main, schema_sdl
 from graphql import GraphQLSchema, build_schema
 
-# DESIGN.md "GraphQL": the core every client may rely on (names, arguments, nullability).
+# The core every client may rely on (names, arguments, nullability): never renamed.
 CORE = """
 scalar AWSDate
 type Money { amount: Int! currency: String! }
@@ -43,7 +43,7 @@ type Mutation {
 }
 """
 
-# DESIGN.md and docs/contracts.md: the fields of the types the core only names.
+# The fields of the types the core only names (docs/contracts.md has their REST shapes).
 FIELDS = {
     "Customer": "id email givenName familyName dateOfBirth phoneNumber phoneVerified address monthlyIncome "
     "monthlyExpenses housing employment employmentYears assets debt creditLimit availableCredit",

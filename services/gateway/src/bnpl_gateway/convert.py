@@ -20,8 +20,12 @@ T = TypeVar("T")
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
+def _init_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, type) of each field the Strawberry type ``cls`` takes in its constructor."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a Strawberry type")
+    hints = get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init and f.name in hints)
 
 
 def _convert(tp: Any, value: Any) -> Any:
@@ -50,12 +54,8 @@ def _convert(tp: Any, value: Any) -> Any:
 
 def build(cls: type[T], data: dict[str, Any]) -> T:
     """A Strawberry type from a service's JSON object; unknown keys are ignored."""
-    hints = _hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not f.init or f.name not in hints:
-            continue
-        kwargs[f.name] = _convert(hints[f.name], data.get(to_camel_case(f.name)))
+    kind: type = cls  # the cache needs a hashable argument, which a bare ``type[T]`` is not to mypy
+    kwargs = {name: _convert(tp, data.get(to_camel_case(name))) for name, tp in _init_fields(kind)}
     return cls(**kwargs)
 
 

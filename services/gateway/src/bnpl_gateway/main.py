@@ -16,12 +16,11 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from botocore.credentials import Credentials
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from bnpl_gateway.context import GatewayContext
-from bnpl_gateway.router import GatewayRouter
+from bnpl_gateway.router import install_graphql
 from bnpl_gateway.schema import create_schema
 from bnpl_gateway.settings import Settings
 from bnpl_gateway.upstream import ServiceClient, Upstreams
@@ -50,10 +49,6 @@ class GatewayApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return WithHeaders(super().build_middleware_stack(), self.response_headers)
-
-
-async def _context(request: Request) -> GatewayContext:
-    return GatewayContext(upstreams=request.app.state.upstreams)
 
 
 def create_app(
@@ -117,12 +112,8 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
             expose_headers=["X-Request-Id"],
         )
-    graphql = GatewayRouter(
-        create_schema(introspection=settings.introspection_enabled),
-        context_getter=_context,
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        allow_queries_via_get=False,
+    install_graphql(
+        app, create_schema(introspection=settings.introspection_enabled), graphiql=settings.graphiql_enabled
     )
-    app.include_router(graphql, prefix="/graphql")
     mount_web(app, settings)
     return app

@@ -1,19 +1,28 @@
-"""``/graphql``: the caller's Cognito access token is checked before anything executes, and
-every response carries AppSync-shaped errors."""
+"""``/graphql``: the caller's Cognito access token is checked before the body is read, and
+every response carries AppSync-shaped errors.
+
+Both through public hooks: the token check is a FastAPI dependency of the context getter
+(FastAPI resolves it before Strawberry's handler runs, and the handler reads the body), and
+the route class turns Strawberry's plain-text refusals of malformed HTTP requests into
+AppSync's JSON.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from bnpl_common.errors import Unauthorized
-from bnpl_common.jwt import CognitoJwtVerifier, bearer_token
-from cross_web import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.websockets import WebSocket
+from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import WebSocketException
+from fastapi.requests import HTTPConnection
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from bnpl_gateway.context import GatewayContext
@@ -23,33 +32,79 @@ log = logging.getLogger("bnpl.gateway.auth")
 _HTTP_ERROR_TYPES = {400: "MalformedHttpRequestException", 404: "NotFound", 405: "MethodNotAllowed"}
 
 
-class GatewayRouter(GraphQLRouter[GatewayContext, None]):
-    """Strawberry's FastAPI router with AppSync's authorization and error shape."""
+class NotAuthorized(Exception):
+    """No valid access token: HTTP 401 with AppSync's body (see :func:`install_graphql`)."""
 
-    async def run(
-        self,
-        request: Request | WebSocket,
-        context: GatewayContext | Any = None,
-        root_value: Any = None,
-    ) -> Response | WebSocket:
-        if self.is_websocket_request(request):  # no subscriptions: refuse the handshake
-            return await self.reject_websocket(request)
-        if not self.should_render_graphql_ide(self.request_adapter_class(request)):
-            try:
-                verifier: CognitoJwtVerifier = request.app.state.verifier
-                context.principal = await verifier.verify(bearer_token(request.headers.get("authorization")))
-            except Unauthorized as exc:
-                log.info("unauthorized", extra={"reason": exc.message})
-                return JSONResponse(UNAUTHORIZED_BODY, status_code=401)
-        try:
-            return await super().run(request, context=context, root_value=root_value)
-        except HTTPException as exc:  # malformed HTTP request: JSON, as AppSync answers
-            error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "BadRequestException")
-            body = {"errors": [{"errorType": error_type, "message": exc.reason}]}
-            return JSONResponse(body, status_code=exc.status_code)
+
+async def verified_caller(connection: HTTPConnection) -> Principal | None:
+    """The caller of ``POST /graphql``, from a verified Cognito access token.
+
+    ``GET`` executes nothing (queries over GET are refused; it serves GraphiQL where that is
+    on), so it needs no token. There are no subscriptions: a WebSocket handshake is refused.
+    """
+    if connection.scope["type"] == "websocket":
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION)
+    if connection.scope["method"] != "POST":
+        return None
+    verifier: CognitoJwtVerifier = connection.app.state.verifier
+    try:
+        return await verifier.verify(bearer_token(connection.headers.get("authorization")))
+    except Unauthorized as exc:
+        log.info("unauthorized", extra={"reason": exc.message})
+        raise NotAuthorized from None
+
+
+Caller = Annotated[Principal | None, Depends(verified_caller)]
+
+
+async def graphql_context(connection: HTTPConnection, caller: Caller) -> GatewayContext:
+    """Strawberry's context getter: built only once the caller is verified."""
+    return GatewayContext(upstreams=connection.app.state.upstreams, principal=caller)
+
+
+class AppSyncRoute(APIRoute):
+    """Strawberry answers a malformed HTTP request (a body that is not JSON, no query, a GET
+    where queries over GET are off) in plain text; AppSync answers in JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def appsync_handler(request: Request) -> Response:
+            response = await handler(request)
+            if response.status_code < 400 or response.media_type != "text/plain":
+                return response
+            error_type = _HTTP_ERROR_TYPES.get(response.status_code, "BadRequestException")
+            message = bytes(response.body).decode(errors="replace")
+            return JSONResponse(
+                {"errors": [{"errorType": error_type, "message": message}]}, status_code=response.status_code
+            )
+
+        return appsync_handler
+
+
+class GatewayRouter(GraphQLRouter[GatewayContext, None]):
+    """Strawberry's FastAPI router with AppSync's error shape in every result."""
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             response["errors"] = [format_error(error) for error in result.errors]
         return response
+
+
+async def _not_authorized(_request: Request, _exc: Exception) -> Response:
+    return JSONResponse(UNAUTHORIZED_BODY, status_code=401)
+
+
+def install_graphql(app: FastAPI, schema: BaseSchema, *, graphiql: bool, path: str = "/graphql") -> None:
+    """Mount the GraphQL API at ``path``, with the handler that renders a refused token as AppSync's 401."""
+    router = GatewayRouter(
+        schema,
+        context_getter=graphql_context,
+        route_class=AppSyncRoute,
+        graphql_ide="graphiql" if graphiql else None,
+        allow_queries_via_get=False,
+        subscription_protocols=(),
+    )
+    app.add_exception_handler(NotAuthorized, _not_authorized)
+    app.include_router(router, prefix=path)

@@ -8,28 +8,28 @@ from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from bnpl_gateway.errors import is_unexpected
+from bnpl_gateway.limits import CostLimiter, Limits
 from bnpl_gateway.resolvers import Mutation, Query
 
 log = logging.getLogger("bnpl.gateway.graphql")
 
 # What one document may cost, checked before anything runs (AppSync has limits of its kind).
 # The parser stops at MAX_TOKENS: a document of 100,000 fields costs no more than one of 2,000
-# (validating 20,000 fields alone held the event loop for a second). Each alias is an upstream
-# call. The schema has no cycles, so depth is bounded anyway; MAX_DEPTH keeps it so when one is
-# added. The page's and the end-to-end tests' documents stay far below all three (test_web.py).
+# (validating 20,000 fields alone held the event loop for a second). Fragments multiply what
+# those tokens select, so the rest is counted with every fragment expanded (bnpl_gateway.limits):
+# MAX_SELECTIONS bounds the work of validation and execution, each alias is an upstream call,
+# and the schema has no cycles, so depth is bounded anyway; MAX_DEPTH keeps it so when one is
+# added. The page's and the end-to-end tests' documents stay far below all four (test_web.py);
+# clients' introspection query selects ~230.
 MAX_TOKENS = 2_000
+MAX_SELECTIONS = 500
 MAX_DEPTH = 8
 MAX_ALIASES = 30
+LIMITS = Limits(selections=MAX_SELECTIONS, depth=MAX_DEPTH, aliases=MAX_ALIASES)
 
 
 def _parse_date(value: object) -> dt.date:
@@ -87,8 +87,7 @@ def create_schema(*, introspection: bool = True) -> GatewaySchema:
     """
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: CostLimiter(LIMITS),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

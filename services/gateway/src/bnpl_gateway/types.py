@@ -1,4 +1,5 @@
-"""The GraphQL types. Field names are the contract (DESIGN.md "GraphQL", docs/contracts.md)."""
+"""The GraphQL types. Field names are the contract: ``tests/test_schema.py`` pins the core,
+docs/contracts.md the REST shapes they are built from."""
 
 from __future__ import annotations
 
