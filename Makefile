@@ -12,7 +12,7 @@ PACKAGE_DIRS := libs/common model services/user services/credit services/gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
+.PHONY: wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -56,9 +56,17 @@ test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: lint and types first, 
 test-fast: $(STAMP) ## unit tests only (no service processes)
 	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser
 
-bench: $(STAMP) $(ARTIFACT) ## every benchmark: model scoring, then decision latency through the platform
+bench: $(STAMP) $(ARTIFACT) wrk ## model scoring, then the ladder: hello world, GraphQL read, decisions (bench/results/)
 	$(PY) bench/bench_model.py
+	$(PY) bench/ladder.py
+
+bench-scorers: $(STAMP) $(ARTIFACT) ## decision latency with the model over HTTP against in-process, in one run
 	$(PY) bench/bench_decision.py
+
+# wrk, the ladder's load generator, is Debian's package: installed here when missing (as root).
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 # Every step runs even when one fails, so one run lists every finding; the target fails if any did.
 # deptry runs in each package's folder: that package's pyproject declares the dependencies its
