@@ -28,7 +28,8 @@ def resources(name: str = "services") -> dict[str, Any]:
 
 
 def container(service: str) -> dict[str, Any]:
-    (definition,) = resources()[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    definitions = resources()[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    (definition,) = [c for c in definitions if c["Name"] == service]
     return definition
 
 
@@ -159,6 +160,8 @@ def test_every_log_group_on_the_data_key_is_one_the_key_policy_allows() -> None:
         for key, resource in resources(name).items():
             if resource["Type"] != "AWS::Logs::LogGroup" or "KmsKeyId" not in resource["Properties"]:
                 continue
-            group = resource["Properties"]["LogGroupName"]
+            # no LogGroupName: CloudFormation names it <stack>-<logical id>-<suffix>, and deploy.sh
+            # names the stacks bnpl-<env>-<template>
+            group = resource["Properties"].get("LogGroupName", f"bnpl-${{EnvName}}-{name}-{key}-SUFFIX")
             group = group["Fn::Sub"] if isinstance(group, dict) else group
             assert any(fnmatch.fnmatch(group, pattern) for pattern in patterns), (name, key, group)
