@@ -54,8 +54,7 @@ def api_digest(template: dict[str, Any], api: str) -> str:
     parts = {
         name: {"Type": r["Type"], "Properties": r.get("Properties", {})}
         for name, r in resources.items()
-        if name == api
-        or (r["Type"] in API_TYPES and _refers_to(r.get("Properties", {}).get("RestApiId"), api))
+        if name == api or (r["Type"] in API_TYPES and _refers_to(r.get("Properties", {}).get("RestApiId"), api))
     }
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
