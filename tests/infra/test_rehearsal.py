@@ -34,25 +34,48 @@ ENV = "dev"
 CFN = ROOT / "infra" / "cloudformation"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/bnpl"
 TAG = "0123456789ab"
-# (template, stack name, parameters), in infra/scripts/deploy.sh's order. CertificateArn is filled
-# with a certificate the rehearsal requests first (deploy.sh's prerequisite).
-STACKS: list[tuple[str, str, dict[str, str]]] = [
-    ("account", "bnpl-account", {}),
-    ("network", f"bnpl-{ENV}-network", {"DynamoDbPrefixListId": "pl-0d0d0d0d", "S3PrefixListId": "pl-05050505"}),
-    ("identity", f"bnpl-{ENV}-identity", {}),
-    ("data", f"bnpl-{ENV}-data", {}),
-    (
-        "model",
-        f"bnpl-{ENV}-model",
-        {
-            "ModelImageUri": f"{REGISTRY}/model:{TAG}",
-            "ModelDataUrl": f"s3://artifacts/bnpl/{ENV}/model-{TAG}.tar.gz",
-            "ModelVersion": TAG,
-        },
-    ),
-    ("services", f"bnpl-{ENV}-services", {"ImageRegistry": REGISTRY, "ImageTag": TAG}),
-    ("alarms", f"bnpl-{ENV}-alarms", {}),
-]
+# Every optional part on: serverless model, NATs and internet egress, merchant API, SES mail.
+ALL_OPTIONS = {
+    "network": {"EnableNatGateway": "true"},
+    "identity": {
+        "SesIdentityArn": f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/example.com",
+        "EmailFrom": "no-reply@example.com",
+    },
+    "model": {"Serverless": "true"},
+    "services": {
+        "AllowInternetEgress": "true",
+        "MerchantIntegrationRoleArns": f"arn:aws:iam::{ACCOUNT}:role/merchant-a,arn:aws:iam::{ACCOUNT}:role/merchant-b",
+        "MerchantPrincipals": f"arn:aws:iam::{ACCOUNT}:role/merchant-a=m-a,arn:aws:iam::{ACCOUNT}:role/merchant-b=m-b",
+    },
+    "alarms": {"AlarmEmail": "ops@example.com"},
+}
+
+
+def stacks(env: str, options: dict[str, dict[str, str]] | None = None) -> list[tuple[str, str, dict[str, str]]]:
+    """(template, stack name, parameters), in infra/scripts/deploy.sh's order. CertificateArn is
+    filled with a certificate the rehearsal requests first (deploy.sh's prerequisite)."""
+    options = options or {}
+    model = {
+        "ModelImageUri": f"{REGISTRY}/model:{TAG}",
+        "ModelDataUrl": f"s3://artifacts/bnpl/{env}/model-{TAG}.tar.gz",
+        "ModelVersion": TAG,
+    }
+    base = {
+        "account": {},
+        "network": {"DynamoDbPrefixListId": "pl-0d0d0d0d", "S3PrefixListId": "pl-05050505"},
+        "identity": {},
+        "data": {},
+        "model": model,
+        "services": {"ImageRegistry": REGISTRY, "ImageTag": TAG},
+        "alarms": {},
+    }
+    return [
+        (name, "bnpl-account" if name == "account" else f"bnpl-{env}-{name}", {**params, **options.get(name, {})})
+        for name, params in base.items()
+    ]
+
+
+STACKS = stacks(ENV)
 ACCOUNT_WIDE = {"bnpl-account"}  # shared by every environment: destroy.sh leaves it
 # moto cannot delete our VPC (moto_shims says why); the network stack retains nothing, so the
 # destroy-and-redeploy cycle keeps it and cycles every stack that does retain something.
@@ -65,6 +88,9 @@ def _template(name: str) -> dict[str, Any]:
     return template
 
 
+# Templates reach moto as JSON decoded by cfn-lint (as CloudFormation reads the YAML): moto's own
+# YAML loader misreads the `!Condition` short form, and the merchant API's WAF association, whose
+# condition is an !And of two !Condition, would silently never be created.
 def _imports(value: Any) -> Iterator[Any]:
     if isinstance(value, dict):
         if "Fn::ImportValue" in value:
@@ -76,17 +102,17 @@ def _imports(value: Any) -> Iterator[Any]:
             yield from _imports(v)
 
 
-def _import_names(name: str) -> set[str]:
+def _import_names(name: str, env: str = ENV) -> set[str]:
     names = set()
     for value in _imports(_template(name)["Resources"]):
         sub = value["Fn::Sub"] if isinstance(value, dict) else value
-        names.add(str(sub).replace("${EnvName}", ENV))
+        names.add(str(sub).replace("${EnvName}", env))
     return names
 
 
-def _export_names(name: str) -> set[str]:
+def _export_names(name: str, env: str = ENV) -> set[str]:
     outputs = _template(name).get("Outputs", {})
-    return {str(o["Export"]["Name"]["Fn::Sub"]).replace("${EnvName}", ENV) for o in outputs.values() if "Export" in o}
+    return {str(o["Export"]["Name"]["Fn::Sub"]).replace("${EnvName}", env) for o in outputs.values() if "Export" in o}
 
 
 class Rehearsal:
@@ -99,12 +125,12 @@ class Rehearsal:
     def create(self, template: str, stack: str, parameters: dict[str, str]) -> dict[str, Any]:
         params = dict(parameters)
         if template != "account":
-            params["EnvName"] = ENV
+            params["EnvName"] = stack.split("-")[1]
         if template == "services":
             params["CertificateArn"] = self.certificate
         self.cf.create_stack(
             StackName=stack,
-            TemplateBody=(CFN / f"{template}.yaml").read_text(),
+            TemplateBody=json.dumps(_template(template), default=str),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
             Capabilities=["CAPABILITY_IAM"],
         )
@@ -198,3 +224,25 @@ def test_a_retained_table_with_a_fixed_name_would_stop_the_redeploy(rehearsal: R
     # moto passes DynamoDB's own error through, which botocore cannot parse as CloudFormation's
     with pytest.raises((ClientError, ResponseParserError), match=r"Table already exists"):
         cf.create_stack(**create, Capabilities=["CAPABILITY_IAM"])
+
+
+def test_prod_with_every_option_deploys(rehearsal: Rehearsal) -> None:
+    """The conditional parts (serverless model, NAT per AZ, internet egress, merchant API, SES,
+    alarm e-mail) resolve too: prod, every option on, beside the dev environment."""
+    existing = {
+        s["StackName"] for s in rehearsal.cf.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+    created = [rehearsal.create(*spec) for spec in stacks("prod", ALL_OPTIONS) if spec[1] not in existing]
+    assert [s["StackStatus"] for s in created] == ["CREATE_COMPLETE"] * len(created), created
+    exports = rehearsal.exports()
+    for name, _, _ in STACKS:
+        assert _export_names(name, "prod") <= set(exports)
+    merchant = [
+        v
+        for k, v in moto_shims.STAND_INS.items()
+        if "bnpl-prod-services" in k and k.endswith("/WebAclMerchantApiAssociation")
+    ]
+    assert merchant and "/restapis/" in merchant[0]["properties"]["ResourceArn"]
+    for key, stand_in in moto_shims.STAND_INS.items():
+        text = json.dumps(stand_in["properties"], default=str)
+        assert "${" not in text and " object at 0x" not in text, (key, stand_in["type"], text[:400])

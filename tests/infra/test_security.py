@@ -145,7 +145,8 @@ def test_the_data_key_serves_aws_services_only_for_this_account() -> None:
             assert not any(arn["Fn::Sub"].endswith("log-group:*") for arn in arns)
             continue
         assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, st["Sid"]
-        assert "${AWS::AccountId}" in condition["ArnLike"]["aws:SourceArn"]["Fn::Sub"], st["Sid"]
+        for arn in as_list(condition["ArnLike"]["aws:SourceArn"]):
+            assert "${AWS::AccountId}" in arn["Fn::Sub"], st["Sid"]
 
 
 def test_every_log_group_on_the_data_key_is_one_the_key_policy_allows() -> None:

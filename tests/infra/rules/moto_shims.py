@@ -19,6 +19,9 @@ autoscaling, logs). What it lacks:
    from the ARNs as AWS does.
 4. Ref of an AWS::ApiGateway::Deployment: moto hands on its model object, AWS the deployment id.
 
+The templates themselves reach moto as JSON, decoded by cfn-lint: moto's YAML loader misreads
+the `!Condition` short form (test_rehearsal.py).
+
 And one limit not shimmed: moto cannot delete a VPC built like ours (it has no CloudFormation
 deletion for route tables, their associations or VPC endpoints). The network stack retains
 nothing, so the rehearsal's destroy and redeploy keep it and cycle every other stack.
