@@ -81,6 +81,11 @@ def _one_task_in_prod(t: Templates) -> None:
     t["services"]["Mappings"]["TasksByEnv"]["prod"]["Min"] = 1
 
 
+def _initial_instances_above_max(t: Templates) -> None:
+    variant = props(t, "model", "EndpointConfig")["ProductionVariants"][0]
+    variant["InitialInstanceCount"]["Fn::If"][2] = 9
+
+
 def _one_nat(t: Templates) -> None:
     props(t, "network", "PrivateNatRouteB")["NatGatewayId"] = {"Ref": "NatGatewayA"}
     del t["network"]["Resources"]["NatGatewayB"]
@@ -200,6 +205,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[Templates], None]]] = {
     "MinCapacity equal to MaxCapacity": ("3 scale", _min_equals_max),
     "one task in prod": ("3 scale", _one_task_in_prod),
     "one NAT gateway for two AZs": ("3 scale", _one_nat),
+    "initial model instances above the maximum": ("3 scale", _initial_instances_above_max),
     "retained table with a fixed name": ("4 redeploy", _fixed_table_name),
     "retained log group with a fixed name": ("4 redeploy", _fixed_log_group_name),
     "secret with a fixed name": ("4 redeploy", _fixed_secret_name),

@@ -253,8 +253,9 @@ def _rules_refuse(template: dict[str, Any], given: dict[str, Any]) -> bool:
 
 def capacity_is_real_and_kept(templates: Templates) -> list[Finding]:
     """No DesiredCount on a service that autoscaling manages; every scalable target has room
-    (Min < Max); prod and staging run at least two tasks and prod two model instances; with a NAT
-    there is one per AZ and each AZ's private subnets use their own."""
+    (Min < Max); prod and staging run at least two tasks and prod two model instances; the model's
+    initial instance count lies within its scaling range; with a NAT there is one per AZ and each
+    AZ's private subnets use their own."""
     findings = []
     for given, ev in evaluations(templates, "services"):
         targets = ev.of_type("AWS::ApplicationAutoScaling::ScalableTarget")
@@ -269,6 +270,12 @@ def capacity_is_real_and_kept(templates: Templates) -> list[Finding]:
     for given, ev in evaluations(templates, "model", Serverless="false"):
         for name, target in ev.of_type("AWS::ApplicationAutoScaling::ScalableTarget").items():
             findings += _capacity(given, name, target, 2 if given["EnvName"] == "prod" else 1)
+            low, high = int(target["Properties"]["MinCapacity"]), int(target["Properties"]["MaxCapacity"])
+            for config in ev.of_type("AWS::SageMaker::EndpointConfig").values():
+                for variant in config["Properties"]["ProductionVariants"]:
+                    count = int(variant.get("InitialInstanceCount", low))
+                    if not low <= count <= high:
+                        findings.append(f"{given}: {count} initial instances outside the scaling range {low}-{high}")
     for given, ev in evaluations(templates, "network"):
         nats = ev.of_type("AWS::EC2::NatGateway")
         public = ev.of_type("AWS::EC2::Subnet")
