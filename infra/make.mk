@@ -4,7 +4,7 @@
 INFRA_VENV ?= .venv-infra
 ENV ?= dev
 
-.PHONY: deploy destroy test-containers lint-infra infra-tools
+.PHONY: deploy destroy test-containers lint-infra infra-tools api-revision
 
 $(INFRA_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(INFRA_VENV)
@@ -16,7 +16,7 @@ infra-tools: $(STAMP) $(INFRA_VENV)/bin/checkov
 	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
 	  echo "note: no compose validator; install one with: apt-get install -y docker-compose"
 
-lint-infra: infra-tools ## hadolint, compose validation, cfn-lint, checkov and the consistency test
+lint-infra: infra-tools ## hadolint, compose validation, cfn-lint, checkov, the rules, the deploy rehearsal
 	$(PY) -m pytest tests/infra -q
 
 test-containers: $(STAMP) ## build the images, run the compose stack, one checkout decision (needs Docker)
@@ -25,5 +25,8 @@ test-containers: $(STAMP) ## build the images, run the compose stack, one checko
 deploy: $(STAMP) $(ARTIFACT) ## deploy to AWS: make deploy ENV=dev REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com/bnpl CERTIFICATE_ARN=...
 	ENV=$(ENV) PYTHON=$(PY) bash infra/scripts/deploy.sh
 
-destroy: ## delete the AWS stacks of ENV (tables, user pool and keys are retained; see infra/README.md)
+destroy: ## delete the AWS stacks of ENV (tables, user pools, key, records are retained; see infra/README.md)
 	ENV=$(ENV) bash infra/scripts/destroy.sh
+
+api-revision: $(STAMP) ## rename the API deployments in services.yaml after an API change (so it is redeployed)
+	$(PY) infra/scripts/api_revision.py --write

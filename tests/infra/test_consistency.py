@@ -91,7 +91,8 @@ def services_template() -> dict[str, Any]:
 def container(service: str) -> dict[str, Any]:
     resources = services_template()["Resources"]
     task = resources[f"{service.capitalize()}TaskDefinition"]["Properties"]
-    (definition,) = task["ContainerDefinitions"]
+    # the service's own container (beside it: the short-lived volume-permissions container)
+    (definition,) = [c for c in task["ContainerDefinitions"] if c["Name"] == service]
     return definition
 
 

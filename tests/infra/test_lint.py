@@ -58,7 +58,9 @@ def test_compose_file_is_valid() -> None:
 
 def test_templates_pass_cfn_lint() -> None:
     cfn_lint = _require("cfn-lint", f"pip install cfn-lint, or {INSTALL_HINT}")
-    result = _run([cfn_lint, *map(str, TEMPLATES)])
+    # informational rules too: I3011 (a stateful resource without explicit DeletionPolicy and
+    # UpdateReplacePolicy) is one of them
+    result = _run([cfn_lint, "--include-checks", "I", "--", *map(str, TEMPLATES)])
     # exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational; all are findings here
     assert result.returncode == 0, result.stdout + result.stderr
 

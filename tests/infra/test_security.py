@@ -5,6 +5,7 @@ resources. Each test reads the templates as CloudFormation does (cfn-lint's deco
 from __future__ import annotations
 
 import fnmatch
+import re
 from functools import cache
 from typing import Any
 
@@ -28,7 +29,8 @@ def resources(name: str = "services") -> dict[str, Any]:
 
 
 def container(service: str) -> dict[str, Any]:
-    (definition,) = resources()[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    definitions = resources()[f"{service.capitalize()}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    (definition,) = [c for c in definitions if c["Name"] == service]
     return definition
 
 
@@ -144,7 +146,8 @@ def test_the_data_key_serves_aws_services_only_for_this_account() -> None:
             assert not any(arn["Fn::Sub"].endswith("log-group:*") for arn in arns)
             continue
         assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, st["Sid"]
-        assert "${AWS::AccountId}" in condition["ArnLike"]["aws:SourceArn"]["Fn::Sub"], st["Sid"]
+        for arn in as_list(condition["ArnLike"]["aws:SourceArn"]):
+            assert "${AWS::AccountId}" in arn["Fn::Sub"], st["Sid"]
 
 
 def test_every_log_group_on_the_data_key_is_one_the_key_policy_allows() -> None:
@@ -159,6 +162,39 @@ def test_every_log_group_on_the_data_key_is_one_the_key_policy_allows() -> None:
         for key, resource in resources(name).items():
             if resource["Type"] != "AWS::Logs::LogGroup" or "KmsKeyId" not in resource["Properties"]:
                 continue
-            group = resource["Properties"]["LogGroupName"]
+            # no LogGroupName: CloudFormation names it <stack>-<logical id>-<suffix>, and deploy.sh
+            # names the stacks bnpl-<env>-<template>
+            group = resource["Properties"].get("LogGroupName", f"bnpl-${{EnvName}}-{name}-{key}-SUFFIX")
             group = group["Fn::Sub"] if isinstance(group, dict) else group
             assert any(fnmatch.fnmatch(group, pattern) for pattern in patterns), (name, key, group)
+
+
+# boto3 DynamoDB client calls and the IAM actions they need (a transaction needs the action of each
+# item: the storage adapters put, update, delete and condition-check inside their transactions)
+DYNAMODB_ACTIONS = {
+    "get_item": {"dynamodb:GetItem"},
+    "put_item": {"dynamodb:PutItem"},
+    "update_item": {"dynamodb:UpdateItem"},
+    "delete_item": {"dynamodb:DeleteItem"},
+    "query": {"dynamodb:Query"},
+    "batch_get_item": {"dynamodb:BatchGetItem"},
+    "batch_write_item": {"dynamodb:BatchWriteItem"},
+    "describe_table": {"dynamodb:DescribeTable"},
+    "transact_write_items": {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    },
+}
+
+
+@pytest.mark.parametrize("service", ["user", "credit"])
+def test_each_task_role_allows_every_dynamodb_call_its_storage_makes(service: str) -> None:
+    source = (ROOT / "services" / service / "src" / f"bnpl_{service}" / "storage" / "dynamodb.py").read_text()
+    calls = set(re.findall(r"\.(\w+)\(", source)) & set(DYNAMODB_ACTIONS)
+    assert calls, "no DynamoDB call found: has the storage adapter moved?"
+    needed = set().union(*(DYNAMODB_ACTIONS[c] for c in calls))
+    role = resources()[f"{service.capitalize()}TaskRole"]
+    allowed = {a for st in statements(role) if st["Effect"] == "Allow" for a in as_list(st["Action"])}
+    assert needed <= allowed, sorted(needed - allowed)
