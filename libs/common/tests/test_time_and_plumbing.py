@@ -12,7 +12,7 @@ import pytest
 from bnpl_common.aio import run_blocking
 from bnpl_common.dates import age_on
 from bnpl_common.idempotency import StoredResponse
-from bnpl_common.timefmt import format_instant, parse_instant
+from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros, parse_instant
 
 NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
@@ -95,3 +95,11 @@ def test_stored_response_is_a_frozen_value() -> None:
     assert response == StoredResponse(fingerprint="fp", status_code=201, body={"id": "a"})
     with pytest.raises(dataclasses.FrozenInstanceError):
         response.status_code = 200  # type: ignore[misc]
+
+
+def test_epoch_micros_round_trip() -> None:
+    moment = datetime(2026, 3, 15, 12, 0, 0, 123456, tzinfo=UTC)
+    assert epoch_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000
+    assert from_epoch_micros(epoch_micros(moment)) == moment
+    with pytest.raises(ValueError):
+        epoch_micros(datetime(2026, 3, 15))

@@ -8,7 +8,7 @@ so data written before this format stays readable.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def format_instant(moment: datetime) -> str:
@@ -25,3 +25,18 @@ def parse_instant(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"timestamp without a timezone: {text!r}")
     return moment.astimezone(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact, for storing moments as integers)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a timestamp must be timezone-aware")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_micros(value: int) -> datetime:
+    """The aware UTC datetime of :func:`epoch_micros`."""
+    return _EPOCH + timedelta(microseconds=value)
