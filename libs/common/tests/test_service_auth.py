@@ -1,6 +1,6 @@
 """SigV4 + user token gate, exercised through a real FastAPI app and httpx."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from bnpl_common.app import install_common
@@ -12,6 +12,7 @@ from bnpl_common.testing import TokenMinter, fake_aws_credentials
 from botocore.credentials import Credentials
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 
 @pytest.fixture
@@ -235,10 +236,8 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
 # -- the header is checked before the body is read (review finding L3) -----------------------
 
 
-def _asgi_request(headers: dict[str, str], reads: list[str]):  # type: ignore[no-untyped-def]
-    from starlette.requests import Request
-
-    async def receive() -> dict:
+def _asgi_request(headers: dict[str, str], reads: list[str]) -> Request:
+    async def receive() -> dict[str, Any]:
         reads.append("body")
         return {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
 
@@ -271,7 +270,7 @@ def _signed_headers(creds: Credentials | None = None, service: str = "execute-ap
         "stale date",
     ],
 )
-def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: object) -> None:
+def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: dict[str, str] | str) -> None:
     import anyio
     from bnpl_common.errors import Forbidden
     from bnpl_common.service_auth import verify_request_signature
@@ -283,7 +282,8 @@ def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: obje
     elif headers == "stale date":
         headers = {**_signed_headers(), "x-amz-date": "20200101T000000Z"}
     reads: list[str] = []
-    request = _asgi_request(headers, reads)  # type: ignore[arg-type]
+    assert isinstance(headers, dict)
+    request = _asgi_request(headers, reads)
 
     async def check() -> None:
         from datetime import UTC, datetime

@@ -94,7 +94,7 @@ def test_stored_response_is_a_frozen_value() -> None:
     response = StoredResponse("fp", 201, {"id": "a"})
     assert response == StoredResponse(fingerprint="fp", status_code=201, body={"id": "a"})
     with pytest.raises(dataclasses.FrozenInstanceError):
-        response.status_code = 200  # type: ignore[misc]
+        response.status_code = 200  # type: ignore[misc]  # the point: frozen
 
 
 def test_epoch_micros_round_trip() -> None:

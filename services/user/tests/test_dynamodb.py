@@ -54,7 +54,8 @@ def test_create_table_is_repeatable_and_switches_ttl_on(dynamodb_client: Any, dy
 
 def _item(client: Any, table: str, sk: str) -> dict[str, Any]:
     key = {"PK": {"S": "CUSTOMER#customer-a"}, "SK": {"S": sk}}
-    return client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    item: dict[str, Any] = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    return item
 
 
 def test_single_table_items_and_their_ttl(dynamodb_client: Any, dynamodb_table: str) -> None:
@@ -70,10 +71,10 @@ def test_single_table_items_and_their_ttl(dynamodb_client: Any, dynamodb_table: 
         await store.save_challenge(challenge, replacing=None, profile=replace(profile, version=1), usage=[])
 
     anyio.run(scenario)
-    profile = _item(dynamodb_client, dynamodb_table, "PROFILE")
-    assert "ttl" not in profile  # profiles are kept
-    assert profile["phoneNumber"] == {"S": "+447700900789"}
-    assert json.loads(profile["profile"]["S"])["monthlyIncome"] == {"amount": 350000, "currency": "GBP"}
+    item = _item(dynamodb_client, dynamodb_table, "PROFILE")
+    assert "ttl" not in item  # profiles are kept
+    assert item["phoneNumber"] == {"S": "+447700900789"}
+    assert json.loads(item["profile"]["S"])["monthlyIncome"] == {"amount": 350000, "currency": "GBP"}
 
     idempotency = _item(dynamodb_client, dynamodb_table, "IDEMPOTENCY#key-00000001")
     kept = int(idempotency["ttl"]["N"]) - int(NOW.timestamp())
