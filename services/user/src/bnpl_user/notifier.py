@@ -40,6 +40,7 @@ class OutboxNotifier:
                 fh.write(line + "\n")
 
     async def send_sms(self, to: str, body: str) -> None:
+        # A developer's inbox, not storage or an API: its lines keep the shape they always had.
         line = json.dumps({"to": to, "body": body, "sent_at": self._clock.now().isoformat()})
         try:
             await run_blocking(self._append, line)
