@@ -22,7 +22,7 @@ def minter() -> TokenMinter:
 
 @pytest.fixture
 def client(minter: TokenMinter) -> TestClient:
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -33,7 +33,7 @@ def client(minter: TokenMinter) -> TestClient:
     install_common(app)
 
     @app.post("/v1/echo")
-    async def echo(principal: Annotated[Principal, Depends(gate)], body: dict) -> dict:
+    async def echo(principal: Annotated[Principal, Depends(gate)], body: dict[str, Any]) -> dict[str, Any]:
         return {"sub": principal.sub, "body": body}
 
     return TestClient(app)
@@ -109,7 +109,7 @@ def test_signed_call_without_user_token_is_unauthorized(client: TestClient) -> N
         {"omit": ["exp"]},
     ],
 )
-def test_bad_user_tokens_are_unauthorized(client: TestClient, minter: TokenMinter, kwargs: dict) -> None:
+def test_bad_user_tokens_are_unauthorized(client: TestClient, minter: TokenMinter, kwargs: dict[str, Any]) -> None:
     r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint(**kwargs)}, auth=signer())
     assert r.status_code == 401, r.text
 
@@ -121,7 +121,7 @@ def test_token_of_another_key_is_unauthorized(client: TestClient) -> None:
 
 
 def _gateway_app(principals: list[str], minter: TokenMinter) -> TestClient:
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -132,7 +132,7 @@ def _gateway_app(principals: list[str], minter: TokenMinter) -> TestClient:
     install_common(app)
 
     @app.get("/v1/whoami")
-    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict[str, Any]:
         return {"sub": principal.sub}
 
     return TestClient(app)
@@ -182,7 +182,7 @@ def _signature_app() -> TestClient:
     install_common(app)
 
     @app.post("/v1/signed/{name}")
-    async def signed(request: Request, name: str) -> dict:
+    async def signed(request: Request, name: str) -> dict[str, Any]:
         caller = await verify_request_signature(
             request,
             secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET},
@@ -214,7 +214,7 @@ def test_verify_request_signature_refuses_a_changed_query_or_an_unsigned_call() 
 def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter) -> None:
     from bnpl_common.settings import CommonSettings
 
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -224,7 +224,7 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
     install_common(app)
 
     @app.get("/v1/whoami")
-    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict[str, Any]:
         return {"sub": principal.sub}
 
     client = TestClient(app)
