@@ -61,7 +61,14 @@ class Inbox:
 
 async def _customer(store: UserStore, sub: str = "customer-a", phone: str = "+447700900789") -> None:
     body = ProfileInput.model_validate(profile_input(phoneNumber=phone))
-    created = await profiles.create_profile(store, sub, body=body, idempotency_key=f"key-{sub}", clock=FixedClock(NOW))
+    created = await profiles.create_profile(
+        store,
+        sub,
+        details=body.to_details(),
+        request_fingerprint=profiles.create_fingerprint(body),
+        idempotency_key=f"key-{sub}",
+        clock=FixedClock(NOW),
+    )
     assert isinstance(created, StoredResponse) and created.status_code == 201
 
 

@@ -27,7 +27,14 @@ async def create_profile(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Create the caller's profile (Idempotency-Key required)."""
-    stored = await service.create_profile(store, principal.sub, body=body, idempotency_key=idempotency_key, clock=clock)
+    stored = await service.create_profile(
+        store,
+        principal.sub,
+        details=body.to_details(),
+        request_fingerprint=service.create_fingerprint(body),
+        idempotency_key=idempotency_key,
+        clock=clock,
+    )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 

@@ -57,18 +57,22 @@ async def get_profile(store: ProfileStore, customer_id: str) -> Profile:
     return profile
 
 
+def create_fingerprint(body: ProfileInput) -> str:
+    """What makes two ``PUT /v1/profile`` requests "the same" for their idempotency key."""
+    return fingerprint({"operation": "PUT /v1/profile", "body": body.model_dump(mode="json")})
+
+
 async def create_profile(
     store: ProfileStore,
     customer_id: str,
     *,
-    body: ProfileInput,
+    details: ProfileDetails,
+    request_fingerprint: str,
     idempotency_key: str | None,
     clock: Clock,
 ) -> StoredResponse:
     """Create the profile, or answer a retry of the same request as the first time."""
     key = check_key(idempotency_key)
-    request_fingerprint = fingerprint({"operation": "PUT /v1/profile", "body": body.model_dump(mode="json")})
-    details = body.to_details()
 
     async def attempt() -> StoredResponse:
         stored = await store.get_response(customer_id, key)
