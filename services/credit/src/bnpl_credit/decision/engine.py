@@ -1,4 +1,4 @@
-"""The decision (DESIGN.md "The decision", steps 3-4): score, then apply the policy.
+"""The decision (steps 3-4 of "The decision" in the service README): score, then apply the policy.
 
 :func:`evaluate` is pure (policy + context + score -> outcome) so every rule is unit
 tested without I/O; :class:`DecisionEngine` adds the scorer call with its hard timeout.
@@ -11,17 +11,21 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
 
 from bnpl_common.money import Money
 
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.decision.schedule import Schedule, build_schedule
-from bnpl_credit.scoring.port import Scorer, ScoreResult
+from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
 log = logging.getLogger("bnpl.credit.decision")
 
-DecisionStatus = Literal["APPROVED", "DECLINED", "REFERRED"]
+
+class DecisionStatus(StrEnum):
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    REFERRED = "REFERRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,15 @@ def evaluate(
     if score is None:
         if policy_reasons:  # a knock-out needs no model: decline stands
             return Decision(
-                "DECLINED", tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure, None, None, None
+                DecisionStatus.DECLINED,
+                tuple(policy_reasons[: policy.max_reasons]),
+                None,
+                scorer_failure,
+                None,
+                None,
+                None,
             )
-        return Decision("REFERRED", (SCORER_UNAVAILABLE,), None, scorer_failure, None, None, None)
+        return Decision(DecisionStatus.REFERRED, (SCORER_UNAVAILABLE,), None, scorer_failure, None, None, None)
 
     plan = policy.plan(ctx.plan_type)
     schedule: Schedule | None = None
@@ -144,12 +154,12 @@ def evaluate(
     if policy_reasons or risk_reasons:
         explained = model_reasons or risk_reasons[:1]
         reasons = (policy_reasons + explained)[: policy.max_reasons]
-        return Decision("DECLINED", tuple(reasons), score, None, None, None, None)
+        return Decision(DecisionStatus.DECLINED, tuple(reasons), score, None, None, None, None)
     if score.pd > policy.cutoffs.approve_max_pd:
         reasons = [MANUAL_REVIEW, *model_reasons][: policy.max_reasons]
-        return Decision("REFERRED", tuple(reasons), score, None, None, None, None)
+        return Decision(DecisionStatus.REFERRED, tuple(reasons), score, None, None, None, None)
     return Decision(
-        "APPROVED",
+        DecisionStatus.APPROVED,
         tuple(model_reasons[: policy.max_reasons]),
         score,
         None,
@@ -167,7 +177,7 @@ class DecisionEngine:
         self._scorer = scorer
         self._timeout = timeout_seconds
 
-    async def score(self, features: dict[str, Any]) -> tuple[ScoreResult | None, str | None]:
+    async def score(self, features: FeatureRow) -> tuple[ScoreResult | None, str | None]:
         """The score, or None and the failure class (never the data)."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -179,6 +189,6 @@ class DecisionEngine:
         log.warning("scorer unavailable", extra={"failure_class": failure})
         return None, failure
 
-    async def decide(self, ctx: DecisionContext, features: dict[str, Any]) -> Decision:
+    async def decide(self, ctx: DecisionContext, features: FeatureRow) -> Decision:
         score, failure = await self.score(features)
         return evaluate(self.policy, ctx, score, failure)

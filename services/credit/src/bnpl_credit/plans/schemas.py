@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType
 
 InstallmentStatus = Literal["DUE", "PAID", "LATE", "REFUNDED"]
@@ -46,6 +48,46 @@ class PaymentPlan(CamelModel):
     installments: list[PlanInstallment]
     created_at: datetime
 
+    @classmethod
+    def of(cls, plan: Plan, *, today: date, grace_days: int) -> PaymentPlan:
+        """The plan as ``plan`` shows it; callers pass :meth:`Plan.as_of` today (lateness applied)."""
+        t, cur = plan.terms, plan.currency
+        totals = plan.totals()
+        return cls(
+            id=t.id,
+            application_id=t.application_id,
+            status=plan.status.value,
+            plan_type=t.plan_type,
+            merchant_id=t.merchant_id,
+            order_reference=t.order_reference,
+            principal=Money.of(t.principal, cur),
+            finance_charge=Money.of(t.finance_charge, cur),
+            total_of_payments=Money.of(t.total_of_payments, cur),
+            apr=t.apr,
+            apr_basis_points=t.apr_basis_points,
+            late_fees=Money.of(totals.late_fees, cur),
+            refunded=Money.of(plan.refunded, cur),
+            total_due=Money.of(totals.total_due, cur),
+            amount_paid=Money.of(totals.amount_paid, cur),
+            amount_outstanding=Money.of(totals.amount_outstanding, cur),
+            returned_to_shopper=Money.of(totals.returned_to_shopper, cur),
+            installments=[
+                PlanInstallment(
+                    sequence=i.sequence,
+                    due_date=i.due_date,
+                    amount=Money.of(i.amount, cur),
+                    late_fee=Money.of(i.late_fee, cur),
+                    refunded=Money.of(i.credited, cur),
+                    amount_due=Money.of(i.due, cur),
+                    amount_paid=Money.of(i.net_paid, cur),
+                    status=i.status(today, grace_days).value,
+                    late_since=i.late_on,
+                )
+                for i in plan.installments
+            ],
+            created_at=t.created_at,
+        )
+
 
 class PlanList(CamelModel):
     items: list[PaymentPlan]
@@ -69,3 +111,18 @@ class Payment(CamelModel):
     allocations: list[Allocation]
     plan_status: PlanStatus
     amount_outstanding: Money
+
+    @classmethod
+    def of(cls, payment: PaymentRecord, plan: Plan) -> Payment:
+        """The payment with where it left ``plan``."""
+        cur = payment.currency
+        return cls(
+            id=payment.id,
+            plan_id=payment.plan_id,
+            amount=Money.of(payment.amount, cur),
+            source=payment.source.value,
+            created_at=payment.created_at,
+            allocations=[Allocation(sequence=a.sequence, amount=Money.of(a.amount, cur)) for a in payment.allocations],
+            plan_status=plan.status.value,
+            amount_outstanding=Money.of(plan.totals().amount_outstanding, cur),
+        )
