@@ -88,16 +88,16 @@ class Offer(CamelModel):
 
     @classmethod
     def of(cls, offer: OfferRecord) -> Offer:
-        s, cur = offer.schedule, offer.currency
+        s, currency = offer.schedule, offer.currency
         return cls(
             plan_type=offer.plan_type,
-            amount_financed=Money.of(s.amount_financed, cur),
-            finance_charge=Money.of(s.finance_charge, cur),
-            total_of_payments=Money.of(s.total_of_payments, cur),
+            amount_financed=Money.of(s.amount_financed, currency),
+            finance_charge=Money.of(s.finance_charge, currency),
+            total_of_payments=Money.of(s.total_of_payments, currency),
             apr=offer.apr,
             apr_basis_points=s.apr_basis_points,
             installments=[
-                OfferInstallment(sequence=i.sequence, due_date=i.due_date, amount=Money.of(i.amount, cur))
+                OfferInstallment(sequence=i.sequence, due_date=i.due_date, amount=Money.of(i.amount, currency))
                 for i in s.installments
             ],
         )

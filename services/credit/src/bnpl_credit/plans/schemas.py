@@ -51,7 +51,7 @@ class PaymentPlan(CamelModel):
     @classmethod
     def of(cls, plan: Plan, *, today: date, grace_days: int) -> PaymentPlan:
         """The plan as ``plan`` shows it; callers pass :meth:`Plan.as_of` today (lateness applied)."""
-        t, cur = plan.terms, plan.currency
+        t, currency = plan.terms, plan.currency
         totals = plan.totals()
         return cls(
             id=t.id,
@@ -60,26 +60,26 @@ class PaymentPlan(CamelModel):
             plan_type=t.plan_type,
             merchant_id=t.merchant_id,
             order_reference=t.order_reference,
-            principal=Money.of(t.principal, cur),
-            finance_charge=Money.of(t.finance_charge, cur),
-            total_of_payments=Money.of(t.total_of_payments, cur),
+            principal=Money.of(t.principal, currency),
+            finance_charge=Money.of(t.finance_charge, currency),
+            total_of_payments=Money.of(t.total_of_payments, currency),
             apr=t.apr,
             apr_basis_points=t.apr_basis_points,
-            late_fees=Money.of(totals.late_fees, cur),
-            refunded=Money.of(plan.refunded, cur),
-            total_due=Money.of(totals.total_due, cur),
-            amount_paid=Money.of(totals.amount_paid, cur),
-            amount_outstanding=Money.of(totals.amount_outstanding, cur),
-            returned_to_shopper=Money.of(totals.returned_to_shopper, cur),
+            late_fees=Money.of(totals.late_fees, currency),
+            refunded=Money.of(plan.refunded, currency),
+            total_due=Money.of(totals.total_due, currency),
+            amount_paid=Money.of(totals.amount_paid, currency),
+            amount_outstanding=Money.of(totals.amount_outstanding, currency),
+            returned_to_shopper=Money.of(totals.returned_to_shopper, currency),
             installments=[
                 PlanInstallment(
                     sequence=i.sequence,
                     due_date=i.due_date,
-                    amount=Money.of(i.amount, cur),
-                    late_fee=Money.of(i.late_fee, cur),
-                    refunded=Money.of(i.credited, cur),
-                    amount_due=Money.of(i.due, cur),
-                    amount_paid=Money.of(i.net_paid, cur),
+                    amount=Money.of(i.amount, currency),
+                    late_fee=Money.of(i.late_fee, currency),
+                    refunded=Money.of(i.credited, currency),
+                    amount_due=Money.of(i.due, currency),
+                    amount_paid=Money.of(i.net_paid, currency),
                     status=i.status(today, grace_days).value,
                     late_since=i.late_on,
                 )
@@ -115,14 +115,16 @@ class Payment(CamelModel):
     @classmethod
     def of(cls, payment: PaymentRecord, plan: Plan) -> Payment:
         """The payment with where it left ``plan``."""
-        cur = payment.currency
+        currency = payment.currency
         return cls(
             id=payment.id,
             plan_id=payment.plan_id,
-            amount=Money.of(payment.amount, cur),
+            amount=Money.of(payment.amount, currency),
             source=payment.source.value,
             created_at=payment.created_at,
-            allocations=[Allocation(sequence=a.sequence, amount=Money.of(a.amount, cur)) for a in payment.allocations],
+            allocations=[
+                Allocation(sequence=a.sequence, amount=Money.of(a.amount, currency)) for a in payment.allocations
+            ],
             plan_status=plan.status.value,
-            amount_outstanding=Money.of(plan.totals().amount_outstanding, cur),
+            amount_outstanding=Money.of(plan.totals().amount_outstanding, currency),
         )

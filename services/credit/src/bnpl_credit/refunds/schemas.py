@@ -53,18 +53,18 @@ class Refund(CamelModel):
 
     @classmethod
     def of(cls, refund: RefundRecord) -> Refund:
-        cur = refund.currency
+        currency = refund.currency
         return cls(
             id=refund.id,
             plan_id=refund.plan_id,
             merchant_id=refund.merchant_id,
             order_reference=refund.order_reference,
-            amount=Money.of(refund.amount, cur),
+            amount=Money.of(refund.amount, currency),
             reason=refund.reason,
             full=refund.full,
-            credits=[Credit(sequence=c.sequence, amount=Money.of(c.amount, cur)) for c in refund.credits],
-            returned_to_shopper=Money.of(refund.returned_to_shopper, cur),
+            credits=[Credit(sequence=c.sequence, amount=Money.of(c.amount, currency)) for c in refund.credits],
+            returned_to_shopper=Money.of(refund.returned_to_shopper, currency),
             plan_status=refund.plan_status.value,
-            amount_outstanding=Money.of(refund.amount_outstanding, cur),
+            amount_outstanding=Money.of(refund.amount_outstanding, currency),
             created_at=refund.created_at,
         )

@@ -18,7 +18,7 @@ from bnpl_credit.plans.events import installments_late, refund_applied
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Refund
 from bnpl_credit.plans.ports import PlanStore
-from bnpl_credit.refunds.auth import MerchantCaller
+from bnpl_credit.refunds.model import MerchantCaller
 from bnpl_credit.refunds.schemas import Refund as RefundOut
 from bnpl_credit.refunds.schemas import RefundInput
 

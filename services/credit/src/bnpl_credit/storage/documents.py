@@ -78,16 +78,16 @@ def _reasons(docs: list[Doc]) -> tuple[Reason, ...]:
 
 
 def offer_doc(offer: Offer) -> Doc:
-    s, cur = offer.schedule, offer.currency
+    s, currency = offer.schedule, offer.currency
     return {
         "planType": offer.plan_type,
-        "amountFinanced": _money(s.amount_financed, cur),
-        "financeCharge": _money(s.finance_charge, cur),
-        "totalOfPayments": _money(s.total_of_payments, cur),
+        "amountFinanced": _money(s.amount_financed, currency),
+        "financeCharge": _money(s.finance_charge, currency),
+        "totalOfPayments": _money(s.total_of_payments, currency),
         "apr": offer.apr,
         "aprBasisPoints": s.apr_basis_points,
         "installments": [
-            {"sequence": i.sequence, "dueDate": i.due_date.isoformat(), "amount": _money(i.amount, cur)}
+            {"sequence": i.sequence, "dueDate": i.due_date.isoformat(), "amount": _money(i.amount, currency)}
             for i in s.installments
         ],
     }
@@ -156,14 +156,14 @@ def _order(doc: Doc) -> Order:
 
 
 def application_doc(app: Application) -> Doc:
-    cur = app.order.currency
+    currency = app.order.currency
     doc: Doc = {
         "id": app.id,
         "customerId": app.customer_id,
         "status": str(app.status),
         "decision": str(app.decision),
         **_order_doc(app.order),
-        "hold": _money(app.hold, cur) if app.hold is not None else None,
+        "hold": _money(app.hold, currency) if app.hold is not None else None,
         "createdAt": format_instant(app.created_at),
         "expiresAt": _opt_iso(app.expires_at),
         "score": app.score,
@@ -213,7 +213,7 @@ def application_from_doc(doc: Doc) -> Application:
 
 
 def decision_record_doc(record: DecisionRecord) -> Doc:
-    cur = record.order.currency
+    currency = record.order.currency
     h = record.history
     return {
         "applicationId": record.application_id,
@@ -236,7 +236,7 @@ def decision_record_doc(record: DecisionRecord) -> Doc:
         "reasons": _reasons_doc(record.reasons),
         "notice": _notice_doc(record.notice),
         "offer": offer_doc(record.offer) if record.offer is not None else None,
-        "hold": _money(record.hold, cur) if record.hold is not None else None,
+        "hold": _money(record.hold, currency) if record.hold is not None else None,
         "expiresAt": _opt_iso(record.expires_at),
         "newCreditLimit": record.new_credit_limit,
         "modelVersion": record.score.model_version if record.score else None,
@@ -366,15 +366,15 @@ def _allocations(docs: list[Doc]) -> tuple[Allocation, ...]:
 
 
 def payment_doc(payment: Payment) -> Doc:
-    cur = payment.currency
+    currency = payment.currency
     return {
         "id": payment.id,
         "customerId": payment.customer_id,
         "planId": payment.plan_id,
-        "amount": _money(payment.amount, cur),
+        "amount": _money(payment.amount, currency),
         "source": str(payment.source),
         "createdAt": format_instant(payment.created_at),
-        "allocations": _allocations_doc(payment.allocations, cur),
+        "allocations": _allocations_doc(payment.allocations, currency),
     }
 
 
@@ -392,20 +392,20 @@ def payment_from_doc(doc: Doc) -> Payment:
 
 
 def refund_doc(refund: Refund) -> Doc:
-    cur = refund.currency
+    currency = refund.currency
     return {
         "id": refund.id,
         "customerId": refund.customer_id,
         "planId": refund.plan_id,
         "merchantId": refund.merchant_id,
         "orderReference": refund.order_reference,
-        "amount": _money(refund.amount, cur),
+        "amount": _money(refund.amount, currency),
         "reason": refund.reason,
         "full": refund.full,
-        "credits": _allocations_doc(refund.credits, cur),
-        "returnedToShopper": _money(refund.returned_to_shopper, cur),
+        "credits": _allocations_doc(refund.credits, currency),
+        "returnedToShopper": _money(refund.returned_to_shopper, currency),
         "planStatus": str(refund.plan_status),
-        "amountOutstanding": _money(refund.amount_outstanding, cur),
+        "amountOutstanding": _money(refund.amount_outstanding, currency),
         "createdAt": format_instant(refund.created_at),
         "by": refund.by,
     }

@@ -214,11 +214,11 @@ class SqliteStore:
     def _move_application(conn: sqlite3.Connection, application: Application, condition: str, at: str) -> bool:
         """Store ``application`` (its new status) if the stored one meets ``condition`` (one of
         the constants above) at ``at``."""
-        cur = conn.execute(
+        changed = conn.execute(
             f"UPDATE applications SET status = ?, doc = ? WHERE id = ? AND customer_id = ? AND {condition}",  # noqa: S608 - constant
             (str(application.status), dumps(application_doc(application)), application.id, application.customer_id, at),
         )
-        return cur.rowcount == 1
+        return changed.rowcount == 1
 
     # -- order claims: one live approval or plan per merchant order --------------------------
 
@@ -322,11 +322,11 @@ class SqliteStore:
                         (customer_id, new.credit_limit, new.currency),
                     )
                 else:
-                    cur = conn.execute(
+                    changed = conn.execute(
                         "UPDATE accounts SET version = version + 1 WHERE customer_id = ? AND version = ?",
                         (customer_id, reservation.expected_version),
                     )
-                    if cur.rowcount != 1:
+                    if changed.rowcount != 1:
                         raise ReservationConflict("the credit line changed meanwhile", field="order")
             if application.status is ApplicationStatus.APPROVED:
                 self._claim_order(conn, application, now=application.created_at)
@@ -530,12 +530,12 @@ class SqliteStore:
                 winner = self._claim_key(conn, idempotency)
                 if winner is not None:
                     return winner
-            cur = conn.execute(
+            changed = conn.execute(
                 "UPDATE plans SET doc = ?, status = ?, version = version + 1 WHERE id = ? AND customer_id = ?"
                 " AND version = ?",
                 (dumps(plan_doc(plan)), str(plan.status), plan.id, plan.customer_id, plan.version),
             )
-            if cur.rowcount != 1:
+            if changed.rowcount != 1:
                 raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
             if plan.status is PlanStatus.REFUNDED:  # refunded in full: the order may be financed again
                 t = plan.terms
