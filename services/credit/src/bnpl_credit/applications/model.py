@@ -117,14 +117,16 @@ class Application:
         """Withdrawn before its hold ended (the store writes it only if still APPROVED and unexpired)."""
         return replace(self._leave_approved(ApplicationStatus.CANCELLED, now, field="id"), cancelled_at=now)
 
+    def offer_to_confirm(self, now: datetime) -> Offer:
+        """The offer a confirmation turns into a plan: an approval's, while it holds."""
+        self._leave_approved(ApplicationStatus.CONFIRMED, now, field="applicationId")
+        if self.offer is None:
+            raise InvalidApplicationState("this approval has no offer to confirm", field="applicationId")
+        return self.offer
+
     def confirm(self, plan_id: str, now: datetime) -> Application:
         """Confirmed into plan ``plan_id`` before its hold ended."""
-        if self.offer is None:
-            raise InvalidApplicationState(
-                f"an application that is {self.status_at(now)} cannot be confirmed",
-                field="applicationId",
-                info={"status": self.status_at(now)},
-            )
+        self.offer_to_confirm(now)
         moved = self._leave_approved(ApplicationStatus.CONFIRMED, now, field="applicationId")
         return replace(moved, plan_id=plan_id, confirmed_at=now)
 

@@ -16,17 +16,13 @@ from typing import Any, Protocol
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, ensure_same_request
-from bnpl_common.retry import RetryPolicy, retry_on_contention
+from bnpl_common.retry import retry_on_contention
 
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, Refund
 from bnpl_credit.plans.ports import PlanStore
-
-# a plan is contended by its own shopper's payments, a merchant's refunds and the sweeper: a
-# few quick attempts settle it
-PLAN_WRITE_RETRY = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0)
 
 
 class PlanChangeStore(PlanStore, IdempotencyStore, Protocol):
@@ -78,4 +74,4 @@ async def change_plan_once(
             return ChangeOutcome(winner, written=False)
         return ChangeOutcome(StoredResponse(request_fp, 201, change.response), written=True)
 
-    return await retry_on_contention(attempt, policy=PLAN_WRITE_RETRY)
+    return await retry_on_contention(attempt)  # the shared contention policy

@@ -20,7 +20,7 @@ from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.decision.policy import PlanTypePolicy, Policy
 from bnpl_credit.decision.schedule import add_months
-from bnpl_credit.errors import ApplicationNotFound, InvalidApplicationState
+from bnpl_credit.errors import ApplicationNotFound
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.plans.events import payment_applied, plan_activated
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
@@ -90,12 +90,10 @@ async def confirm_application(
     application = await store.get_application(customer_id, application_id)
     if application is None:
         raise ApplicationNotFound("no such application", field="applicationId")
+    offer = application.offer_to_confirm(now)  # InvalidApplicationState unless it still holds
     plan_id = str(uuid.uuid4())
-    confirmed = application.confirm(plan_id, now)  # InvalidApplicationState unless it still holds
-    if application.offer is None:  # pragma: no cover - confirm() refuses an approval without one
-        raise InvalidApplicationState("nothing to confirm", field="applicationId")
     plan_type = policy.plan(application.order.plan_type)
-    plan = open_plan(application, application.offer, plan_type, plan_id=plan_id, now=now)
+    plan = open_plan(application, offer, plan_type, plan_id=plan_id, now=now)
     payments: list[Payment] = []
     events = [plan_activated(plan, now)]
     if plan_type.kind == "split":  # pay in 4: the first part is due, and taken, at confirmation
@@ -113,12 +111,10 @@ async def confirm_application(
         )
         payments.append(payment)
         events.append(payment_applied(payment, plan, now))
-    body = PaymentPlan.of(
-        plan.as_of(now.date(), policy.late_fees), today=now.date(), grace_days=policy.late_fees.grace_days
-    ).to_json()
+    body = PaymentPlan.as_of(plan, now.date(), policy.late_fees).to_json()
     winner = await store.save_confirmation(
         plan=plan,
-        application=confirmed,
+        application=application.confirm(plan_id, now),
         idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
         payments=payments,
         events=events,

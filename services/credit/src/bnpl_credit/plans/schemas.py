@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from bnpl_credit.decision.policy import LateFees
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType
@@ -49,8 +50,13 @@ class PaymentPlan(CamelModel):
     created_at: datetime
 
     @classmethod
+    def as_of(cls, plan: Plan, today: date, fees: LateFees) -> PaymentPlan:
+        """The plan as it stands ``today``: lateness derived on a copy, fees shown."""
+        return cls.of(plan.as_of(today, fees), today=today, grace_days=fees.grace_days)
+
+    @classmethod
     def of(cls, plan: Plan, *, today: date, grace_days: int) -> PaymentPlan:
-        """The plan as ``plan`` shows it; callers pass :meth:`Plan.as_of` today (lateness applied)."""
+        """The plan exactly as ``plan`` holds it (see :meth:`as_of` for a read)."""
         t, currency = plan.terms, plan.currency
         totals = plan.totals()
         return cls(

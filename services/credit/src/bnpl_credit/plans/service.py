@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
@@ -13,7 +13,6 @@ from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import installments_late, payment_applied
-from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
@@ -22,22 +21,16 @@ from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PlanList
 log = logging.getLogger("bnpl.credit.plans")
 
 
-def plan_view(plan: Plan, today: date, policy: Policy) -> PaymentPlan:
-    """The plan as it stands today (lateness derived, fees shown)."""
-    fees = policy.late_fees
-    return PaymentPlan.of(plan.as_of(today, fees), today=today, grace_days=fees.grace_days)
-
-
 async def get_plan(store: PlanStore, policy: Policy, clock: Clock, customer_id: str, *, plan_id: str) -> PaymentPlan:
     plan = await store.get_plan(customer_id, plan_id)
     if plan is None:
         raise PlanNotFound("no such plan", field="planId")
-    return plan_view(plan, clock.now().date(), policy)
+    return PaymentPlan.as_of(plan, clock.now().date(), policy.late_fees)
 
 
 async def list_plans(store: PlanStore, policy: Policy, clock: Clock, customer_id: str) -> PlanList:
     today = clock.now().date()
-    return PlanList(items=[plan_view(p, today, policy) for p in await store.list_plans(customer_id)])
+    return PlanList(items=[PaymentPlan.as_of(p, today, policy.late_fees) for p in await store.list_plans(customer_id)])
 
 
 async def make_payment(
