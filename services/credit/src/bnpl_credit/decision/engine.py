@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from bnpl_common.money import Money
 
-from bnpl_credit.decision.policy import Policy
+from bnpl_credit.decision.policy import PlanTypeName, Policy
 from bnpl_credit.decision.schedule import Schedule, build_schedule
 from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
@@ -46,7 +46,7 @@ class DecisionContext:
 
     amount: int
     currency: str
-    plan_type: str
+    plan_type: PlanTypeName
     age: int
     late_installments: int
     monthly_income: int

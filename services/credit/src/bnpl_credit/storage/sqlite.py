@@ -263,7 +263,7 @@ class SqliteStore:
         """Drop the order's claim if it is still this application's (``column`` application_id)
         or this plan's (``plan_id``)."""
         conn.execute(
-            f"DELETE FROM order_claims WHERE merchant_id = ? AND order_reference = ? AND {column} = ?",  # noqa: S608
+            f"DELETE FROM order_claims WHERE merchant_id = ? AND order_reference = ? AND {column} = ?",  # noqa: S608 - a column name of ours
             (merchant_id, order_reference, owner),
         )
 
