@@ -25,10 +25,6 @@ class NewIdempotency:
     body: dict[str, Any]
     created_at: datetime
 
-    @property
-    def response(self) -> StoredResponse:
-        return StoredResponse(self.fingerprint, self.status_code, self.body)
-
 
 class IdempotencyStore(Protocol):
     async def get_idempotent(self, scope: str, key: str, *, now: datetime) -> StoredResponse | None:

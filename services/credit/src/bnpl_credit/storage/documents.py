@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from bnpl_common.timefmt import format_instant, parse_instant
 
@@ -26,7 +26,7 @@ from bnpl_credit.applications.model import (
     Order,
 )
 from bnpl_credit.decision.engine import DecisionStatus, Reason
-from bnpl_credit.decision.policy import PlanTypeName
+from bnpl_credit.decision.policy import PLAN_TYPES, PlanTypeName
 from bnpl_credit.decision.schedule import Schedule, ScheduledInstallment
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
 from bnpl_credit.plans.model import Allocation, Payment, PaymentSource, PlanStatus, Refund
@@ -62,8 +62,11 @@ def _opt_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+_PLAN_TYPES: dict[str, PlanTypeName] = {name: name for name in PLAN_TYPES}
+
+
 def _plan_type(value: str) -> PlanTypeName:
-    return cast(PlanTypeName, value)  # written from a validated PlanType
+    return _PLAN_TYPES[value]  # a name this service wrote: anything else is a KeyError, not a guess
 
 
 # -- reasons, offers, notices --------------------------------------------------------------
