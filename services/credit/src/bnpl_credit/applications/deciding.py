@@ -19,7 +19,7 @@ from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.credit_line.model import Account, CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.credit_line.service import customer_history
-from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, DecisionStatus, evaluate
+from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, DecisionStatus, ScoreOutcome, evaluate
 from bnpl_credit.decision.features import FeatureInputs, build_features
 from bnpl_credit.errors import (
     AmountOutOfRange,
@@ -31,7 +31,7 @@ from bnpl_credit.errors import (
     UnsupportedCurrency,
 )
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
-from bnpl_credit.scoring.port import FeatureRow, ScoreResult
+from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
 
@@ -138,11 +138,10 @@ def _inputs(
 
 @dataclass(frozen=True, slots=True)
 class _Scored:
-    """A score kept across attempts: scored again only if the model's inputs moved."""
+    """A score kept across attempts: a lost race scores again only if the model's inputs moved."""
 
     features: FeatureRow
-    score: ScoreResult | None
-    failure: str | None
+    outcome: ScoreOutcome
 
 
 async def apply_for_credit(
@@ -190,9 +189,8 @@ async def apply_for_credit(
         history = customer_history(snapshot, now=now, policy=engine.policy)
         features, ctx = _inputs(engine, body, history, now)
         if scored is None or scored.features != features:
-            score, failure = await engine.score(features)
-            scored = _Scored(features, score, failure)
-        decision = evaluate(engine.policy, ctx, scored.score, scored.failure)
+            scored = _Scored(features, await engine.score(features))
+        decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
         docs = decision_documents(
             engine.policy,
             customer_id=customer_id,
