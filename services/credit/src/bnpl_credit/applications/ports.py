@@ -100,7 +100,8 @@ class ApplicationStore(Protocol):
 
     async def save_cancellation(self, application: Application, *, events: Sequence[Event]) -> bool:
         """Store the CANCELLED ``application`` if the stored one is still APPROVED and its hold
-        had not ended at ``cancelled_at``; releases its claim on the order. False if not."""
+        had not ended at ``cancelled_at``; releases its claim on the order. False if not;
+        ``ConcurrentUpdate`` if another write to the same items got in the way (try again)."""
         ...
 
     async def list_expired_approvals(self, *, now: datetime, limit: int) -> list[Application]:
@@ -111,5 +112,6 @@ class ApplicationStore(Protocol):
     async def save_expiry(self, application: Application, *, events: Sequence[Event]) -> bool:
         """Store the EXPIRED ``application`` if the stored one is still APPROVED and its hold
         ended by ``expired_at``; releases its claim on the order. False if it was confirmed,
-        cancelled or expired meanwhile (a confirm and an expiry exclude each other)."""
+        cancelled or expired meanwhile (a confirm and an expiry exclude each other);
+        ``ConcurrentUpdate`` if another write to the same items got in the way."""
         ...

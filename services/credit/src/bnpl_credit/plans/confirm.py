@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
+from bnpl_common.retry import retry_on_contention
 
 from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.decision.policy import PlanTypePolicy, Policy
 from bnpl_credit.decision.schedule import add_months
 from bnpl_credit.errors import ApplicationNotFound
+from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.plans.events import payment_applied, plan_activated
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
@@ -70,6 +73,37 @@ def open_plan(
     return Plan(terms, installments)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedPlan:
+    """A confirmation's new plan with what it records and announces."""
+
+    plan: Plan
+    payments: tuple[Payment, ...]
+    events: tuple[Event, ...]
+
+
+def open_confirmed_plan(application: Application, policy: Policy, *, now: datetime) -> OpenedPlan:
+    """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
+    first part is due, and taken, at once."""
+    offer = application.offer_to_confirm(now)
+    plan_type = policy.plan(application.order.plan_type)
+    plan = open_plan(application, offer, plan_type, plan_id=str(uuid.uuid4()), now=now)
+    if plan_type.kind != "split":
+        return OpenedPlan(plan, (), (plan_activated(plan, now),))
+    first = plan.installments[0].amount
+    payment = Payment(
+        id=str(uuid.uuid4()),
+        customer_id=plan.customer_id,
+        plan_id=plan.id,
+        amount=first,
+        currency=plan.currency,
+        source=PaymentSource.CONFIRMATION,
+        created_at=now,
+        allocations=plan.take_payment(first, plan.currency, now.date()),
+    )
+    return OpenedPlan(plan, (payment,), (plan_activated(plan, now), payment_applied(payment, plan, now)))
+
+
 async def confirm_application(
     store: ConfirmStore,
     policy: Policy,
@@ -82,45 +116,31 @@ async def confirm_application(
     """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
-    now = clock.now()
-    stored = await store.get_idempotent(customer_id, key, now=now)
-    if stored is not None:
-        ensure_same_request(stored.fingerprint, request_fp)
-        return stored
-    application = await store.get_application(customer_id, application_id)
-    if application is None:
-        raise ApplicationNotFound("no such application", field="applicationId")
-    offer = application.offer_to_confirm(now)  # InvalidApplicationState unless it still holds
-    plan_id = str(uuid.uuid4())
-    plan_type = policy.plan(application.order.plan_type)
-    plan = open_plan(application, offer, plan_type, plan_id=plan_id, now=now)
-    payments: list[Payment] = []
-    events = [plan_activated(plan, now)]
-    if plan_type.kind == "split":  # pay in 4: the first part is due, and taken, at confirmation
-        first = plan.installments[0].amount
-        allocations = plan.take_payment(first, plan.currency, now.date())
-        payment = Payment(
-            id=str(uuid.uuid4()),
-            customer_id=customer_id,
-            plan_id=plan_id,
-            amount=first,
-            currency=plan.currency,
-            source=PaymentSource.CONFIRMATION,
-            created_at=now,
-            allocations=allocations,
+
+    async def attempt() -> StoredResponse:
+        now = clock.now()
+        stored = await store.get_idempotent(customer_id, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored
+        application = await store.get_application(customer_id, application_id)
+        if application is None:
+            raise ApplicationNotFound("no such application", field="applicationId")
+        opened = open_confirmed_plan(application, policy, now=now)  # InvalidApplicationState unless it holds
+        plan = opened.plan
+        body = PaymentPlan.as_of(plan, now.date(), policy.late_fees).to_json()
+        winner = await store.save_confirmation(
+            plan=plan,
+            application=application.confirm(plan.id, now),
+            idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
+            payments=opened.payments,
+            events=opened.events,
         )
-        payments.append(payment)
-        events.append(payment_applied(payment, plan, now))
-    body = PaymentPlan.as_of(plan, now.date(), policy.late_fees).to_json()
-    winner = await store.save_confirmation(
-        plan=plan,
-        application=application.confirm(plan_id, now),
-        idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
-        payments=payments,
-        events=events,
-    )
-    if winner is not None:
-        ensure_same_request(winner.fingerprint, request_fp)
-        return winner
-    log.info("plan activated", extra={"application_id": application_id, "plan_id": plan_id})
-    return StoredResponse(request_fp, 201, body)
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner
+        log.info("plan activated", extra={"application_id": application_id, "plan_id": plan.id})
+        return StoredResponse(request_fp, 201, body)
+
+    # another write to the same items (the sweeper expiring it) got in the way: read again
+    return await retry_on_contention(attempt)

@@ -438,9 +438,11 @@ class DynamoStore:
         )
 
     async def _move(self, operations: Sequence[TransactOp]) -> bool:
+        """False when a condition failed (moved by another request meanwhile); a transaction
+        that lost only to another one on the same items is ``ConcurrentUpdate`` (try again)."""
         try:
             await self._transact(operations)
-        except (TransactionCancelled, ConcurrentUpdate):  # moved by another request meanwhile
+        except TransactionCancelled:
             return False
         return True
 
