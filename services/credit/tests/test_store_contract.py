@@ -531,3 +531,45 @@ def test_a_retry_racing_its_first_attempt_gets_the_first_answer_not_a_409(store:
         assert retry.body == first
 
     run(scenario())
+
+
+def test_a_write_that_lost_to_another_transaction_is_read_and_tried_again(store: CreditStore) -> None:
+    """DynamoDB reports a transaction that lost only to another one on the same items as
+    ``ConcurrentUpdate`` (not as a failed condition): cancel and confirm read again and retry."""
+
+    class Contended:
+        def __init__(self, inner: CreditStore) -> None:
+            self._inner, self.lost = inner, {"save_cancellation": 1, "save_confirmation": 1}
+
+        def __getattr__(self, name: str) -> Any:
+            inner = getattr(self._inner, name)
+            if name not in self.lost:
+                return inner
+
+            async def once_contended(*args: Any, **kwargs: Any) -> Any:
+                if self.lost[name]:
+                    self.lost[name] -= 1
+                    raise ConcurrentUpdate()
+                return await inner(*args, **kwargs)
+
+            return once_contended
+
+    async def scenario() -> None:
+        h = Harness(store)
+        contended = Contended(store)
+        to_cancel = await h.apply("ana")
+        cancelled = await holds.cancel_application(contended, h.clock, "ana", application_id=to_cancel["id"])  # type: ignore[arg-type]
+        assert cancelled.status == "CANCELLED" and contended.lost["save_cancellation"] == 0
+        to_confirm = await h.apply("ana")
+        stored = await confirming.confirm_application(
+            contended,  # type: ignore[arg-type]
+            POLICY,
+            h.clock,
+            "ana",
+            application_id=to_confirm["id"],
+            idempotency_key=new_key(),
+        )
+        assert stored.body["applicationId"] == to_confirm["id"] and contended.lost["save_confirmation"] == 0
+        assert [p.terms.application_id for p in await store.list_plans("ana")] == [to_confirm["id"]]
+
+    run(scenario())
