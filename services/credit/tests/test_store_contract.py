@@ -558,11 +558,11 @@ def test_a_write_that_lost_to_another_transaction_is_read_and_tried_again(store:
         h = Harness(store)
         contended = Contended(store)
         to_cancel = await h.apply("ana")
-        cancelled = await holds.cancel_application(contended, h.clock, "ana", application_id=to_cancel["id"])  # type: ignore[arg-type]
+        cancelled = await holds.cancel_application(contended, h.clock, "ana", application_id=to_cancel["id"])
         assert cancelled.status == "CANCELLED" and contended.lost["save_cancellation"] == 0
         to_confirm = await h.apply("ana")
         stored = await confirming.confirm_application(
-            contended,  # type: ignore[arg-type]
+            contended,
             POLICY,
             h.clock,
             "ana",
