@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bnpl_credit.decision.features import FEATURE_NAMES, FeatureInputs, age_on, build_features
+from bnpl_common.dates import age_on
+from bnpl_credit.decision.features import FEATURE_NAMES, FeatureInputs, build_features
 
 
 def inputs(**kw: object) -> FeatureInputs:
