@@ -27,6 +27,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "decision.schedule",
             "decision.features",
             "decision.engine",
+            "markets.rates",
+            "markets.catalog",
+            "markets.interest",
+            "markets.affordability",
         ],
     ),
     (
