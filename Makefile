@@ -7,9 +7,9 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 ARTIFACT_DIR := model/artifacts/credit-scorecard
 ARTIFACT := $(ARTIFACT_DIR)/model.json
-PACKAGES := -e libs/common -e model -e services/user -e services/credit -e services/gateway
+PACKAGES := -e libs/common -e model -e services/user -e services/credit -e services/gateway -e services/psp-sandbox
 PYPROJECTS := libs/common/pyproject.toml model/pyproject.toml services/user/pyproject.toml \
-              services/credit/pyproject.toml services/gateway/pyproject.toml
+              services/credit/pyproject.toml services/gateway/pyproject.toml services/psp-sandbox/pyproject.toml
 
 .DEFAULT_GOAL := help
 .PHONY: help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
