@@ -48,7 +48,9 @@ class ApiError(Exception):
 
 
 def missing(kind: str, object_id: str, param: str | None = None) -> ApiError:
-    return ApiError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+    """Stripe's answer for an unknown id: 404 when it is the path's object, 400 when a parameter names it."""
+    status = 404 if param in (None, "id") else 400
+    return ApiError(status, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +376,7 @@ def create_payment_intent(conn: sqlite3.Connection, params: dict[str, Any], ctx:
     pm_id = _str(params, "payment_method")
     pm_found = store.get(conn, pm_id, "payment_method") if pm_id else None
     if pm_id and pm_found is None:
-        raise missing("payment_method", pm_id, "payment_method")
+        raise missing("PaymentMethod", pm_id, "payment_method")
     if pm_found is not None and pm_found.body["customer"] != customer:
         raise ApiError(
             400,
