@@ -108,15 +108,21 @@ class RecordedStripe:
             self._replay.position = 0
             self._replay.mismatches = []
 
-    def respond_with(self, status: int, body: dict[str, Any], *, method: str, path: str, times: int = 1) -> None:
+    def respond_with(
+        self,
+        status: int,
+        body: dict[str, Any],
+        *,
+        method: str,
+        path: str,
+        times: int = 1,
+        idempotency_key: str | None = None,
+    ) -> None:
         """Answer the next ``times`` requests with one response (errors, outages)."""
-        self.play(
-            Cassette(
-                "inline",
-                [{"request": {"method": method, "path": path}, "response": {"status": status, "body": body}}] * times,
-                {},
-            )
-        )
+        request: dict[str, Any] = {"method": method, "path": path}
+        if idempotency_key is not None:
+            request["idempotency_key"] = idempotency_key
+        self.play(Cassette("inline", [{"request": request, "response": {"status": status, "body": body}}] * times, {}))
 
     def verify(self) -> None:
         """Every recorded exchange was requested, in order, as recorded."""
