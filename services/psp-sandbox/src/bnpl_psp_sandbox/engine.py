@@ -218,7 +218,7 @@ def page_confirm(
 
 
 def _card_method(method: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    card = method.get("card") if isinstance(method.get("card"), dict) else {}
+    card = _object(method, "card")
     number = "".join(str(card.get("number", "")).split())
     if not luhn_valid(number):
         raise PageError("Your card number is incorrect.", "number")
@@ -268,7 +268,7 @@ def _card_method(method: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], 
 
 
 def _sepa_method(method: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
-    details = method.get("sepa_debit") if isinstance(method.get("sepa_debit"), dict) else {}
+    details = _object(method, "sepa_debit")
     iban = "".join(str(details.get("iban", "")).split()).upper()
     if not iban_valid(iban):
         raise PageError("The IBAN you entered is invalid.", "iban")
@@ -276,7 +276,7 @@ def _sepa_method(method: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], 
     if test_iban is None:
         raise PageError("This is a sandbox: use one of Stripe's test IBANs, such as DE89370400440532013000.", "iban")
     name = _name(method)
-    email = str((method.get("billing_details") or {}).get("email") or "").strip()
+    email = str(_object(method, "billing_details").get("email") or "").strip()
     if not name:
         raise PageError("The account holder's name is required for a SEPA Direct Debit mandate.", "name")
     if "@" not in email:
@@ -300,9 +300,13 @@ def _sepa_method(method: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], 
     return pm, {"profile": test_iban.profile}
 
 
+def _object(parent: dict[str, Any], name: str) -> dict[str, Any]:
+    value = parent.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _name(method: dict[str, Any]) -> str | None:
-    details = method.get("billing_details")
-    name = str(details.get("name") or "").strip()[:100] if isinstance(details, dict) else ""
+    name = str(_object(method, "billing_details").get("name") or "").strip()[:100]
     return name or None
 
 

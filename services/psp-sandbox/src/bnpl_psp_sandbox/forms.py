@@ -31,7 +31,10 @@ def decode_form(body: bytes) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise FormError(f"invalid parameter {key}", key)
         node[parts[-1]] = value
-    return _lists(root)
+    decoded = _lists(root)
+    if not isinstance(decoded, dict):
+        raise FormError("parameters must have names", "body")
+    return decoded
 
 
 def _lists(node: Any) -> Any:

@@ -208,6 +208,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         html = (STATIC / "setup.html").read_text(encoding="utf-8")
         return Response(html, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # browsers ask; an empty answer keeps their console clean
+
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:
         if name not in STATIC_TYPES:

@@ -11,6 +11,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 import httpx
 from bnpl_common.sqlite import SqliteDatabase
@@ -71,12 +72,11 @@ class Worker:
             return
         pending = await self.db.read(lambda conn: store.pending_events(conn, now, self.max_attempts))
         for event_id, body, attempts in pending:
-            delivered = await self._deliver(event_id, body)
-            if delivered:
-                await self.db.write(lambda conn, e=event_id: store.mark_delivered(conn, e))
+            if await self._deliver(event_id, body):
+                await self.db.write(partial(store.mark_delivered, event_id=event_id))
             else:
                 retry_at = self.clock() + backoff_seconds(attempts)
-                await self.db.write(lambda conn, e=event_id, r=retry_at: store.mark_failed(conn, e, r))
+                await self.db.write(partial(store.mark_failed, event_id=event_id, next_attempt=retry_at))
                 # later events wait for this one: the receiver sees each object's events in order
                 return
 
