@@ -4,6 +4,7 @@ refused when it is saved, event mapping, and the settings that choose the adapte
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bnpl_common.money import Money
 from bnpl_common.testing import free_port
 from bnpl_credit.psp import (
     ChargeStatus,
+    PaymentMethodType,
     PspEventType,
     PspSettings,
     PspUnavailable,
@@ -98,6 +100,24 @@ async def test_stripe_unreachable_is_unavailable() -> None:
             await psp.get_charge("pi_123")
     finally:
         await psp.aclose()
+
+
+async def test_the_sdk_logs_no_request_or_response_body(
+    recorded: RecordedStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    intent = json.loads((FIXTURES / "card_charge_succeeds.json").read_text())["exchanges"][1]["response"]["body"]
+    recorded.respond_with(200, intent, method="POST", path="/v1/setup_intents", idempotency_key="setup-z-0001")
+    caplog.set_level(logging.DEBUG)
+    psp = adapter(recorded.url)
+    try:
+        setup = await psp.start_setup(
+            customer_id="cus_z", method=PaymentMethodType.CARD, return_url="http://x", idempotency_key="setup-z-0001"
+        )
+    finally:
+        await psp.aclose()
+    recorded.verify()
+    assert setup.client_secret == intent["client_secret"]
+    assert intent["client_secret"] not in caplog.text and "cus_z" not in caplog.text
 
 
 def test_a_card_refused_when_saved_reads_as_a_failed_setup_with_its_decline_code() -> None:

@@ -14,6 +14,7 @@ Stripe's payloads are read as plain dicts at this edge and turned into the port'
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -118,6 +119,8 @@ class StripePsp:
         )
         self._webhook_secret = webhook_secret
         self._tolerance = webhook_tolerance_seconds
+        # The SDK logs every request at INFO and the bodies at DEBUG, client secrets included: never let it.
+        logging.getLogger("stripe").setLevel(logging.WARNING)
 
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK
