@@ -118,3 +118,19 @@ def test_a_failing_sepa_debit_is_processing_then_fails_by_webhook(sandbox) -> No
     assert sandbox.get(f"/v1/payment_intents/{charge['id']}").json() == failed
     listed = sandbox.get("/v1/events?type=payment_intent.payment_failed&limit=100").json()["data"]
     assert json.loads(body)["id"] in [event["id"] for event in listed]
+
+
+def test_concurrent_retries_of_one_charge_make_one_payment(sandbox) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    customer, pm = sandbox.customer_with_card()
+    params = {"amount": "1500", "currency": "eur", "customer": customer, "payment_method": pm}
+    params |= {"confirm": "true", "off_session": "true"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(lambda _: sandbox.post("/v1/payment_intents", params, key="installment-race-01"), range(6))
+        )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["id"] for a in answers}) == 1
+    created = sandbox.get("/v1/events?type=payment_intent.created&limit=100").json()["data"]
+    assert [e["request"]["idempotency_key"] for e in created].count("installment-race-01") == 1

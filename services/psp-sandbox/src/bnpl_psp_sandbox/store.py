@@ -95,9 +95,11 @@ def get_event(conn: sqlite3.Connection, event_id: str) -> dict[str, Any] | None:
 
 
 def list_events(conn: sqlite3.Connection, *, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT body FROM events ORDER BY seq DESC").fetchall()
-    events = [json.loads(r["body"]) for r in rows]
-    return [e for e in events if kind is None or e["type"] == kind][:limit]
+    rows = conn.execute(
+        "SELECT body FROM events WHERE ? IS NULL OR json_extract(body, '$.type') = ? ORDER BY seq DESC LIMIT ?",
+        (kind, kind, limit),
+    ).fetchall()
+    return [json.loads(r["body"]) for r in rows]
 
 
 def pending_events(conn: sqlite3.Connection, now: float, max_attempts: int) -> list[tuple[str, str, int]]:
