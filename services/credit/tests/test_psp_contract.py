@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,6 @@ class Harness:
     sandbox: str | None = None
     receiver: WebhookReceiver | None = None
     cassette: Cassette | None = None
-    opened: list[StripePsp] = field(default_factory=list)
 
     def story(self, name: str) -> None:
         if self.recorded is not None:

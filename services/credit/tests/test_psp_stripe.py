@@ -166,3 +166,11 @@ def test_settings_choose_the_adapter_and_refuse_sandbox_keys_for_stripe(monkeypa
     monkeypatch.setenv("PSP_WEBHOOK_SECRET", "whsec_endpoint")
     psp = create_psp(PspSettings())
     assert isinstance(psp, StripePsp) and not isinstance(psp, SandboxPsp)
+
+
+def test_the_sandbox_is_refused_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="PSP=sandbox"):
+        PspSettings(bnpl_env="aws")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "credit")
+    with pytest.raises(ValueError, match="AWS_LAMBDA_FUNCTION_NAME"):
+        PspSettings()

@@ -194,8 +194,10 @@ def page_confirm(
 ) -> dict[str, Any]:
     found = page_intent(conn, intent_id, client_secret)
     intent = found.body
+    if intent["status"] == "requires_action":
+        raise PageError("Complete or fail the authentication first.", "status")
     if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
-        raise PageError("this payment method is already saved", "status")
+        raise PageError("This payment method is already saved.", "status")
     kind = method.get("type")
     if kind not in intent["payment_method_types"]:
         raise PageError("this payment method type is not offered here", "type")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from bnpl_common.settings import aws_runtime_marker
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,7 @@ class PspSettings(BaseSettings):
 
     placeholders: ClassVar[frozenset[str]] = frozenset({SANDBOX_API_KEY, SANDBOX_WEBHOOK_SECRET, ""})
 
+    bnpl_env: Literal["local", "test", "aws"] = "local"
     psp: Literal["sandbox", "stripe"] = "sandbox"
     psp_sandbox_url: str = "http://127.0.0.1:8090"
     psp_sandbox_page_url: str | None = None  # where a browser reaches the sandbox, if not PSP_SANDBOX_URL
@@ -33,6 +35,12 @@ class PspSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _real_keys_for_stripe(self) -> PspSettings:
+        marker = aws_runtime_marker()
+        if self.psp == "sandbox" and (self.bnpl_env == "aws" or marker):
+            # nothing answers there: every charge would fail; say so at start instead
+            raise ValueError(
+                f"PSP=sandbox is for local runs and tests; on AWS ({marker or 'BNPL_ENV=aws'}) set PSP=stripe"
+            )
         if self.psp == "stripe":
             if self.psp_api_key in self.placeholders or self.psp_webhook_secret in self.placeholders:
                 raise ValueError("PSP=stripe needs PSP_API_KEY and PSP_WEBHOOK_SECRET (the sandbox's are refused)")
