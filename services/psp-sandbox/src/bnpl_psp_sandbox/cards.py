@@ -21,11 +21,6 @@ class TestCard:
     message: str = "Your card was declined."
 
 
-_DECLINE_MESSAGES = {
-    "generic_decline": "Your card was declined.",
-    "insufficient_funds": "Your card has insufficient funds.",
-}
-
 TEST_CARDS: dict[str, TestCard] = {
     "4242424242424242": TestCard("visa", "visa", "credit"),
     "4000056655665556": TestCard("visa_debit", "visa", "debit"),
@@ -37,7 +32,7 @@ TEST_CARDS: dict[str, TestCard] = {
         "visa",
         "credit",
         decline_code="insufficient_funds",
-        message=_DECLINE_MESSAGES["insufficient_funds"],
+        message="Your card has insufficient funds.",
     ),
     # saved fine, every charge declined (Stripe's card for failing charges of a saved card)
     "4000000000000341": TestCard("decline_after_attach", "visa", "credit", decline_code="generic_decline"),
@@ -89,7 +84,3 @@ def iban_valid(iban: str) -> bool:
         return False
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
-
-def decline_message(code: str) -> str:
-    return _DECLINE_MESSAGES.get(code, "Your card was declined.")
