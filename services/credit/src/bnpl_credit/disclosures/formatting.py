@@ -67,6 +67,12 @@ class Formatter:
             return f"Pay in {terms.installments}"
         return f"{terms.installments} monthly {self.instalment}s"
 
+    def plan(self, terms: Product) -> str:
+        """How the credit is repaid: "12 monthly instalments", "4 instalments every 14 days"."""
+        if terms.interval_days is None:
+            return f"{terms.installments} monthly {self.instalment}s"
+        return f"{terms.installments} {self.instalment}s every {terms.interval_days} days"
+
     @staticmethod
     def cadence(terms: Product) -> str:
         if terms.interval_days is None:

@@ -362,7 +362,9 @@ def _cell_height(pdf: FPDF, cell: Cell, width: float) -> float:
     for line in cell.lines:
         style, size, line_height = _CELL_FONT[line.style]
         pdf.set_font(FAMILY, style, size)
-        height += float(pdf.multi_cell(width - 2 * _PAD_X, line_height, line.text, dry_run=True, output="HEIGHT"))
+        measured = pdf.multi_cell(width - 2 * _PAD_X, line_height, line.text, dry_run=True, output="HEIGHT")
+        assert isinstance(measured, float | int)  # output="HEIGHT" answers the height alone
+        height += float(measured)
     return height + 2 * _PAD_Y
 
 
@@ -381,7 +383,8 @@ def _table(pdf: FPDF, block: Table) -> None:
     pdf.set_line_width(0.2)
     # keep the head and the first rows together: a table never starts on a page's last line
     opening = sum(
-        max(_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row)) for row in block.rows[: block.head_rows + 2]
+        max(_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row))
+        for row in block.rows[: block.head_rows + 2]
     )
     if pdf.will_page_break(opening):
         pdf.add_page()

@@ -115,9 +115,7 @@ class DocumentRenderer:
     ) -> RenderedDocument:
         title = TITLES[template]
         fmt = Formatter.for_market(market)
-        fragment = self._env.get_template(f"{template}.html.j2").render(
-            title=title, market=market, fmt=fmt, **context
-        )
+        fragment = self._env.get_template(f"{template}.html.j2").render(title=title, market=market, fmt=fmt, **context)
         html = self._env.get_template("_page.html.j2").render(title=title, fragment=Markup(fragment))  # noqa: S704 - our own autoescaped output
         meta = PdfMeta(
             title=title,
