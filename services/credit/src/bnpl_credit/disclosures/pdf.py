@@ -381,25 +381,23 @@ def _table(pdf: FPDF, block: Table) -> None:
     widths = [usable * f / sum(fractions) for f in fractions]
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.2)
+    # measured once: line breaking is the dearest part of the layout
+    heights = [[_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row)] for row in block.rows]
     # keep the head and the first rows together: a table never starts on a page's last line
-    opening = sum(
-        max(_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row))
-        for row in block.rows[: block.head_rows + 2]
-    )
-    if pdf.will_page_break(opening):
+    if pdf.will_page_break(sum(max(h) for h in heights[: block.head_rows + 2])):
         pdf.add_page()
     top = pdf.get_y()
-    head = block.rows[: block.head_rows]
 
-    def draw(row: tuple[Cell, ...], shaded: bool) -> None:
-        height = max(_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row))
+    def draw(index: int) -> None:
+        row, cell_heights = block.rows[index], heights[index]
+        height = max(cell_heights)
         y = pdf.get_y()
         x = pdf.l_margin
         for i, cell in enumerate(row):
             pdf.set_fill_color(*HEAD_FILL)
-            pdf.rect(x, y, widths[i], height, style="DF" if shaded else "D")
-            text_height = _cell_height(pdf, cell, widths[i]) - 2 * _PAD_Y
-            pdf.set_xy(x + _PAD_X, y + _PAD_Y + ((height - 2 * _PAD_Y - text_height) / 2 if block.boxed else 0))
+            pdf.rect(x, y, widths[i], height, style="DF" if index < block.head_rows else "D")
+            centring = (height - cell_heights[i]) / 2 if block.boxed else 0
+            pdf.set_xy(x + _PAD_X, y + _PAD_Y + centring)
             for line in cell.lines:
                 style, size, line_height = _CELL_FONT[line.style]
                 pdf.set_font(FAMILY, style, size)
@@ -416,16 +414,15 @@ def _table(pdf: FPDF, block: Table) -> None:
             x += widths[i]
         pdf.set_xy(pdf.l_margin, y + height)
 
-    for index, row in enumerate(block.rows):
-        height = max(_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row))
-        if pdf.will_page_break(height):
+    for index in range(len(block.rows)):
+        if pdf.will_page_break(max(heights[index])):
             _frame(pdf, block, top)
             pdf.add_page()
             top = pdf.get_y()
             if index >= block.head_rows:
-                for heading in head:
-                    draw(heading, shaded=True)
-        draw(row, shaded=index < block.head_rows)
+                for heading in range(block.head_rows):
+                    draw(heading)
+        draw(index)
     _frame(pdf, block, top)
     pdf.ln(2.5)
 
