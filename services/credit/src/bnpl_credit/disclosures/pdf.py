@@ -310,10 +310,12 @@ def _heading(pdf: FPDF, block: Heading, *, first: bool) -> None:
     size = {1: 15.0, 2: 11.0, 3: 9.5}[block.level]
     if not first:
         pdf.ln({1: 4, 2: 3.5, 3: 1.5}[block.level])
-    if block.level >= 2 and pdf.will_page_break(24):
-        pdf.add_page()  # never strand a section heading at the foot of a page
+    # never strand a heading at the foot of a page: keep room for it and the opening of what
+    # follows (a table's head and first rows)
+    if block.level >= 2 and pdf.will_page_break(34):
+        pdf.add_page()
     pdf.set_font(FAMILY, "B", size)
-    pdf.multi_cell(0, size * 0.5, block.text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, block.text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if block.level <= 2:
         pdf.set_draw_color(*RULE)
         pdf.set_line_width(0.3 if block.level == 2 else 0.6)
@@ -323,32 +325,31 @@ def _heading(pdf: FPDF, block: Heading, *, first: bool) -> None:
         pdf.ln(0.8)
 
 
-def _write_runs(pdf: FPDF, runs: tuple[Run, ...], size: float, height: float) -> None:
-    for run in runs:
-        pdf.set_font(FAMILY, "B" if run.bold else "", size)
-        pdf.write(height, run.text)
+def _write_runs(pdf: FPDF, runs: tuple[Run, ...], size: float, *, left: float | None = None) -> None:
+    """Flows mixed bold and regular runs as one paragraph, wrapping at spaces across runs
+    (``FPDF.write`` per run would split a word that starts a run at the end of a line)."""
+    columns = pdf.text_columns(text_align="LEFT", line_height=1.28, l_margin=left)
+    with columns, columns.paragraph() as paragraph:
+        for run in runs:
+            pdf.set_font(FAMILY, "B" if run.bold else "", size)
+            paragraph.write(run.text)
 
 
 def _paragraph(pdf: FPDF, block: Paragraph) -> None:
-    size, height = (7.8, 3.7) if block.note else (9.0, 4.4)
     if block.note:
         pdf.set_text_color(*MUTED)
-    _write_runs(pdf, block.runs, size, height)
+    _write_runs(pdf, block.runs, 7.8 if block.note else 9.0)
     pdf.set_text_color(*INK)
-    pdf.ln(height)
     pdf.ln(1.6)
 
 
 def _bullets(pdf: FPDF, block: BulletList) -> None:
-    margin = pdf.l_margin
     for item in block.items:
         pdf.set_font(FAMILY, "", 9.0)
-        pdf.set_x(margin + 1.5)
-        pdf.cell(4, 4.4, "•")
-        pdf.set_left_margin(margin + 5.5)
-        _write_runs(pdf, item, 9.0, 4.4)
-        pdf.set_left_margin(margin)
-        pdf.ln(4.4)
+        pdf.set_x(pdf.l_margin + 1.5)
+        pdf.cell(4, 4.6, "•")
+        pdf.set_x(pdf.l_margin)
+        _write_runs(pdf, item, 9.0, left=pdf.l_margin + 5.5)
         pdf.ln(0.8)
     pdf.ln(1.0)
 
