@@ -237,6 +237,16 @@ def test_a_consulted_database_is_named(renderer: DocumentRenderer, currency: str
         assert "Fair Credit Reporting Act" in text  # the FCRA 615(a) disclosure comes with it
 
 
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_html_page_wraps_the_accepted_fragment(renderer: DocumentRenderer, currency: str) -> None:
+    document = renderer.pre_contract(monthly_offer(currency))
+    assert document.html.startswith("<!doctype html>")
+    assert '<meta charset="utf-8">' in document.html
+    assert f"<title>{document.title}</title>" in document.html
+    assert document.fragment.strip() in document.html  # byte for byte what the shopper accepted
+    assert document.fragment.lstrip().startswith("<article")
+
+
 # -- escaping and characters ----------------------------------------------------------------
 
 
