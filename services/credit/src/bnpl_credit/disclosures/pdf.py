@@ -358,15 +358,26 @@ _CELL_FONT = {"regular": ("", 8.6, 4.0), "bold": ("B", 8.6, 4.0), "small": ("", 
 _PAD_X, _PAD_Y = 1.8, 1.5
 
 
-def _cell_height(pdf: FPDF, cell: Cell, width: float) -> float:
-    height = 0.0
+@dataclass(frozen=True, slots=True)
+class _SetLine:
+    """One printed line of a cell: the text that fits the column, in its line's style."""
+
+    text: str
+    style: Literal["regular", "bold", "small", "figure"]
+
+
+def _set_cell(pdf: FPDF, cell: Cell, width: float) -> tuple[list[_SetLine], float]:
+    """Breaks a cell's lines to the column once; the height includes the padding."""
+    lines: list[_SetLine] = []
+    height = 2 * _PAD_Y
     for line in cell.lines:
         style, size, line_height = _CELL_FONT[line.style]
         pdf.set_font(FAMILY, style, size)
-        measured = pdf.multi_cell(width - 2 * _PAD_X, line_height, line.text, dry_run=True, output="HEIGHT")
-        assert isinstance(measured, float | int)  # output="HEIGHT" answers the height alone
-        height += float(measured)
-    return height + 2 * _PAD_Y
+        broken = pdf.multi_cell(width - 2 * _PAD_X, line_height, line.text, dry_run=True, output="LINES")
+        assert isinstance(broken, list)  # output="LINES" answers the lines alone
+        lines += [_SetLine(str(text), line.style) for text in broken]
+        height += line_height * len(broken)
+    return lines, height
 
 
 def _table(pdf: FPDF, block: Table) -> None:
@@ -382,41 +393,33 @@ def _table(pdf: FPDF, block: Table) -> None:
     widths = [usable * f / sum(fractions) for f in fractions]
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.2)
-    # measured once: line breaking is the dearest part of the layout
-    heights = [[_cell_height(pdf, cell, widths[i]) for i, cell in enumerate(row)] for row in block.rows]
+    # broken into lines once: line breaking is the dearest part of the layout
+    cells = [[_set_cell(pdf, cell, widths[i]) for i, cell in enumerate(row)] for row in block.rows]
+    heights = [max(height for _, height in row) for row in cells]
     # keep the head and the first rows together: a table never starts on a page's last line
-    if pdf.will_page_break(sum(max(h) for h in heights[: block.head_rows + 2])):
+    if pdf.will_page_break(sum(heights[: block.head_rows + 2])):
         pdf.add_page()
     top = pdf.get_y()
 
     def draw(index: int) -> None:
-        row, cell_heights = block.rows[index], heights[index]
-        height = max(cell_heights)
-        y = pdf.get_y()
-        x = pdf.l_margin
-        for i, cell in enumerate(row):
+        height, y, x = heights[index], pdf.get_y(), pdf.l_margin
+        for i, (lines, cell_height) in enumerate(cells[index]):
             pdf.set_fill_color(*HEAD_FILL)
             pdf.rect(x, y, widths[i], height, style="DF" if index < block.head_rows else "D")
-            centring = (height - cell_heights[i]) / 2 if block.boxed else 0
-            pdf.set_xy(x + _PAD_X, y + _PAD_Y + centring)
-            for line in cell.lines:
+            line_y = y + _PAD_Y + ((height - cell_height) / 2 if block.boxed else 0)
+            for line in lines:
                 style, size, line_height = _CELL_FONT[line.style]
                 pdf.set_font(FAMILY, style, size)
                 pdf.set_text_color(*(MUTED if line.style == "small" else INK))
-                pdf.multi_cell(
-                    widths[i] - 2 * _PAD_X,
-                    line_height,
-                    line.text,
-                    align="C" if block.boxed else "L",
-                    new_x=XPos.LEFT,
-                    new_y=YPos.NEXT,
-                )
+                pdf.set_xy(x + _PAD_X, line_y)
+                pdf.cell(widths[i] - 2 * _PAD_X, line_height, line.text, align="C" if block.boxed else "L")
+                line_y += line_height
             pdf.set_text_color(*INK)
             x += widths[i]
         pdf.set_xy(pdf.l_margin, y + height)
 
     for index in range(len(block.rows)):
-        if pdf.will_page_break(max(heights[index])):
+        if pdf.will_page_break(heights[index]):
             _frame(pdf, block, top)
             pdf.add_page()
             top = pdf.get_y()
