@@ -4,6 +4,7 @@ type, and hashes the same every time."""
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import html
 import io
@@ -16,16 +17,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bnpl_common.clock import FixedClock
 from bnpl_credit.disclosures import (
     DeclineDisclosure,
+    DocumentConflict,
     DocumentKind,
     DocumentRenderer,
     Fonts,
+    LocalDocumentStore,
     OfferDisclosure,
     Payment,
     Reason,
     RenderedDocument,
     disclose_offer,
+    keep,
 )
 from bnpl_credit.disclosures.pdf import parse
 from bnpl_credit.disclosures.settings import DocumentSettings
@@ -319,6 +324,49 @@ def test_the_hash_is_the_same_in_another_process(renderer: DocumentRenderer) -> 
         renderer.pre_contract(monthly_offer("GBP")).pdf_sha256,
         renderer.decline_notice(decline("USD")).pdf_sha256,
     ]
+
+
+# -- keeping what was accepted ---------------------------------------------------------------
+
+
+def test_the_accepted_document_is_kept_with_its_hash_and_never_replaced(
+    renderer: DocumentRenderer, tmp_path: Path
+) -> None:
+    store = LocalDocumentStore(tmp_path, link_key=b"test-document-link-key-0123456789", clock=FixedClock(ISSUED))
+    accepted = renderer.pre_contract(monthly_offer("EUR"))
+    kept = asyncio.run(keep(store, accepted, subject="plans/p_123"))
+    assert kept.kind is DocumentKind.PRE_CONTRACT
+    assert kept.pdf.key == "plans/p_123/pre-contract.pdf" and kept.pdf.sha256 == accepted.pdf_sha256
+    assert kept.html.key == "plans/p_123/pre-contract.html" and kept.html.sha256 == accepted.html_sha256
+    # a retried confirmation keeps the same document: the same record
+    assert asyncio.run(keep(store, renderer.pre_contract(monthly_offer("EUR")), subject="plans/p_123")) == kept
+    # another rendering (other terms, another time) can never replace what was accepted
+    other = renderer.pre_contract(monthly_offer("EUR", merchant_name="Another Shop"))
+    with pytest.raises(DocumentConflict):
+        asyncio.run(keep(store, other, subject="plans/p_123"))
+    assert asyncio.run(store.get("plans/p_123/pre-contract.pdf"))[1] == accepted.pdf
+
+
+# -- the market's rules in the words --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("currency", "promise"),
+    [
+        ("EUR", "reduced by the interest and costs for the remaining duration"),
+        ("GBP", "rebate of the interest"),
+        ("USD", "you will not have to pay a penalty"),
+    ],
+)
+def test_early_repayment_follows_the_markets_rule(renderer: DocumentRenderer, currency: str, promise: str) -> None:
+    assert promise in pdf_text(renderer.pre_contract(monthly_offer(currency)))
+
+
+def test_a_rule_without_wording_fails_the_render(renderer: DocumentRenderer) -> None:
+    offer = monthly_offer("EUR")
+    terms = offer.market.model_copy(update={"early_settlement": "SOMETHING_NEW"})
+    with pytest.raises(ValueError, match="early-settlement rule SOMETHING_NEW"):
+        renderer.pre_contract(replace(offer, market=terms))
 
 
 # -- inputs ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Disclosures as documents: the pre-contract information each market requires and decline
 notices, rendered to HTML and PDF, and an immutable document store with time-limited links."""
 
+from bnpl_credit.disclosures.archive import KeptDocument, keep
 from bnpl_credit.disclosures.inputs import (
     DeclineDisclosure,
     DocumentKind,
@@ -31,6 +32,7 @@ __all__ = [
     "DocumentRenderer",
     "DocumentStore",
     "Fonts",
+    "KeptDocument",
     "LinkRefused",
     "LocalDocumentStore",
     "OfferDisclosure",
@@ -41,5 +43,6 @@ __all__ = [
     "StoredDocument",
     "disclose_offer",
     "document_key",
+    "keep",
     "verify_link",
 ]

@@ -55,8 +55,12 @@ class RenderedDocument:
         return hashlib.sha256(self.pdf).hexdigest()
 
 
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True, default=True),
         undefined=StrictUndefined,  # a misspelt figure fails the render, never prints blank
@@ -64,6 +68,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.globals["fail"] = _fail  # a template refuses what it has no wording for
+    return environment
 
 
 class DocumentRenderer:
