@@ -35,6 +35,7 @@ from bnpl_credit.disclosures import (
 from bnpl_credit.disclosures.pdf import parse
 from bnpl_credit.disclosures.settings import DocumentSettings
 from bnpl_credit.markets.catalog import Market, load_catalog
+from pydantic import ValidationError
 from pypdf import PdfReader
 
 CURRENCIES = ["EUR", "GBP", "USD"]
@@ -367,6 +368,17 @@ def test_a_rule_without_wording_fails_the_render(renderer: DocumentRenderer) -> 
     terms = offer.market.model_copy(update={"early_settlement": "SOMETHING_NEW"})
     with pytest.raises(ValueError, match="early-settlement rule SOMETHING_NEW"):
         renderer.pre_contract(replace(offer, market=terms))
+
+
+def test_a_market_must_say_how_to_ask_for_a_review_and_name_the_ecoa_agency() -> None:
+    eu = market("EUR").model_dump(mode="json")
+    eu["disclosures"].pop("human_review")
+    with pytest.raises(ValidationError, match="human_review"):
+        Market.model_validate(eu)
+    us = market("USD").model_dump(mode="json")
+    us["disclosures"].pop("ecoa_agency")
+    with pytest.raises(ValidationError, match="ecoa_agency"):
+        Market.model_validate(us)
 
 
 # -- inputs ---------------------------------------------------------------------------------
