@@ -76,7 +76,7 @@ def monthly_offer(currency: str, **changes: object) -> OfferDisclosure:
         borrowing_rate_basis_points=2499,
         installments=monthly_schedule(START),
     )
-    return replace(offer, **changes) if changes else offer  # type: ignore[arg-type]
+    return replace(offer, **changes) if changes else offer  # type: ignore[arg-type] - test override keywords are typed loosely
 
 
 def pay_in_4_offer(currency: str) -> OfferDisclosure:
@@ -109,7 +109,7 @@ def decline(currency: str, **changes: object) -> DeclineDisclosure:
         amount=1_000_00,
         shopper_name="Zoë Łukasz-Ωμέγα",
     )
-    return replace(notice, **changes) if changes else notice  # type: ignore[arg-type]
+    return replace(notice, **changes) if changes else notice  # type: ignore[arg-type] - test override keywords are typed loosely
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def inputs(**kw: object) -> FeatureInputs:
         model_unit_minor=600,
     )
     base.update(kw)
-    return FeatureInputs(**base)  # type: ignore[arg-type]
+    return FeatureInputs(**base)  # type: ignore[arg-type] - test overrides are typed loosely
 
 
 def test_mapping() -> None:

@@ -526,7 +526,7 @@ def test_a_retry_racing_its_first_attempt_gets_the_first_answer_not_a_409(store:
             h.clock,
             "ana",
             body=body,
-            idempotency_key=key,  # type: ignore[arg-type]
+            idempotency_key=key,
         )
         assert retry.body == first
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from bnpl_common.clock import Clock
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError
 
 from bnpl_credit.disclosures.store import (
     DocumentConflict,

@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 from bnpl_common.clock import Clock
 from bnpl_common.settings import CommonSettings
-from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.config import Config
 from pydantic import Field, model_validator
 
 from bnpl_credit.disclosures.local import LocalDocumentStore
