@@ -24,3 +24,10 @@ async def run_blocking(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs)
     is never left half-known.
     """
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+async def run_abandoning(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Like :func:`run_blocking`, but a cancelled caller returns at once and leaves ``fn`` to
+    finish in its thread, its result dropped. Only for calls that write nothing (a model
+    scoring, a read), where a timeout must answer now rather than when the call ends."""
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), abandon_on_cancel=True)

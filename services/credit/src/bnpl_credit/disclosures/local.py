@@ -12,7 +12,6 @@ a document and no reader ever sees a half-written one.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from bnpl_common.aio import run_blocking
 from bnpl_common.clock import Clock
 
 from bnpl_credit.disclosures.store import (
@@ -80,7 +80,7 @@ class LocalDocumentStore:
         return self._root.joinpath(*check_key(key).split("/"))
 
     async def put(self, key: str, content: bytes) -> StoredDocument:
-        return await asyncio.to_thread(self._put, key, content)
+        return await run_blocking(self._put, key, content)
 
     def _put(self, key: str, content: bytes) -> StoredDocument:
         record = StoredDocument(key, sha256_hex(content), len(content), content_type_of(key))
@@ -104,7 +104,7 @@ class LocalDocumentStore:
         return record
 
     async def get(self, key: str) -> tuple[StoredDocument, bytes]:
-        return await asyncio.to_thread(self._get, key)
+        return await run_blocking(self._get, key)
 
     def _get(self, key: str) -> tuple[StoredDocument, bytes]:
         try:
@@ -147,4 +147,4 @@ class LocalDocumentStore:
         return await self.get(key)
 
     async def ping(self) -> bool:
-        return await asyncio.to_thread(lambda: self._root.is_dir() or not self._root.exists())
+        return await run_blocking(lambda: self._root.is_dir() or not self._root.exists())

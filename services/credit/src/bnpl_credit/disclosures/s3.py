@@ -10,10 +10,10 @@ bucket should also have S3 Object Lock (compliance mode) so that not even a role
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
+from bnpl_common.aio import run_blocking
 from bnpl_common.clock import Clock
 from botocore.exceptions import ClientError
 
@@ -47,7 +47,7 @@ class S3DocumentStore:
         self._clock = clock
 
     async def put(self, key: str, content: bytes) -> StoredDocument:
-        return await asyncio.to_thread(self._put, key, content)
+        return await run_blocking(self._put, key, content)
 
     def _put(self, key: str, content: bytes) -> StoredDocument:
         record = StoredDocument(key, sha256_hex(content), len(content), content_type_of(key))
@@ -87,10 +87,10 @@ class S3DocumentStore:
         )
 
     async def head(self, key: str) -> StoredDocument | None:
-        return await asyncio.to_thread(self._head, key)
+        return await run_blocking(self._head, key)
 
     async def get(self, key: str) -> tuple[StoredDocument, bytes]:
-        return await asyncio.to_thread(self._get, key)
+        return await run_blocking(self._get, key)
 
     def _get(self, key: str) -> tuple[StoredDocument, bytes]:
         try:
@@ -108,7 +108,7 @@ class S3DocumentStore:
         if await self.head(key) is None:
             raise DocumentNotFound(key)
         now = self._clock.now()
-        url = await asyncio.to_thread(
+        url = await run_blocking(
             self._client.generate_presigned_url,
             "get_object",
             Params={
@@ -122,7 +122,7 @@ class S3DocumentStore:
 
     async def ping(self) -> bool:
         try:
-            await asyncio.to_thread(self._client.head_bucket, Bucket=self._bucket)
+            await run_blocking(self._client.head_bucket, Bucket=self._bucket)
         except ClientError:
             return False
         return True

@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+from bnpl_common.aio import run_abandoning, run_blocking
+
 from bnpl_credit.scoring.port import FeatureRow, ScorerError, ScoreResult, check_model_inputs, parse_prediction
 
 
@@ -31,7 +33,7 @@ class InProcessScorer:
         except ImportError as exc:
             raise ScorerError("bnpl_model is not installed") from exc
         try:
-            model = await asyncio.to_thread(model_scorer.from_path, self._artifact_dir)
+            model = await run_blocking(model_scorer.from_path, self._artifact_dir)
         except Exception as exc:  # missing or unreadable artifact
             raise ScorerError(f"in-process model not loaded: {type(exc).__name__}") from exc
         declared = getattr(model, "feature_names", None)
@@ -59,9 +61,8 @@ class InProcessScorer:
     async def score(self, features: FeatureRow) -> ScoreResult:
         model = await self._loaded()
         try:
-            # to_thread, not bnpl_common.aio.run_blocking: the engine's timeout must abandon a
-            # slow call at once (it writes nothing), where run_blocking would wait for it
-            predictions = await asyncio.to_thread(model.score, [features])
+            # abandoned on cancel: the engine's timeout must answer at once (scoring writes nothing)
+            predictions = await run_abandoning(model.score, [features])
         except Exception as exc:  # the model's own errors (invalid input) become a scorer failure
             raise ScorerError(f"in-process model failed: {type(exc).__name__}") from exc
         if not predictions:

@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from bnpl_common.aio import run_abandoning
+
 from bnpl_credit.scoring.port import FeatureRow, MalformedScore, ScorerError, ScoreResult, parse_invocation_body
 
 
@@ -38,9 +40,8 @@ class SageMakerScorer:
     async def score(self, features: FeatureRow) -> ScoreResult:
         try:
             async with asyncio.timeout(self._timeout):
-                # asyncio.to_thread, not bnpl_common.aio.run_blocking: a call that outlives the
-                # timeout is abandoned at once (it writes nothing), where run_blocking would wait
-                raw = await asyncio.to_thread(self._invoke, json.dumps({"instances": [features]}))
+                # abandoned on cancel: a call that outlives the timeout writes nothing
+                raw = await run_abandoning(self._invoke, json.dumps({"instances": [features]}))
         except TimeoutError as exc:
             raise ScorerError("endpoint call timed out") from exc
         except Exception as exc:  # botocore ClientError, connection errors...
