@@ -81,12 +81,13 @@ def test_train_and_score(synthetic):
     assert all(r["feature"] != "gender" for r in p["reasons"])
     assert {r["code"] for r in p["reasons"]} <= {"R_TENURE_MONTHS", "R_UTILISATION", "R_REGION", "R_INCOME_K",
                                                   "R_LOAN_K", "R_BURDEN"}  # fmt: skip
-    # both families work on this data too
-    other = "scorecard" if m["family"] == "gbt" else "gbt"
-    res2 = train(data, spec, d / "art2", family=other, baselines=False, plots=False, log=lambda *a: None)
-    s2 = Scorer.from_path(d / "art2")
+    # every family works on this data too, and its artifact scores exactly as its pipeline
     X, _ = load_dataset(data, load_spec(spec))
-    assert np.max(np.abs(s2.predict_pd(rows) - res2.pipeline.predict_proba(X)[:, 1])) < 1e-9
+    for other in {"scorecard", "gbt", "logit"} - {m["family"]}:
+        res2 = train(data, spec, d / other, family=other, baselines=False, plots=False, log=lambda *a: None)
+        s2 = Scorer.from_path(d / other)
+        assert np.max(np.abs(s2.predict_pd(rows) - res2.pipeline.predict_proba(X)[:, 1])) < 1e-9
+        assert [s2.score([r])[0] for r in rows[:40]] == s2.score(rows)[:40]
 
 
 def test_evaluate_cli(synthetic, capsys):
@@ -95,8 +96,8 @@ def test_evaluate_cli(synthetic, capsys):
     out = json.loads(capsys.readouterr().out)
     for k in ("auc", "gini", "ks", "brier"):
         assert isinstance(out[k], float) and math.isfinite(out[k])
-    assert out["champion"] in ("scorecard", "gbt") and out["folds"] == 2 and out["cv"] == "2x1"
-    assert set(out["candidates"]) == {"scorecard", "gbt"}
+    assert out["champion"] in ("scorecard", "gbt", "logit") and out["folds"] == 2 and out["cv"] == "2x1"
+    assert set(out["candidates"]) == {"scorecard", "gbt", "logit"}  # logit: always a candidate
     assert set(out["baselines"]) == {"logit_onehot", "hgb_default", "gbc_default"}
     assert abs(out["gini"] - (2 * out["auc"] - 1)) < 1e-12
     with pytest.raises(SystemExit):

@@ -784,7 +784,13 @@ def train(
         counts = _table_counts(f, t["table"], cols[f["name"]])
         ppu = factor * slope
         tab = t["table"]
-        if f["type"] == "numeric":
+        if f["type"] == "numeric" and "linear" in tab:
+            lin = tab["linear"]
+            points = {
+                "linear": {"slope": 0.0 - ppu * lin["slope"], "intercept": 0.0 - ppu * lin["intercept"]},
+                "missing": 0.0 - ppu * tab["missing"],
+            }
+        elif f["type"] == "numeric":
             points = {"values": [0.0 - ppu * v for v in tab["values"]], "missing": 0.0 - ppu * tab["missing"]}
         else:
             points = {
@@ -797,6 +803,7 @@ def train(
             "type": f["type"],
             "source": "derived" if f["expr"] else "input",
             "monotone": f["monotone"],
+            "monotone_end_to_end": bool(f["monotone"]) and bool(src.get("monotone_end_to_end", True)),
             "reason": src["reason"],
             "reason_code": reason_code(f["name"]),
             "in_model": t["in_model"],
