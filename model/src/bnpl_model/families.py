@@ -467,6 +467,11 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
         self.spec = spec
         self.drop = drop
 
+    def _spec(self) -> dict[str, Any]:
+        if self.spec is None:
+            raise ValueError("PlainLogit needs a spec")
+        return self.spec
+
     def _design(self, cols: dict[str, Any]) -> np.ndarray:
         blocks = []
         for f in self.features_:
@@ -488,9 +493,9 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
-        self.all_features_ = model_features(self.spec, self.drop)
+        self.all_features_ = model_features(self._spec(), self.drop)
         self.features_ = [f for f in self.all_features_ if not f["dropped"]]
-        cols = parse_columns(self.spec, X)
+        cols = parse_columns(self._spec(), X)
         self.num_: dict[str, dict[str, float]] = {}
         self.levels_: dict[str, list[str]] = {}
         for f in self.features_:
@@ -531,7 +536,7 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.lr_.decision_function(self._design(parse_columns(self.spec, X))[:, self.support_])
+        return self.lr_.decision_function(self._design(parse_columns(self._spec(), X))[:, self.support_])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = sigmoid(self.decision_function(X))
@@ -560,7 +565,7 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
                 detail = {"coefficients": values}
             in_model = bool(np.any(c != 0.0))
             by_name[f["name"]] = {"name": f["name"], "in_model": in_model, "table": t, "detail": detail}
-        out = [by_name.get(f["name"]) or zero_table(f) for f in model_features(self.spec, self.drop)]
+        out = [by_name.get(f["name"]) or zero_table(f) for f in model_features(self._spec(), self.drop)]
         return float(self.lr_.intercept_[0]), out
 
 

@@ -103,7 +103,7 @@ def _plots(
         fig, ax = plt.subplots(figsize=(4.8, 3.6))
         for fam in sorted({c["family"] for c in cands.values()}):
             pts = [(c["auc_mean"], c["lowest_air"]) for c in cands.values() if c["family"] == fam]
-            ax.scatter(*zip(*pts, strict=True), s=14, label=fam)
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, label=fam)
         champ = cands[model["candidate"]]
         ax.scatter([champ["auc_mean"]], [champ["lowest_air"]], s=80, facecolors="none", edgecolors="black",
                    label="champion")  # fmt: skip

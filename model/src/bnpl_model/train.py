@@ -321,7 +321,7 @@ def select_and_fit(
     skf = StratifiedKFold(n_splits=int(sel["folds"]), shuffle=True, random_state=int(sel["seed"]))
     folds = list(skf.split(X, y))
     cutoff = float(spec["policy"]["cutoff_pd"])
-    mit = spec.get("mitigation") if groups is not None else None
+    mit: dict[str, Any] = (spec.get("mitigation") or {}) if groups is not None else {}
     min_n = int(spec["fairness"].get(mit["attribute"], {}).get("min_group", 30)) if mit else 30
     cv: dict[str, dict[str, Any]] = {}
     oof: dict[str, np.ndarray] = {}
@@ -428,7 +428,7 @@ def evaluate(
     k, r = parse_cv(cv)
     outer = RepeatedStratifiedKFold(n_splits=k, n_repeats=r, random_state=seed)
     groups_all = fairness_groups(spec, data, X)
-    mit = spec.get("mitigation")
+    mit: dict[str, Any] = spec.get("mitigation") or {}
     attr_groups = groups_all[mit["attribute"]] if mit else None
     cutoff = float(spec["policy"]["cutoff_pd"])
     min_n = int(spec["fairness"][mit["attribute"]].get("min_group", 30)) if mit else 30
@@ -612,7 +612,7 @@ def add_reference(model: dict[str, Any], reference: dict[str, Any]) -> None:
     cols = {n: [v] for n, v in reference.items()}
     for f in model["model_features"]:
         if f["type"] == "numeric":
-            value = parse_value(f, reference, cols)
+            value: float | str | None = parse_value(f, reference, cols)
         else:
             value = to_category(reference.get(f["name"]), f["name"])
         f["reference"] = {"value": value, "contribution": float(contributions.get(f["name"], 0.0))}
@@ -742,7 +742,7 @@ def train(
     X, y = load_dataset(data, spec)
     log(f"data: {len(y)} rows, bad rate {y.mean():.3f}")
     groups_all = fairness_groups(spec, data, X)
-    mit = spec.get("mitigation")
+    mit: dict[str, Any] = spec.get("mitigation") or {}
     sel = select_and_fit(
         spec, X, y, candidates=candidates, groups=groups_all[mit["attribute"]] if mit else None, log=log
     )
