@@ -453,13 +453,16 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
     """Plain logistic regression on the input features: one-hot categoricals, median-imputed
     standardised numerics (the ``logit_onehot`` baseline of the report), always a candidate.
 
-    Two departures from the textbook model, both invisible on the training rows: a numeric
-    value is clipped to the training range first (so one absurd input cannot swing the PD
-    without bound), and a coefficient whose sign contradicts the spec's ``monotone`` is
-    dropped and the model refitted (as the scorecard does), so the monotone promises hold
-    for this family too. It is additive: a numeric input is the linear term
-    ``slope * clip(x, lo, hi) + intercept`` (a ``linear`` table in the artifact), a
-    categorical one one value per level (``other`` = 0: an unseen level has no column)."""
+    Two departures from the textbook model. A numeric value is clipped to the training range
+    widened by its own width on each side (``[min - w, max + w]``, ``w = max - min``): so one
+    absurd input cannot swing the PD without bound, while cross-validation, whose test values
+    practically never lie that far out, sees exactly the plain model. And a coefficient whose
+    sign contradicts the spec's ``monotone`` is dropped and the model refitted (as the
+    scorecard does), so the monotone promises hold for this family too; with no such
+    conflict the candidate is the report's ``logit_onehot`` baseline. It is additive: a
+    numeric feature is the linear term ``slope * clip(x, lo, hi) + intercept`` (a ``linear``
+    table in the artifact), a categorical one one value per level (``other`` = 0: an unseen
+    level has no column)."""
 
     family = "logit"
 
@@ -507,8 +510,8 @@ class PlainLogit(ClassifierMixin, BaseEstimator):
                 sd = float(filled.std())
                 self.num_[f["name"]] = {
                     "median": med,
-                    "lo": float(seen.min()) if seen.size else med,
-                    "hi": float(seen.max()) if seen.size else med,
+                    "lo": float(2 * seen.min() - seen.max()) if seen.size else med,
+                    "hi": float(2 * seen.max() - seen.min()) if seen.size else med,
                     "mean": float(filled.mean()),
                     "scale": sd if sd > 0 else 1.0,  # StandardScaler's rule for a constant column
                 }

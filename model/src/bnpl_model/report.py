@@ -164,9 +164,9 @@ def markdown(m: dict[str, Any], plots: list[str]) -> str:
         if base:
             L += [
                 "",
-                f"`{sel['always_candidate']}` (plain logistic regression on the model features: one-hot categoricals, "
-                "median-imputed standardised numerics clipped to the training range, monotone signs) is always a "
-                "candidate and the champion is never below it: champion "
+                f"`{sel['always_candidate']}` (plain logistic regression on the model features: one-hot "
+                "categoricals, median-imputed standardised numerics bounded far outside the training range, "
+                "monotone signs) is always a candidate and the champion is never below it: champion "
                 f"{sel['candidates'][champ_name]['auc_mean']:.4f} vs {base['auc_mean']:.4f}.",
             ]
     if sel["baselines"]:
