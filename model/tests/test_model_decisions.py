@@ -169,7 +169,7 @@ def test_logit_artifact_is_exact_and_linear(scorer_logit, small_data, spec_path)
     f = lin[0]
     t = f["table"]["linear"]
     base = dict(rows[0])
-    far = scorer_logit.explain({**base, f["name"]: t["hi"] * 1000 + 1})["contributions"][f["name"]]
+    far = scorer_logit.explain({**base, f["name"]: t["hi"] + abs(t["hi"]) * 1000 + 1})["contributions"][f["name"]]
     edge = scorer_logit.explain({**base, f["name"]: t["hi"]})["contributions"][f["name"]]
     assert far == edge and math.isfinite(far)
 
