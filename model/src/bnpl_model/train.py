@@ -432,6 +432,7 @@ def evaluate(
     attr_groups = groups_all[mit["attribute"]] if mit else None
     cutoff = float(spec["policy"]["cutoff_pd"])
     min_n = int(spec["fairness"][mit["attribute"]].get("min_group", 30)) if mit else 30
+    test_min = max(1, min_n // k)  # a test fold holds about 1/k of each group
     proc: list[dict[str, float]] = []
     champs: list[str] = []
     air_after: list[float] = []
@@ -448,12 +449,8 @@ def evaluate(
         if attr_groups:
             test_groups = [(label, m[te]) for label, m in attr_groups]
             pd_before = sel.models[sel.best_auc].predict_proba(X[te])[:, 1]
-            air_after.append(
-                lowest_air(air_rows(test_groups, y[te], pd_te, cutoff, min_n // k or 1), min_n // k or 1)[0]
-            )
-            air_before.append(
-                lowest_air(air_rows(test_groups, y[te], pd_before, cutoff, min_n // k or 1), min_n // k or 1)[0]
-            )
+            air_after.append(lowest_air(air_rows(test_groups, y[te], pd_te, cutoff, test_min), test_min)[0])
+            air_before.append(lowest_air(air_rows(test_groups, y[te], pd_before, cutoff, test_min), test_min)[0])
         for fam in per_family:
             model = sel.models.get(fam)
             if model is not None:
@@ -487,7 +484,7 @@ def evaluate(
             "lowest_air_after": float(np.mean(air_after)),
             "lowest_air_before": float(np.mean(air_before)),
             "note": "mean over the outer test folds of the lowest adverse impact ratio of the attribute's groups "
-            f"(groups of at least {min_n // k or 1} test rows); before = the best-AUC candidate, after = the champion",
+            f"(groups of at least {test_min} test rows); before = the best-AUC candidate, after = the champion",
         }
     return out
 
