@@ -90,7 +90,7 @@ def _plots(
             pol = model["policy"]
             ax.axhline(pol["cutoff_pd"], color="tab:green", lw=0.6, ls="--")
             ax.axhline(pol["refer_pd"], color="tab:red", lw=0.6, ls="--")
-            ax.set(xscale="log", xlabel="order amount", title=name.replace("_", " "))
+            ax.set(xscale="log", xlabel="order amount (currency units)", title=name.replace("_", " "))
         axes[0][0].set_ylabel("PD (dashed: approve / refer cut-offs)")
         axes[0][0].legend(fontsize=6)
         fig.savefig(out_dir / "decision_surface.png", **kw)
