@@ -952,8 +952,12 @@ def train(
         "reasons": {
             "max": int(spec["reasons"]["max"]),
             "min_points": float(spec["reasons"]["min_points"]),
-            "rule": "features ordered by points lost against the policy's reference applicant (reference); "
-            "losses of min_points or less are not reasons",
+            "rule": (
+                "features ordered by points lost against the policy's reference applicant (reference)"
+                if spec["reference"] is not None
+                else "features ordered by points lost against the feature's best populated bin (no reference)"
+            )
+            + "; losses of min_points or less are not reasons",
         },
         "grades": [{"grade": g, "max_pd": b} for g, b in grades],
         "policy": {
