@@ -230,7 +230,7 @@ def air_rows(groups: Groups, y: np.ndarray, pd: np.ndarray, cutoff: float, min_n
     """Approval rate (pd <= cutoff) per group and adverse impact ratio against the most approved
     group with at least ``min_n`` rows; flagged below 0.8."""
     approved = pd <= cutoff
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, m in groups:
         if not m.any():
             continue
