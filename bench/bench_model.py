@@ -137,7 +137,8 @@ def main() -> int:
     }
     r["goal_met"] = bool(r["ratios"]["single_row_p50"] >= 20 and s["p50"] < 20)
 
-    print(f"champion {r['family']}, {len(rows)} rows, max |pd diff| vs sklearn {max_diff:.1e}")
+    champion = scorer.model.get("candidate", r["family"])
+    print(f"champion {champion}, {len(rows)} rows, max |pd diff| vs sklearn {max_diff:.1e}")
     print(f"{'':28s} {'scorer':>14s} {'sklearn':>14s} {'ratio':>8s}")
     print(f"{'single row p50 (us)':28s} {s['p50']:14.1f} {k['p50']:14.1f} {r['ratios']['single_row_p50']:7.0f}x")
     print(f"{'single row p99 (us)':28s} {s['p99']:14.1f} {k['p99']:14.1f} {r['ratios']['single_row_p99']:7.0f}x")

@@ -14,7 +14,15 @@ def test_cli_train(tmp_path, capsys, small_data, spec_path):
     assert "champion: scorecard" in capsys.readouterr().out
     assert json.loads((out / "model.json").read_text())["model_features"]
     assert sorted(p.name for p in report.iterdir()) == sorted(
-        ["REPORT.md", "roc.png", "ks.png", "calibration.png", "score_distribution.png"]
+        [
+            "REPORT.md",
+            "roc.png",
+            "ks.png",
+            "calibration.png",
+            "score_distribution.png",
+            "decision_surface.png",
+            "fairness.png",
+        ]
     )
 
 

@@ -69,6 +69,8 @@ def test_train_and_score(synthetic):
     assert [f["name"] for f in m["input_features"]] == ["tenure_months", "utilisation", "region", "income_k", "loan_k"]
     assert [g["grade"] for g in m["grades"]] == list("ABCDE")
     assert m["metrics"]["cv_auc_mean"] > 0.65
+    cands = m["selection"]["candidates"]  # the plain logistic regression is a candidate, never better
+    assert "logit" in cands and cands[m["candidate"]]["auc_mean"] == max(c["auc_mean"] for c in cands.values())
     assert {r["group"] for r in m["fairness"]["gender"]["groups"]} == {"f", "m"}
     s = Scorer.from_path(d / "art")
     with open(data, newline="") as fh:
@@ -81,12 +83,41 @@ def test_train_and_score(synthetic):
     assert all(r["feature"] != "gender" for r in p["reasons"])
     assert {r["code"] for r in p["reasons"]} <= {"R_TENURE_MONTHS", "R_UTILISATION", "R_REGION", "R_INCOME_K",
                                                   "R_LOAN_K", "R_BURDEN"}  # fmt: skip
-    # both families work on this data too
-    other = "scorecard" if m["family"] == "gbt" else "gbt"
-    res2 = train(data, spec, d / "art2", family=other, baselines=False, plots=False, log=lambda *a: None)
-    s2 = Scorer.from_path(d / "art2")
+    # every family works on this data too, and its artifact scores exactly as its pipeline
     X, _ = load_dataset(data, load_spec(spec))
-    assert np.max(np.abs(s2.predict_pd(rows) - res2.pipeline.predict_proba(X)[:, 1])) < 1e-9
+    for other in {"scorecard", "gbt", "logit"} - {m["family"]}:
+        res2 = train(data, spec, d / other, family=other, baselines=False, plots=False, log=lambda *a: None)
+        s2 = Scorer.from_path(d / other)
+        assert np.max(np.abs(s2.predict_pd(rows) - res2.pipeline.predict_proba(X)[:, 1])) < 1e-9
+        assert [s2.score([r])[0] for r in rows[:40]] == s2.score(rows)[:40]
+
+
+def test_champion_never_below_plain_logistic_regression(tmp_path):
+    """On data where a linear model is right (five continuous effects), binning and stumps lose
+    accuracy: the logistic regression, always a candidate, then wins the selection."""
+    rng = np.random.default_rng(11)
+    n = 1500
+    x = rng.normal(size=(n, 5))
+    bad = rng.random(n) < 1 / (1 + np.exp(-(x @ np.array([1.2, -1.0, 0.8, 0.6, -0.5]))))
+    path = tmp_path / "linear.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["y", *(f"x{j}" for j in range(5))])
+        for i in range(n):
+            w.writerow(["1" if bad[i] else "0", *(f"{v:.5f}" for v in x[i])])
+    spec = tmp_path / "linear.yaml"
+    spec.write_text(
+        "target: y\nbad_value: '1'\nselection: {candidates: [scorecard, gbt], folds: 3}\nfeatures:\n"
+        + "".join(f"  x{j}: {{type: numeric, reason: 'Input x{j} raised the risk.'}}\n" for j in range(5))
+    )
+    res = train(path, spec, tmp_path / "art", baselines=True, plots=False, log=lambda *a: None)
+    cands = res.model["selection"]["candidates"]
+    assert set(cands) == {"scorecard", "gbt", "logit"}
+    assert cands[res.model["candidate"]]["auc_mean"] >= cands["logit"]["auc_mean"]
+    assert res.model["family"] == "logit"
+    # the candidate is the plain one-hot logistic regression of the report's baseline
+    base = res.model["selection"]["baselines"]["logit_onehot"]["auc_mean"]
+    assert abs(cands["logit"]["auc_mean"] - base) < 1e-6
 
 
 def test_evaluate_cli(synthetic, capsys):
@@ -95,8 +126,8 @@ def test_evaluate_cli(synthetic, capsys):
     out = json.loads(capsys.readouterr().out)
     for k in ("auc", "gini", "ks", "brier"):
         assert isinstance(out[k], float) and math.isfinite(out[k])
-    assert out["champion"] in ("scorecard", "gbt") and out["folds"] == 2 and out["cv"] == "2x1"
-    assert set(out["candidates"]) == {"scorecard", "gbt"}
+    assert out["champion"] in ("scorecard", "gbt", "logit") and out["folds"] == 2 and out["cv"] == "2x1"
+    assert set(out["candidates"]) == {"scorecard", "gbt", "logit"}  # logit: always a candidate
     assert set(out["baselines"]) == {"logit_onehot", "hgb_default", "gbc_default"}
     assert abs(out["gini"] - (2 * out["auc"] - 1)) < 1e-12
     with pytest.raises(SystemExit):

@@ -7,7 +7,7 @@ from bnpl_model.families import build
 from bnpl_model.spec import SpecError, load_spec, validate
 from bnpl_model.train import load_dataset, platt, train
 
-PLOTS = {"roc.png", "ks.png", "calibration.png", "score_distribution.png"}
+PLOTS = {"roc.png", "ks.png", "calibration.png", "score_distribution.png", "decision_surface.png", "fairness.png"}
 
 
 def test_artifact_written(trained, artifact_dir):
@@ -18,7 +18,7 @@ def test_artifact_written(trained, artifact_dir):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 200_000
     m = json.loads((artifact_dir / "model.json").read_text())
     assert re.fullmatch(r"credit-scorecard-\d{8}-[0-9a-f]{8}", m["model_version"])
-    assert m["schema_version"] == 2 and m["family"] in ("scorecard", "gbt")
+    assert m["schema_version"] == 3 and m["family"] in ("scorecard", "gbt", "logit")
     assert m["money_unit_minor"] == 600
     assert [f["name"] for f in m["input_features"]] == [
         "Seniority", "Home", "Time", "Age", "Records", "Job",
@@ -29,12 +29,16 @@ def test_artifact_written(trained, artifact_dir):
     assert [g["grade"] for g in m["grades"]] == ["A", "B", "C", "D", "E"]
     assert m["metrics"]["cv_auc_mean"] > 0.83
     assert m["calibration"]["method"] == "platt" and 0.5 < m["calibration"]["slope"] < 2
-    assert set(m["selection"]["candidates"]) == {"scorecard", "gbt"}
-    champ = m["selection"]["candidates"][m["family"]]["auc_mean"]
-    assert champ == max(c["auc_mean"] for c in m["selection"]["candidates"].values())
+    cands = m["selection"]["candidates"]
+    assert {c["family"] for c in cands.values()} == {"scorecard", "gbt", "logit"}
+    assert cands[m["candidate"]]["family"] == m["family"] and cands[m["candidate"]]["dropped"] == m["dropped_features"]
+    champ = cands[m["candidate"]]["auc_mean"]
+    assert champ >= cands["logit"]["auc_mean"]  # the plain logistic regression is never better
+    assert champ >= max(c["auc_mean"] for c in cands.values()) - m["mitigation"]["auc_tolerance"]
     assert m["policy"]["cutoff_pd"] == 0.2
     report = (artifact_dir / "REPORT.md").read_text()
-    for section in ("## Metrics", "## Calibration", "## Fairness", "## Population stability", "## Limitations"):
+    for section in ("## Metrics", "## Calibration", "## Fairness", "### Mitigation", "## Decision surface",
+                    "## Population stability", "## Limitations"):  # fmt: skip
         assert section in report
     for name in PLOTS:
         assert f"]({name})" in report

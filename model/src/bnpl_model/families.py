@@ -21,6 +21,7 @@ and expose ``decision_function`` (raw margin), ``predict_proba`` and ``tables()`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -47,13 +48,18 @@ def input_features(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return [(name, f["type"]) for name, f in spec["features"].items()]
 
 
-def model_features(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Inputs then derived features: name, type, monotone, expr (None for inputs), reason."""
+def model_features(spec: dict[str, Any], drop: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Inputs then derived features: name, type, monotone, expr (None for inputs), reason.
+
+    A feature in ``drop`` is still listed (an input may feed a derived feature) with
+    ``dropped`` set: the families give it no effect (a table of zeros)."""
     out = []
     for name, f in spec["features"].items():
         out.append({"name": name, "type": f["type"], "monotone": f.get("monotone"), "expr": None})
     for name, d in spec["derived"].items():
         out.append({"name": name, "type": "numeric", "monotone": d.get("monotone"), "expr": d["expr"]})
+    for f in out:
+        f["dropped"] = f["name"] in drop
     return out
 
 
@@ -223,12 +229,13 @@ class ScorecardLogit(ClassifierMixin, BaseEstimator):
     follow the bins' risk order; a feature with a positive coefficient is dropped
     (coefficient 0) and the model refitted."""
 
-    def __init__(self, C: float = 1.0):
+    def __init__(self, C: float = 1.0, keep: Sequence[bool] | None = None):
         self.C = C
+        self.keep = keep
 
     def fit(self, W: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
-        support = np.ones(W.shape[1], dtype=bool)
+        support = np.ones(W.shape[1], dtype=bool) if self.keep is None else np.array(self.keep, dtype=bool)
         while True:
             lr = LogisticRegression(C=self.C, max_iter=2000, tol=1e-10)
             lr.fit(W[:, support], y)
@@ -258,13 +265,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     family = "scorecard"
 
-    def __init__(self, spec: dict[str, Any] | None = None):
+    def __init__(self, spec: dict[str, Any] | None = None, drop: Sequence[str] = ()):
         self.spec = spec
+        self.drop = drop
 
     def fit(self, X: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
         self.encoder_ = WoEEncoder(self.spec).fit(X, y)
-        self.logit_ = ScorecardLogit(C=float(required(self.spec)["scorecard"]["C"])).fit(self.encoder_.transform(X), y)
+        keep = [f["name"] not in self.drop for f in self.encoder_.features_]
+        self.logit_ = ScorecardLogit(C=float(required(self.spec)["scorecard"]["C"]), keep=keep).fit(
+            self.encoder_.transform(X), y
+        )
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
@@ -298,6 +309,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return float(lr.intercept_[0]), out
 
 
+def zero_table(f: dict[str, Any]) -> dict[str, Any]:
+    """The table of a feature with no effect (dropped, or unused by the family)."""
+    if f["type"] == "numeric":
+        t: dict[str, Any] = {"edges": [], "values": [0.0], "missing": 0.0}
+    else:
+        t = {"levels": {}, "other": 0.0, "missing": 0.0}
+    return {"name": f["name"], "in_model": False, "table": t, "detail": {"dropped": bool(f.get("dropped"))}}
+
+
 # --------------------------------------------------------------------------- boosted stumps
 
 
@@ -306,8 +326,9 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
 
     family = "gbt"
 
-    def __init__(self, spec: dict[str, Any] | None = None):
+    def __init__(self, spec: dict[str, Any] | None = None, drop: Sequence[str] = ()):
         self.spec = spec
+        self.drop = drop
 
     def _matrix(self, cols: dict[str, Any]) -> np.ndarray:
         M = np.empty((len(next(iter(cols.values()))), len(self.features_)), dtype=np.float64)
@@ -346,7 +367,8 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray):
         self.classes_ = np.array([0, 1])
         y = np.asarray(y)
-        self.features_ = model_features(required(self.spec))
+        self.all_features_ = model_features(required(self.spec), self.drop)
+        self.features_ = [f for f in self.all_features_ if not f["dropped"]]
         cols = parse_columns(required(self.spec), X)
         self.codes_ = {
             f["name"]: self._fit_codes(cols[f["name"]], y) for f in self.features_ if f["type"] == "categorical"
@@ -398,7 +420,7 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
                     bool(root["missing_go_to_left"]),
                 )
             )
-        out = []
+        by_name = {}
         for j, f in enumerate(self.features_):
             sp = splits[j]
             thr = sorted({s[0] for s in sp})
@@ -429,12 +451,140 @@ class AdditiveGBT(ClassifierMixin, BaseEstimator):
             detail: dict[str, Any] = {"stumps": len(sp)}
             if f["type"] == "categorical":
                 detail["codes"] = self.codes_[f["name"]]
-            out.append({"name": f["name"], "in_model": bool(sp), "table": t, "detail": detail})
+            by_name[f["name"]] = {"name": f["name"], "in_model": bool(sp), "table": t, "detail": detail}
+        out = [by_name.get(f["name"]) or zero_table(f) for f in self.all_features_]
         return intercept, out
 
 
-FAMILY_CLASSES = {"scorecard": Scorecard, "gbt": AdditiveGBT}
+# --------------------------------------------------------------------------- plain logistic regression
 
 
-def build(family: str, spec: dict[str, Any]):
-    return FAMILY_CLASSES[family](spec)
+class PlainLogit(ClassifierMixin, BaseEstimator):
+    """Plain logistic regression on the input features: one-hot categoricals, median-imputed
+    standardised numerics (the ``logit_onehot`` baseline of the report), always a candidate.
+
+    Two departures from the textbook model. A numeric value is clipped to the training range
+    widened by its own width on each side (``[min - w, max + w]``, ``w = max - min``): so one
+    absurd input cannot swing the PD without bound, while cross-validation, whose test values
+    practically never lie that far out, sees exactly the plain model. And a coefficient whose
+    sign contradicts the spec's ``monotone`` is dropped and the model refitted (as the
+    scorecard does), so the monotone promises hold for this family too; with no such
+    conflict the candidate is the report's ``logit_onehot`` baseline. It is additive: a
+    numeric feature is the linear term ``slope * clip(x, lo, hi) + intercept`` (a ``linear``
+    table in the artifact), a categorical one one value per level (``other`` = 0: an unseen
+    level has no column)."""
+
+    family = "logit"
+
+    def __init__(self, spec: dict[str, Any] | None = None, drop: Sequence[str] = ()):
+        self.spec = spec
+        self.drop = drop
+
+    def _spec(self) -> dict[str, Any]:
+        if self.spec is None:
+            raise ValueError("PlainLogit needs a spec")
+        return self.spec
+
+    def _design(self, cols: dict[str, Any]) -> np.ndarray:
+        blocks = []
+        for f in self.features_:
+            v = cols[f["name"]]
+            if f["type"] == "numeric":
+                p = self.num_[f["name"]]
+                x = np.where(np.isnan(v), p["median"], np.clip(v, p["lo"], p["hi"]))
+                blocks.append(((x - p["mean"]) / p["scale"])[:, None])
+            else:
+                levels = self.levels_[f["name"]]
+                M = np.zeros((len(v), len(levels)))
+                index = {k: i for i, k in enumerate(levels)}
+                for r, c in enumerate(v):
+                    i = index.get(MISSING_LEVEL if c is None else c)
+                    if i is not None:
+                        M[r, i] = 1.0
+                blocks.append(M)
+        return np.hstack(blocks) if blocks else np.zeros((len(next(iter(cols.values()))), 0))
+
+    def fit(self, X: np.ndarray, y: np.ndarray):
+        self.classes_ = np.array([0, 1])
+        self.all_features_ = model_features(self._spec(), self.drop)
+        self.features_ = [f for f in self.all_features_ if not f["dropped"]]
+        cols = parse_columns(self._spec(), X)
+        self.num_: dict[str, dict[str, float]] = {}
+        self.levels_: dict[str, list[str]] = {}
+        for f in self.features_:
+            v = cols[f["name"]]
+            if f["type"] == "numeric":
+                seen = v[~np.isnan(v)]
+                med = float(np.median(seen)) if seen.size else 0.0
+                filled = np.where(np.isnan(v), med, v)
+                sd = float(filled.std())
+                self.num_[f["name"]] = {
+                    "median": med,
+                    "lo": float(2 * seen.min() - seen.max()) if seen.size else med,
+                    "hi": float(2 * seen.max() - seen.min()) if seen.size else med,
+                    "mean": float(filled.mean()),
+                    "scale": sd if sd > 0 else 1.0,  # StandardScaler's rule for a constant column
+                }
+            else:
+                self.levels_[f["name"]] = sorted({MISSING_LEVEL if c is None else c for c in v})
+        D = self._design(cols)
+        # columns of each feature in D, and the sign its coefficient must not take (on P(bad))
+        spans, j = [], 0
+        for f in self.features_:
+            w = 1 if f["type"] == "numeric" else len(self.levels_[f["name"]])
+            spans.append((j, j + w))
+            j += w
+        forbid = [{"increasing": 1.0, "decreasing": -1.0}.get(f["monotone"] or "", 0.0) for f in self.features_]
+        support = np.ones(D.shape[1], dtype=bool)
+        while True:
+            lr = LogisticRegression(max_iter=5000)
+            lr.fit(D[:, support], y)
+            coef = np.zeros(D.shape[1])
+            coef[support] = lr.coef_[0]
+            wrong = [(forbid[k] * coef[a], a) for k, (a, _) in enumerate(spans) if forbid[k] * coef[a] > 0]
+            if not wrong:
+                break
+            support[max(wrong)[1]] = False
+        self.lr_, self.support_, self.coef_, self.spans_ = lr, support, coef, spans
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.lr_.decision_function(self._design(parse_columns(self._spec(), X))[:, self.support_])
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = sigmoid(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def tables(self) -> tuple[float, list[dict[str, Any]]]:
+        by_name = {}
+        for f, (a, b) in zip(self.features_, self.spans_, strict=True):
+            c = self.coef_[a:b]
+            if f["type"] == "numeric":
+                p = self.num_[f["name"]]
+                slope = float(c[0]) / p["scale"]
+                icpt = -float(c[0]) * p["mean"] / p["scale"]
+                t: dict[str, Any] = {
+                    "linear": {"slope": slope, "intercept": icpt, "lo": p["lo"], "hi": p["hi"]},
+                    "missing": slope * p["median"] + icpt,
+                }
+                detail: dict[str, Any] = {"coefficient": float(c[0]), **p}
+            else:
+                values = dict(zip(self.levels_[f["name"]], (float(v) for v in c), strict=True))
+                t = {
+                    "levels": {k: v for k, v in values.items() if k != MISSING_LEVEL},
+                    "other": 0.0,
+                    "missing": values.get(MISSING_LEVEL, 0.0),
+                }
+                detail = {"coefficients": values}
+            in_model = bool(np.any(c != 0.0))
+            by_name[f["name"]] = {"name": f["name"], "in_model": in_model, "table": t, "detail": detail}
+        out = [by_name.get(f["name"]) or zero_table(f) for f in model_features(self._spec(), self.drop)]
+        return float(self.lr_.intercept_[0]), out
+
+
+MISSING_LEVEL = "\0missing"
+FAMILY_CLASSES: dict[str, Any] = {"scorecard": Scorecard, "gbt": AdditiveGBT, "logit": PlainLogit}
+
+
+def build(family: str, spec: dict[str, Any], drop: Sequence[str] = ()):
+    return FAMILY_CLASSES[family](spec, drop=tuple(drop))

@@ -3,12 +3,18 @@
 ``Scorer.from_path(artifact_dir).score(instances)`` returns, per instance,
 ``{"pd", "score", "grade", "reasons", "model_version"}``.
 
-Both model families are additive lookup tables (see ``families.py``):
-``margin = intercept + sum_j table_j(x_j)`` (log-odds of bad), calibrated by
-``z = slope * margin + intercept_cal`` (Platt, fitted on out-of-fold margins),
-``pd = 1 / (1 + exp(-z))`` and ``score = offset - factor * z``. One row is scored in
-pure Python (``bisect`` on per-feature edge lists, dict look-ups); larger batches
-with numpy. Both paths add the contributions in the same order.
+Every model family is additive (see ``families.py``): ``margin = intercept + sum_j
+f_j(x_j)`` (log-odds of bad), each ``f_j`` a lookup table (numeric bins, categorical
+levels) or, for the plain logistic regression, a linear term ``slope * clip(x, lo, hi)
++ intercept``. Calibrated by ``z = slope * margin + intercept_cal`` (Platt, fitted on
+out-of-fold margins), ``pd = 1 / (1 + exp(-z))`` and ``score = offset - factor * z``.
+One row is scored in pure Python (``bisect`` on per-feature edge lists, dict look-ups);
+larger batches with numpy. Both paths add the contributions in the same order.
+
+Reasons compare the applicant with the policy's reference applicant (schema 3,
+``reference`` in model.json): a feature is a reason only if it cost this applicant more
+than ``reasons.min_points`` against the reference's contribution on that feature.
+Schema 2 artifacts (no reference) compare with each feature's best bin.
 
 This module (with ``expr.py`` and ``payload.py``) is vendored as is into the
 SageMaker package's ``code/`` directory: it must keep importing nothing but numpy
@@ -31,7 +37,9 @@ from bnpl_model import expr as expr_mod
 
 MISSING_STRINGS = frozenset({"", "na", "nan", "null", "none"})
 MAX_REASONS = 4
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # written by the trainer; 3 added linear terms and the reference applicant
+READABLE_SCHEMAS = (2, 3)
+NUMERIC, CATEGORICAL, LINEAR = 0, 1, 2
 SMALL_BATCH = 8  # up to this many rows, the pure-Python path is faster than numpy
 
 
@@ -113,8 +121,10 @@ class Scorer:
     """Scores instances with the lookup tables in an artifact's ``model.json``."""
 
     def __init__(self, model: dict[str, Any]):
-        if model.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"model.json schema_version {model.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        if model.get("schema_version") not in READABLE_SCHEMAS:
+            raise ValueError(
+                f"model.json schema_version {model.get('schema_version')!r}, expected one of {READABLE_SCHEMAS}"
+            )
         self.model = model
         self.model_version: str = model["model_version"]
         self.family: str = model["family"]
@@ -139,37 +149,34 @@ class Scorer:
             if not f["in_model"]:
                 continue  # every value is 0: skipping it changes no sum
             t = f["table"]
-            numeric = f["type"] == "numeric"
-            entry = {
+            kind = CATEGORICAL if f["type"] != "numeric" else LINEAR if "linear" in t else NUMERIC
+            # the contribution the reasons are measured against (schema 2: the best bin)
+            ref = float(f["reference"]["contribution"]) if "reference" in f else float(f["best"])
+            entry: dict[str, Any] = {
                 "name": f["name"],
-                "numeric": numeric,
+                "kind": kind,
                 "expr": f.get("expr"),
-                "best": float(f["best"]),
+                "ref": ref,
                 "reason": {"code": f["reason_code"], "feature": f["name"], "description": f["reason"]},
                 "missing": float(t["missing"]),
             }
-            if numeric:
+            params: Any = None
+            if kind == NUMERIC:
                 entry["edges"] = np.asarray(t["edges"], dtype=np.float64)
                 entry["values"] = np.asarray([*t["values"], t["missing"]], dtype=np.float64)
+                params = ([float(e) for e in t["edges"]], [float(v) for v in t["values"]])
+            elif kind == LINEAR:
+                lin = t["linear"]
+                params = (float(lin["slope"]), float(lin["intercept"]), float(lin["lo"]), float(lin["hi"]))
+                entry["linear"] = params
             else:
                 entry["levels"] = {str(k): float(v) for k, v in t["levels"].items()}
                 entry["other"] = float(t["other"])
+                params = (entry["levels"], entry["other"])
             self._features.append(entry)
             fn = expr_mod.compile_scalar(f["expr"]) if f.get("expr") else None
-            self._rows.append(
-                (
-                    f["name"],
-                    numeric,
-                    fn,
-                    [float(e) for e in t["edges"]] if numeric else None,
-                    [float(v) for v in t["values"]] if numeric else None,
-                    float(t["missing"]),
-                    entry.get("levels"),
-                    entry.get("other"),
-                    entry["best"],
-                )
-            )
-        self._best = np.array([f["best"] for f in self._features])
+            self._rows.append((f["name"], kind, fn, params, float(t["missing"]), ref))
+        self._ref = np.array([f["ref"] for f in self._features])
         self._reason_texts = [f["reason"] for f in self._features]
 
     @classmethod
@@ -204,19 +211,24 @@ class Scorer:
         return vals
 
     def _contributions_one(self, vals: dict[str, Any]) -> tuple[float, list[float], list[float]]:
-        """margin, per-feature contributions and per-feature loss against the best bin (margin units)."""
+        """margin, per-feature contributions and per-feature loss against the reference (margin units)."""
         margin = self.intercept
         contribs = []
         lost = []
-        for name, numeric, fn, edges, values, missing, levels, other, best in self._rows:
+        for name, kind, fn, params, missing, ref in self._rows:
             x = vals[name] if fn is None else fn(vals)
-            if numeric:
-                c = missing if x != x else values[bisect_right(edges, x)]
+            if kind == NUMERIC:
+                c = missing if x != x else params[1][bisect_right(params[0], x)]
+            elif kind == CATEGORICAL:
+                c = missing if x is None else params[0].get(x, params[1])
+            elif x != x:
+                c = missing
             else:
-                c = missing if x is None else levels.get(x, other)
+                slope, icpt, lo, hi = params
+                c = slope * (lo if x < lo else hi if x > hi else x) + icpt
             margin += c
             contribs.append(c)
-            lost.append(c - best)
+            lost.append(c - ref)
         return margin, contribs, lost
 
     def _reasons(self, lost: Sequence[float]) -> list[dict[str, str]]:
@@ -253,7 +265,8 @@ class Scorer:
         """Exact additive decomposition of one instance's margin, and the points each feature lost.
 
         ``intercept + sum(contributions) == margin`` (log-odds of bad before calibration);
-        ``lost_points[f] = (contribution - best contribution) * factor * slope``."""
+        ``lost_points[f] = (contribution - reference contribution) * factor * slope`` (negative
+        where the applicant does better than the reference applicant)."""
         margin, contribs, _ = self._contributions_one(self._parse_one(instance))
         names = [r[0] for r in self._rows]
         ppu = self.points_per_unit
@@ -263,7 +276,7 @@ class Scorer:
             "margin": margin,
             "log_odds": self.cal_slope * margin + self.cal_intercept,
             "points": {n: -ppu * c for n, c in zip(names, contribs, strict=True)},
-            "lost_points": {n: ppu * (c - r[8]) for n, c, r in zip(names, contribs, self._rows, strict=True)},
+            "lost_points": {n: ppu * (c - r[5]) for n, c, r in zip(names, contribs, self._rows, strict=True)},
         }
 
     # -- batches (numpy) ------------------------------------------------------
@@ -287,15 +300,20 @@ class Scorer:
         C = np.empty((n, len(self._features)), dtype=np.float64)
         margin = np.full(n, self.intercept)
         for j, f in enumerate(self._features):
-            if f["numeric"]:
-                x = cols[f["name"]] if f["expr"] is None else expr_mod.evaluate(f["expr"], cols)
-                x = np.broadcast_to(x, (n,))
-                idx = np.searchsorted(f["edges"], x, side="right")
-                idx[np.isnan(x)] = len(f["values"]) - 1
-                C[:, j] = f["values"][idx]
-            else:
+            if f["kind"] == CATEGORICAL:
                 lv, other, miss = f["levels"], f["other"], f["missing"]
                 C[:, j] = [miss if c is None else lv.get(c, other) for c in cols[f["name"]]]
+            else:
+                x = cols[f["name"]] if f["expr"] is None else expr_mod.evaluate(f["expr"], cols)
+                x = np.broadcast_to(x, (n,))
+                nan = np.isnan(x)
+                if f["kind"] == NUMERIC:
+                    idx = np.searchsorted(f["edges"], x, side="right")
+                    idx[nan] = len(f["values"]) - 1
+                    C[:, j] = f["values"][idx]
+                else:
+                    slope, icpt, lo, hi = f["linear"]
+                    C[:, j] = np.where(nan, f["missing"], slope * np.clip(x, lo, hi) + icpt)
             margin += C[:, j]  # same order as the single-row path
         return margin, C
 
@@ -321,5 +339,5 @@ class Scorer:
                     raise InvalidInput(f"instance {i} must be an object")
             return [self.score_one(inst) for inst in instances]
         margin, C = self._contributions(instances)
-        lost = (C - self._best).tolist()
+        lost = (C - self._ref).tolist()
         return [self._result(m, row) for m, row in zip(margin.tolist(), lost, strict=True)]

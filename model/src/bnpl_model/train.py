@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -42,8 +43,8 @@ from threadpoolctl import threadpool_limits
 
 from bnpl_model import __version__
 from bnpl_model.families import OTHER, build, input_features, model_features, parse_columns, required, sigmoid
-from bnpl_model.scorer import SCHEMA_VERSION, reason_code, to_category, to_float
-from bnpl_model.spec import load_spec
+from bnpl_model.scorer import SCHEMA_VERSION, Scorer, reason_code, to_category, to_float
+from bnpl_model.spec import BASELINE_FAMILY, FAMILIES, load_spec
 
 # --------------------------------------------------------------------------- data
 
@@ -218,15 +219,87 @@ BASELINE_LABELS = {
 # --------------------------------------------------------------------------- procedure
 
 
+Groups = list[tuple[str, np.ndarray]]  # (label, boolean row mask) of one fairness attribute
+
+
+def candidate_name(family: str, drop: tuple[str, ...]) -> str:
+    return family if not drop else f"{family} without {'+'.join(drop)}"
+
+
+def air_rows(groups: Groups, y: np.ndarray, pd: np.ndarray, cutoff: float, min_n: int) -> list[dict[str, Any]]:
+    """Approval rate (pd <= cutoff) per group and adverse impact ratio against the most approved
+    group with at least ``min_n`` rows; flagged below 0.8."""
+    approved = pd <= cutoff
+    rows: list[dict[str, Any]] = []
+    for label, m in groups:
+        if not m.any():
+            continue
+        rows.append(
+            {
+                "group": label,
+                "n": int(m.sum()),
+                "bad_rate": float(y[m].mean()),
+                "mean_pd": float(pd[m].mean()),
+                "approval_rate": float(approved[m].mean()),
+                "bad_rate_approved": float(y[m & approved].mean()) if (m & approved).any() else None,
+            }
+        )
+    ref = max((r["approval_rate"] for r in rows if r["n"] >= min_n), default=0.0)
+    for r in rows:
+        r["air"] = r["approval_rate"] / ref if ref > 0 else None
+        r["flag"] = bool(r["air"] is not None and r["air"] < 0.8 and r["n"] >= min_n)
+    return rows
+
+
+def lowest_air(rows: list[dict[str, Any]], min_n: int) -> tuple[float, str]:
+    big = [r for r in rows if r["n"] >= min_n and r["air"] is not None]
+    if not big:
+        return 1.0, ""
+    worst = min(big, key=lambda r: r["air"])
+    return float(worst["air"]), str(worst["group"])
+
+
+def proxy_strength(spec: dict[str, Any], X: np.ndarray, member: np.ndarray) -> dict[str, float]:
+    """How well each input alone picks out the members of a group: ROC AUC folded to >= 0.5
+    (0.5 = carries nothing about membership). Numeric: the value itself (missing = median);
+    categorical: each level's in-sample share of members."""
+    out: dict[str, float] = {}
+    if member.all() or not member.any():
+        return out
+    for j, (name, t) in enumerate(input_features(spec)):
+        if t == "numeric":
+            x = np.array([to_float(v, name) for v in X[:, j]])
+            x[np.isnan(x)] = np.nanmedian(x) if (~np.isnan(x)).any() else 0.0
+        else:
+            cats = [to_category(v, name) for v in X[:, j]]
+            share: dict[Any, list[int]] = {}
+            for c, m in zip(cats, member, strict=True):
+                acc = share.setdefault(c, [0, 0])
+                acc[0] += 1
+                acc[1] += int(m)
+            x = np.array([share[c][1] / share[c][0] for c in cats])
+        auc = float(roc_auc_score(member, x))
+        out[name] = max(auc, 1.0 - auc)
+    return out
+
+
 @dataclass
 class Selection:
-    champion: str
+    champion: str  # candidate name: the family, plus "without ..." for a mitigation variant
     models: dict[str, CalibratedModel]  # final (refitted) models, champion always present
-    cv: dict[str, dict[str, Any]]  # per family: fold AUCs, mean, OOF metrics
+    cv: dict[str, dict[str, Any]]  # per candidate: family, dropped, fold AUCs, mean, OOF metrics, lowest AIR
     oof_margin: dict[str, np.ndarray]
     oof_pd: dict[str, np.ndarray]
     calibration: dict[str, tuple[float, float]]
     folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    best_auc: str = ""  # the candidate with the highest mean fold AUC (the champion before mitigation)
+    mitigation: dict[str, Any] | None = None
+
+    def family(self, name: str) -> str:
+        return str(self.cv[name]["family"])
+
+    def dropped(self, name: str) -> tuple[str, ...]:
+        return tuple(self.cv[name]["dropped"])
 
 
 def select_and_fit(
@@ -235,40 +308,97 @@ def select_and_fit(
     y: np.ndarray,
     *,
     candidates: list[str] | None = None,
-    refit_all: bool = False,
+    groups: Groups | None = None,
+    refit: str = "champion",
     log: Callable[..., None] = lambda *a: None,
 ) -> Selection:
+    """CV of every candidate, champion by AUC then fairness, Platt calibration, refit.
+
+    ``groups``: the mitigation attribute's groups over these rows (None: no mitigation).
+    ``refit``: "champion", or "report" (also the best-AUC candidate and each family's full model)."""
     sel = spec["selection"]
-    candidates = list(candidates or sel["candidates"])
+    families = list(candidates or sel["candidates"])
     skf = StratifiedKFold(n_splits=int(sel["folds"]), shuffle=True, random_state=int(sel["seed"]))
     folds = list(skf.split(X, y))
-    oof = {fam: np.empty(len(y)) for fam in candidates}
-    fold_auc: dict[str, list[float]] = {fam: [] for fam in candidates}
-    with threadpool_limits(1):
-        for tr, te in folds:
-            for fam in candidates:
-                est = build(fam, spec).fit(X[tr], y[tr])
-                oof[fam][te] = est.decision_function(X[te])
-                fold_auc[fam].append(float(roc_auc_score(y[te], oof[fam][te])))
-    cv, calib, oof_pd = {}, {}, {}
-    for fam in candidates:
-        calib[fam] = platt(oof[fam], y)
-        a, b = calib[fam]
-        oof_pd[fam] = sigmoid(a * oof[fam] + b)
-        cv[fam] = {
-            "auc_folds": fold_auc[fam],
-            "auc_mean": float(np.mean(fold_auc[fam])),
-            "auc_std": float(np.std(fold_auc[fam])),
-            "oof": metrics(y, oof_pd[fam]),
+    cutoff = float(spec["policy"]["cutoff_pd"])
+    mit: dict[str, Any] = (spec.get("mitigation") or {}) if groups is not None else {}
+    min_n = int(spec["fairness"].get(mit["attribute"], {}).get("min_group", 30)) if mit else 30
+    cv: dict[str, dict[str, Any]] = {}
+    oof: dict[str, np.ndarray] = {}
+    calib: dict[str, tuple[float, float]] = {}
+    oof_pd: dict[str, np.ndarray] = {}
+
+    def run(family: str, drop: tuple[str, ...]) -> None:
+        name = candidate_name(family, drop)
+        margin = np.empty(len(y))
+        aucs = []
+        with threadpool_limits(1):
+            for tr, te in folds:
+                est = build(family, spec, drop).fit(X[tr], y[tr])
+                margin[te] = est.decision_function(X[te])
+                aucs.append(float(roc_auc_score(y[te], margin[te])))
+        a, b = platt(margin, y)
+        oof[name], calib[name], oof_pd[name] = margin, (a, b), sigmoid(a * margin + b)
+        cv[name] = {
+            "family": family,
+            "dropped": list(drop),
+            "auc_folds": aucs,
+            "auc_mean": float(np.mean(aucs)),
+            "auc_std": float(np.std(aucs)),
+            "oof": metrics(y, oof_pd[name]),
         }
-        log(f"  {fam:10s} CV AUC {cv[fam]['auc_mean']:.4f} +/- {cv[fam]['auc_std']:.4f}")
-    champion = max(candidates, key=lambda f: (cv[f]["auc_mean"], -candidates.index(f)))
+        if groups is not None:
+            rows = air_rows(groups, y, oof_pd[name], cutoff, min_n)
+            cv[name]["lowest_air"], cv[name]["lowest_air_group"] = lowest_air(rows, min_n)
+        extra = f", lowest AIR {cv[name]['lowest_air']:.3f}" if groups is not None else ""
+        log(f"  {name:32s} CV AUC {cv[name]['auc_mean']:.4f} +/- {cv[name]['auc_std']:.4f}{extra}")
+
+    for fam in families:
+        run(fam, ())
+    best = max(cv, key=lambda n: cv[n]["auc_mean"])
+    mitigation: dict[str, Any] | None = None
+    if mit and groups is not None:
+        attr = mit["attribute"]
+        worst_group = cv[best]["lowest_air_group"]
+        member = next((m for label, m in groups if label == worst_group), np.zeros(len(y), dtype=bool))
+        strength = proxy_strength(spec, X, member)
+        proxies = [n for n in sorted(strength, key=lambda n: -strength[n]) if n != attr]
+        base = (attr,) if attr in spec["features"] else ()
+        top = proxies[: int(mit["max_proxies"])]
+        # the attribute itself, then with every non-empty subset of the strongest proxies
+        variants = [base] if base else []
+        variants += [(*base, *subset) for k in range(1, len(top) + 1) for subset in itertools.combinations(top, k)]
+        for drop in variants:
+            for fam in families:
+                run(fam, drop)
+        best = max(cv, key=lambda n: cv[n]["auc_mean"])
+        floor = cv[BASELINE_FAMILY]["auc_mean"] if BASELINE_FAMILY in cv else -math.inf
+        tol = float(mit["auc_tolerance"])
+        eligible = [n for n in cv if cv[n]["auc_mean"] >= max(cv[best]["auc_mean"] - tol, floor)]
+        champion = max(eligible, key=lambda n: (round(cv[n]["lowest_air"], 6), cv[n]["auc_mean"]))
+        mitigation = {
+            "attribute": attr,
+            "group": worst_group,
+            "proxies": {n: strength[n] for n in sorted(strength, key=lambda n: -strength[n])},
+            "variants": [list(v) for v in variants],
+            "auc_tolerance": tol,
+            "target_air": float(mit["target_air"]),
+            "eligible": eligible,
+            "before": best,
+            "after": champion,
+        }
+    else:
+        champion = best
+    to_fit = {champion}
+    if refit == "report":
+        to_fit |= {best, *families}
     models = {}
     with threadpool_limits(1):
-        for fam in candidates if refit_all else [champion]:
-            a, b = calib[fam]
-            models[fam] = CalibratedModel(build(fam, spec).fit(X, y), a, b)
-    return Selection(champion, models, cv, oof, oof_pd, calib, folds)
+        for name in sorted(to_fit):
+            a, b = calib[name]
+            est = build(cv[name]["family"], spec, tuple(cv[name]["dropped"])).fit(X, y)
+            models[name] = CalibratedModel(est, a, b)
+    return Selection(champion, models, cv, oof, oof_pd, calib, folds, best, mitigation)
 
 
 def parse_cv(text: str) -> tuple[int, int]:
@@ -297,17 +427,34 @@ def evaluate(
     X, y = load_dataset(data, spec)
     k, r = parse_cv(cv)
     outer = RepeatedStratifiedKFold(n_splits=k, n_repeats=r, random_state=seed)
+    groups_all = fairness_groups(spec, data, X)
+    mit: dict[str, Any] = spec.get("mitigation") or {}
+    attr_groups = groups_all[mit["attribute"]] if mit else None
+    cutoff = float(spec["policy"]["cutoff_pd"])
+    min_n = int(spec["fairness"][mit["attribute"]].get("min_group", 30)) if mit else 30
+    test_min = max(1, min_n // k)  # a test fold holds about 1/k of each group
     proc: list[dict[str, float]] = []
     champs: list[str] = []
+    air_after: list[float] = []
+    air_before: list[float] = []
     per_family: dict[str, list[dict[str, float]]] = {f: [] for f in spec["selection"]["candidates"]}
     factories = baseline_models(spec) if baselines else {}
     per_base: dict[str, list[dict[str, float]]] = {n: [] for n in factories}
     for i, (tr, te) in enumerate(outer.split(X, y), start=1):
-        sel = select_and_fit(spec, X[tr], y[tr], refit_all=True)
+        sub = [(label, m[tr]) for label, m in attr_groups] if attr_groups else None
+        sel = select_and_fit(spec, X[tr], y[tr], groups=sub, refit="report")
         champs.append(sel.champion)
-        proc.append(metrics(y[te], sel.models[sel.champion].predict_proba(X[te])[:, 1]))
-        for fam, model in sel.models.items():
-            per_family[fam].append(metrics(y[te], model.predict_proba(X[te])[:, 1]))
+        pd_te = sel.models[sel.champion].predict_proba(X[te])[:, 1]
+        proc.append(metrics(y[te], pd_te))
+        if attr_groups:
+            test_groups = [(label, m[te]) for label, m in attr_groups]
+            pd_before = sel.models[sel.best_auc].predict_proba(X[te])[:, 1]
+            air_after.append(lowest_air(air_rows(test_groups, y[te], pd_te, cutoff, test_min), test_min)[0])
+            air_before.append(lowest_air(air_rows(test_groups, y[te], pd_before, cutoff, test_min), test_min)[0])
+        for fam in per_family:
+            model = sel.models.get(fam)
+            if model is not None:
+                per_family[fam].append(metrics(y[te], model.predict_proba(X[te])[:, 1]))
         with threadpool_limits(1):
             for name, make in factories.items():
                 per_base[name].append(metrics(y[te], make().fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]))
@@ -319,7 +466,8 @@ def evaluate(
         "bad_rate": float(y.mean()),
         "cv": f"{k}x{r}",
         "cv_description": f"{k}-fold stratified CV repeated {r} times (seed {seed}); "
-        f"each training part runs the full procedure (inner {spec['selection']['folds']}-fold selection + calibration)",
+        f"each training part runs the full procedure (inner {spec['selection']['folds']}-fold selection "
+        "with fairness mitigation + calibration)",
         "folds": len(proc),
         **mean_metrics(proc),
         "champion": counts.most_common(1)[0][0],
@@ -329,6 +477,15 @@ def evaluate(
         "baseline_descriptions": {n: BASELINE_LABELS[n] for n in per_base},
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if attr_groups:
+        out["fairness"] = {
+            "attribute": mit["attribute"],
+            "cutoff_pd": cutoff,
+            "lowest_air_after": float(np.mean(air_after)),
+            "lowest_air_before": float(np.mean(air_before)),
+            "note": "mean over the outer test folds of the lowest adverse impact ratio of the attribute's groups "
+            f"(groups of at least {test_min} test rows); before = the best-AUC candidate, after = the champion",
+        }
     return out
 
 
@@ -344,6 +501,15 @@ def _grade_of(grades: list[tuple[str, float]], p: float) -> str:
 
 def _table_counts(f: dict[str, Any], table: dict[str, Any], values: Any) -> dict[str, Any]:
     """Training rows per bin, and the best (lowest-risk) value among bins that hold rows."""
+    if f["type"] == "numeric" and "linear" in table:
+        x = np.asarray(values, dtype=np.float64)
+        lin, n_miss = table["linear"], int(np.isnan(x).sum())
+        ends = [lin["slope"] * lin["lo"] + lin["intercept"], lin["slope"] * lin["hi"] + lin["intercept"]]
+        return {
+            "rows": int(len(x) - n_miss),
+            "missing_count": n_miss,
+            "best": float(min([*ends, table["missing"]] if n_miss else ends)),
+        }
     if f["type"] == "numeric":
         x = np.asarray(values, dtype=np.float64)
         miss = np.isnan(x)
@@ -370,16 +536,15 @@ def _table_counts(f: dict[str, Any], table: dict[str, Any], values: Any) -> dict
     }
 
 
-def _fairness(spec, data, X, y, pd: np.ndarray, cutoff: float) -> dict[str, Any]:
-    """Approval rate (pd <= cutoff) per group, adverse impact ratio against the most approved group."""
+def fairness_groups(spec: dict[str, Any], data: str | Path, X: np.ndarray) -> dict[str, Groups]:
+    """Per fairness attribute, its groups over the rows of ``data`` (bands or levels)."""
     names = [n for n, _ in input_features(spec)]
     extra = [c for c in spec["fairness"] if c not in names]
     raw = read_columns(data, extra) if extra else {}
-    out: dict[str, Any] = {}
-    approved = pd <= cutoff
+    out: dict[str, Groups] = {}
     for col, conf in spec["fairness"].items():
         values = list(X[:, names.index(col)]) if col in names else raw[col]
-        groups: list[tuple[str, np.ndarray]] = []
+        groups: Groups = []
         if conf.get("bands") is not None:
             x = np.array([to_float(v, col) for v in values])
             edges = [float(b) for b in conf["bands"]]
@@ -401,31 +566,124 @@ def _fairness(spec, data, X, y, pd: np.ndarray, cutoff: float) -> dict[str, Any]
             cats = [to_category(v, col) or "missing" for v in values]
             for level in sorted(set(cats)):
                 groups.append((level, np.array([c == level for c in cats])))
-        rows: list[dict[str, Any]] = []
-        for label, m in groups:
-            if not m.any():
-                continue
-            rows.append(
-                {
-                    "group": label,
-                    "n": int(m.sum()),
-                    "bad_rate": float(y[m].mean()),
-                    "mean_pd": float(pd[m].mean()),
-                    "approval_rate": float(approved[m].mean()),
-                    "bad_rate_approved": float(y[m & approved].mean()) if (m & approved).any() else None,
-                }
-            )
+        out[col] = groups
+    return out
+
+
+def _fairness(
+    spec: dict[str, Any], groups: dict[str, Groups], y: np.ndarray, pd: np.ndarray, before: np.ndarray | None
+) -> dict[str, Any]:
+    """The fairness table of every attribute for the champion's out-of-fold PDs; with ``before``
+    (the best-AUC candidate's, when mitigation chose another) an ``air_before`` per group."""
+    names = [n for n, _ in input_features(spec)]
+    cutoff = float(spec["policy"]["cutoff_pd"])
+    out: dict[str, Any] = {}
+    for col, conf in spec["fairness"].items():
         min_n = int(conf.get("min_group", 30))
-        ref = max((r["approval_rate"] for r in rows if r["n"] >= min_n), default=0.0)
-        for r in rows:
-            r["air"] = r["approval_rate"] / ref if ref > 0 else None
-            r["flag"] = bool(r["air"] is not None and r["air"] < 0.8 and r["n"] >= min_n)
+        rows = air_rows(groups[col], y, pd, cutoff, min_n)
+        if before is not None:
+            prior = {r["group"]: r for r in air_rows(groups[col], y, before, cutoff, min_n)}
+            for r in rows:
+                r["air_before"] = prior[r["group"]]["air"]
+                r["approval_rate_before"] = prior[r["group"]]["approval_rate"]
         out[col] = {
             "is_model_input": col in names,
             "cutoff_pd": cutoff,
-            "reference_approval_rate": ref,
+            "reference_approval_rate": max((r["approval_rate"] for r in rows if r["n"] >= min_n), default=0.0),
             "min_group": min_n,
+            "lowest_air": lowest_air(rows, min_n)[0],
             "groups": rows,
+        }
+    return out
+
+
+def add_reference(model: dict[str, Any], reference: dict[str, Any]) -> None:
+    """Store the reference applicant and, per feature, its value and contribution (what reasons compare with)."""
+    model["reference"] = {
+        "inputs": reference,
+        "meaning": "the policy's reference applicant: a feature is a reason only if it cost the applicant more "
+        "than reasons.min_points against the reference's contribution on that feature",
+    }
+    scorer = Scorer({**model, "schema_version": SCHEMA_VERSION})
+    contributions = scorer.explain(reference)["contributions"]
+    cols = {n: [v] for n, v in reference.items()}
+    for f in model["model_features"]:
+        if f["type"] == "numeric":
+            value: float | str | None = parse_value(f, reference, cols)
+        else:
+            value = to_category(reference.get(f["name"]), f["name"])
+        f["reference"] = {"value": value, "contribution": float(contributions.get(f["name"], 0.0))}
+
+
+def parse_value(f: dict[str, Any], inputs: dict[str, Any], cols: dict[str, Any]) -> float | None:
+    if f.get("expr"):
+        from bnpl_model import expr as expr_mod
+
+        numeric = {n: np.array([to_float(v[0], n)]) for n, v in cols.items() if n in expr_mod.names(f["expr"])}
+        v = float(expr_mod.evaluate(f["expr"], numeric)[0])
+    else:
+        v = to_float(inputs.get(f["name"]), f["name"])
+    return None if math.isnan(v) else v
+
+
+def outcome(pd: float, policy: dict[str, Any]) -> str:
+    if pd <= float(policy["cutoff_pd"]):
+        return "approved"
+    return "referred" if pd <= float(policy["refer_pd"]) else "declined"
+
+
+def order_inputs(surface: dict[str, Any], unit: float, amount_minor: int, term: float) -> dict[str, Any]:
+    """The model's order inputs for an order of ``amount_minor`` over ``term``."""
+    price = amount_minor / unit
+    share = float(surface["financed_share_by_term"].get(term, surface["financed_share"]))
+    out: dict[str, Any] = {surface["amount"]: price * share, surface["term"]: term}
+    if surface.get("price"):
+        out[surface["price"]] = price
+    return out
+
+
+def decision_surface(model: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """PD, score, outcome and reasons of every archetype over the amount x term grid, and each
+    archetype's expectations checked."""
+    surface, policy = spec["decision_surface"], model["policy"]
+    unit = float(spec["money_unit_minor"])
+    scorer = Scorer(model)
+    out: dict[str, Any] = {
+        "amounts_minor": surface["amounts_minor"],
+        "terms": surface["terms"],
+        "financed_share": surface["financed_share"],
+        "financed_share_by_term": surface["financed_share_by_term"],
+        "inputs": {"amount": surface["amount"], "price": surface.get("price"), "term": surface["term"]},
+        "archetypes": {},
+    }
+    for name, a in spec["archetypes"].items():
+        grid = []
+        for amount in surface["amounts_minor"]:
+            row = []
+            for term in surface["terms"]:
+                p = scorer.score([{**a["inputs"], **order_inputs(surface, unit, amount, term)}])[0]
+                row.append(
+                    {
+                        "pd": p["pd"],
+                        "score": p["score"],
+                        "grade": p["grade"],
+                        "outcome": outcome(p["pd"], policy),
+                        "reasons": [r["code"] for r in p["reasons"]],
+                    }
+                )
+            grid.append(row)
+        checks = []
+        for e in a["expect"]:
+            inst = {**a["inputs"], **order_inputs(surface, unit, int(e["amount_minor"]), float(e["term"]))}
+            pd = scorer.score([inst])[0]["pd"]
+            got = outcome(pd, policy)
+            ok = got == e["outcome"] or (e["outcome"] == "not approved" and got != "approved")
+            checks.append({**e, "pd": pd, "got": got, "ok": ok})
+        out["archetypes"][name] = {
+            "description": a["description"],
+            "inputs": a["inputs"],
+            "grid": grid,
+            "expect": checks,
         }
     return out
 
@@ -466,7 +724,7 @@ def train(
     if cutoff_pd is not None:
         spec["policy"]["cutoff_pd"] = float(cutoff_pd)
     candidates = [family] if family else list(spec["selection"]["candidates"])
-    if family and family not in ("scorecard", "gbt"):
+    if family and family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     cutoff = float(spec["policy"]["cutoff_pd"])
     data_bytes = Path(data).read_bytes()
@@ -480,8 +738,13 @@ def train(
 
     X, y = load_dataset(data, spec)
     log(f"data: {len(y)} rows, bad rate {y.mean():.3f}")
-    sel = select_and_fit(spec, X, y, candidates=candidates, log=log)
+    groups_all = fairness_groups(spec, data, X)
+    mit: dict[str, Any] = spec.get("mitigation") or {}
+    sel = select_and_fit(
+        spec, X, y, candidates=candidates, groups=groups_all[mit["attribute"]] if mit else None, log=log
+    )
     champ = sel.champion
+    champ_family, dropped = sel.family(champ), list(sel.dropped(champ))
     log(f"champion: {champ}; CV AUC ({spec['selection']['folds']}-fold stratified): {sel.cv[champ]['auc_mean']:.4f}")
     base_results: dict[str, dict[str, Any]] = {}
     base_oof: dict[str, np.ndarray] = {}
@@ -513,12 +776,18 @@ def train(
     grades = [(str(g), float(b)) for g, b in card["grades"].items()]
 
     mf_out = []
-    for f, t in zip(model_features(spec), tables, strict=True):
+    for f, t in zip(model_features(spec, dropped), tables, strict=True):
         src = spec["derived"].get(f["name"]) or spec["features"][f["name"]]
         counts = _table_counts(f, t["table"], cols[f["name"]])
         ppu = factor * slope
         tab = t["table"]
-        if f["type"] == "numeric":
+        if f["type"] == "numeric" and "linear" in tab:
+            lin = tab["linear"]
+            points = {
+                "linear": {"slope": 0.0 - ppu * lin["slope"], "intercept": 0.0 - ppu * lin["intercept"]},
+                "missing": 0.0 - ppu * tab["missing"],
+            }
+        elif f["type"] == "numeric":
             points = {"values": [0.0 - ppu * v for v in tab["values"]], "missing": 0.0 - ppu * tab["missing"]}
         else:
             points = {
@@ -531,6 +800,7 @@ def train(
             "type": f["type"],
             "source": "derived" if f["expr"] else "input",
             "monotone": f["monotone"],
+            "monotone_end_to_end": bool(f["monotone"]) and bool(src.get("monotone_end_to_end", True)),
             "reason": src["reason"],
             "reason_code": reason_code(f["name"]),
             "in_model": t["in_model"],
@@ -594,31 +864,53 @@ def train(
         "grades_oof": grade_table,
         "calibration_oof": calib_table,
     }
+    procedure = (
+        f"{spec['selection']['folds']}-fold stratified CV (seed {spec['selection']['seed']}) of each candidate; "
+        + (
+            f"champion = the highest lowest adverse impact ratio on {mit['attribute']} among the candidates within "
+            f"{float(mit['auc_tolerance']):g} of the best mean fold AUC and not below the plain logistic regression"
+            if sel.mitigation
+            else "champion = highest mean fold AUC"
+        )
+        + "; Platt calibration on the champion's out-of-fold margins"
+    )
     selection_out = {
-        "procedure": f"{spec['selection']['folds']}-fold stratified CV (seed {spec['selection']['seed']}) of each "
-        "candidate; champion = highest mean fold AUC; Platt calibration on the champion's out-of-fold margins",
+        "procedure": procedure,
         "champion": champ,
+        "best_auc": sel.best_auc,
+        "always_candidate": BASELINE_FAMILY,
         "candidates": {
             fam: {
+                "family": c["family"],
+                "dropped": c["dropped"],
                 "auc_mean": c["auc_mean"],
                 "auc_std": c["auc_std"],
                 **{k: v for k, v in c["oof"].items() if k != "auc"},
+                **(
+                    {"lowest_air": c["lowest_air"], "lowest_air_group": c["lowest_air_group"]}
+                    if "lowest_air" in c
+                    else {}
+                ),
             }
             for fam, c in sel.cv.items()
         },
         "baselines": base_results,
         "baseline_descriptions": {n: BASELINE_LABELS[n] for n in base_results},
     }
-    fairness = _fairness(spec, data, X, y, oof_pd, cutoff)
+    before = sel.oof_pd[sel.best_auc] if sel.best_auc != champ else None
+    fairness = _fairness(spec, groups_all, y, oof_pd, before)
 
     model = {
         "schema_version": SCHEMA_VERSION,
         "model_type": "additive-lookup-tables",
-        "family": champ,
+        "family": champ_family,
         "family_description": {
             "scorecard": "WoE logistic scorecard (monotone WoE binning + logistic regression)",
             "gbt": "gradient-boosted stumps with monotone constraints (scikit-learn HistGradientBoosting, depth 1)",
-        }[champ],
+            "logit": "plain logistic regression (one-hot categoricals, standardised numerics, monotone signs)",
+        }[champ_family],
+        "candidate": champ,
+        "dropped_features": dropped,
         "model_version": model_version,
         "package_version": __version__,
         "created_at": now.isoformat(timespec="seconds"),
@@ -634,8 +926,9 @@ def train(
         "input_rules": {
             "numeric": "number or numeric string; null, NaN, +-inf, '' or 'NA' = missing",
             "categorical": "string, stripped and lower-cased; null or '' = missing; unseen = __other__",
-            "table": "numeric: value i holds edges[i-1] <= x < edges[i] (bisect_right); 'missing' for a missing "
-            "value; categorical: levels / other / missing. Values are log-odds of bad before calibration.",
+            "table": "numeric: value i holds edges[i-1] <= x < edges[i] (bisect_right), or a linear term "
+            "slope * min(max(x, lo), hi) + intercept; 'missing' for a missing value; categorical: levels / other / "
+            "missing. Values are log-odds of bad before calibration.",
             "margin": "intercept + sum of the in-model features' table values, in model_features order",
         },
         "intercept": intercept,
@@ -659,11 +952,20 @@ def train(
         "reasons": {
             "max": int(spec["reasons"]["max"]),
             "min_points": float(spec["reasons"]["min_points"]),
-            "rule": "features ordered by points lost against the feature's best attainable bin; "
-            "losses of min_points or less are not reasons",
+            "rule": (
+                "features ordered by points lost against the policy's reference applicant (reference)"
+                if spec["reference"] is not None
+                else "features ordered by points lost against the feature's best populated bin (no reference)"
+            )
+            + "; losses of min_points or less are not reasons",
         },
         "grades": [{"grade": g, "max_pd": b} for g, b in grades],
-        "policy": {"cutoff_pd": cutoff, "approve_if": "pd <= cutoff_pd"},
+        "policy": {
+            "cutoff_pd": cutoff,
+            "refer_pd": float(spec["policy"]["refer_pd"]),
+            "approve_if": "pd <= cutoff_pd",
+            "refer_if": "cutoff_pd < pd <= refer_pd",
+        },
         "metrics": metrics_out,
         "selection": selection_out,
         "fairness": fairness,
@@ -674,15 +976,22 @@ def train(
             "on": "final model scores of the training rows; bin i holds edges[i-1] <= score < edges[i]",
         },
     }
+    if sel.mitigation:
+        model["mitigation"] = sel.mitigation
     if evaluation:
         model["evaluation"] = evaluation
+    if spec["reference"] is not None:
+        add_reference(model, spec["reference"])
+    if spec["decision_surface"] is not None:
+        model["decision_surface"] = decision_surface(model, spec)
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.json").write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     from bnpl_model import report
 
-    curves = {f"{fam} (candidate)": sel.oof_pd[fam] for fam in sel.oof_pd}
+    shown = [n for n in sel.oof_pd if not sel.dropped(n) or n == champ]
+    curves = {f"{n} ({'champion' if n == champ else 'candidate'})": sel.oof_pd[n] for n in shown}
     curves.update({f"{b} (baseline)": p for b, p in base_oof.items()})
     files = report.write(model, out_dir, y=y, oof_pd=oof_pd, oof_score=oof_score, curves=curves, plots=plots)
     if report_dir is not None:
