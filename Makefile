@@ -53,7 +53,7 @@ test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: unit, end-to-end, brow
 	$(PY) -m pytest
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
-	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser
+	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser --ignore=tests/containers
 
 bench: $(STAMP) $(ARTIFACT) ## every benchmark: model scoring, then decision latency through the platform
 	$(PY) bench/bench_model.py
@@ -77,3 +77,4 @@ clean: ## remove the virtualenvs, built artifacts and local data
 	rm -rf $(VENV) $(INFRA_VENV) model/artifacts .data test-artifacts
 
 include infra/make.mk
+include containers.mk
