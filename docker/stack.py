@@ -75,10 +75,28 @@ class Stack:
     def services(self) -> list[str]:
         return self.compose("config", "--services").stdout.split()
 
+    def containers(self) -> dict[str, str]:
+        """Service -> container id, from the labels both compose versions set (one docker call,
+        where `compose ps` would start a compose process per service)."""
+        result = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-a",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--format",
+                '{{.ID}} {{.Label "com.docker.compose.service"}}',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return {service: cid for cid, service in (line.split() for line in result.stdout.splitlines() if line)}
+
     def container(self, service: str) -> str:
         """The id of the service's container (running or not); empty when there is none."""
-        ids = self.compose("ps", "-a", "-q", service).stdout.split()
-        return ids[0] if ids else ""
+        return self.containers().get(service, "")
 
     def network(self, name: str) -> str:
         """The engine's name of one of the compose file's networks (`<project>_<name>`)."""
@@ -90,10 +108,10 @@ class Stack:
     def down(self, *, volumes: bool = False) -> None:
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []), check=False)
 
-    def states(self) -> dict[str, dict[str, object]]:
+    def states(self, services: list[str]) -> dict[str, dict[str, object]]:
         """Each service's container state (docker inspect's State), keyed by service."""
-        ids = {service: self.container(service) for service in self.services()}
-        present = [cid for cid in ids.values() if cid]
+        ids = self.containers()
+        present = [ids[service] for service in services if service in ids]
         inspected = subprocess.run(
             ["docker", "inspect", "--format", "{{json .State}}", *present],
             capture_output=True,
@@ -101,15 +119,16 @@ class Stack:
             check=False,
         ).stdout.splitlines()
         by_id = dict(zip(present, (json.loads(line) for line in inspected), strict=False))
-        return {service: by_id.get(cid, {}) for service, cid in ids.items()}
+        return {service: by_id.get(ids.get(service, ""), {}) for service in services}
 
     def wait_healthy(self, timeout: float = 300) -> float:
         """Wait until every service is healthy (init: exited 0); return the seconds waited."""
         started = time.monotonic()
+        services = self.services()
         waiting: list[str] = []
         while time.monotonic() - started < timeout:
             waiting = []
-            for service, state in self.states().items():
+            for service, state in self.states(services).items():
                 if service in ONE_SHOT:
                     if state.get("Status") == "exited" and state.get("ExitCode") != 0:
                         raise StackError(f"{service} exited {state.get('ExitCode')}:\n{self.logs(service)}")
@@ -121,7 +140,7 @@ class Stack:
                     waiting.append(f"{service} ({state.get('Status') or 'no container'}, {health or 'no health'})")
             if not waiting:
                 return time.monotonic() - started
-            time.sleep(1)
+            time.sleep(0.5)
         raise StackError(f"not healthy within {timeout:.0f} s: {', '.join(waiting)}\n{self.logs()}")
 
     def logs(self, *services: str, tail: int = 80) -> str:

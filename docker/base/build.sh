@@ -16,16 +16,21 @@ SUITE=bookworm
 # python3-venv brings ensurepip's pip wheel (the images' build stages make virtualenvs);
 # python-is-python3 gives `python`, the name the images' entry points and health checks use.
 PACKAGES=python3,python3-venv,python-is-python3
-HERE="$(cd "$(dirname "$0")" && pwd)"
-INPUTS_HASH="$(sha256sum "$HERE/build.sh" | cut -c1-16)"
+RECIPE=1
+INPUTS_HASH="$(printf '%s\n' "$SUITE" "$PACKAGES" "$RECIPE" | sha256sum | cut -c1-16)"
 
 if [ "$(docker image inspect --format '{{ index .Config.Labels "org.bnpl.base-inputs" }}' "$TAG" 2>/dev/null)" = "$INPUTS_HASH" ]; then
   echo "base image $TAG is up to date (inputs $INPUTS_HASH)"
   exit 0
 fi
 
-command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "debootstrap needs root: run as root (CI does)" >&2; exit 1; }
+if ! command -v debootstrap >/dev/null; then
+  # A Debian package, from the same mirror as everything else: `make test` installs what it needs.
+  echo "installing debootstrap (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null \
+    || { echo "debootstrap is missing and could not be installed: apt-get install -y debootstrap" >&2; exit 1; }
+fi
 
 mirror="${DEBIAN_MIRROR:-}"
 if [ -z "$mirror" ]; then

@@ -75,8 +75,9 @@ def assert_exposure_is_holds_plus_plans(shopper: Shopper) -> int:
 
 def confirm_and_pay(shopper: Shopper, application: dict[str, Any]) -> dict[str, Any]:
     plan = shopper.ok(plans_queries.CONFIRM_PLAN, {"id": application["id"], "key": uuid.uuid4().hex})["confirmPlan"]
-    first = plan["installments"][0]["amount"]
-    payment = shopper.ok(plans_queries.PAY, {"plan": plan["id"], "amount": first, "key": uuid.uuid4().hex})
+    # pay in 4 takes the first installment at confirmation: pay the next one
+    due = next(i for i in plan["installments"] if i["status"] != "PAID")["amount"]
+    payment = shopper.ok(plans_queries.PAY, {"plan": plan["id"], "amount": due, "key": uuid.uuid4().hex})
     return {"plan": plan, "payment": payment["makePayment"]}
 
 
@@ -93,8 +94,7 @@ def test_the_journey_through_the_gateway(stack: Any, shopper: Shopper) -> None:
     done = confirm_and_pay(shopper, decision)
     plan, payment = done["plan"], done["payment"]
     assert plan["status"] == "ACTIVE" and plan["applicationId"] == decision["id"]
-    assert payment["amount"] == plan["installments"][0]["amount"]
-    assert payment["amountOutstanding"]["amount"] == plan["totalOfPayments"]["amount"] - payment["amount"]["amount"]
+    assert payment["amountOutstanding"]["amount"] == plan["amountOutstanding"]["amount"] - payment["amount"]["amount"]
     stored = shopper.ok(journey.APPLICATION, {"id": decision["id"]})["application"]
     assert stored["status"] == "APPROVED"
     assert_exposure_is_holds_plus_plans(shopper)
@@ -167,6 +167,7 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(stack
     docker("start", credit)  # the restart policy may have started it already: then a no-op
     stack.wait_healthy()
 
+    print(f"kill -9: {before_kill} answered before the kill, {len(answered)} in all, {len(failed)} failed")
     assert before_kill > 0, "no decision was answered before the kill"
     assert failed, "no request failed: the kill did not hit decisions in flight"
     listed = {app["id"]: app for app in all_applications(shopper)}
@@ -234,7 +235,11 @@ def test_credit_cut_off_from_dynamodb_fails_clearly_writes_nothing_and_recovers(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="REPLACE-ME",
+    reason=(
+        "service bug: with DynamoDB unreachable the credit service answers 500 InternalFailure, not 503: "
+        "botocore's EndpointConnectionError from the DynamoDB adapter is no AppError, so the catch-all "
+        "handler of bnpl_common.errors masks it as an internal error (the gateway still shows DependencyFailed)"
+    ),
 )
 def test_credit_cut_off_from_dynamodb_answers_503(stack: Any, shopper: Shopper) -> None:
     cut = cut_credit_off_dynamodb(stack, shopper, f"CUT-{uuid.uuid4().hex[:8]}")
@@ -255,6 +260,7 @@ def test_the_whole_stack_restarted_keeps_users_profiles_decisions_and_plans(stac
     assert again.ok(journey.ME)["me"] == profile
     assert again.ok(journey.APPLICATION, {"id": decision["id"]})["application"]["status"] == "APPROVED"
     plan = again.ok(plans_queries.PLAN, {"id": done["plan"]["id"]})["plan"]
-    assert plan["amountPaid"] == done["payment"]["amount"]
+    paid = done["plan"]["amountPaid"]["amount"] + done["payment"]["amount"]["amount"]
+    assert plan["amountPaid"]["amount"] == paid
     assert plan["amountOutstanding"] == done["payment"]["amountOutstanding"]
     assert_exposure_is_holds_plus_plans(again)
