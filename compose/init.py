@@ -12,9 +12,8 @@ The table definitions are the services' own `storage/table.json` (CreateTable sh
 made into tables by ``bnpl_common.dynamodb.create_table`` (this runs in the credit image). A
 missing table.json fails the init.
 
-It also writes LOCAL_COGNITO_FILE (in compose /var/lib/bnpl/local-cognito.json, in a volume):
-endpoint, region, userPoolId and clientId, the file `scripts/local_user.py --cognito` reads to
-print an access token.
+It also writes /run/bnpl/local-cognito.json (endpoint, region, userPoolId, clientId), the
+file `scripts/local_user.py --cognito` reads to print an access token.
 """
 
 from __future__ import annotations
@@ -110,7 +109,7 @@ def main() -> None:
             "(x-cognito in docker-compose.yml) or pin the moto image to the version in constraints.txt"
         )
     log(f"Cognito pool {pool_id}, app client {client_id}")
-    out = Path(os.environ.get("LOCAL_COGNITO_FILE", "/var/lib/bnpl/local-cognito.json"))
+    out = Path(os.environ.get("LOCAL_COGNITO_FILE", "/run/bnpl/local-cognito.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps({"endpoint": cognito_endpoint, "region": region, "userPoolId": pool_id, "clientId": client_id})
