@@ -58,7 +58,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Any]:
+def compose_stack() -> Iterator[Any]:
     problem = stack_module.engine_problem()
     if problem:
         pytest.skip(f"{problem}: the container tests need a Docker engine (`make test-containers` where one runs)")
@@ -96,7 +96,7 @@ def stack() -> Iterator[Any]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    live = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    live = item.funcargs.get("compose_stack") if hasattr(item, "funcargs") else None
     if report.failed and live is not None:
         report.sections.append(("containers' logs", live.logs(tail=60)))
 
@@ -189,6 +189,6 @@ def read_code(stack: Any, phone: str) -> str:
 
 
 @pytest.fixture
-def shopper(stack: Any) -> Shopper:
+def shopper(compose_stack: Any) -> Shopper:
     """A new shopper, signed up and in through the gateway, with a verified profile."""
-    return Shopper(stack, f"ct-{uuid.uuid4().hex[:10]}@example.com").sign_up().verified()
+    return Shopper(compose_stack, f"ct-{uuid.uuid4().hex[:10]}@example.com").sign_up().verified()

@@ -81,7 +81,7 @@ def confirm_and_pay(shopper: Shopper, application: dict[str, Any]) -> dict[str, 
     return {"plan": plan, "payment": payment["makePayment"]}
 
 
-def test_the_journey_through_the_gateway(stack: Any, shopper: Shopper) -> None:
+def test_the_journey_through_the_gateway(compose_stack: Any, shopper: Shopper) -> None:
     me = shopper.ok(journey.ME)["me"]
     assert me["phoneVerified"] is True
     decision = apply(shopper)
@@ -101,9 +101,9 @@ def test_the_journey_through_the_gateway(stack: Any, shopper: Shopper) -> None:
 
 
 def test_model_stopped_gives_referred_within_the_scorer_timeout_then_approves_again(
-    stack: Any, shopper: Shopper
+    compose_stack: Any, shopper: Shopper
 ) -> None:
-    stack.compose("stop", "model")
+    compose_stack.compose("stop", "model")
     try:
         started = time.monotonic()
         decision = apply(shopper)
@@ -113,14 +113,14 @@ def test_model_stopped_gives_referred_within_the_scorer_timeout_then_approves_ag
         # the scorer's timeout plus the gateway's and the services' own work
         assert elapsed < SCORER_TIMEOUT + 3, f"REFERRED after {elapsed:.1f} s"
     finally:
-        stack.compose("start", "model")
-        stack.wait_healthy()
+        compose_stack.compose("start", "model")
+        compose_stack.wait_healthy()
     assert apply(shopper)["status"] == "APPROVED"
 
 
-def test_model_hanging_gives_referred_after_the_scorer_timeout(stack: Any, shopper: Shopper) -> None:
+def test_model_hanging_gives_referred_after_the_scorer_timeout(compose_stack: Any, shopper: Shopper) -> None:
     """A paused model accepts connections and never answers: the timeout, not a refusal, decides."""
-    model = stack.container("model")
+    model = compose_stack.container("model")
     docker("pause", model)
     try:
         started = time.monotonic()
@@ -133,7 +133,9 @@ def test_model_hanging_gives_referred_after_the_scorer_timeout(stack: Any, shopp
     assert apply(shopper)["status"] == "APPROVED"
 
 
-def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(stack: Any, shopper: Shopper) -> None:
+def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(
+    compose_stack: Any, shopper: Shopper
+) -> None:
     confirm_and_pay(shopper, apply(shopper))  # a plan, so exposure has both parts
     answered: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -154,7 +156,7 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(stack
             else:
                 failed.append(str(body.get("errors", response.status_code))[:200])
 
-    credit = stack.container("credit")
+    credit = compose_stack.container("credit")
     with ThreadPoolExecutor(3) as pool:
         workers = [pool.submit(keep_applying) for _ in range(3)]
         time.sleep(2.0)
@@ -165,7 +167,7 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(stack
         for worker in workers:
             worker.result()
     docker("start", credit)  # the restart policy may have started it already: then a no-op
-    stack.wait_healthy()
+    compose_stack.wait_healthy()
 
     print(f"kill -9: {before_kill} answered before the kill, {len(answered)} in all, {len(failed)} failed")
     assert before_kill > 0, "no decision was answered before the kill"
@@ -180,9 +182,9 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(stack
     assert apply(shopper, 3_000)["status"] in ("APPROVED", "DECLINED")  # decides again, with a score
 
 
-def cut_credit_off_dynamodb(stack: Any, shopper: Shopper, reference: str) -> dict[str, Any]:
+def cut_credit_off_dynamodb(compose_stack: Any, shopper: Shopper, reference: str) -> dict[str, Any]:
     """Disconnect the credit container from the data network, apply and list, reconnect."""
-    network, credit = stack.network("data"), stack.container("credit")
+    network, credit = compose_stack.network("data"), compose_stack.container("credit")
     since = f"{time.time():.3f}"
     docker("network", "disconnect", network, credit)
     try:
@@ -210,11 +212,13 @@ def credit_statuses(logs: str, prefix: str) -> list[int]:
     return statuses
 
 
-def test_credit_cut_off_from_dynamodb_fails_clearly_writes_nothing_and_recovers(stack: Any, shopper: Shopper) -> None:
+def test_credit_cut_off_from_dynamodb_fails_clearly_writes_nothing_and_recovers(
+    compose_stack: Any, shopper: Shopper
+) -> None:
     apply(shopper)  # a credit line to check afterwards
     exposure_before = assert_exposure_is_holds_plus_plans(shopper)
     reference = f"CUT-{uuid.uuid4().hex[:8]}"
-    cut = cut_credit_off_dynamodb(stack, shopper, reference)
+    cut = cut_credit_off_dynamodb(compose_stack, shopper, reference)
 
     for response in (cut["applied"], cut["listed"]):
         body = response.json()
@@ -241,22 +245,24 @@ def test_credit_cut_off_from_dynamodb_fails_clearly_writes_nothing_and_recovers(
         "handler of bnpl_common.errors masks it as an internal error (the gateway still shows DependencyFailed)"
     ),
 )
-def test_credit_cut_off_from_dynamodb_answers_503(stack: Any, shopper: Shopper) -> None:
-    cut = cut_credit_off_dynamodb(stack, shopper, f"CUT-{uuid.uuid4().hex[:8]}")
+def test_credit_cut_off_from_dynamodb_answers_503(compose_stack: Any, shopper: Shopper) -> None:
+    cut = cut_credit_off_dynamodb(compose_stack, shopper, f"CUT-{uuid.uuid4().hex[:8]}")
     assert cut["statuses"] and set(cut["statuses"]) == {503}, cut["statuses"]
 
 
-def test_the_whole_stack_restarted_keeps_users_profiles_decisions_and_plans(stack: Any, shopper: Shopper) -> None:
+def test_the_whole_stack_restarted_keeps_users_profiles_decisions_and_plans(
+    compose_stack: Any, shopper: Shopper
+) -> None:
     decision = apply(shopper)
     assert decision["status"] == "APPROVED"
     done = confirm_and_pay(shopper, decision)
     profile = shopper.ok(journey.ME)["me"]
 
-    stack.down()  # containers removed, volumes kept
-    stack.up()
-    stack.wait_healthy()
+    compose_stack.down()  # containers removed, volumes kept
+    compose_stack.up()
+    compose_stack.wait_healthy()
 
-    again = Shopper(stack, shopper.email).sign_in()  # the same Cognito user, same sub
+    again = Shopper(compose_stack, shopper.email).sign_in()  # the same Cognito user, same sub
     assert again.ok(journey.ME)["me"] == profile
     assert again.ok(journey.APPLICATION, {"id": decision["id"]})["application"]["status"] == "APPROVED"
     plan = again.ok(plans_queries.PLAN, {"id": done["plan"]["id"]})["plan"]
