@@ -159,7 +159,11 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(
     credit = compose_stack.container("credit")
     with ThreadPoolExecutor(3) as pool:
         workers = [pool.submit(keep_applying) for _ in range(3)]
-        time.sleep(2.0)
+        # kill once decisions are flowing (a couple answered), so others are surely in flight
+        deadline = time.monotonic() + 30
+        while len(answered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
         before_kill = len(answered)
         docker("kill", "--signal", "KILL", credit)
         time.sleep(1.5)
