@@ -25,7 +25,7 @@ from tests import journey, plans_queries
 from tests.containers.conftest import Shopper
 
 # The whole module shares one stack whose first use builds the images: a generous bound.
-pytestmark = pytest.mark.timeout(2400)
+pytestmark = pytest.mark.timeout(4200)
 
 SCORER_TIMEOUT = 2.0  # SCORER_TIMEOUT_SECONDS in docker-compose.yml
 APPLICATIONS = """
