@@ -54,7 +54,7 @@ test: $(STAMP) $(ARTIFACT) infra-tools ## run every test: lint and types first, 
 	$(PY) -m pytest
 
 test-fast: $(STAMP) ## unit tests only (no service processes)
-	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser
+	$(PY) -m pytest -m "not e2e" --ignore=tests/infra --ignore=tests/browser --ignore=tests/containers
 
 bench: $(STAMP) $(ARTIFACT) wrk ## model scoring, then the ladder: hello world, GraphQL read, decisions (bench/results/)
 	$(PY) bench/bench_model.py
@@ -96,3 +96,4 @@ clean: ## remove the virtualenvs, built artifacts and local data
 	rm -rf $(VENV) $(INFRA_VENV) model/artifacts .data test-artifacts
 
 include infra/make.mk
+include containers.mk

@@ -19,9 +19,6 @@ infra-tools: $(STAMP) $(INFRA_VENV)/bin/checkov
 lint-infra: infra-tools ## hadolint, compose validation, cfn-lint, checkov, the rules, the deploy rehearsal
 	$(PY) -m pytest tests/infra -q
 
-test-containers: $(STAMP) ## build the images, run the compose stack, one checkout decision (needs Docker)
-	$(PY) -m pytest tests/infra/test_containers.py -q -rs
-
 deploy: $(STAMP) $(ARTIFACT) ## deploy to AWS: make deploy ENV=dev REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com/bnpl CERTIFICATE_ARN=...
 	ENV=$(ENV) PYTHON=$(PY) bash infra/scripts/deploy.sh
 
