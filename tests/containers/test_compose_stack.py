@@ -241,14 +241,6 @@ def test_credit_cut_off_from_dynamodb_fails_clearly_writes_nothing_and_recovers(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service bug: with DynamoDB unreachable the credit service answers 500 InternalFailure, not 503: "
-        "botocore's EndpointConnectionError from the DynamoDB adapter is no AppError, so the catch-all "
-        "handler of bnpl_common.errors masks it as an internal error (the gateway still shows DependencyFailed)"
-    ),
-)
 def test_credit_cut_off_from_dynamodb_answers_503(compose_stack: Any, shopper: Shopper) -> None:
     cut = cut_credit_off_dynamodb(compose_stack, shopper, f"CUT-{uuid.uuid4().hex[:8]}")
     assert cut["statuses"] and set(cut["statuses"]) == {503}, cut["statuses"]

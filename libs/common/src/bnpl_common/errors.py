@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -126,6 +127,31 @@ def _field_of(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+# AWS error codes that say "not now" rather than "no": the request may succeed when retried.
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a dependency (DynamoDB, an AWS API) cannot be reached or is
+    overloaded: no connection, a connection cut or timed out, or a throttling answer. A
+    DynamoDB transaction either happened whole or not at all, and every write carries its
+    idempotency record in the same transaction, so the caller may retry with the same key: a
+    503, not an internal failure."""
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "") in _UNAVAILABLE_CODES
+    return isinstance(exc, BotoCoreError) and "timeout" in type(exc).__name__.lower()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render AppError, request validation errors and HTTP errors in the one shape; mask the rest."""
 
@@ -154,6 +180,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if dependency_unavailable(exc):
+            log.warning("dependency unavailable", extra={"error_class": type(exc).__name__})
+            return JSONResponse(
+                {"error": {"type": "ServiceUnavailable", "message": "a dependency is unavailable; retry later"}},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
         log.exception("unhandled error", extra={"error_class": type(exc).__name__})
         return JSONResponse({"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500)
 
@@ -162,4 +195,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid user token"},
     403: {"description": "Missing or invalid SigV4 signature"},
     422: {"description": "Invalid input; `error.field` names the offending field"},
+    503: {"description": "A dependency (the database) is unavailable; nothing was changed, retry later"},
 }

@@ -1,0 +1,50 @@
+"""The one error handler: a dependency that cannot be reached is a 503 to retry, not a 500."""
+
+from __future__ import annotations
+
+import pytest
+from bnpl_common.errors import install_error_handlers
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "TransactWriteItems")
+
+
+def _app(exc: Exception) -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        EndpointConnectionError(endpoint_url="http://dynamodb:8000"),
+        ConnectTimeoutError(endpoint_url="http://dynamodb:8000"),
+        ReadTimeoutError(endpoint_url="http://dynamodb:8000"),
+        _client_error("ProvisionedThroughputExceededException"),
+        _client_error("ThrottlingException"),
+        _client_error("InternalServerError"),
+    ],
+    ids=lambda e: type(e).__name__ if not isinstance(e, ClientError) else e.response["Error"]["Code"],
+)
+def test_an_unreachable_or_throttling_dependency_is_a_503_to_retry(exc: Exception) -> None:
+    response = _app(exc).get("/boom")
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "ServiceUnavailable"
+    assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("exc", [ValueError("bug"), _client_error("ValidationException"), KeyError("x")])
+def test_anything_else_unexpected_stays_a_masked_500(exc: Exception) -> None:
+    response = _app(exc).get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"type": "InternalFailure", "message": "internal error"}}
