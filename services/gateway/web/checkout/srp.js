@@ -34,7 +34,7 @@ export function padHex(value) {
 function hexToBytes(hex) {
   if (hex.length % 2 || /[^0-9a-f]/i.test(hex)) throw new SrpError("not a hex string");
   const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.substr(i * 2, 2), 16);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return bytes;
 }
 
