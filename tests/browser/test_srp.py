@@ -35,7 +35,7 @@ PRIVATE_A = bytes(range(7, 7 + 128))  # the 128 random bytes the client would dr
 SERVER_B_PRIVATE = int.from_bytes(hashlib.sha512(b"server b").digest() * 2, "big")
 REAL_SECRET_BLOCK = base64.b64encode(hashlib.sha512(b"secret block").digest() * 3).decode()
 MOTO_SECRET_BLOCK = "0b6b2c4e-0f6a-4b9e-9d1c-7e8f2a3b4c5d"  # moto sends a UUID (Python skips the hyphens)
-WHEN = dt.datetime(2026, 11, 1, 6, 5, 9, tzinfo=dt.UTC)  # day 1, hour 06: Cognito pads the one, not the other
+WHEN = dt.datetime(2026, 11, 1, 6, 5, 9, tzinfo=dt.UTC)  # the day unpadded (1), the hour padded (06)
 N = hex_to_long(N_HEX)
 G = 2
 

@@ -135,6 +135,8 @@ export async function passwordKey({ poolName, username, password, a, A, srpB, sa
   if (u === 0n) throw new SrpError("u is zero");
   const k = await hashHex(padHex(N) + padHex(G));
   const identity = bytesToHex(await sha256(new TextEncoder().encode(`${poolName}${username}:${password}`)));
+  // The salt is hashed as a number, as AWS's own client does (pycognito hashes the hex as sent:
+  // the two differ only for a salt starting with "00" and a digit below 8).
   const x = await hashHex(padHex(parseHex(saltHex)) + identity);
   const base = (((B - k * modPow(G, x, N)) % N) + N) % N;
   const S = modPow(base, a + u * x, N);
