@@ -7,8 +7,8 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 ARTIFACT_DIR := model/artifacts/credit-scorecard
 ARTIFACT := $(ARTIFACT_DIR)/model.json
-PACKAGES := -e libs/common -e model -e services/user -e services/credit -e services/gateway
-PACKAGE_DIRS := libs/common model services/user services/credit services/gateway
+PACKAGE_DIRS := libs/common model services/user services/credit services/gateway services/psp-sandbox
+PACKAGES := $(addprefix -e ,$(PACKAGE_DIRS))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help

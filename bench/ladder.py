@@ -47,16 +47,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
-from bnpl_user.testing import last_code  # noqa: E402
 
+from bench.bench_decision import shopper  # noqa: E402
 from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile  # noqa: E402
 
 LUA = ROOT / "bench" / "wrk" / "graphql.lua"
 RESULTS = ROOT / "bench" / "results"
-PASSWORD = "Passw0rd!bench"  # noqa: S105 - a local test user
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Pay in 4 of 10.00: small enough that each shopper's 2,000.00 line holds ~200 approvals.
 AMOUNT = 1_000
@@ -220,26 +217,6 @@ def open_rung(host: str, port: int, tokens: list[str], pids: dict[str, int], *, 
     rung.failures = loop.failures
     rung.cpu_ms_per_request = {k: 1000 * v / max(1, rung.requests) for k, v in used.items()}
     return rung
-
-
-def shopper(stack: Stack, gateway: str) -> str:
-    assert stack.cognito is not None
-    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
-    stack.cognito.sign_up(email, PASSWORD)
-    token = stack.cognito.access_token(email, PASSWORD)
-    profile = good_profile()
-
-    def call(query: str, variables: dict[str, Any] | None = None) -> None:
-        body = httpx.post(
-            f"{gateway}/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": token}
-        ).json()
-        if body.get("errors"):
-            raise RuntimeError(body)
-
-    call(CREATE_PROFILE, {"input": profile})
-    call(START_VERIFICATION)
-    call(CONFIRM_VERIFICATION, {"code": last_code(stack.data_dir / "sms-outbox.jsonl", to=profile["phoneNumber"])})
-    return token
 
 
 def machine() -> dict[str, Any]:

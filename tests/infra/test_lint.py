@@ -22,7 +22,7 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def _require(name: str, hint: str, *extra_dirs: object) -> str:
-    path = tool(name, *extra_dirs)  # type: ignore[arg-type]
+    path = tool(name, *extra_dirs)  # type: ignore[arg-type] - extra dirs are paths or strings
     if path is None:
         pytest.fail(f"{name} is not installed: {hint}")
     return path

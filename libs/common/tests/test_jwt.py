@@ -1,11 +1,15 @@
 """Cognito access-token verification: algorithms, claims, JWKS caching and refetch limits."""
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from bnpl_common.errors import Unauthorized
 from bnpl_common.jwt import CognitoJwtVerifier, bearer_token
 from bnpl_common.testing import TokenMinter
+
+T = TypeVar("T")
 
 
 class FakeClock:
@@ -17,7 +21,7 @@ class FakeClock:
 
 
 def make(minters: list[TokenMinter], clock: FakeClock | None = None) -> CognitoJwtVerifier:
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return {"keys": [k for m in minters for k in m.jwks()["keys"]]}
 
     return CognitoJwtVerifier(
@@ -28,7 +32,7 @@ def make(minters: list[TokenMinter], clock: FakeClock | None = None) -> CognitoJ
     )
 
 
-def run(coro):
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -50,7 +54,7 @@ def test_valid_access_token_gives_its_principal() -> None:
         {"algorithm": "HS256"},
     ],
 )
-def test_bad_tokens_are_refused(kwargs: dict) -> None:
+def test_bad_tokens_are_refused(kwargs: dict[str, Any]) -> None:
     minter = TokenMinter()
     with pytest.raises(Unauthorized):
         run(make([minter]).verify(minter.mint(**kwargs)))
@@ -60,7 +64,7 @@ def test_alg_none_is_refused() -> None:
     import jwt
 
     minter = TokenMinter()
-    token = jwt.encode({"sub": "x", "iss": minter.issuer}, key=None, algorithm="none", headers={"kid": minter.kid})
+    token = jwt.encode({"sub": "x", "iss": minter.issuer}, key="", algorithm="none", headers={"kid": minter.kid})
     with pytest.raises(Unauthorized):
         run(make([minter]).verify(token))
 
@@ -95,7 +99,7 @@ def test_unknown_kid_refetches_at_most_once_per_interval() -> None:
 def test_unreachable_jwks_refuses_the_token() -> None:
     minter = TokenMinter()
 
-    async def broken() -> dict:
+    async def broken() -> dict[str, Any]:
         raise OSError("down")
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=broken)

@@ -1,6 +1,6 @@
 """SigV4 + user token gate, exercised through a real FastAPI app and httpx."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from bnpl_common.app import install_common
@@ -12,6 +12,7 @@ from bnpl_common.testing import TokenMinter, fake_aws_credentials
 from botocore.credentials import Credentials
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def minter() -> TokenMinter:
 
 @pytest.fixture
 def client(minter: TokenMinter) -> TestClient:
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -32,7 +33,7 @@ def client(minter: TokenMinter) -> TestClient:
     install_common(app)
 
     @app.post("/v1/echo")
-    async def echo(principal: Annotated[Principal, Depends(gate)], body: dict) -> dict:
+    async def echo(principal: Annotated[Principal, Depends(gate)], body: dict[str, Any]) -> dict[str, Any]:
         return {"sub": principal.sub, "body": body}
 
     return TestClient(app)
@@ -108,7 +109,7 @@ def test_signed_call_without_user_token_is_unauthorized(client: TestClient) -> N
         {"omit": ["exp"]},
     ],
 )
-def test_bad_user_tokens_are_unauthorized(client: TestClient, minter: TokenMinter, kwargs: dict) -> None:
+def test_bad_user_tokens_are_unauthorized(client: TestClient, minter: TokenMinter, kwargs: dict[str, Any]) -> None:
     r = client.post("/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint(**kwargs)}, auth=signer())
     assert r.status_code == 401, r.text
 
@@ -120,7 +121,7 @@ def test_token_of_another_key_is_unauthorized(client: TestClient) -> None:
 
 
 def _gateway_app(principals: list[str], minter: TokenMinter) -> TestClient:
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -131,7 +132,7 @@ def _gateway_app(principals: list[str], minter: TokenMinter) -> TestClient:
     install_common(app)
 
     @app.get("/v1/whoami")
-    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict[str, Any]:
         return {"sub": principal.sub}
 
     return TestClient(app)
@@ -181,7 +182,7 @@ def _signature_app() -> TestClient:
     install_common(app)
 
     @app.post("/v1/signed/{name}")
-    async def signed(request: Request, name: str) -> dict:
+    async def signed(request: Request, name: str) -> dict[str, Any]:
         caller = await verify_request_signature(
             request,
             secrets={LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET},
@@ -213,7 +214,7 @@ def test_verify_request_signature_refuses_a_changed_query_or_an_unsigned_call() 
 def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter) -> None:
     from bnpl_common.settings import CommonSettings
 
-    async def fetch() -> dict:
+    async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
     verifier = CognitoJwtVerifier(issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch)
@@ -223,7 +224,7 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
     install_common(app)
 
     @app.get("/v1/whoami")
-    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict:
+    async def whoami(principal: Annotated[Principal, Depends(gate)]) -> dict[str, Any]:
         return {"sub": principal.sub}
 
     client = TestClient(app)
@@ -235,10 +236,8 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
 # -- the header is checked before the body is read (review finding L3) -----------------------
 
 
-def _asgi_request(headers: dict[str, str], reads: list[str]):  # type: ignore[no-untyped-def]
-    from starlette.requests import Request
-
-    async def receive() -> dict:
+def _asgi_request(headers: dict[str, str], reads: list[str]) -> Request:
+    async def receive() -> dict[str, Any]:
         reads.append("body")
         return {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
 
@@ -271,7 +270,7 @@ def _signed_headers(creds: Credentials | None = None, service: str = "execute-ap
         "stale date",
     ],
 )
-def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: object) -> None:
+def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: dict[str, str] | str) -> None:
     import anyio
     from bnpl_common.errors import Forbidden
     from bnpl_common.service_auth import verify_request_signature
@@ -283,7 +282,8 @@ def test_a_bad_signature_header_is_refused_before_the_body_is_read(headers: obje
     elif headers == "stale date":
         headers = {**_signed_headers(), "x-amz-date": "20200101T000000Z"}
     reads: list[str] = []
-    request = _asgi_request(headers, reads)  # type: ignore[arg-type]
+    assert isinstance(headers, dict)
+    request = _asgi_request(headers, reads)
 
     async def check() -> None:
         from datetime import UTC, datetime

@@ -59,7 +59,9 @@ def test_api_gateway_mode_needs_principals_and_skips_the_key_check() -> None:
     with pytest.raises(ValidationError, match="SERVICE_AUTH_PRINCIPALS"):
         CommonSettings(service_auth_mode="apigateway-iam")
     s = CommonSettings(
-        bnpl_env="aws", service_auth_mode="apigateway-iam", service_auth_principals="arn:aws:iam::1:role/gw"
+        bnpl_env="aws",
+        service_auth_mode="apigateway-iam",
+        service_auth_principals="arn:aws:iam::1:role/gw",  # type: ignore[arg-type]  # as the environment gives it
     )
     assert s.service_auth_principals == ["arn:aws:iam::1:role/gw"]
 

@@ -134,7 +134,7 @@ def test_the_lifespan_sweeper_expires_approvals(
     from bnpl_credit.storage.sqlite import SqliteStore
 
     async def fetch() -> dict[str, Any]:
-        return minter.jwks()  # type: ignore[no-any-return]
+        return minter.jwks()  # type: ignore[no-any-return] - the minter's key set is untyped JSON
 
     fast = settings.model_copy(update={"sweep_interval_seconds": 0.05, "relay_interval_seconds": 0.05})
     store = SqliteStore(settings.credit_db_path)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bnpl_credit.decision.features import FEATURE_NAMES, FeatureInputs, age_on, build_features
+from bnpl_common.dates import age_on
+from bnpl_credit.decision.features import FEATURE_NAMES, FeatureInputs, build_features
 
 
 def inputs(**kw: object) -> FeatureInputs:
@@ -24,7 +25,7 @@ def inputs(**kw: object) -> FeatureInputs:
         model_unit_minor=600,
     )
     base.update(kw)
-    return FeatureInputs(**base)  # type: ignore[arg-type]
+    return FeatureInputs(**base)  # type: ignore[arg-type] - test overrides are typed loosely
 
 
 def test_mapping() -> None:

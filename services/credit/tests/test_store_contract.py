@@ -5,15 +5,18 @@ invariants, including under concurrency (20 distinct applications, 20 retries of
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_common.errors import IdempotencyConflict
-from bnpl_credit.applications import service as applications
+from bnpl_common.timefmt import format_instant
+from bnpl_credit.applications import deciding, holds, queries
+from bnpl_credit.applications.model import ApplicationStatus
+from bnpl_credit.applications.ports import PageCursor
 from bnpl_credit.applications.schemas import ApplicationInput
-from bnpl_credit.credit_line.service import credit_line
+from bnpl_credit.credit_line import service as credit_lines
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.errors import (
@@ -23,9 +26,11 @@ from bnpl_credit.errors import (
     OrderAlreadyFinanced,
     Overpayment,
 )
+from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.events.relay import LogPublisher, relay_once
-from bnpl_credit.plans import ledger
+from bnpl_credit.plans import confirm as confirming
 from bnpl_credit.plans import service as plans
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.schemas import PaymentInput
 from bnpl_credit.refunds import service as refunds
 from bnpl_credit.refunds.auth import MerchantCaller
@@ -33,7 +38,6 @@ from bnpl_credit.refunds.schemas import RefundInput
 from bnpl_credit.settings import PACKAGED_POLICY
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
-from bnpl_credit.timefmt import iso
 
 POLICY = load_policy(PACKAGED_POLICY)
 MERCHANT = MerchantCaller("AKIAMERCHANT", None)
@@ -48,13 +52,13 @@ class Harness:
 
     async def apply(self, sub: str, *, key: str | None = None, **order: Any) -> dict[str, Any]:
         body = ApplicationInput.model_validate({"order": make_order(**order), "profile": make_profile(sub)})
-        stored = await applications.apply_for_credit(
+        stored = await deciding.apply_for_credit(
             self.store, self.engine, self.clock, sub, body=body, idempotency_key=key or new_key()
         )
         return stored.body
 
     async def confirm(self, sub: str, app_id: str) -> dict[str, Any]:
-        stored = await plans.confirm_application(
+        stored = await confirming.confirm_application(
             self.store, POLICY, self.clock, sub, application_id=app_id, idempotency_key=new_key()
         )
         return stored.body
@@ -75,17 +79,24 @@ class Harness:
         )
         return stored.body
 
-    async def plan(self, sub: str, plan_id: str) -> dict[str, Any]:
+    async def plan(self, sub: str, plan_id: str) -> Plan:
         found = await self.store.get_plan(sub, plan_id)
         assert found is not None
-        return found[0]
+        return found
 
-    async def check_plan(self, sub: str, plan_id: str) -> dict[str, Any]:
+    async def check_plan(self, sub: str, plan_id: str) -> Plan:
         plan = await self.plan(sub, plan_id)
-        payments = await self.store.list_records(sub, plan_id, "payment")
-        refund_docs = await self.store.list_records(sub, plan_id, "refund")
-        ledger.check_invariants(plan, payments, refund_docs)
+        plan.check_invariants(await self.store.list_payments(sub, plan_id), await self.store.list_refunds(sub, plan_id))
         return plan
+
+
+async def credit_line(store: CreditStore, policy: Any, sub: str, *, now: Any) -> dict[str, Any]:
+    return (await credit_lines.credit_line(store, policy, sub, now=now)).to_json()
+
+
+async def status_of(store: CreditStore, sub: str, application_id: str) -> ApplicationStatus | None:
+    stored = await store.get_application(sub, application_id)
+    return stored.status if stored is not None else None
 
 
 def run(coro: Any) -> Any:
@@ -121,9 +132,9 @@ def test_listing_pages_newest_first(store: CreditStore) -> None:
             ids.append((await h.apply("ana"))["id"])
             h.clock.advance(timedelta(seconds=1))
         page = await store.list_applications("ana", limit=3, after=None)
-        assert [d["id"] for d in page] == ids[::-1][:3]
-        rest = await store.list_applications("ana", limit=3, after=(page[-1]["createdAt"], page[-1]["id"]))
-        assert [d["id"] for d in rest] == ids[::-1][3:]
+        assert [a.id for a in page] == ids[::-1][:3]
+        rest = await store.list_applications("ana", limit=3, after=PageCursor(page[-1].created_at, page[-1].id))
+        assert [a.id for a in rest] == ids[::-1][3:]
 
     run(scenario())
 
@@ -154,7 +165,7 @@ def test_twenty_concurrent_retries_make_one_application(store: CreditStore) -> N
         body = ApplicationInput.model_validate({"order": order, "profile": make_profile("ana")})
         results = await asyncio.gather(
             *(
-                applications.apply_for_credit(store, h.engine, h.clock, "ana", body=body, idempotency_key=key)
+                deciding.apply_for_credit(store, h.engine, h.clock, "ana", body=body, idempotency_key=key)
                 for _ in range(20)
             )
         )
@@ -175,18 +186,19 @@ def test_pay_in_4_lifecycle_lateness_and_completion(store: CreditStore) -> None:
         assert plan["installments"][0]["status"] == "PAID" and plan["amountOutstanding"]["amount"] == 7_500
         with pytest.raises(InvalidApplicationState):
             await h.confirm("ana", app["id"])
-        assert await store.list_open_plans() == [await store.get_plan("ana", plan["id"])]  # doc and version
+        stored_plan = await h.plan("ana", plan["id"])
+        assert [(p.id, p.version) for p in await store.list_open_plans()] == [(stored_plan.id, stored_plan.version)]
         h.clock.advance(timedelta(days=22))  # 2nd part due +14, grace 7: late today
         assert await plans.sweep_lateness(store, POLICY, h.clock) == 1
         assert await plans.sweep_lateness(store, POLICY, h.clock) == 0  # marked once
         stored = await h.check_plan("ana", plan["id"])
-        assert stored["installments"][1]["lateFee"] == 500 and stored["installments"][1]["lateAt"] == "2026-11-24"
+        assert stored.installments[1].late_fee == 500 and stored.installments[1].late_on == date(2026, 11, 24)
         with pytest.raises(Overpayment):
             await h.pay("ana", plan["id"], 8_001)
         await h.pay("ana", plan["id"], 3_000)
         await h.pay("ana", plan["id"], 5_000)
         done = await h.check_plan("ana", plan["id"])
-        assert done["status"] == "COMPLETED" and ledger.totals(done)["amountPaid"] == 10_001 + 500
+        assert done.status == "COMPLETED" and done.totals().amount_paid == 10_001 + 500
         assert await store.list_open_plans() == []
 
         published = LogPublisher()
@@ -220,7 +232,7 @@ def test_monthly_plan_refunds_partial_then_full(store: CreditStore) -> None:
         assert full["full"] and full["planStatus"] == "REFUNDED"
         assert full["returnedToShopper"]["amount"] == first  # everything paid comes back
         done = await h.check_plan("ana", plan["id"])
-        assert ledger.totals(done)["amountOutstanding"] == 0 and ledger.totals(done)["totalDue"] == 0
+        assert done.totals().amount_outstanding == 0 and done.totals().total_due == 0
 
     run(scenario())
 
@@ -248,7 +260,7 @@ def test_concurrent_payments_add_up(store: CreditStore) -> None:
         ok = [r for r in results if isinstance(r, dict)]
         assert all(isinstance(r, dict | ConcurrentUpdate) for r in results)
         stored = await h.check_plan("ana", plan["id"])
-        assert ledger.totals(stored)["amountPaid"] == 5_000 + 1_000 * len(ok)
+        assert stored.totals().amount_paid == 5_000 + 1_000 * len(ok)
 
     run(scenario())
 
@@ -258,23 +270,23 @@ def test_cancel_and_expiry_release_the_hold(store: CreditStore) -> None:
         h = Harness(store)
         a = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
         b = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
-        cancelled = await applications.cancel_application(store, h.clock, "ana", application_id=a["id"])
-        assert cancelled["status"] == "CANCELLED"
+        cancelled = await holds.cancel_application(store, h.clock, "ana", application_id=a["id"])
+        assert cancelled.status == "CANCELLED"
         line = await credit_line(store, POLICY, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 50_000
         h.clock.advance(timedelta(minutes=31))
         line = await credit_line(store, POLICY, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 0
-        got = await applications.get_application(store, h.clock, "ana", application_id=b["id"])
-        assert got["status"] == "EXPIRED"
+        got = await queries.get_application(store, h.clock, "ana", application_id=b["id"])
+        assert got.status == "EXPIRED"
         with pytest.raises(InvalidApplicationState):
             await h.confirm("ana", b["id"])
 
     run(scenario())
 
 
-async def _events_of(store: CreditStore, event_type: str) -> list[dict[str, Any]]:
-    return [e for e in await store.pending_events(limit=1_000) if e["type"] == event_type]
+async def _events_of(store: CreditStore, event_type: EventType) -> list[Event]:
+    return [e for e in await store.pending_events(limit=1_000) if e.type is event_type]
 
 
 def test_the_sweeper_writes_expiry_back_releases_the_hold_and_announces_it(store: CreditStore) -> None:
@@ -284,53 +296,53 @@ def test_the_sweeper_writes_expiry_back_releases_the_hold_and_announces_it(store
         confirmed = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
         cancelled = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
         plan = await h.confirm("ana", confirmed["id"])
-        await applications.cancel_application(store, h.clock, "ana", application_id=cancelled["id"])
-        assert await applications.expire_approvals(store, h.clock) == 0  # nothing has ended yet
+        await holds.cancel_application(store, h.clock, "ana", application_id=cancelled["id"])
+        assert await holds.expire_approvals(store, h.clock) == 0  # nothing has ended yet
         h.clock.advance(timedelta(minutes=29))
         late_comer = await h.apply("bob", amount={"amount": 10_000, "currency": "EUR"})  # holds 29 min longer
         h.clock.advance(timedelta(minutes=2))
 
         # before the sweep: reads already say EXPIRED, and the hold is not counted
-        before = await applications.get_application(store, h.clock, "ana", application_id=held["id"])
-        assert before["status"] == "EXPIRED"
-        assert (await store.get_application("ana", held["id"]) or {})["status"] == "APPROVED"
+        before = await queries.get_application(store, h.clock, "ana", application_id=held["id"])
+        assert before.status == "EXPIRED"
+        assert await status_of(store, "ana", held["id"]) == "APPROVED"
         line = await credit_line(store, POLICY, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
 
-        assert await applications.expire_approvals(store, h.clock) == 1
+        assert await holds.expire_approvals(store, h.clock) == 1
         stored = await store.get_application("ana", held["id"])
-        assert stored is not None and stored["status"] == "EXPIRED"
-        after = await applications.get_application(store, h.clock, "ana", application_id=held["id"])
+        assert stored is not None and stored.status == "EXPIRED" and stored.expires_at is not None
+        after = await queries.get_application(store, h.clock, "ana", application_id=held["id"])
         assert after == before  # callers see no difference
-        assert (await store.get_application("bob", late_comer["id"]) or {})["status"] == "APPROVED"
-        assert (await store.get_application("ana", confirmed["id"]) or {})["status"] == "CONFIRMED"
-        assert (await store.get_application("ana", cancelled["id"]) or {})["status"] == "CANCELLED"
+        assert await status_of(store, "bob", late_comer["id"]) == "APPROVED"
+        assert await status_of(store, "ana", confirmed["id"]) == "CONFIRMED"
+        assert await status_of(store, "ana", cancelled["id"]) == "CANCELLED"
         snapshot = await store.snapshot("ana")
-        assert held["id"] not in [a["id"] for a in snapshot.approved_applications]
+        assert held["id"] not in [a.id for a in snapshot.approved_applications]
         line = await credit_line(store, POLICY, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
 
-        (event,) = await _events_of(store, "application.expired")
-        assert event["customerId"] == "ana"
-        assert event["data"] == {
+        (event,) = await _events_of(store, EventType.APPLICATION_EXPIRED)
+        assert event.customer_id == "ana"
+        assert event.data == {
             "applicationId": held["id"],
-            "expiresAt": stored["expiresAt"],
+            "expiresAt": format_instant(stored.expires_at),
             "released": {"amount": 50_000, "currency": "EUR"},
         }
         # idempotent: a second sweep finds nothing, writes nothing
-        assert await applications.expire_approvals(store, h.clock) == 0
-        assert len(await _events_of(store, "application.expired")) == 1
+        assert await holds.expire_approvals(store, h.clock) == 0
+        assert len(await _events_of(store, EventType.APPLICATION_EXPIRED)) == 1
         for attempt in (
             h.confirm("ana", held["id"]),
-            applications.cancel_application(store, h.clock, "ana", application_id=held["id"]),
+            holds.cancel_application(store, h.clock, "ana", application_id=held["id"]),
         ):
             with pytest.raises(InvalidApplicationState) as info:
                 await attempt
             assert info.value.info == {"status": "EXPIRED"}
         # the late comer's hold ends in its turn
         h.clock.advance(timedelta(minutes=30))
-        assert await applications.expire_approvals(store, h.clock) == 1
-        assert (await store.get_application("bob", late_comer["id"]) or {})["status"] == "EXPIRED"
+        assert await holds.expire_approvals(store, h.clock) == 1
+        assert await status_of(store, "bob", late_comer["id"]) == "EXPIRED"
 
     run(scenario())
 
@@ -340,11 +352,11 @@ def test_the_sweeper_pages_through_many_expired_approvals(store: CreditStore) ->
         h = Harness(store)
         ids = {(sub, (await h.apply(sub))["id"]) for sub in ("ana", "bob", "cy") for _ in range(2)}
         h.clock.advance(timedelta(minutes=31))
-        assert len(await store.list_expired_approvals(now=iso(h.clock.now()), limit=4)) == 4
-        assert await applications.expire_approvals(store, h.clock, batch=4) == 6
+        assert len(await store.list_expired_approvals(now=h.clock.now(), limit=4)) == 4
+        assert await holds.expire_approvals(store, h.clock, batch=4) == 6
         for sub, app_id in ids:
-            assert (await store.get_application(sub, app_id) or {})["status"] == "EXPIRED"
-        assert await store.list_expired_approvals(now=iso(h.clock.now()), limit=10) == []
+            assert await status_of(store, sub, app_id) == "EXPIRED"
+        assert await store.list_expired_approvals(now=h.clock.now(), limit=10) == []
 
     run(scenario())
 
@@ -368,21 +380,21 @@ def test_a_confirm_and_an_expiry_racing_never_both_win(store: CreditStore) -> No
             return "confirmed"
 
         *outcomes, expired = await asyncio.gather(
-            *(confirm(a["id"]) for a in apps), applications.expire_approvals(store, sweeper_clock, batch=2)
+            *(confirm(a["id"]) for a in apps), holds.expire_approvals(store, sweeper_clock, batch=2)
         )
-        plans_by_app = {p["applicationId"]: p for p in await store.list_plans("ana")}
-        expired_events = {e["data"]["applicationId"] for e in await _events_of(store, "application.expired")}
+        plans_by_app = {p.terms.application_id: p for p in await store.list_plans("ana")}
+        expired_events = {e.data["applicationId"] for e in await _events_of(store, EventType.APPLICATION_EXPIRED)}
         for app, outcome in zip(apps, outcomes, strict=True):
             stored = await store.get_application("ana", app["id"])
             assert stored is not None
             if outcome == "confirmed":
-                assert stored["status"] == "CONFIRMED" and app["id"] in plans_by_app
+                assert stored.status == "CONFIRMED" and app["id"] in plans_by_app
                 assert app["id"] not in expired_events
             else:
-                assert stored["status"] == "EXPIRED" and app["id"] not in plans_by_app
+                assert stored.status == "EXPIRED" and app["id"] not in plans_by_app
                 assert app["id"] in expired_events
         assert expired == len(expired_events) == outcomes.count("refused")
-        assert await applications.expire_approvals(store, sweeper_clock) == 0
+        assert await holds.expire_approvals(store, sweeper_clock) == 0
 
     run(scenario())
 
@@ -438,7 +450,7 @@ def test_an_order_backs_one_plan_and_a_full_refund_frees_it(store: CreditStore) 
             await _refund_by_order(h, "coffee-shop", "order-X", 1_000)
         assert ambiguous.value.status_code == 409 and ambiguous.value.field == "planId"
         assert (await h.refund(second["id"], 1_000))["planId"] == second["id"]  # by planId it works
-        assert (await h.plan("ana", plan["id"]))["refunded"] == 20_000
+        assert (await h.plan("ana", plan["id"])).refunded == 20_000
 
     run(scenario())
 
@@ -448,13 +460,13 @@ def test_cancel_expiry_and_the_sweeper_release_the_order_only_for_its_holder(sto
         h = Harness(store)
         order = {"merchantId": "shop-7", "orderReference": "A-1"}
         first = await h.apply("ana", **order)
-        await applications.cancel_application(store, h.clock, "ana", application_id=first["id"])
+        await holds.cancel_application(store, h.clock, "ana", application_id=first["id"])
         held = await h.apply("bob", **order)  # cancelled: free again
         assert held["status"] == "APPROVED"
         h.clock.advance(timedelta(minutes=31))  # bob's hold ended, not yet swept
         taken = await h.apply("cy", **order)
         assert taken["status"] == "APPROVED"
-        assert await applications.expire_approvals(store, h.clock) == 1  # bob's: leaves cy's claim alone
+        assert await holds.expire_approvals(store, h.clock) == 1  # bob's: leaves cy's claim alone
         with pytest.raises(OrderAlreadyFinanced):
             await h.apply("dan", **order)
         plan = await h.confirm("cy", taken["id"])
@@ -508,14 +520,56 @@ def test_a_retry_racing_its_first_attempt_gets_the_first_answer_not_a_409(store:
         order = make_order()
         first = await h.apply("ana", key=key, **order)
         body = ApplicationInput.model_validate({"order": order, "profile": make_profile("ana")})
-        retry = await applications.apply_for_credit(
+        retry = await deciding.apply_for_credit(
             Late(store),
             h.engine,
             h.clock,
             "ana",
             body=body,
-            idempotency_key=key,  # type: ignore[arg-type]
+            idempotency_key=key,
         )
         assert retry.body == first
+
+    run(scenario())
+
+
+def test_a_write_that_lost_to_another_transaction_is_read_and_tried_again(store: CreditStore) -> None:
+    """DynamoDB reports a transaction that lost only to another one on the same items as
+    ``ConcurrentUpdate`` (not as a failed condition): cancel and confirm read again and retry."""
+
+    class Contended:
+        def __init__(self, inner: CreditStore) -> None:
+            self._inner, self.lost = inner, {"save_cancellation": 1, "save_confirmation": 1}
+
+        def __getattr__(self, name: str) -> Any:
+            inner = getattr(self._inner, name)
+            if name not in self.lost:
+                return inner
+
+            async def once_contended(*args: Any, **kwargs: Any) -> Any:
+                if self.lost[name]:
+                    self.lost[name] -= 1
+                    raise ConcurrentUpdate()
+                return await inner(*args, **kwargs)
+
+            return once_contended
+
+    async def scenario() -> None:
+        h = Harness(store)
+        contended = Contended(store)
+        to_cancel = await h.apply("ana")
+        cancelled = await holds.cancel_application(contended, h.clock, "ana", application_id=to_cancel["id"])
+        assert cancelled.status == "CANCELLED" and contended.lost["save_cancellation"] == 0
+        to_confirm = await h.apply("ana")
+        stored = await confirming.confirm_application(
+            contended,
+            POLICY,
+            h.clock,
+            "ana",
+            application_id=to_confirm["id"],
+            idempotency_key=new_key(),
+        )
+        assert stored.body["applicationId"] == to_confirm["id"] and contended.lost["save_confirmation"] == 0
+        assert [p.terms.application_id for p in await store.list_plans("ana")] == [to_confirm["id"]]
 
     run(scenario())

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
@@ -39,7 +40,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def dynamodb_client(moto_endpoint: str):  # type: ignore[no-untyped-def]
+def dynamodb_client(moto_endpoint: str) -> Any:
     """One client for the run (making one costs about half a second)."""
     import boto3
     from botocore.config import Config
@@ -56,7 +57,7 @@ def dynamodb_client(moto_endpoint: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def dynamodb_table(dynamodb_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def dynamodb_table(dynamodb_client: Any) -> Iterator[str]:
     """A fresh table (from ``table.json``) per test."""
     name = f"bnpl-user-test-{uuid.uuid4().hex[:12]}"
     create_table(dynamodb_client, name)
@@ -94,24 +95,25 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, store: str, request: pytest.FixtureRequest) -> Settings:
-    dynamodb: dict[str, str] = {}
-    if store == "dynamodb":
-        request.getfixturevalue("aws_env")  # the app's boto3 client reads its credentials from there
-        dynamodb = {
-            "user_table": request.getfixturevalue("dynamodb_table"),
-            "dynamodb_endpoint": request.getfixturevalue("moto_endpoint"),
-            "aws_region": TEST_REGION,
-        }
-    return Settings(
-        user_store=store,
+    settings = Settings(
+        user_store="sqlite",
         bnpl_env="test",
         log_level="DEBUG",
         cognito_user_pool_id=TEST_POOL_ID,
         cognito_client_ids=[TEST_CLIENT_ID],
         user_db_path=tmp_path / "db" / "user.sqlite3",
         sms_outbox_path=tmp_path / "sms-outbox.jsonl",
-        **dynamodb,
     )
+    if store == "dynamodb":
+        request.getfixturevalue("aws_env")  # the app's boto3 client reads its credentials from there
+        dynamodb = {
+            "user_store": "dynamodb",
+            "user_table": request.getfixturevalue("dynamodb_table"),
+            "dynamodb_endpoint": request.getfixturevalue("moto_endpoint"),
+            "aws_region": TEST_REGION,
+        }
+        settings = settings.model_copy(update=dynamodb)
+    return settings
 
 
 @pytest.fixture

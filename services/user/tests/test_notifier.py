@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import boto3
@@ -16,12 +17,12 @@ from botocore.stub import Stubber
 
 
 @pytest.fixture
-def sms_client(monkeypatch: pytest.MonkeyPatch):
+def sms_client(monkeypatch: pytest.MonkeyPatch) -> Any:
     set_fake_aws_environment(monkeypatch)
     return boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
 
 
-def test_end_user_messaging_sends_a_transactional_sms(sms_client) -> None:
+def test_end_user_messaging_sends_a_transactional_sms(sms_client: Any) -> None:
     notifier = EndUserMessagingNotifier(sms_client, "+15555550100")
     with Stubber(sms_client) as stub:
         stub.add_response(
@@ -38,7 +39,7 @@ def test_end_user_messaging_sends_a_transactional_sms(sms_client) -> None:
         stub.assert_no_pending_responses()
 
 
-def test_end_user_messaging_without_origination_identity(sms_client) -> None:
+def test_end_user_messaging_without_origination_identity(sms_client: Any) -> None:
     notifier = EndUserMessagingNotifier(sms_client)
     with Stubber(sms_client) as stub:
         stub.add_response(
@@ -54,7 +55,7 @@ def test_end_user_messaging_without_origination_identity(sms_client) -> None:
         stub.assert_no_pending_responses()
 
 
-def test_end_user_messaging_errors_become_notifier_errors(sms_client) -> None:
+def test_end_user_messaging_errors_become_notifier_errors(sms_client: Any) -> None:
     notifier = EndUserMessagingNotifier(sms_client)
     with Stubber(sms_client) as stub:
         stub.add_client_error("send_text_message", service_error_code="ThrottlingException", http_status_code=429)

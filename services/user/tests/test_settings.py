@@ -12,7 +12,7 @@ REAL_KEYS = {"AKIAREALCALLER000001": "a-real-secret-from-secrets-manager"}
 
 
 def test_defaults() -> None:
-    s = Settings(_env_file=None)
+    s = Settings(_env_file=None)  # type: ignore[call-arg]  # a pydantic-settings init option mypy cannot see
     assert s.user_db_path == Path(".data/user.sqlite3")
     assert s.sms_outbox_path == Path(".data/sms-outbox.jsonl")
     assert (s.sms_notifier, s.otp_ttl_seconds, s.otp_max_attempts, s.otp_resend_seconds) == ("outbox", 600, 5, 30)

@@ -63,7 +63,7 @@ class StandIn:
         return ""
 
     @classmethod
-    def cloudformation_type(cls) -> str:  # type: ignore[override]
+    def cloudformation_type(cls) -> str:  # type: ignore[override] - moto's own base signature, patched for the rehearsal
         return cls.TYPE
 
     @classmethod
@@ -74,7 +74,7 @@ class StandIn:
         return f"{self.physical_resource_id}/{attribute_name}"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(  # type: ignore[override] - moto's own base signature, patched for the rehearsal
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> StandIn:
         logical_id = kwargs.get("LogicalId", resource_name)
@@ -88,7 +88,7 @@ class StandIn:
         return instance
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(  # type: ignore[override] - moto's own base signature, patched for the rehearsal
         cls,
         original_resource: Any,
         new_resource_name: str,
@@ -99,7 +99,7 @@ class StandIn:
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(  # type: ignore[override] - moto's own base signature, patched for the rehearsal
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         return None
@@ -165,11 +165,11 @@ def installed(resource_types: set[str]) -> Iterator[set[str]]:
 
     parsing.clean_json = clean_json
     if not had_attribute:
-        target_group.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined]
-    load_balancer.create_from_cloudformation_json = classmethod(lb_create)  # type: ignore[method-assign,assignment]
-    load_balancer.get_cfn_attribute = lb_attribute  # type: ignore[method-assign]
+        target_group.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined] - a patched moto attribute
+    load_balancer.create_from_cloudformation_json = classmethod(lb_create)  # type: ignore[method-assign,assignment] - a patched moto method
+    load_balancer.get_cfn_attribute = lb_attribute  # type: ignore[method-assign] - a patched moto method
     deployment = apigateway_models.Deployment
-    deployment.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined]
+    deployment.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined] - a patched moto attribute
     for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cache.cache_clear()
     STAND_INS.clear()
@@ -178,10 +178,10 @@ def installed(resource_types: set[str]) -> Iterator[set[str]]:
     finally:
         parsing.clean_json = original_clean_json
         if not had_attribute:
-            del target_group.get_cfn_attribute  # type: ignore[attr-defined]
-        load_balancer.create_from_cloudformation_json = original_lb_create  # type: ignore[method-assign]
-        load_balancer.get_cfn_attribute = original_lb_attribute  # type: ignore[method-assign]
-        del deployment.physical_resource_id  # type: ignore[attr-defined]
+            del target_group.get_cfn_attribute  # type: ignore[attr-defined] - a patched moto attribute
+        load_balancer.create_from_cloudformation_json = original_lb_create  # type: ignore[method-assign] - a patched moto method
+        load_balancer.get_cfn_attribute = original_lb_attribute  # type: ignore[method-assign] - a patched moto method
+        del deployment.physical_resource_id  # type: ignore[attr-defined] - a patched moto attribute
         for cls in classes:  # forget the stand-ins: __subclasses__ holds them only weakly
             cls.TYPE = f"Shim::Retired::{uuid.uuid4().hex}"
         for cache in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

@@ -8,6 +8,7 @@ every layer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,6 +77,21 @@ class Conflict(AppError):
     error_type = "Conflict"
 
 
+class ConcurrentUpdate(Conflict):
+    """A write lost a race to another request (an optimistic-concurrency check failed).
+
+    Storage adapters raise it; services re-run the read-decide-write step under
+    :mod:`bnpl_common.retry`, and only when every attempt lost does the caller see a 409.
+    """
+
+    error_type = "ConcurrentUpdate"
+
+    def __init__(
+        self, message: str = "the data changed while this request was handled; try again", **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+
+
 class IdempotencyConflict(AppError):
     status_code = 409
     error_type = "IdempotencyConflict"
@@ -105,7 +121,7 @@ def error_from_body(status_code: int, body: Any) -> AppError:
     )
 
 
-def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+def _field_of(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from bnpl_common.errors import IdempotencyConflict, ValidationFailed
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """What an idempotent call answered the first time: a retry with the same key gets it back."""
+
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any]
 
 
 def fingerprint(payload: Any) -> str:

@@ -27,10 +27,15 @@ def aws_runtime_marker() -> str | None:
     return next((name for name in AWS_RUNTIME_MARKERS if os.environ.get(name)), None)
 
 
+def csv_parts(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def split_csv(value: object) -> object:
     """A ``mode="before"`` field validator: ``"a, b,,c"`` becomes ``["a", "b", "c"]``."""
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return csv_parts(value)
     return value
 
 
@@ -76,8 +81,8 @@ class CommonSettings(BaseSettings):
     def _parse_keys(cls, value: object) -> object:
         if isinstance(value, str):
             pairs: dict[str, str] = {}
-            for item in split_csv(value):  # type: ignore[union-attr]
-                key_id, sep, secret = str(item).partition(":")
+            for item in csv_parts(value):
+                key_id, sep, secret = item.partition(":")
                 if not sep or not key_id or not secret:
                     raise ValueError("SERVICE_AUTH_KEYS must be ACCESS_KEY_ID:SECRET[,...]")
                 pairs[key_id] = secret

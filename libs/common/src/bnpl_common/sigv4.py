@@ -60,6 +60,8 @@ class SigV4Auth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         frozen = self._frozen()
+        if frozen.access_key is None or frozen.secret_key is None:
+            raise ValueError("the AWS credentials have no access key or no secret key")
         creds = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
         headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
         aws_request = AWSRequest(method=request.method, url=str(request.url), data=request.content, headers=headers)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
-import anyio.to_thread
+from bnpl_common.aio import run_blocking
 
 T = TypeVar("T")
 
@@ -66,7 +65,7 @@ class SqliteDatabase:
 
     async def create_schema(self) -> None:
         """:meth:`create_schema_sync` in a worker thread."""
-        await anyio.to_thread.run_sync(self.create_schema_sync)
+        await run_blocking(self.create_schema_sync)
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run ``fn`` in one transaction on a fresh connection, in the calling thread."""
@@ -85,8 +84,8 @@ class SqliteDatabase:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot), in a worker thread."""
-        return await anyio.to_thread.run_sync(partial(self.run_sync, fn, write=False))
+        return await run_blocking(self.run_sync, fn, write=False)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction: all of it is committed or, if it raises, none of it."""
-        return await anyio.to_thread.run_sync(partial(self.run_sync, fn, write=True))
+        return await run_blocking(self.run_sync, fn, write=True)

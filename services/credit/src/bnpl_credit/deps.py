@@ -28,7 +28,8 @@ class CreditState:
 
 
 def _state(request: Request) -> CreditState:
-    return request.app.state.credit  # type: ignore[no-any-return]
+    state: CreditState = request.app.state.credit
+    return state
 
 
 async def _customer(request: Request) -> Principal:

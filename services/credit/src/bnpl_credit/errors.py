@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bnpl_common.errors import ConcurrentUpdate as ConcurrentUpdate  # re-exported: one class for every lost race
 from bnpl_common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 
 
@@ -43,10 +44,6 @@ class InvalidApplicationState(Conflict):
 
 class PlanNotActive(Conflict):
     error_type = "PlanNotActive"
-
-
-class ConcurrentUpdate(Conflict):
-    error_type = "ConcurrentUpdate"
 
 
 class InvalidNextToken(ValidationFailed):

@@ -15,8 +15,8 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
+from bnpl_credit.applications.holds import expire_approvals
 from bnpl_credit.applications.router import router as applications_router
-from bnpl_credit.applications.service import expire_approvals
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine

@@ -88,11 +88,19 @@ class Settings(CommonSettings):
         return value
 
     @model_validator(mode="after")
-    def _test_clock_only_locally(self) -> Settings:
+    def _merchant_principals_with_iam_auth(self) -> Settings:
         if self.merchant_auth_mode == "apigateway-iam" and not self.merchant_principals:
             raise ValueError("MERCHANT_AUTH_MODE=apigateway-iam needs MERCHANT_PRINCIPALS")
+        return self
+
+    @model_validator(mode="after")
+    def _test_clock_only_locally(self) -> Settings:
         if self.clock_offset_file and not self.is_local:
             raise ValueError("CLOCK_OFFSET_FILE is a test control; it is refused unless BNPL_ENV is local or test")
+        return self
+
+    @model_validator(mode="after")
+    def _dynamodb_needs_a_table(self) -> Settings:
         if self.credit_store == "dynamodb" and not self.credit_table:
             raise ValueError("CREDIT_STORE=dynamodb needs CREDIT_TABLE")
         return self

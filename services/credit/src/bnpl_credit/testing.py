@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from bnpl_credit.scoring.port import ScoreReason, ScoreResult
+from bnpl_credit.scoring.port import FeatureRow, ScoreReason, ScoreResult
 
 PREDICTION = {
     "pd": 0.07,
@@ -50,9 +50,9 @@ class FakeScorer:
     result: ScoreResult = field(default_factory=score_result)
     error: Exception | None = None
     delay: float = 0.0
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[FeatureRow] = field(default_factory=list)
 
-    async def score(self, features: dict[str, Any]) -> ScoreResult:
+    async def score(self, features: FeatureRow) -> ScoreResult:
         self.calls.append(features)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -119,7 +119,8 @@ class Api:
         headers = {USER_TOKEN_HEADER: self.token, **kw.pop("headers", {})}
         if key is not None:
             headers["Idempotency-Key"] = key
-        return self.client.request(method, path, headers=headers, auth=self.auth, **kw)
+        response: httpx.Response = self.client.request(method, path, headers=headers, auth=self.auth, **kw)
+        return response
 
     def apply(self, *, key: str | None = None, order: dict[str, Any] | None = None, **profile: Any) -> httpx.Response:
         body = {"order": order or make_order(), "profile": make_profile(self.sub, **profile)}
@@ -128,8 +129,9 @@ class Api:
     def approved(self, **kw: Any) -> dict[str, Any]:
         r = self.apply(**kw)
         assert r.status_code == 201, r.text
-        assert r.json()["status"] == "APPROVED", r.json()
-        return r.json()
+        body: dict[str, Any] = r.json()
+        assert body["status"] == "APPROVED", body
+        return body
 
     def confirm(self, application_id: str, key: str | None = None) -> httpx.Response:
         return self.request("POST", f"/v1/applications/{application_id}/confirm", key=key or new_key())

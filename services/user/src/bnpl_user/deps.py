@@ -10,33 +10,38 @@ from bnpl_common.jwt import Principal
 from fastapi import Depends, Header, Request
 
 from bnpl_user import notifier as notifier_port
-from bnpl_user.profiles.repository import ProfileRepository
-from bnpl_user.verification.service import OtpPolicy
+from bnpl_user.storage.port import UserStore
+from bnpl_user.verification.model import OtpPolicy
 
 
 async def current_principal(request: Request) -> Principal:
     """SigV4 (403) then the user's token (401): see ``bnpl_common.service_auth``."""
-    return await request.app.state.authenticator(request)
+    principal: Principal = await request.app.state.authenticator(request)
+    return principal
 
 
-def _repo(request: Request) -> ProfileRepository:
-    return request.app.state.repo
+def _store(request: Request) -> UserStore:
+    store: UserStore = request.app.state.store
+    return store
 
 
 def _notifier(request: Request) -> notifier_port.Notifier:
-    return request.app.state.notifier
+    notifier: notifier_port.Notifier = request.app.state.notifier
+    return notifier
 
 
 def _clock(request: Request) -> Clock:
-    return request.app.state.clock
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 def _otp(request: Request) -> OtpPolicy:
-    return request.app.state.otp
+    policy: OtpPolicy = request.app.state.otp
+    return policy
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-ProfileRepo = Annotated[ProfileRepository, Depends(_repo)]
+Store = Annotated[UserStore, Depends(_store)]
 Notifier = Annotated[notifier_port.Notifier, Depends(_notifier)]
 AppClock = Annotated[Clock, Depends(_clock)]
 Otp = Annotated[OtpPolicy, Depends(_otp)]

@@ -14,13 +14,13 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
-from bnpl_user.db import open_database
 from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
-from bnpl_user.profiles.repository import DailyCaps, ProfileRepository, SqliteProfileRepository
 from bnpl_user.profiles.router import router as profiles_router
 from bnpl_user.settings import Settings
+from bnpl_user.storage.factory import build_store
+from bnpl_user.storage.port import UserStore
+from bnpl_user.verification.model import DailyCaps, OtpPolicy
 from bnpl_user.verification.router import router as verification_router
-from bnpl_user.verification.service import OtpPolicy
 
 SERVICE_NAME = "user"
 
@@ -35,24 +35,8 @@ def build_notifier(settings: Settings, clock: Clock) -> Notifier:
     return OutboxNotifier(settings.sms_outbox_path, clock=clock)
 
 
-def build_repository(settings: Settings) -> ProfileRepository | None:
-    """The DynamoDB adapter when USER_STORE=dynamodb; None for SQLite (its file is made in the lifespan).
-
-    The table is not created here: CloudFormation, the compose init container or the tests
-    do it from ``storage/table.json``.
-    """
-    if settings.user_store != "dynamodb":
-        return None
-    from bnpl_common.dynamodb import dynamodb_client
-
-    from bnpl_user.storage.dynamodb import DynamoProfileRepository
-
-    return DynamoProfileRepository(
-        dynamodb_client(settings, endpoint_url=settings.dynamodb_endpoint), settings.user_table
-    )
-
-
 def otp_policy(settings: Settings) -> OtpPolicy:
+    """The one-time-code rules as the OTP_* settings set them."""
     return OtpPolicy(
         pepper=settings.otp_pepper,
         ttl=timedelta(seconds=settings.otp_ttl_seconds),
@@ -72,7 +56,7 @@ def create_app(
     clock: Clock | None = None,
     fetch_jwks: JwksFetcher | None = None,
     notifier: Notifier | None = None,
-    repository: ProfileRepository | None = None,
+    store: UserStore | None = None,
     configure_logs: bool = True,
 ) -> FastAPI:
     """Build the app; with no arguments everything comes from environment variables.
@@ -87,11 +71,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging(SERVICE_NAME, settings.log_level)
-        repo = repository if repository is not None else build_repository(settings)
-        if repo is None:
-            db = open_database(settings.user_db_path)
-            await db.create_schema()
-            repo = SqliteProfileRepository(db)
+        app_store = store if store is not None else build_store(settings)
+        await app_store.prepare()
         async with create_http_client(
             connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
         ) as client:
@@ -101,7 +82,7 @@ def create_app(
                 fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
             )
             app.state.authenticator = ServiceAuthenticator.from_settings(settings, verifier=verifier)
-            app.state.repo = repo
+            app.state.store = app_store
             app.state.notifier = notifier or build_notifier(settings, clock)
             app.state.clock = clock
             app.state.otp = otp_policy(settings)
@@ -116,8 +97,8 @@ def create_app(
     )
 
     async def ready() -> bool:
-        repo = getattr(app.state, "repo", None)
-        return repo is not None and await repo.ping()
+        ready_store: UserStore | None = getattr(app.state, "store", None)
+        return ready_store is not None and await ready_store.ping()
 
     install_common(app, ready=ready)
     app.include_router(profiles_router)

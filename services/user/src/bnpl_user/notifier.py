@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-import anyio.to_thread
+from bnpl_common.aio import run_blocking
 from bnpl_common.clock import Clock, SystemClock
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -41,9 +40,10 @@ class OutboxNotifier:
                 fh.write(line + "\n")
 
     async def send_sms(self, to: str, body: str) -> None:
+        # A developer's inbox, not storage or an API: its lines keep the shape they always had.
         line = json.dumps({"to": to, "body": body, "sent_at": self._clock.now().isoformat()})
         try:
-            await anyio.to_thread.run_sync(partial(self._append, line))
+            await run_blocking(self._append, line)
         except OSError as exc:
             raise NotifierError("could not write the SMS outbox") from exc
 
@@ -64,6 +64,6 @@ class EndUserMessagingNotifier:
         if self._origination_identity:
             params["OriginationIdentity"] = self._origination_identity
         try:
-            await anyio.to_thread.run_sync(partial(self._client.send_text_message, **params))
+            await run_blocking(self._client.send_text_message, **params)
         except (ClientError, BotoCoreError) as exc:
             raise NotifierError("End User Messaging refused or did not answer") from exc

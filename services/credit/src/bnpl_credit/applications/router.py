@@ -1,17 +1,18 @@
-"""HTTP routes of credit applications (HTTP only: the rules live in ``service``)."""
+"""HTTP routes of credit applications (HTTP only: the rules live in ``deciding``, ``holds``,
+``queries``; confirming an approval is ``plans.confirm``, routed here for its URL)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.applications import service
+from bnpl_credit.applications import deciding, holds, queries
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
 from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, Engine, IdempotencyKey, Store
-from bnpl_credit.plans import service as plan_service
+from bnpl_credit.plans import confirm
 from bnpl_credit.plans.schemas import PaymentPlan
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERROR_RESPONSES)
@@ -30,9 +31,9 @@ async def apply_for_credit(
     engine: Engine,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> JSONResponse:
     """Decide a credit application for the caller's order."""
-    stored = await service.apply_for_credit(
+    stored = await deciding.apply_for_credit(
         store, engine, clock, customer.sub, body=body, idempotency_key=idempotency_key
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
@@ -45,15 +46,17 @@ async def list_applications(
     clock: AppClock,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=1024)] = None,
-) -> Any:
+) -> ApplicationPage:
     """The caller's applications, newest first."""
-    return await service.list_applications(store, clock, customer.sub, limit=limit, next_token=next_token)
+    return await queries.list_applications(store, clock, customer.sub, limit=limit, next_token=next_token)
 
 
 @router.get("/{application_id}", response_model=CreditApplication, responses={404: {"description": "Not found"}})
-async def get_application(application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock) -> Any:
+async def get_application(
+    application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock
+) -> CreditApplication:
     """One of the caller's applications."""
-    return await service.get_application(store, clock, customer.sub, application_id=application_id)
+    return await queries.get_application(store, clock, customer.sub, application_id=application_id)
 
 
 @router.post(
@@ -69,9 +72,9 @@ async def confirm_application(
     policy: CurrentPolicy,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> JSONResponse:
     """Turn an approval into a payment plan."""
-    stored = await plan_service.confirm_application(
+    stored = await confirm.confirm_application(
         store,
         policy,
         clock,
@@ -87,6 +90,8 @@ async def confirm_application(
     response_model=CreditApplication,
     responses={404: {"description": "Not found"}, 409: {"description": "Not cancellable"}},
 )
-async def cancel_application(application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock) -> Any:
+async def cancel_application(
+    application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock
+) -> CreditApplication:
     """Withdraw an approval that was not confirmed."""
-    return await service.cancel_application(store, clock, customer.sub, application_id=application_id)
+    return await holds.cancel_application(store, clock, customer.sub, application_id=application_id)

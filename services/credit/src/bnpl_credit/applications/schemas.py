@@ -1,4 +1,4 @@
-"""Request and response shapes of ``/v1/applications`` (contracts.md "Credit service")."""
+"""Request and response shapes of ``/v1/applications`` (``docs/contracts.md``, "Credit service")."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 
+from bnpl_credit.applications.model import AdverseActionNotice as NoticeRecord
+from bnpl_credit.applications.model import Application, Order
 from bnpl_credit.schemas import (
     CamelModel,
     InputModel,
@@ -28,6 +30,9 @@ class OrderInput(InputModel):
     order_reference: OrderText
     amount: MoneyInput
     plan_type: PlanType
+
+    def to_order(self) -> Order:
+        return Order(self.merchant_id, self.order_reference, self.amount.amount, self.amount.currency, self.plan_type)
 
 
 class ProfileSnapshot(CamelModel):
@@ -69,6 +74,16 @@ class AdverseActionNotice(CamelModel):
     score: int | None
     text: str
 
+    @classmethod
+    def of(cls, notice: NoticeRecord) -> AdverseActionNotice:
+        return cls(
+            action="DECLINED",
+            date=notice.date,
+            reasons=ReasonOut.many(notice.reasons),
+            score=notice.score,
+            text=notice.text,
+        )
+
 
 class CreditApplication(CamelModel):
     id: str
@@ -89,6 +104,31 @@ class CreditApplication(CamelModel):
     model_version: str | None
     policy_version: str
     plan_id: str | None
+
+    @classmethod
+    def of(cls, app: Application, now: datetime) -> CreditApplication:
+        """The application as every route renders it (an approval past its hold reads EXPIRED)."""
+        order = app.order
+        return cls(
+            id=app.id,
+            status=app.status_at(now).value,
+            decision=app.decision.value,
+            amount=Money.of(order.amount, order.currency),
+            merchant_id=order.merchant_id,
+            order_reference=order.order_reference,
+            plan_type=order.plan_type,
+            created_at=app.created_at,
+            expires_at=app.expires_at,
+            score=app.score,
+            risk_grade=app.risk_grade,
+            pd=app.pd,
+            reasons=ReasonOut.many(app.reasons),
+            notice=AdverseActionNotice.of(app.notice) if app.notice is not None else None,
+            offer=Offer.of(app.offer) if app.offer is not None else None,
+            model_version=app.model_version,
+            policy_version=app.policy_version,
+            plan_id=app.plan_id,
+        )
 
 
 class ApplicationPage(CamelModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 
@@ -15,6 +13,8 @@ router = APIRouter(prefix="/v1/credit-line", tags=["credit-line"], responses=ERR
 
 
 @router.get("", response_model=CreditLineOut)
-async def get_credit_line(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> Any:
+async def get_credit_line(
+    customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock
+) -> CreditLineOut:
     """The caller's credit limit, exposure and available credit."""
     return await service.credit_line(store, policy, customer.sub, now=clock.now())

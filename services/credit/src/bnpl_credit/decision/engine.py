@@ -1,4 +1,4 @@
-"""The decision (DESIGN.md "The decision", steps 3-4): score, then apply the policy.
+"""The decision (steps 3-4 of "The decision" in the service README): score, then apply the policy.
 
 :func:`evaluate` is pure (policy + context + score -> outcome) so every rule is unit
 tested without I/O; :class:`DecisionEngine` adds the scorer call with its hard timeout.
@@ -11,17 +11,21 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
 
 from bnpl_common.money import Money
 
-from bnpl_credit.decision.policy import Policy
+from bnpl_credit.decision.policy import PlanTypeName, Policy
 from bnpl_credit.decision.schedule import Schedule, build_schedule
-from bnpl_credit.scoring.port import Scorer, ScoreResult
+from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
 log = logging.getLogger("bnpl.credit.decision")
 
-DecisionStatus = Literal["APPROVED", "DECLINED", "REFERRED"]
+
+class DecisionStatus(StrEnum):
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    REFERRED = "REFERRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ class DecisionContext:
 
     amount: int
     currency: str
-    plan_type: str
+    plan_type: PlanTypeName
     age: int
     late_installments: int
     monthly_income: int
@@ -58,10 +62,18 @@ class Decision:
     status: DecisionStatus
     reasons: tuple[Reason, ...]
     score: ScoreResult | None
-    scorer_failure: str | None
-    schedule: Schedule | None
-    expires_at: datetime | None
-    new_credit_limit: int | None  # set when this is the customer's first approval
+    scorer_failure: str | None = None  # the failure class when there is no score
+    schedule: Schedule | None = None  # an approval's offer
+    expires_at: datetime | None = None  # end of an approval's hold
+    new_credit_limit: int | None = None  # set when this is the customer's first approval
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOutcome:
+    """The scorer's answer, or the class of its failure (never the data)."""
+
+    score: ScoreResult | None
+    failure: str | None = None
 
 
 def _fmt(amount: int, currency: str) -> str:
@@ -87,10 +99,8 @@ def evaluate(
 
     if score is None:
         if policy_reasons:  # a knock-out needs no model: decline stands
-            return Decision(
-                "DECLINED", tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure, None, None, None
-            )
-        return Decision("REFERRED", (SCORER_UNAVAILABLE,), None, scorer_failure, None, None, None)
+            return Decision(DecisionStatus.DECLINED, tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure)
+        return Decision(DecisionStatus.REFERRED, (SCORER_UNAVAILABLE,), None, scorer_failure)
 
     plan = policy.plan(ctx.plan_type)
     schedule: Schedule | None = None
@@ -144,18 +154,17 @@ def evaluate(
     if policy_reasons or risk_reasons:
         explained = model_reasons or risk_reasons[:1]
         reasons = (policy_reasons + explained)[: policy.max_reasons]
-        return Decision("DECLINED", tuple(reasons), score, None, None, None, None)
+        return Decision(DecisionStatus.DECLINED, tuple(reasons), score)
     if score.pd > policy.cutoffs.approve_max_pd:
         reasons = [MANUAL_REVIEW, *model_reasons][: policy.max_reasons]
-        return Decision("REFERRED", tuple(reasons), score, None, None, None, None)
+        return Decision(DecisionStatus.REFERRED, tuple(reasons), score)
     return Decision(
-        "APPROVED",
+        DecisionStatus.APPROVED,
         tuple(model_reasons[: policy.max_reasons]),
         score,
-        None,
-        schedule,
-        ctx.now + timedelta(minutes=policy.approval_hold_minutes),
-        limit if ctx.credit_limit is None else None,
+        schedule=schedule,
+        expires_at=ctx.now + timedelta(minutes=policy.approval_hold_minutes),
+        new_credit_limit=limit if ctx.credit_limit is None else None,
     )
 
 
@@ -167,18 +176,18 @@ class DecisionEngine:
         self._scorer = scorer
         self._timeout = timeout_seconds
 
-    async def score(self, features: dict[str, Any]) -> tuple[ScoreResult | None, str | None]:
-        """The score, or None and the failure class (never the data)."""
+    async def score(self, features: FeatureRow) -> ScoreOutcome:
+        """The score, or the failure class (never the data)."""
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._scorer.score(features), None
+                return ScoreOutcome(await self._scorer.score(features))
         except TimeoutError:
             failure = "TimeoutError"
         except Exception as exc:  # any scorer failure is a referral, never a 500
             failure = type(exc).__name__
         log.warning("scorer unavailable", extra={"failure_class": failure})
-        return None, failure
+        return ScoreOutcome(None, failure)
 
-    async def decide(self, ctx: DecisionContext, features: dict[str, Any]) -> Decision:
-        score, failure = await self.score(features)
-        return evaluate(self.policy, ctx, score, failure)
+    async def decide(self, ctx: DecisionContext, features: FeatureRow) -> Decision:
+        outcome = await self.score(features)
+        return evaluate(self.policy, ctx, outcome.score, outcome.failure)

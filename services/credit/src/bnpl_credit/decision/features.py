@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+
+from bnpl_common.dates import age_on
+
+from bnpl_credit.scoring.port import FeatureRow
 
 FEATURE_MAPPING_VERSION = "credit_data-map-1"
 
@@ -65,12 +68,7 @@ class FeatureInputs:
     model_unit_minor: int
 
 
-def age_on(born: date, today: date) -> int:
-    """Whole years of age on ``today``."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def build_features(inputs: FeatureInputs, *, today: date) -> dict[str, Any]:
+def build_features(inputs: FeatureInputs, *, today: date) -> FeatureRow:
     """The model's input row for one application."""
     unit = inputs.model_unit_minor
 

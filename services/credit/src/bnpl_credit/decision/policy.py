@@ -103,8 +103,8 @@ class Policy(_Frozen):
             limit = min(limit, disposable * self.credit_limit_income_multiple)
         return limit - limit % self.credit_limit_rounding_minor
 
-    def plan(self, plan_type: str) -> PlanTypePolicy:
-        return self.plan_types[plan_type]  # type: ignore[index]
+    def plan(self, plan_type: PlanTypeName) -> PlanTypePolicy:
+        return self.plan_types[plan_type]
 
 
 def load_policy(path: str | Path) -> Policy:

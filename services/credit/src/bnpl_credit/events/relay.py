@@ -1,9 +1,10 @@
-"""Publishing the outbox, and the sweeper that marks late installments.
+"""Publishing the outbox, and the loop that runs the background tasks.
 
 The relay polls unpublished events, publishes them and marks them published: at least once
 (a crash between publishing and marking publishes again; consumers dedupe on the event id).
 ``LogPublisher`` writes them to the log (local); ``EventBridgePublisher`` sends them with
-boto3 ``put_events`` to ``EVENT_BUS_NAME`` (AWS).
+boto3 ``put_events`` to ``EVENT_BUS_NAME`` (AWS). Publishers take each event's JSON message
+(:meth:`Event.to_message`), the published contract.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from bnpl_common.aio import run_blocking
 from bnpl_common.clock import Clock
 
-from bnpl_credit.storage.port import CreditStore
+from bnpl_credit.events.ports import OutboxStore
+
+Message = dict[str, Any]  # an event as published: ``{id, type, source, occurredAt, customerId, data}``
 
 log = logging.getLogger("bnpl.credit.events")
 
@@ -23,7 +28,7 @@ _PUT_EVENTS_BATCH = 10  # EventBridge's limit per PutEvents call
 
 
 class Publisher(Protocol):
-    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+    async def publish(self, events: list[Message]) -> list[str]:
         """Publish; the ids that were accepted."""
         ...
 
@@ -32,9 +37,9 @@ class LogPublisher:
     """Local: one log line per event (type and id; the payload holds no secrets)."""
 
     def __init__(self) -> None:
-        self.published: list[dict[str, Any]] = []
+        self.published: list[Message] = []
 
-    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+    async def publish(self, events: list[Message]) -> list[str]:
         for event in events:
             log.info("event published", extra={"event_type": event["type"], "event_id": event["id"]})
             self.published.append(event)
@@ -48,7 +53,7 @@ class EventBridgePublisher:
         self._client = client
         self._bus = bus_name
 
-    def _put(self, batch: list[dict[str, Any]]) -> list[str]:
+    def _put(self, batch: list[Message]) -> list[str]:
         entries = [
             {
                 "Source": event["source"],
@@ -62,25 +67,25 @@ class EventBridgePublisher:
         results = response.get("Entries", [])
         return [event["id"] for event, result in zip(batch, results, strict=False) if result.get("EventId")]
 
-    async def publish(self, events: list[dict[str, Any]]) -> list[str]:
+    async def publish(self, events: list[Message]) -> list[str]:
         accepted: list[str] = []
         for start in range(0, len(events), _PUT_EVENTS_BATCH):
-            accepted += await asyncio.to_thread(self._put, events[start : start + _PUT_EVENTS_BATCH])
+            accepted += await run_blocking(self._put, events[start : start + _PUT_EVENTS_BATCH])
         return accepted
 
 
-async def relay_once(store: CreditStore, publisher: Publisher, clock: Clock, *, batch: int = 100) -> int:
+async def relay_once(store: OutboxStore, publisher: Publisher, clock: Clock, *, batch: int = 100) -> int:
     """Publish what is pending; how many were marked published."""
     events = await store.pending_events(limit=batch)
     if not events:
         return 0
-    accepted = await publisher.publish(events)
+    accepted = await publisher.publish([event.to_message() for event in events])
     if accepted:
         await store.mark_published(accepted, published_at=clock.now())
     return len(accepted)
 
 
-async def run_forever(name: str, step: Any, interval: float) -> None:
+async def run_forever(name: str, step: Callable[[], Awaitable[None]], interval: float) -> None:
     """Call ``step()`` every ``interval`` seconds until cancelled; failures are logged, not fatal."""
     while True:
         try:

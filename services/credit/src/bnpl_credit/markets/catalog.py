@@ -43,6 +43,15 @@ class LegalEntity(_Frozen):
     regulator: str = Field(min_length=1)
     registration: str = Field(min_length=1)
     complaints: str = Field(min_length=1)
+    # telephone, e-mail and web address: SECCI section 1 and a decline notice name the creditor's
+    contact: str = Field(min_length=1)
+
+
+class Agency(_Frozen):
+    """A public body a notice must name, with the address the law asks for."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
 
 
 class RateRules(_Frozen):
@@ -104,6 +113,19 @@ class Disclosures(_Frozen):
     pre_contract: str = Field(min_length=1)
     decline_notice: str = Field(min_length=1)
     human_review_right: bool
+    # how a declined shopper asks for a person to review the decision (EU, UK)
+    human_review: str | None = Field(default=None, min_length=1)
+    # Regulation B 1002.9(b)(1): the federal agency that administers ECOA compliance for this
+    # creditor, as Appendix A to Part 1002 lists it for the creditor's kind of institution
+    ecoa_agency: Agency | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Disclosures:
+        if self.human_review_right and self.human_review is None:
+            raise ValueError("a market with a right to human review must say how to ask for one (human_review)")
+        if self.decline_notice == "ecoa-adverse-action" and self.ecoa_agency is None:
+            raise ValueError("an ECOA adverse-action notice must name the federal agency (ecoa_agency)")
+        return self
 
 
 class Market(_Frozen):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -16,7 +14,7 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERROR_RESPONSES
 
 
 @router.get("", response_model=PlanList)
-async def list_plans(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> Any:
+async def list_plans(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> PlanList:
     """The caller's payment plans, newest first."""
     return await service.list_plans(store, policy, clock, customer.sub)
 
@@ -24,7 +22,7 @@ async def list_plans(customer: CurrentCustomer, store: Store, policy: CurrentPol
 @router.get("/{plan_id}", response_model=PaymentPlan, responses={404: {"description": "Not found"}})
 async def get_plan(
     plan_id: str, customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock
-) -> Any:
+) -> PaymentPlan:
     """One of the caller's payment plans."""
     return await service.get_plan(store, policy, clock, customer.sub, plan_id=plan_id)
 
@@ -43,7 +41,7 @@ async def make_payment(
     policy: CurrentPolicy,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> JSONResponse:
     """Pay towards a plan; the oldest installments are paid first."""
     stored = await service.make_payment(
         store, policy, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key

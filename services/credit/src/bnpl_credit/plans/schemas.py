@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from bnpl_credit.decision.policy import LateFees
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType
 
 InstallmentStatus = Literal["DUE", "PAID", "LATE", "REFUNDED"]
@@ -46,6 +49,51 @@ class PaymentPlan(CamelModel):
     installments: list[PlanInstallment]
     created_at: datetime
 
+    @classmethod
+    def as_of(cls, plan: Plan, today: date, fees: LateFees) -> PaymentPlan:
+        """The plan as it stands ``today``: lateness derived on a copy, fees shown."""
+        return cls.of(plan.as_of(today, fees), today=today, grace_days=fees.grace_days)
+
+    @classmethod
+    def of(cls, plan: Plan, *, today: date, grace_days: int) -> PaymentPlan:
+        """The plan exactly as ``plan`` holds it (see :meth:`as_of` for a read)."""
+        t, currency = plan.terms, plan.currency
+        totals = plan.totals()
+        return cls(
+            id=t.id,
+            application_id=t.application_id,
+            status=plan.status.value,
+            plan_type=t.plan_type,
+            merchant_id=t.merchant_id,
+            order_reference=t.order_reference,
+            principal=Money.of(t.principal, currency),
+            finance_charge=Money.of(t.finance_charge, currency),
+            total_of_payments=Money.of(t.total_of_payments, currency),
+            apr=t.apr,
+            apr_basis_points=t.apr_basis_points,
+            late_fees=Money.of(totals.late_fees, currency),
+            refunded=Money.of(plan.refunded, currency),
+            total_due=Money.of(totals.total_due, currency),
+            amount_paid=Money.of(totals.amount_paid, currency),
+            amount_outstanding=Money.of(totals.amount_outstanding, currency),
+            returned_to_shopper=Money.of(totals.returned_to_shopper, currency),
+            installments=[
+                PlanInstallment(
+                    sequence=i.sequence,
+                    due_date=i.due_date,
+                    amount=Money.of(i.amount, currency),
+                    late_fee=Money.of(i.late_fee, currency),
+                    refunded=Money.of(i.credited, currency),
+                    amount_due=Money.of(i.due, currency),
+                    amount_paid=Money.of(i.net_paid, currency),
+                    status=i.status(today, grace_days).value,
+                    late_since=i.late_on,
+                )
+                for i in plan.installments
+            ],
+            created_at=t.created_at,
+        )
+
 
 class PlanList(CamelModel):
     items: list[PaymentPlan]
@@ -69,3 +117,20 @@ class Payment(CamelModel):
     allocations: list[Allocation]
     plan_status: PlanStatus
     amount_outstanding: Money
+
+    @classmethod
+    def of(cls, payment: PaymentRecord, plan: Plan) -> Payment:
+        """The payment with where it left ``plan``."""
+        currency = payment.currency
+        return cls(
+            id=payment.id,
+            plan_id=payment.plan_id,
+            amount=Money.of(payment.amount, currency),
+            source=payment.source.value,
+            created_at=payment.created_at,
+            allocations=[
+                Allocation(sequence=a.sequence, amount=Money.of(a.amount, currency)) for a in payment.allocations
+            ],
+            plan_status=plan.status.value,
+            amount_outstanding=Money.of(plan.totals().amount_outstanding, currency),
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 
@@ -15,6 +13,6 @@ router = APIRouter(prefix="/v1/quotes", tags=["quotes"], responses=ERROR_RESPONS
 
 
 @router.post("", response_model=QuoteOut)
-async def create_quote(body: QuoteInput, _: CurrentCustomer, policy: CurrentPolicy, clock: AppClock) -> Any:
+async def create_quote(body: QuoteInput, _: CurrentCustomer, policy: CurrentPolicy, clock: AppClock) -> QuoteOut:
     """Offers for the plan types that allow the amount; nothing is stored."""
     return service.quote(policy, body=body, today=clock.now().date())

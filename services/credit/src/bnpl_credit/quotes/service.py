@@ -7,16 +7,16 @@ a real offer depends on the decision.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from bnpl_credit.decision.offers import offer_doc
+from bnpl_credit.applications.model import Offer as OfferRecord
 from bnpl_credit.decision.policy import PLAN_TYPES, Policy
 from bnpl_credit.decision.schedule import build_schedule
 from bnpl_credit.errors import UnsupportedCurrency
-from bnpl_credit.quotes.schemas import QuoteInput
+from bnpl_credit.quotes.schemas import QuoteInput, QuoteOut
+from bnpl_credit.schemas import Offer
 
 
-def quote(policy: Policy, *, body: QuoteInput, today: date) -> dict[str, Any]:
+def quote(policy: Policy, *, body: QuoteInput, today: date) -> QuoteOut:
     currency = body.amount.currency
     if currency not in policy.currencies:
         raise UnsupportedCurrency(
@@ -31,5 +31,5 @@ def quote(policy: Policy, *, body: QuoteInput, today: date) -> dict[str, Any]:
         if not plan.min_amount <= body.amount.amount <= plan.max_amount:
             continue
         schedule = build_schedule(plan, amount=body.amount.amount, grade=policy.quote_grade, start=today)
-        offers.append(offer_doc(schedule, plan_type=plan_type, currency=currency))
-    return {"offers": offers}
+        offers.append(Offer.of(OfferRecord(plan_type, currency, schedule)))
+    return QuoteOut(offers=offers)

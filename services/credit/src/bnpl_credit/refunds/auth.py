@@ -15,25 +15,13 @@ from bnpl_common.errors import Forbidden
 from bnpl_common.service_auth import CALLER_ARN_HEADER, role_arn_of, verify_request_signature
 from fastapi import Request
 
+from bnpl_credit.refunds.model import MerchantCaller as MerchantCaller  # re-exported: what a dependency returns
+
 
 @dataclass(frozen=True, slots=True)
 class MerchantKey:
     secret: str
     merchant_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MerchantCaller:
-    access_key_id: str
-    merchant_id: str | None  # None: may act for any merchant
-
-    @property
-    def scope(self) -> str:
-        """Idempotency keys of merchant calls live in the key's own namespace."""
-        return f"merchant:{self.access_key_id}"
-
-    def may_act_for(self, merchant_id: str) -> bool:
-        return self.merchant_id is None or self.merchant_id == merchant_id
 
 
 class MerchantAuthenticator:

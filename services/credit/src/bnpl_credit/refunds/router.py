@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -28,7 +26,7 @@ async def create_refund(
     policy: CurrentPolicy,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> JSONResponse:
     """Refund part or all of a purchase paid with a plan."""
     stored = await service.refund(store, policy, clock, merchant, body=body, idempotency_key=idempotency_key)
     return JSONResponse(stored.body, status_code=stored.status_code)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from bnpl_credit.plans.model import Refund as RefundRecord
 from bnpl_credit.plans.schemas import PlanStatus
 from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, OrderText
 
@@ -49,3 +50,21 @@ class Refund(CamelModel):
     plan_status: PlanStatus
     amount_outstanding: Money
     created_at: datetime
+
+    @classmethod
+    def of(cls, refund: RefundRecord) -> Refund:
+        currency = refund.currency
+        return cls(
+            id=refund.id,
+            plan_id=refund.plan_id,
+            merchant_id=refund.merchant_id,
+            order_reference=refund.order_reference,
+            amount=Money.of(refund.amount, currency),
+            reason=refund.reason,
+            full=refund.full,
+            credits=[Credit(sequence=c.sequence, amount=Money.of(c.amount, currency)) for c in refund.credits],
+            returned_to_shopper=Money.of(refund.returned_to_shopper, currency),
+            plan_status=refund.plan_status.value,
+            amount_outstanding=Money.of(refund.amount_outstanding, currency),
+            created_at=refund.created_at,
+        )

@@ -1,41 +1,35 @@
 """Merchant refunds: reduce what the shopper owes (last installments first), return what was
-overpaid; refunds reaching the principal undo the plan (REFUNDED)."""
+overpaid; refunds reaching the principal undo the plan (REFUNDED). The arithmetic is the
+plan's own (:meth:`Plan.refund`); this finds the plan the merchant means and records it."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
 
 from bnpl_common.clock import Clock
-from bnpl_common.idempotency import check_key, fingerprint
+from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 
-from bnpl_credit.decision.offers import money
 from bnpl_credit.decision.policy import Policy
-from bnpl_credit.errors import (
-    AmbiguousOrder,
-    CurrencyMismatch,
-    PlanNotActive,
-    PlanNotFound,
-    RefundExceedsPrincipal,
-)
-from bnpl_credit.events.outbox import new_event
-from bnpl_credit.plans import ledger
-from bnpl_credit.plans.service import PlanChange, change_plan_once, late_events
-from bnpl_credit.refunds.auth import MerchantCaller
-from bnpl_credit.refunds.schemas import Refund, RefundInput
-from bnpl_credit.storage.port import CreditStore, PlanRecord, StoredResponse
-from bnpl_credit.timefmt import iso
+from bnpl_credit.errors import AmbiguousOrder, PlanNotFound
+from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
+from bnpl_credit.plans.events import installments_late, refund_applied
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Refund
+from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.refunds.model import MerchantCaller
+from bnpl_credit.refunds.schemas import Refund as RefundOut
+from bnpl_credit.refunds.schemas import RefundInput
 
 log = logging.getLogger("bnpl.credit.refunds")
 
 
-async def _find(store: CreditStore, caller: MerchantCaller, body: RefundInput) -> tuple[dict[str, Any], int]:
+async def _find(store: PlanStore, caller: MerchantCaller, body: RefundInput) -> Plan:
     if body.plan_id is not None:
         found = await store.find_plan(body.plan_id)
     else:
-        assert body.merchant_id is not None and body.order_reference is not None
+        assert body.merchant_id is not None and body.order_reference is not None  # the schema requires both
         plans = await store.find_plans_by_order(body.merchant_id, body.order_reference)
         if len(plans) > 1 and caller.may_act_for(body.merchant_id):
             # merchantId and orderReference come from the checkout link, which the shopper controls:
@@ -45,17 +39,17 @@ async def _find(store: CreditStore, caller: MerchantCaller, body: RefundInput) -
                 field="planId",
                 info={"matchingPlans": len(plans)},
             )
-        found = await store.find_plan(plans[0]["id"]) if plans else None
+        found = await store.find_plan(plans[0].id) if plans else None
     # another merchant's plan is as good as absent
-    if found is None or not caller.may_act_for(found[0]["merchantId"]):
+    if found is None or not caller.may_act_for(found.terms.merchant_id):
         raise PlanNotFound("no such plan for this merchant", field="planId" if body.plan_id else "orderReference")
-    if body.merchant_id is not None and found[0]["merchantId"] != body.merchant_id:
+    if body.merchant_id is not None and found.terms.merchant_id != body.merchant_id:
         raise PlanNotFound("no such plan for this merchant", field="merchantId")
     return found
 
 
 async def refund(
-    store: CreditStore,
+    store: PlanChangeStore,
     policy: Policy,
     clock: Clock,
     caller: MerchantCaller,
@@ -68,63 +62,37 @@ async def refund(
     request_fp = fingerprint({"op": "refund", "body": body.model_dump(by_alias=True, mode="json")})
 
     async def build(now: datetime) -> PlanChange:
-        plan, version = await _find(store, caller, body)
-        cur = plan["currency"]
-        if body.amount.currency != cur:
-            raise CurrencyMismatch(f"this plan is in {cur}", field="amount.currency")
-        if plan["status"] == "REFUNDED":
-            raise PlanNotActive("this plan was refunded in full", field="planId", info={"status": plan["status"]})
-        refundable = plan["principal"] - plan.get("refunded", 0)
-        if body.amount.amount > refundable:
-            raise RefundExceedsPrincipal(
-                f"at most {refundable} minor units of this plan's principal can still be refunded",
-                field="amount.amount",
-                info={"refundable": refundable},
-            )
-        marked = ledger.apply_lateness(plan, now.date(), policy.late_fees)
-        outcome = ledger.apply_refund(plan, body.amount.amount, now.date())
-        t = ledger.totals(plan)
-        doc = {
-            "id": str(uuid.uuid4()),
-            "customerId": plan["customerId"],
-            "planId": plan["id"],
-            "merchantId": plan["merchantId"],
-            "orderReference": plan["orderReference"],
-            "amount": money(body.amount.amount, cur),
-            "reason": body.reason,
-            "full": outcome["full"],
-            "credits": [{"sequence": c["sequence"], "amount": money(c["amount"], cur)} for c in outcome["credits"]],
-            "returnedToShopper": money(outcome["returnedToShopper"], cur),
-            "planStatus": plan["status"],
-            "amountOutstanding": money(t["amountOutstanding"], cur),
-            "createdAt": iso(now),
-            "by": caller.access_key_id,
-        }
-        event = new_event(
-            "refund.applied",
-            now=now,
-            customer_id=plan["customerId"],
-            data={
-                "planId": plan["id"],
-                "refundId": doc["id"],
-                "merchantId": plan["merchantId"],
-                "orderReference": plan["orderReference"],
-                "amount": doc["amount"],
-                "returnedToShopper": doc["returnedToShopper"],
-                "planStatus": plan["status"],
-            },
+        plan = await _find(store, caller, body)
+        today = now.date()
+        marked = plan.mark_late(today, policy.late_fees)
+        outcome = plan.refund(body.amount.amount, body.amount.currency, today)
+        t = plan.terms
+        record = Refund(
+            id=str(uuid.uuid4()),
+            customer_id=t.customer_id,
+            plan_id=t.id,
+            merchant_id=t.merchant_id,
+            order_reference=t.order_reference,
+            amount=body.amount.amount,
+            currency=t.currency,
+            reason=body.reason,
+            full=outcome.full,
+            credits=outcome.credits,
+            returned_to_shopper=outcome.returned_to_shopper,
+            plan_status=plan.status,
+            amount_outstanding=plan.totals().amount_outstanding,
+            created_at=now,
+            by=caller.access_key_id,
         )
         return PlanChange(
             plan=plan,
-            version=version,
-            records=[PlanRecord("refund", doc)],
-            events=[*late_events(plan, marked, now), event],
-            response=Refund.model_validate(doc).model_dump(by_alias=True, mode="json"),
+            response=RefundOut.of(record).to_json(),
+            events=[*installments_late(plan, marked, now), refund_applied(record, now)],
+            refunds=[record],
         )
 
-    stored, written = await change_plan_once(
-        store, clock, scope=caller.scope, key=key, request_fp=request_fp, build=build
-    )
-    if written:
-        log.info("refund applied", extra={"plan_id": stored.body["planId"], "refund_id": stored.body["id"]})
-    return stored
+    outcome = await change_plan_once(store, clock, scope=caller.scope, key=key, request_fp=request_fp, build=build)
+    if outcome.written:
+        body_out = outcome.response.body
+        log.info("refund applied", extra={"plan_id": body_out["planId"], "refund_id": body_out["id"]})
+    return outcome.response

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
 
-from bnpl_credit.scoring.port import MalformedScore, ScorerError, ScoreResult, parse_invocation_body
+from bnpl_credit.scoring.port import FeatureRow, MalformedScore, ScorerError, ScoreResult, parse_invocation_body
 
 
 class HttpScorer:
@@ -19,7 +18,7 @@ class HttpScorer:
         self._url = base_url.rstrip("/") + "/invocations"
         self._timeout = timeout_seconds
 
-    async def score(self, features: dict[str, Any]) -> ScoreResult:
+    async def score(self, features: FeatureRow) -> ScoreResult:
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.post(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from bnpl_credit.scoring.port import ScorerError, ScoreResult, check_model_inputs, parse_prediction
+from bnpl_common.aio import run_abandoning, run_blocking
+
+from bnpl_credit.scoring.port import FeatureRow, ScorerError, ScoreResult, check_model_inputs, parse_prediction
 
 
 class InProcessScorer:
@@ -24,11 +27,13 @@ class InProcessScorer:
 
     async def _load(self) -> Any:
         try:
-            from bnpl_model.scorer import Scorer as ModelScorer  # optional dependency
+            # an optional dependency (``pip install -e model``), so imported by name: its scorer is
+            # checked at startup (feature names) rather than by the type checker
+            model_scorer: Any = importlib.import_module("bnpl_model.scorer").Scorer
         except ImportError as exc:
             raise ScorerError("bnpl_model is not installed") from exc
         try:
-            model = await asyncio.to_thread(ModelScorer.from_path, self._artifact_dir)
+            model = await run_blocking(model_scorer.from_path, self._artifact_dir)
         except Exception as exc:  # missing or unreadable artifact
             raise ScorerError(f"in-process model not loaded: {type(exc).__name__}") from exc
         declared = getattr(model, "feature_names", None)
@@ -53,10 +58,11 @@ class InProcessScorer:
         :class:`ScorerError` raised here: a :class:`FeatureMismatch` or a model that did not load)."""
         await self._loaded()
 
-    async def score(self, features: dict[str, Any]) -> ScoreResult:
+    async def score(self, features: FeatureRow) -> ScoreResult:
         model = await self._loaded()
         try:
-            predictions = await asyncio.to_thread(model.score, [features])
+            # abandoned on cancel: the engine's timeout must answer at once (scoring writes nothing)
+            predictions = await run_abandoning(model.score, [features])
         except Exception as exc:  # the model's own errors (invalid input) become a scorer failure
             raise ScorerError(f"in-process model failed: {type(exc).__name__}") from exc
         if not predictions:

@@ -1,4 +1,5 @@
-"""The one port through which the credit service reaches the model (DESIGN.md "Model")."""
+"""The one port through which the credit service reaches the model (its SageMaker contract:
+``POST /invocations`` with ``{"instances": [row]}``, answered by ``{"predictions": [...]}``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 GRADES = ("A", "B", "C", "D", "E")
+
+# One instance of the model's input row, as the SageMaker contract sends it.
+FeatureRow = dict[str, int | float | str]
 
 
 class ScorerError(Exception):
@@ -49,7 +53,8 @@ class ScoreResult:
     model_version: str
     reasons: tuple[ScoreReason, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_prediction(self) -> dict[str, Any]:
+        """The contract's ``predictions[i]`` object (what :func:`parse_prediction` reads back)."""
         return {
             "pd": self.pd,
             "score": self.score,
@@ -60,7 +65,7 @@ class ScoreResult:
 
 
 class Scorer(Protocol):
-    async def score(self, features: dict[str, Any]) -> ScoreResult: ...
+    async def score(self, features: FeatureRow) -> ScoreResult: ...
 
     async def aclose(self) -> None: ...
 

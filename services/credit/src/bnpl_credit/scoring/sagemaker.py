@@ -6,7 +6,9 @@ import asyncio
 import json
 from typing import Any
 
-from bnpl_credit.scoring.port import MalformedScore, ScorerError, ScoreResult, parse_invocation_body
+from bnpl_common.aio import run_abandoning
+
+from bnpl_credit.scoring.port import FeatureRow, MalformedScore, ScorerError, ScoreResult, parse_invocation_body
 
 
 def runtime_client(*, region: str, timeout_seconds: float) -> Any:
@@ -32,12 +34,14 @@ class SageMakerScorer:
         response = self._client.invoke_endpoint(
             EndpointName=self._endpoint, ContentType="application/json", Accept="application/json", Body=body
         )
-        return response["Body"].read()
+        raw: bytes = response["Body"].read()
+        return raw
 
-    async def score(self, features: dict[str, Any]) -> ScoreResult:
+    async def score(self, features: FeatureRow) -> ScoreResult:
         try:
             async with asyncio.timeout(self._timeout):
-                raw = await asyncio.to_thread(self._invoke, json.dumps({"instances": [features]}))
+                # abandoned on cancel: a call that outlives the timeout writes nothing
+                raw = await run_abandoning(self._invoke, json.dumps({"instances": [features]}))
         except TimeoutError as exc:
             raise ScorerError("endpoint call timed out") from exc
         except Exception as exc:  # botocore ClientError, connection errors...

@@ -10,8 +10,9 @@ time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue); 
 claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
 or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
 
-Every write is one ``TransactWriteItems``: the change, its records, its events and its
-idempotency record (``attribute_not_exists(PK) OR ttl < now``). A reservation (approval)
+Every write is one ``TransactWriteItems`` of named operations (``bnpl_common.dynamodb``): the
+change, its records, its events and its idempotency record (``attribute_not_exists(PK) OR ttl <
+now``); a cancelled one is read by the names of the operations whose condition failed. A reservation (approval)
 conditions on the account item's ``version`` (or its absence) and bumps it; a plan update
 on the plan's ``version``. Reads that feed a conditional write are strongly consistent
 base-table reads (the account first, then applications, then plans).
@@ -19,70 +20,71 @@ base-table reads (the account first, then applications, then plans).
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.exceptions import ClientError
-
-from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
-from bnpl_credit.storage.port import (
-    DEFAULT_IDEMPOTENCY_TTL,
-    RELEASING_STATUSES,
-    Account,
-    CustomerSnapshot,
-    NewIdempotency,
-    OrderClaim,
-    PlanRecord,
-    Reservation,
-    ReservationConflict,
-    StoredResponse,
-    order_taken,
+from bnpl_common.aio import run_blocking
+from bnpl_common.dynamodb import (
+    TransactionCancelled,
+    TransactOp,
+    delete,
+    epoch_seconds,
+    error_code,
+    from_item,
+    put,
+    to_item,
+    transact_write,
+    update,
 )
-from bnpl_credit.timefmt import iso, parse_iso
+from bnpl_common.idempotency import StoredResponse
+from bnpl_common.timefmt import format_instant, parse_instant
 
-T = TypeVar("T")
+from bnpl_credit.applications.model import Application, ApplicationStatus, DecisionRecord
+from bnpl_credit.applications.ports import OrderClaim, PageCursor, Reservation, ReservationConflict, order_taken
+from bnpl_credit.credit_line.model import Account
+from bnpl_credit.credit_line.ports import CustomerSnapshot
+from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
+from bnpl_credit.events.model import Event
+from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.storage.documents import (
+    Doc,
+    application_doc,
+    application_from_doc,
+    decision_record_doc,
+    decision_record_from_doc,
+    dumps,
+    loads,
+    payment_doc,
+    payment_from_doc,
+    plan_doc,
+    plan_from_doc,
+    refund_doc,
+    refund_from_doc,
+)
+
+Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
 PUBLISHED_EVENT_RETENTION = timedelta(days=7)
 _HELD = "HELD"  # GSI3 partition of approvals still holding credit
 _CLAIM_HELD, _CLAIM_PLAN = "HELD", "PLAN"  # an order claimed by an approval / by a plan
 _CLAIM_TTL_GRACE = timedelta(days=1)
-_FAILED = "ConditionalCheckFailed"
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _doc(item: dict[str, Any], name: str = "doc") -> dict[str, Any]:
-    return json.loads(item[name]["S"])  # type: ignore[no-any-return]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _cust(customer_id: str) -> str:
     return f"CUST#{customer_id}"
 
 
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
+def _doc(row: Row, name: str = "doc") -> Doc:
+    return loads(row[name])
 
 
-class _Cancelled(Exception):
-    def __init__(self, codes: list[str | None]) -> None:
-        super().__init__(codes)
-        self.codes = codes
-
-    def failed(self, index: int) -> bool:
-        return index < len(self.codes) and self.codes[index] == _FAILED
+def _at(moment: datetime | None) -> datetime:
+    if moment is None:
+        raise ValueError("a transition needs its time")
+    return moment
 
 
 class DynamoStore:
@@ -95,47 +97,37 @@ class DynamoStore:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[..., T], **kwargs: Any) -> T:
-        return await asyncio.to_thread(fn, **kwargs)
+    def _get_sync(self, pk: str, sk: str) -> Row | None:
+        out = self._client.get_item(TableName=self.table, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True)
+        item = out.get("Item")
+        return from_item(item) if item else None
 
-    def _get_sync(self, pk: str, sk: str) -> dict[str, Any] | None:
-        out = self._client.get_item(TableName=self.table, Key={"PK": _s(pk), "SK": _s(sk)}, ConsistentRead=True)
-        return out.get("Item")  # type: ignore[no-any-return]
+    async def _get(self, pk: str, sk: str) -> Row | None:
+        return await run_blocking(self._get_sync, pk, sk)
 
-    async def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return await asyncio.to_thread(self._get_sync, pk, sk)
-
-    def _query_sync(self, *, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs["TableName"] = self.table
+    def _query_sync(self, limit: int | None, values: Mapping[str, Any], kwargs: dict[str, Any]) -> list[Row]:
+        rows: list[Row] = []
+        kwargs = {**kwargs, "TableName": self.table, "ExpressionAttributeValues": to_item(values)}
         while True:
             if limit is not None:
-                kwargs["Limit"] = limit - len(items)
+                kwargs["Limit"] = limit - len(rows)
             out = self._client.query(**kwargs)
-            items += out.get("Items", [])
+            rows += [from_item(i) for i in out.get("Items", [])]
             last = out.get("LastEvaluatedKey")
-            if not last or (limit is not None and len(items) >= limit):
-                return items
+            if not last or (limit is not None and len(rows) >= limit):
+                return rows
             kwargs["ExclusiveStartKey"] = last
 
-    async def _query(self, *, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(lambda: self._query_sync(limit=limit, **kwargs))
+    async def _query(self, *, values: Mapping[str, Any], limit: int | None = None, **kwargs: Any) -> list[Row]:
+        """Every item of a query (``values``: its expression values, plain), up to ``limit``."""
+        return await run_blocking(self._query_sync, limit, values, kwargs)
 
-    def _transact_sync(self, items: list[dict[str, Any]]) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            raise _Cancelled([r.get("Code") for r in reasons]) from exc
-
-    async def _transact(self, items: list[dict[str, Any]]) -> None:
-        await asyncio.to_thread(self._transact_sync, items)
+    async def _transact(self, operations: Sequence[TransactOp]) -> None:
+        await run_blocking(transact_write, self._client, operations)
 
     async def ping(self) -> bool:
         try:
-            await self._call(self._client.describe_table, TableName=self.table)
+            await run_blocking(self._client.describe_table, TableName=self.table)
             return True
         except Exception:  # readiness: any failure is "not ready"
             return False
@@ -143,97 +135,101 @@ class DynamoStore:
     async def close(self) -> None:
         return None
 
-    # -- item builders --------------------------------------------------------------------
+    # -- operation builders ---------------------------------------------------------------
 
-    def _put(self, item: dict[str, Any], condition: str | None = None, **expr: Any) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table, "Item": item}
-        if condition:
-            put["ConditionExpression"] = condition
-        put.update(expr)
-        return {"Put": put}
-
-    def _idem_put(self, record: NewIdempotency) -> dict[str, Any]:
+    def _idem_put(self, record: NewIdempotency) -> TransactOp:
         item = {
-            "PK": _s(f"IDEM#{record.scope}#{record.key}"),
-            "SK": _s("IDEM"),
-            "fingerprint": _s(record.fingerprint),
-            "statusCode": _n(record.status_code),
-            "body": _s(_dumps(record.body)),
-            "createdAt": _s(iso(record.created_at)),
-            "ttl": _n(_epoch(record.created_at + self._ttl)),
+            "PK": f"IDEM#{record.scope}#{record.key}",
+            "SK": "IDEM",
+            "fingerprint": record.fingerprint,
+            "statusCode": record.status_code,
+            "body": dumps(record.body),
+            "createdAt": format_instant(record.created_at),
+            "ttl": epoch_seconds(record.created_at + self._ttl),
         }
-        return self._put(
+        return put(
+            "idempotency",
+            self.table,
             item,
-            "attribute_not_exists(PK) OR #ttl < :now",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={":now": _n(_epoch(record.created_at))},
+            condition="attribute_not_exists(PK) OR #ttl < :now",
+            names={"#ttl": "ttl"},
+            values={":now": epoch_seconds(record.created_at)},
         )
 
-    def _event_puts(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _event_puts(self, events: Sequence[Event]) -> list[TransactOp]:
+        puts = []
+        for event in events:
+            message = event.to_message()
+            item = {
+                "PK": f"EVENT#{event.id}",
+                "SK": "EVENT",
+                "GSI3PK": "OUTBOX",
+                "GSI3SK": f"{message['occurredAt']}#{event.id}",
+                "type": message["type"],
+                "doc": dumps(message),
+            }
+            puts.append(put(f"event:{event.id}", self.table, item, condition="attribute_not_exists(PK)"))
+        return puts
+
+    def _record_puts(self, payments: Sequence[Payment], refunds: Sequence[Refund]) -> list[TransactOp]:
+        rows = [("payment", p.customer_id, p.plan_id, p.created_at, p.id, payment_doc(p)) for p in payments]
+        rows += [("refund", r.customer_id, r.plan_id, r.created_at, r.id, refund_doc(r)) for r in refunds]
         return [
-            self._put(
+            put(
+                f"{kind}:{record_id}",
+                self.table,
                 {
-                    "PK": _s(f"EVENT#{e['id']}"),
-                    "SK": _s("EVENT"),
-                    "GSI3PK": _s("OUTBOX"),
-                    "GSI3SK": _s(f"{e['occurredAt']}#{e['id']}"),
-                    "type": _s(e["type"]),
-                    "doc": _s(_dumps(e)),
+                    "PK": _cust(customer_id),
+                    "SK": f"REC#{plan_id}#{kind}#{format_instant(created_at)}#{record_id}",
+                    "kind": kind,
+                    "doc": dumps(doc),
                 },
-                "attribute_not_exists(PK)",
+                condition="attribute_not_exists(PK)",
             )
-            for e in events
+            for kind, customer_id, plan_id, created_at, record_id, doc in rows
         ]
 
-    def _record_puts(self, records: list[PlanRecord]) -> list[dict[str, Any]]:
-        return [
-            self._put(
-                {
-                    "PK": _s(_cust(r.doc["customerId"])),
-                    "SK": _s(f"REC#{r.doc['planId']}#{r.kind}#{r.doc['createdAt']}#{r.doc['id']}"),
-                    "kind": _s(r.kind),
-                    "doc": _s(_dumps(r.doc)),
-                },
-                "attribute_not_exists(PK)",
-            )
-            for r in records
-        ]
-
-    def _plan_item(self, plan: dict[str, Any], version: int) -> dict[str, Any]:
-        item = {
-            "PK": _s(_cust(plan["customerId"])),
-            "SK": _s(f"PLAN#{plan['id']}"),
-            "GSI2PK": _s(f"ORDER#{plan['merchantId']}#{plan['orderReference']}"),
-            "GSI2SK": _s(f"{plan['createdAt']}#{plan['id']}"),
-            "status": _s(plan["status"]),
-            "version": _n(version),
-            "doc": _s(_dumps(plan)),
+    @staticmethod
+    def _plan_item(plan: Plan, version: int) -> Row:
+        t = plan.terms
+        item: Row = {
+            "PK": _cust(t.customer_id),
+            "SK": f"PLAN#{t.id}",
+            "GSI2PK": f"ORDER#{t.merchant_id}#{t.order_reference}",
+            "GSI2SK": f"{format_instant(t.created_at)}#{t.id}",
+            "status": str(plan.status),
+            "version": version,
+            "doc": dumps(plan_doc(plan)),
         }
-        if plan["status"] == "ACTIVE":  # sparse: only open plans are in the sweeper's queue
-            item["GSI3PK"] = _s("OPENPLAN")
-            item["GSI3SK"] = _s(plan["id"])
+        if plan.status is PlanStatus.ACTIVE:  # sparse: only open plans are in the sweeper's queue
+            item["GSI3PK"] = "OPENPLAN"
+            item["GSI3SK"] = t.id
         return item
+
+    @staticmethod
+    def _plan_of(row: Row) -> Plan:
+        return plan_from_doc(_doc(row), int(row["version"]))
 
     async def _transact_claiming(
         self,
-        items: list[dict[str, Any]],
+        operations: Sequence[TransactOp],
         idempotency: NewIdempotency | None,
         conflict: Exception,
         *,
-        failed: dict[int, Exception] | None = None,
+        failed: Mapping[str, Exception] | None = None,
     ) -> StoredResponse | None:
-        """Write ``items`` (the idempotency put first, if any) in one transaction: None when
-        written; the winner's response when the key was taken meanwhile; ``failed[i]`` when the
-        condition of item ``i`` failed; else ``conflict``."""
+        """Write ``operations`` in one transaction: None when written; the winner's response
+        when the key was taken meanwhile; ``failed[name]`` when the condition of the operation
+        named ``name`` failed; else ``conflict``."""
         try:
-            await self._transact(items)
-        except _Cancelled as cancelled:
-            if idempotency is not None and cancelled.failed(0):
+            await self._transact(operations)
+        except TransactionCancelled as cancelled:
+            if idempotency is not None and cancelled.condition_failed("idempotency"):
                 winner = await self.get_idempotent(idempotency.scope, idempotency.key, now=idempotency.created_at)
                 if winner is not None:
                     return winner
-            for index, error in (failed or {}).items():
-                if cancelled.failed(index):
+            for name, error in (failed or {}).items():
+                if cancelled.condition_failed(name):
                     raise error from None
             raise conflict from None
         return None
@@ -241,397 +237,373 @@ class DynamoStore:
     # -- order claims: one live approval or plan per merchant order --------------------------
 
     @staticmethod
-    def _claim_key(merchant_id: str, order_reference: str) -> dict[str, Any]:
-        return {"PK": _s(f"ORDER#{merchant_id}#{order_reference}"), "SK": _s("CLAIM")}
+    def _claim_key(merchant_id: str, order_reference: str) -> Row:
+        return {"PK": f"ORDER#{merchant_id}#{order_reference}", "SK": "CLAIM"}
 
-    def _claim_put(self, application: dict[str, Any], *, now: str, plan_id: str | None = None) -> dict[str, Any]:
+    def _claim_put(self, application: Application, *, now: datetime, plan_id: str | None = None) -> TransactOp:
         """Put the claim of the application's order (an approval's, or with ``plan_id`` its plan's)
         unless another live approval or plan holds it."""
-        item: dict[str, Any] = {
-            **self._claim_key(application["merchantId"], application["orderReference"]),
-            "applicationId": _s(application["id"]),
-            "customerId": _s(application["customerId"]),
-            "state": _s(_CLAIM_PLAN if plan_id else _CLAIM_HELD),
+        item: Row = {
+            **self._claim_key(application.order.merchant_id, application.order.order_reference),
+            "applicationId": application.id,
+            "customerId": application.customer_id,
+            "state": _CLAIM_PLAN if plan_id else _CLAIM_HELD,
         }
         if plan_id:
-            item["planId"] = _s(plan_id)
+            item["planId"] = plan_id
         else:
-            item["heldUntil"] = _s(application["expiresAt"])
-            item["ttl"] = _n(_epoch(parse_iso(application["expiresAt"]) + _CLAIM_TTL_GRACE))
-        return self._put(
+            held_until = _at(application.expires_at)
+            item["heldUntil"] = format_instant(held_until)
+            item["ttl"] = epoch_seconds(held_until + _CLAIM_TTL_GRACE)
+        return put(
+            "claim",
+            self.table,
             item,
-            "attribute_not_exists(PK) OR applicationId = :app OR (#state = :held AND heldUntil <= :now)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":app": _s(application["id"]), ":held": _s(_CLAIM_HELD), ":now": _s(now)},
+            condition="attribute_not_exists(PK) OR applicationId = :app OR (#state = :held AND heldUntil <= :now)",
+            names={"#state": "state"},
+            values={":app": application.id, ":held": _CLAIM_HELD, ":now": format_instant(now)},
         )
 
     @staticmethod
-    def _claim_of(item: dict[str, Any]) -> OrderClaim:
+    def _claim_of(row: Row) -> OrderClaim:
+        held_until = row.get("heldUntil")
         return OrderClaim(
-            item["applicationId"]["S"],
-            item["customerId"]["S"],
-            item["planId"]["S"] if "planId" in item else None,
-            item["heldUntil"]["S"] if "heldUntil" in item else None,
+            row["applicationId"],
+            row["customerId"],
+            row.get("planId"),
+            parse_instant(held_until) if held_until else None,
         )
 
-    async def _claim_release(self, doc: dict[str, Any], *, attribute: str) -> list[dict[str, Any]]:
+    async def _claim_release(
+        self, merchant_id: str, order_reference: str, *, attribute: str, owner: str
+    ) -> list[TransactOp]:
         """A conditional Delete of the order's claim if it is still this application's
         (``attribute`` applicationId) or this plan's (``planId``); nothing if it is not."""
-        key = self._claim_key(doc["merchantId"], doc["orderReference"])
-        item = await self._get(key["PK"]["S"], "CLAIM")
-        if item is None or item.get(attribute, {}).get("S") != doc["id"]:
+        key = self._claim_key(merchant_id, order_reference)
+        row = await self._get(key["PK"], key["SK"])
+        if row is None or row.get(attribute) != owner:
             return []
-        return [
-            {
-                "Delete": {
-                    "TableName": self.table,
-                    "Key": key,
-                    "ConditionExpression": "#owner = :id",
-                    "ExpressionAttributeNames": {"#owner": attribute},
-                    "ExpressionAttributeValues": {":id": _s(doc["id"])},
-                }
-            }
-        ]
+        release = delete(
+            "release", self.table, key, condition="#owner = :id", names={"#owner": attribute}, values={":id": owner}
+        )
+        return [release]
 
-    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: str) -> OrderClaim | None:
-        item = await self._get(f"ORDER#{merchant_id}#{order_reference}", "CLAIM")
-        if item is None:
+    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: datetime) -> OrderClaim | None:
+        row = await self._get(f"ORDER#{merchant_id}#{order_reference}", "CLAIM")
+        if row is None:
             return None
-        claim = self._claim_of(item)
+        claim = self._claim_of(row)
         return claim if claim.is_live(now) else None
 
     # -- idempotency ----------------------------------------------------------------------
 
     async def get_idempotent(self, scope: str, key: str, *, now: datetime) -> StoredResponse | None:
-        item = await self._get(f"IDEM#{scope}#{key}", "IDEM")
-        if item is None or int(item["ttl"]["N"]) < _epoch(now):  # TTL deletion lags: expired is absent
+        row = await self._get(f"IDEM#{scope}#{key}", "IDEM")
+        if row is None or int(row["ttl"]) < epoch_seconds(now):  # TTL deletion lags: expired is absent
             return None
-        return StoredResponse(item["fingerprint"]["S"], int(item["statusCode"]["N"]), json.loads(item["body"]["S"]))
+        return StoredResponse(row["fingerprint"], int(row["statusCode"]), loads(row["body"]))
 
     # -- applications ---------------------------------------------------------------------
 
     async def snapshot(self, customer_id: str) -> CustomerSnapshot:
-        pk = _s(_cust(customer_id))
-        acc = await self._get(_cust(customer_id), "ACCOUNT")
-        account = Account(int(acc["creditLimit"]["N"]), acc["currency"]["S"], int(acc["version"]["N"])) if acc else None
+        pk = _cust(customer_id)
+        acc = await self._get(pk, "ACCOUNT")
+        account = Account(int(acc["creditLimit"]), acc["currency"], int(acc["version"])) if acc else None
         apps = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :app)",
             FilterExpression="#status = :approved",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":pk": pk, ":app": _s("APP#"), ":approved": _s("APPROVED")},
+            values={":pk": pk, ":app": "APP#", ":approved": "APPROVED"},
             ConsistentRead=True,
         )
         plans = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :plan)",
-            ExpressionAttributeValues={":pk": pk, ":plan": _s("PLAN#")},
+            values={":pk": pk, ":plan": "PLAN#"},
             ConsistentRead=True,
         )
-        return CustomerSnapshot(account, [_doc(i) for i in apps], [_doc(i) for i in plans])
+        return CustomerSnapshot(
+            account, tuple(application_from_doc(_doc(r)) for r in apps), tuple(self._plan_of(r) for r in plans)
+        )
+
+    def _account_write(self, application: Application, reservation: Reservation) -> TransactOp:
+        key = {"PK": _cust(application.customer_id), "SK": "ACCOUNT"}
+        if reservation.expected_version is None:
+            if reservation.new_account is None:
+                raise ReservationConflict("the credit line changed meanwhile", field="order")
+            new = reservation.new_account
+            item = {
+                **key,
+                "creditLimit": new.credit_limit,
+                "currency": new.currency,
+                "version": 1,
+                "applicationId": application.id,
+                "setAt": format_instant(application.created_at),
+            }
+            return put("account", self.table, item, condition="attribute_not_exists(PK)")
+        return update(
+            "account",
+            self.table,
+            key,
+            expression="SET #v = #v + :one",
+            condition="#v = :expected",
+            names={"#v": "version"},
+            values={":one": 1, ":expected": reservation.expected_version},
+        )
 
     async def save_decision(
         self,
         *,
-        application: dict[str, Any],
-        record: dict[str, Any],
+        application: Application,
+        record: DecisionRecord,
         idempotency: NewIdempotency,
-        events: list[dict[str, Any]],
+        events: Sequence[Event],
         reservation: Reservation | None,
     ) -> StoredResponse | None:
-        cid = application["customerId"]
-        items: list[dict[str, Any]] = [self._idem_put(idempotency)]
+        cid = application.customer_id
+        created = format_instant(application.created_at)
+        operations: list[TransactOp] = [self._idem_put(idempotency)]
         if reservation is not None:
-            if reservation.expected_version is None:
-                if reservation.new_account is None:
-                    raise ReservationConflict("the credit line changed meanwhile", field="order")
-                new = reservation.new_account
-                items.append(
-                    self._put(
-                        {
-                            "PK": _s(_cust(cid)),
-                            "SK": _s("ACCOUNT"),
-                            "creditLimit": _n(new.credit_limit),
-                            "currency": _s(new.currency),
-                            "version": _n(1),
-                            "applicationId": _s(application["id"]),
-                            "setAt": _s(application["createdAt"]),
-                        },
-                        "attribute_not_exists(PK)",
-                    )
-                )
-            else:
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": {"PK": _s(_cust(cid)), "SK": _s("ACCOUNT")},
-                            "UpdateExpression": "SET #v = #v + :one",
-                            "ConditionExpression": "#v = :expected",
-                            "ExpressionAttributeNames": {"#v": "version"},
-                            "ExpressionAttributeValues": {
-                                ":one": _n(1),
-                                ":expected": _n(reservation.expected_version),
-                            },
-                        }
-                    }
-                )
-        app_item = {
-            "PK": _s(_cust(cid)),
-            "SK": _s(f"APP#{application['id']}"),
-            "GSI1PK": _s(f"{_cust(cid)}#APPS"),
-            "GSI1SK": _s(f"{application['createdAt']}#{application['id']}"),
-            "status": _s(application["status"]),
-            "expiresAt": _s(application["expiresAt"] or ""),
-            "doc": _s(_dumps(application)),
+            operations.append(self._account_write(application, reservation))
+        app_item: Row = {
+            "PK": _cust(cid),
+            "SK": f"APP#{application.id}",
+            "GSI1PK": f"{_cust(cid)}#APPS",
+            "GSI1SK": f"{created}#{application.id}",
+            "status": str(application.status),
+            "expiresAt": format_instant(application.expires_at) if application.expires_at else "",
+            "doc": dumps(application_doc(application)),
         }
-        if application["status"] == "APPROVED" and application["expiresAt"]:
+        if application.status is ApplicationStatus.APPROVED and application.expires_at:
             # sparse: only held approvals are in the expiry sweeper's queue, by end of hold
-            app_item["GSI3PK"] = _s(_HELD)
-            app_item["GSI3SK"] = _s(f"{application['expiresAt']}#{application['id']}")
-        items.append(self._put(app_item, "attribute_not_exists(PK)"))
-        items.append(
-            self._put(
-                {"PK": _s(_cust(cid)), "SK": _s(f"DECISION#{application['id']}"), "doc": _s(_dumps(record))},
-                "attribute_not_exists(PK)",  # decision records are written once, never replaced
-            )
-        )
-        failed: dict[int, Exception] = {}
-        if application["status"] == "APPROVED":
-            failed[len(items)] = order_taken()
-            items.append(self._claim_put(application, now=application["createdAt"]))
-        items += self._event_puts(events)
+            app_item["GSI3PK"] = _HELD
+            app_item["GSI3SK"] = f"{format_instant(application.expires_at)}#{application.id}"
+        operations.append(put("application", self.table, app_item, condition="attribute_not_exists(PK)"))
+        record_item = {"PK": _cust(cid), "SK": f"DECISION#{application.id}", "doc": dumps(decision_record_doc(record))}
+        # decision records are written once, never replaced
+        operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
+        if application.status is ApplicationStatus.APPROVED:
+            operations.append(self._claim_put(application, now=application.created_at))
+        operations += self._event_puts(events)
         return await self._transact_claiming(
-            items, idempotency, ReservationConflict("the credit line changed meanwhile", field="order"), failed=failed
+            operations,
+            idempotency,
+            ReservationConflict("the credit line changed meanwhile", field="order"),
+            failed={"claim": order_taken()},
         )
 
-    async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
-        item = await self._get(_cust(customer_id), f"APP#{application_id}")
-        return _doc(item) if item else None
+    async def get_application(self, customer_id: str, application_id: str) -> Application | None:
+        row = await self._get(_cust(customer_id), f"APP#{application_id}")
+        return application_from_doc(_doc(row)) if row else None
 
-    async def get_decision_record(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
-        item = await self._get(_cust(customer_id), f"DECISION#{application_id}")
-        return _doc(item) if item else None
+    async def get_decision_record(self, customer_id: str, application_id: str) -> DecisionRecord | None:
+        row = await self._get(_cust(customer_id), f"DECISION#{application_id}")
+        return decision_record_from_doc(_doc(row)) if row else None
 
-    async def list_applications(
-        self, customer_id: str, *, limit: int, after: tuple[str, str] | None
-    ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": _s(f"{_cust(customer_id)}#APPS")},
-            "ScanIndexForward": False,
-        }
+    async def list_applications(self, customer_id: str, *, limit: int, after: PageCursor | None) -> list[Application]:
+        condition = "GSI1PK = :pk"
+        values = {":pk": f"{_cust(customer_id)}#APPS"}
         if after is not None:
-            kwargs["KeyConditionExpression"] = "GSI1PK = :pk AND GSI1SK < :after"
-            kwargs["ExpressionAttributeValues"][":after"] = _s(f"{after[0]}#{after[1]}")
-        return [_doc(i) for i in await self._query(limit=limit, **kwargs)]
+            condition += " AND GSI1SK < :after"
+            values[":after"] = f"{format_instant(after.created_at)}#{after.application_id}"
+        rows = await self._query(
+            limit=limit, IndexName="GSI1", KeyConditionExpression=condition, values=values, ScanIndexForward=False
+        )
+        return [application_from_doc(_doc(r)) for r in rows]
 
-    async def transition_application(
-        self,
-        customer_id: str,
-        application_id: str,
-        *,
-        expect_status: str,
-        not_expired_at: str,
-        update: dict[str, Any],
-        events: list[dict[str, Any]],
-    ) -> dict[str, Any] | None:
-        current = await self.get_application(customer_id, application_id)
-        if current is None:
-            return None
-        doc = {**current, **update}
-        items = [self._app_update(customer_id, doc, expect_status, not_expired_at), *self._event_puts(events)]
-        if doc["status"] in RELEASING_STATUSES:
-            items += await self._claim_release(doc, attribute="applicationId")
+    def _app_update(self, application: Application, at: datetime, *, expired: bool = False) -> TransactOp:
+        """Store ``application`` if the stored one is APPROVED and unexpired at ``at`` (or, with
+        ``expired``, its hold ended by ``at``); leaving APPROVED takes it off the expiry queue."""
+        expression = "SET #status = :new, doc = :doc"
+        if application.status is not ApplicationStatus.APPROVED:
+            expression += " REMOVE GSI3PK, GSI3SK"
+        return update(
+            "application",
+            self.table,
+            {"PK": _cust(application.customer_id), "SK": f"APP#{application.id}"},
+            expression=expression,
+            condition="#status = :expected AND expiresAt " + ("<= :now" if expired else "> :now"),
+            names={"#status": "status"},
+            values={
+                ":new": str(application.status),
+                ":doc": dumps(application_doc(application)),
+                ":expected": str(ApplicationStatus.APPROVED),
+                ":now": format_instant(at),
+            },
+        )
+
+    async def _release_application_claim(self, application: Application) -> list[TransactOp]:
+        order = application.order
+        return await self._claim_release(
+            order.merchant_id, order.order_reference, attribute="applicationId", owner=application.id
+        )
+
+    async def _move(self, operations: Sequence[TransactOp]) -> bool:
+        """False when a condition failed (moved by another request meanwhile); a transaction
+        that lost only to another one on the same items is ``ConcurrentUpdate`` (try again)."""
         try:
-            await self._transact(items)
-        except _Cancelled:
-            return None
-        return doc
+            await self._transact(operations)
+        except TransactionCancelled:
+            return False
+        return True
 
-    def _app_update(
-        self, customer_id: str, doc: dict[str, Any], expect_status: str, now: str, *, expired: bool = False
-    ) -> Any:
-        """Update an application that is ``expect_status`` and unexpired at ``now`` (or, with
-        ``expired``, whose hold ended by ``now``); leaving APPROVED takes it off the expiry queue."""
-        update = "SET #status = :new, doc = :doc"
-        if doc["status"] != "APPROVED":
-            update += " REMOVE GSI3PK, GSI3SK"
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"PK": _s(_cust(customer_id)), "SK": _s(f"APP#{doc['id']}")},
-                "UpdateExpression": update,
-                "ConditionExpression": "#status = :expected AND expiresAt " + ("<= :now" if expired else "> :now"),
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":new": _s(doc["status"]),
-                    ":doc": _s(_dumps(doc)),
-                    ":expected": _s(expect_status),
-                    ":now": _s(now),
-                },
-            }
-        }
+    async def save_cancellation(self, application: Application, *, events: Sequence[Event]) -> bool:
+        operations = [self._app_update(application, _at(application.cancelled_at)), *self._event_puts(events)]
+        return await self._move(operations + await self._release_application_claim(application))
 
-    async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
-        items = await self._query(
+    async def list_expired_approvals(self, *, now: datetime, limit: int) -> list[Application]:
+        rows = await self._query(
             limit=limit,
             IndexName="GSI3",
             KeyConditionExpression="GSI3PK = :pk AND GSI3SK < :bound",
             # "<expiresAt>#<id>" < "<now>$" exactly when expiresAt <= now ("$" sorts right after "#")
-            ExpressionAttributeValues={":pk": _s(_HELD), ":bound": _s(f"{now}$")},
+            values={":pk": _HELD, ":bound": f"{format_instant(now)}$"},
         )
-        return [_doc(i) for i in items]
+        return [application_from_doc(_doc(r)) for r in rows]
 
-    async def expire_application(
-        self, customer_id: str, application_id: str, *, now: str, update: dict[str, Any], events: list[dict[str, Any]]
-    ) -> dict[str, Any] | None:
-        current = await self.get_application(customer_id, application_id)  # the GSI may lag: read the item
-        if current is None:
-            return None
-        doc = {**current, **update}
-        items = [self._app_update(customer_id, doc, "APPROVED", now, expired=True), *self._event_puts(events)]
-        items += await self._claim_release(doc, attribute="applicationId")  # unless taken over meanwhile
-        try:
-            await self._transact(items)
-        except _Cancelled:
-            return None
-        return doc
+    async def save_expiry(self, application: Application, *, events: Sequence[Event]) -> bool:
+        operations = [
+            self._app_update(application, _at(application.expired_at), expired=True),
+            *self._event_puts(events),
+        ]
+        # the claim goes too, unless another approval took the order over meanwhile
+        return await self._move(operations + await self._release_application_claim(application))
 
     # -- plans ----------------------------------------------------------------------------
 
-    async def confirm(
+    async def save_confirmation(
         self,
         *,
-        plan: dict[str, Any],
-        application_update: dict[str, Any],
-        not_expired_at: str,
+        plan: Plan,
+        application: Application,
         idempotency: NewIdempotency,
-        records: list[PlanRecord],
-        events: list[dict[str, Any]],
+        payments: Sequence[Payment],
+        events: Sequence[Event],
     ) -> StoredResponse | None:
-        cid = plan["customerId"]
-        current = await self.get_application(cid, plan["applicationId"])
-        if current is None:
-            raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId")
-        doc = {**current, **application_update}
-        items = [
+        at = _at(application.confirmed_at)
+        pointer = {"PK": f"PLAN#{plan.id}", "SK": "PLAN", "customerId": plan.customer_id}
+        operations = [
             self._idem_put(idempotency),
-            self._app_update(cid, doc, "APPROVED", not_expired_at),
-            self._put(self._plan_item(plan, 1), "attribute_not_exists(PK)"),
-            self._put(
-                {"PK": _s(f"PLAN#{plan['id']}"), "SK": _s("PLAN"), "customerId": _s(cid)},
-                "attribute_not_exists(PK)",
-            ),
-            self._claim_put(doc, now=not_expired_at, plan_id=plan["id"]),
-            *self._record_puts(records),
+            self._app_update(application, at),
+            put("plan", self.table, self._plan_item(plan, 1), condition="attribute_not_exists(PK)"),
+            put("pointer", self.table, pointer, condition="attribute_not_exists(PK)"),
+            self._claim_put(application, now=at, plan_id=plan.id),
+            *self._record_puts(payments, ()),
             *self._event_puts(events),
         ]
         return await self._transact_claiming(
-            items,
+            operations,
             idempotency,
             InvalidApplicationState("the application can no longer be confirmed", field="applicationId"),
-            failed={4: order_taken()},
+            failed={"claim": order_taken()},
         )
 
-    async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None:
-        item = await self._get(_cust(customer_id), f"PLAN#{plan_id}")
-        return (_doc(item), int(item["version"]["N"])) if item else None
+    async def get_plan(self, customer_id: str, plan_id: str) -> Plan | None:
+        row = await self._get(_cust(customer_id), f"PLAN#{plan_id}")
+        return self._plan_of(row) if row else None
 
-    async def find_plan(self, plan_id: str) -> tuple[dict[str, Any], int] | None:
+    async def find_plan(self, plan_id: str) -> Plan | None:
         pointer = await self._get(f"PLAN#{plan_id}", "PLAN")
         if pointer is None:
             return None
-        return await self.get_plan(pointer["customerId"]["S"], plan_id)
+        return await self.get_plan(pointer["customerId"], plan_id)
 
-    async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[dict[str, Any]]:
-        items = await self._query(
+    async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[Plan]:
+        rows = await self._query(
             IndexName="GSI2",
             KeyConditionExpression="GSI2PK = :pk",
-            ExpressionAttributeValues={":pk": _s(f"ORDER#{merchant_id}#{order_reference}")},
+            values={":pk": f"ORDER#{merchant_id}#{order_reference}"},
             ScanIndexForward=False,
         )
-        return [_doc(i) for i in items]
+        return [self._plan_of(r) for r in rows]
 
-    async def list_plans(self, customer_id: str) -> list[dict[str, Any]]:
-        items = await self._query(
+    async def list_plans(self, customer_id: str) -> list[Plan]:
+        rows = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :plan)",
-            ExpressionAttributeValues={":pk": _s(_cust(customer_id)), ":plan": _s("PLAN#")},
+            values={":pk": _cust(customer_id), ":plan": "PLAN#"},
             ConsistentRead=True,
         )
-        docs = [_doc(i) for i in items]
-        return sorted(docs, key=lambda d: (d["createdAt"], d["id"]), reverse=True)
+        plans = [self._plan_of(r) for r in rows]
+        return sorted(plans, key=lambda p: (p.terms.created_at, p.id), reverse=True)
 
-    async def list_open_plans(self) -> list[tuple[dict[str, Any], int]]:
+    async def list_open_plans(self) -> list[Plan]:
         # GSI3 projects the whole plan item: no GetItem per plan (its reads are eventually
         # consistent; update_plan's version condition catches a stale one)
-        items = await self._query(
-            IndexName="GSI3",
-            KeyConditionExpression="GSI3PK = :pk",
-            ExpressionAttributeValues={":pk": _s("OPENPLAN")},
-        )
-        return [(_doc(i), int(i["version"]["N"])) for i in items]
+        rows = await self._query(IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": "OPENPLAN"})
+        return [self._plan_of(r) for r in rows]
 
     async def update_plan(
         self,
+        plan: Plan,
         *,
-        plan: dict[str, Any],
-        expected_version: int,
-        records: list[PlanRecord],
+        payments: Sequence[Payment] = (),
+        refunds: Sequence[Refund] = (),
         idempotency: NewIdempotency | None,
-        events: list[dict[str, Any]],
+        events: Sequence[Event],
     ) -> StoredResponse | None:
-        items = [self._idem_put(idempotency)] if idempotency is not None else []
-        items.append(
-            self._put(
-                self._plan_item(plan, expected_version + 1),
-                "#v = :expected",
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":expected": _n(expected_version)},
+        operations = [self._idem_put(idempotency)] if idempotency is not None else []
+        operations.append(
+            put(
+                "plan",
+                self.table,
+                self._plan_item(plan, plan.version + 1),
+                condition="#v = :expected",
+                names={"#v": "version"},
+                values={":expected": plan.version},
             )
         )
-        items += self._record_puts(records)
-        items += self._event_puts(events)
-        if plan["status"] in RELEASING_STATUSES:  # refunded in full: the order may be financed again
-            items += await self._claim_release(plan, attribute="planId")
+        operations += self._record_puts(payments, refunds)
+        operations += self._event_puts(events)
+        if plan.status is PlanStatus.REFUNDED:  # refunded in full: the order may be financed again
+            t = plan.terms
+            operations += await self._claim_release(t.merchant_id, t.order_reference, attribute="planId", owner=t.id)
         return await self._transact_claiming(
-            items, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
+            operations, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
         )
 
-    async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:
-        items = await self._query(
+    async def _record_docs(self, customer_id: str, plan_id: str, kind: str) -> list[Doc]:
+        rows = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :rec)",
-            ExpressionAttributeValues={":pk": _s(_cust(customer_id)), ":rec": _s(f"REC#{plan_id}#{kind}#")},
+            values={":pk": _cust(customer_id), ":rec": f"REC#{plan_id}#{kind}#"},
             ConsistentRead=True,
         )
-        return [_doc(i) for i in items]
+        return [_doc(r) for r in rows]
+
+    async def list_payments(self, customer_id: str, plan_id: str) -> list[Payment]:
+        return [payment_from_doc(d) for d in await self._record_docs(customer_id, plan_id, "payment")]
+
+    async def list_refunds(self, customer_id: str, plan_id: str) -> list[Refund]:
+        return [refund_from_doc(d) for d in await self._record_docs(customer_id, plan_id, "refund")]
 
     # -- outbox ---------------------------------------------------------------------------
 
-    async def pending_events(self, *, limit: int) -> list[dict[str, Any]]:
-        items = await self._query(
-            limit=limit,
-            IndexName="GSI3",
-            KeyConditionExpression="GSI3PK = :pk",
-            ExpressionAttributeValues={":pk": _s("OUTBOX")},
+    async def pending_events(self, *, limit: int) -> list[Event]:
+        rows = await self._query(
+            limit=limit, IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": "OUTBOX"}
         )
-        return [_doc(i) for i in items]
+        return [Event.from_message(_doc(r)) for r in rows]
 
-    async def mark_published(self, event_ids: list[str], *, published_at: datetime) -> None:
-        expires = _n(_epoch(published_at + PUBLISHED_EVENT_RETENTION))
+    def _mark_published_sync(self, event_id: str, published_at: datetime) -> None:
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": f"EVENT#{event_id}", "SK": "EVENT"}),
+                UpdateExpression="REMOVE GSI3PK, GSI3SK SET publishedAt = :at, #ttl = :ttl",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":at": format_instant(published_at),
+                        ":ttl": epoch_seconds(published_at + PUBLISHED_EVENT_RETENTION),
+                    }
+                ),
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":  # purged meanwhile: nothing to mark
+                raise
+
+    async def mark_published(self, event_ids: Sequence[str], *, published_at: datetime) -> None:
         for event_id in event_ids:
-            try:
-                await self._call(
-                    self._client.update_item,
-                    TableName=self.table,
-                    Key={"PK": _s(f"EVENT#{event_id}"), "SK": _s("EVENT")},
-                    UpdateExpression="REMOVE GSI3PK, GSI3SK SET publishedAt = :at, #ttl = :ttl",
-                    ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeNames={"#ttl": "ttl"},
-                    ExpressionAttributeValues={":at": _s(iso(published_at)), ":ttl": expires},
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
+            await run_blocking(self._mark_published_sync, event_id, published_at)
 
     async def purge_expired(self, *, now: datetime) -> int:
         return 0  # DynamoDB's TTL deletes expired idempotency records; reads ignore them meanwhile

@@ -11,29 +11,39 @@ records immutable.
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from bnpl_common.idempotency import StoredResponse
 from bnpl_common.sqlite import SqliteDatabase
+from bnpl_common.timefmt import format_instant, parse_instant
 
+from bnpl_credit.applications.model import Application, ApplicationStatus, DecisionRecord
+from bnpl_credit.applications.ports import OrderClaim, PageCursor, Reservation, ReservationConflict, order_taken
+from bnpl_credit.credit_line.model import Account
+from bnpl_credit.credit_line.ports import CustomerSnapshot
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
-from bnpl_credit.storage.port import (
-    DEFAULT_IDEMPOTENCY_TTL,
-    RELEASING_STATUSES,
-    Account,
-    CustomerSnapshot,
-    NewIdempotency,
-    OrderClaim,
-    PlanRecord,
-    Reservation,
-    ReservationConflict,
-    StoredResponse,
-    order_taken,
+from bnpl_credit.events.model import Event
+from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.storage.documents import (
+    Doc,
+    application_doc,
+    application_from_doc,
+    decision_record_doc,
+    decision_record_from_doc,
+    dumps,
+    loads,
+    payment_doc,
+    payment_from_doc,
+    plan_doc,
+    plan_from_doc,
+    refund_doc,
+    refund_from_doc,
 )
-from bnpl_credit.timefmt import iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -116,12 +126,14 @@ CREATE TABLE IF NOT EXISTS order_claims (
 """
 
 # the two sides of an approval's hold: confirmable or cancellable before expires_at, expirable from then on
-_STATUS_UNEXPIRED = "status = ? AND expires_at > ?"
-_STATUS_EXPIRED = "status = ? AND expires_at <= ?"
+_APPROVED_UNEXPIRED = "status = 'APPROVED' AND expires_at > ?"
+_APPROVED_EXPIRED = "status = 'APPROVED' AND expires_at <= ?"
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+def _at(moment: datetime | None) -> str:
+    if moment is None:
+        raise ValueError("a transition needs its time")
+    return format_instant(moment)
 
 
 class SqliteStore:
@@ -152,11 +164,11 @@ class SqliteStore:
             "SELECT fingerprint, status_code, body FROM idempotency WHERE scope = ? AND key = ? AND expires_at > ?",
             (scope, key, now),
         ).fetchone()
-        return StoredResponse(row["fingerprint"], row["status_code"], json.loads(row["body"])) if row else None
+        return StoredResponse(row["fingerprint"], row["status_code"], loads(row["body"])) if row else None
 
     def _claim_key(self, conn: sqlite3.Connection, record: NewIdempotency) -> StoredResponse | None:
         """The winner's response if the key is taken (and alive); else write ours."""
-        now = iso(record.created_at)
+        now = format_instant(record.created_at)
         existing = self._load_key(conn, record.scope, record.key, now)
         if existing is not None:
             return existing
@@ -171,53 +183,42 @@ class SqliteStore:
                 record.status_code,
                 dumps(record.body),
                 now,
-                iso(record.created_at + self._ttl),
+                format_instant(record.created_at + self._ttl),
             ),
         )
         return None
 
     async def get_idempotent(self, scope: str, key: str, *, now: datetime) -> StoredResponse | None:
-        return await self._db.read(lambda c: self._load_key(c, scope, key, iso(now)))
+        return await self._db.read(lambda c: self._load_key(c, scope, key, format_instant(now)))
 
     @staticmethod
-    def _add_events(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+    def _add_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
         for event in events:
+            message = event.to_message()
             conn.execute(
                 "INSERT INTO outbox (id, type, occurred_at, doc) VALUES (?,?,?,?)",
-                (event["id"], event["type"], event["occurredAt"], dumps(event)),
+                (event.id, message["type"], message["occurredAt"], dumps(message)),
             )
 
     @staticmethod
-    def _add_records(conn: sqlite3.Connection, records: list[PlanRecord]) -> None:
-        for rec in records:
-            doc = rec.doc
+    def _add_records(conn: sqlite3.Connection, payments: Sequence[Payment], refunds: Sequence[Refund]) -> None:
+        rows = [("payment", p.id, p.customer_id, p.plan_id, p.created_at, dumps(payment_doc(p))) for p in payments]
+        rows += [("refund", r.id, r.customer_id, r.plan_id, r.created_at, dumps(refund_doc(r))) for r in refunds]
+        for kind, record_id, customer_id, plan_id, created_at, doc in rows:
             conn.execute(
                 "INSERT INTO plan_records (id, kind, customer_id, plan_id, created_at, doc) VALUES (?,?,?,?,?,?)",
-                (doc["id"], rec.kind, doc["customerId"], doc["planId"], doc["createdAt"], dumps(doc)),
+                (record_id, kind, customer_id, plan_id, format_instant(created_at), doc),
             )
 
     @staticmethod
-    def _move_application(
-        conn: sqlite3.Connection,
-        customer_id: str,
-        application_id: str,
-        update: dict[str, Any],
-        condition: str,
-        *params: str,
-    ) -> dict[str, Any] | None:
-        """Apply ``update`` to the customer's application if ``condition`` (one of the constants
-        above, with its ``params``) holds; the new document, or None."""
-        row = conn.execute(
-            f"SELECT doc FROM applications WHERE id = ? AND customer_id = ? AND {condition}",  # noqa: S608 - constant
-            (application_id, customer_id, *params),
-        ).fetchone()
-        if row is None:
-            return None
-        doc = {**json.loads(row["doc"]), **update}
-        conn.execute(
-            "UPDATE applications SET status = ?, doc = ? WHERE id = ?", (doc["status"], dumps(doc), application_id)
+    def _move_application(conn: sqlite3.Connection, application: Application, condition: str, at: str) -> bool:
+        """Store ``application`` (its new status) if the stored one meets ``condition`` (one of
+        the constants above) at ``at``."""
+        changed = conn.execute(
+            f"UPDATE applications SET status = ?, doc = ? WHERE id = ? AND customer_id = ? AND {condition}",  # noqa: S608 - constant
+            (str(application.status), dumps(application_doc(application)), application.id, application.customer_id, at),
         )
-        return doc
+        return changed.rowcount == 1
 
     # -- order claims: one live approval or plan per merchant order --------------------------
 
@@ -230,45 +231,43 @@ class SqliteStore:
         ).fetchone()
         if row is None:
             return None
-        return OrderClaim(row["application_id"], row["customer_id"], row["plan_id"], row["held_until"])
+        held_until = parse_instant(row["held_until"]) if row["held_until"] else None
+        return OrderClaim(row["application_id"], row["customer_id"], row["plan_id"], held_until)
 
     def _claim_order(
-        self,
-        conn: sqlite3.Connection,
-        application: dict[str, Any],
-        *,
-        now: str,
-        plan_id: str | None = None,
+        self, conn: sqlite3.Connection, application: Application, *, now: datetime, plan_id: str | None = None
     ) -> None:
         """Take (or, for ``plan_id``, turn into a plan's) the claim on the application's order;
         ``OrderAlreadyFinanced`` when another live approval or plan holds it."""
-        merchant_id, order_reference = application["merchantId"], application["orderReference"]
-        current = self._load_claim(conn, merchant_id, order_reference)
-        if current is not None and current.application_id != application["id"] and current.is_live(now):
+        order = application.order
+        current = self._load_claim(conn, order.merchant_id, order.order_reference)
+        if current is not None and current.application_id != application.id and current.is_live(now):
             raise order_taken()
         conn.execute(
             "INSERT OR REPLACE INTO order_claims"
             " (merchant_id, order_reference, application_id, customer_id, plan_id, held_until) VALUES (?,?,?,?,?,?)",
             (
-                merchant_id,
-                order_reference,
-                application["id"],
-                application["customerId"],
+                order.merchant_id,
+                order.order_reference,
+                application.id,
+                application.customer_id,
                 plan_id,
-                None if plan_id else application["expiresAt"],
+                None if plan_id else _at(application.expires_at),
             ),
         )
 
     @staticmethod
-    def _release_claim(conn: sqlite3.Connection, doc: dict[str, Any], *, column: str) -> None:
+    def _release_claim(
+        conn: sqlite3.Connection, merchant_id: str, order_reference: str, *, column: str, owner: str
+    ) -> None:
         """Drop the order's claim if it is still this application's (``column`` application_id)
         or this plan's (``plan_id``)."""
         conn.execute(
-            f"DELETE FROM order_claims WHERE merchant_id = ? AND order_reference = ? AND {column} = ?",  # noqa: S608
-            (doc["merchantId"], doc["orderReference"], doc["id"]),
+            f"DELETE FROM order_claims WHERE merchant_id = ? AND order_reference = ? AND {column} = ?",  # noqa: S608 - a column name of ours
+            (merchant_id, order_reference, owner),
         )
 
-    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: str) -> OrderClaim | None:
+    async def get_order_claim(self, merchant_id: str, order_reference: str, *, now: datetime) -> OrderClaim | None:
         def run(conn: sqlite3.Connection) -> OrderClaim | None:
             claim = self._load_claim(conn, merchant_id, order_reference)
             return claim if claim is not None and claim.is_live(now) else None
@@ -283,16 +282,16 @@ class SqliteStore:
                 "SELECT credit_limit, currency, version FROM accounts WHERE customer_id = ?", (customer_id,)
             ).fetchone()
             account = Account(row["credit_limit"], row["currency"], row["version"]) if row else None
-            apps = [
-                json.loads(r["doc"])
+            apps = tuple(
+                application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
                     "SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'", (customer_id,)
                 )
-            ]
-            plans = [
-                json.loads(r["doc"])
-                for r in conn.execute("SELECT doc FROM plans WHERE customer_id = ?", (customer_id,))
-            ]
+            )
+            plans = tuple(
+                plan_from_doc(loads(r["doc"]), int(r["version"]))
+                for r in conn.execute("SELECT doc, version FROM plans WHERE customer_id = ?", (customer_id,))
+            )
             return CustomerSnapshot(account, apps, plans)
 
         return await self._db.read(run)
@@ -300,13 +299,13 @@ class SqliteStore:
     async def save_decision(
         self,
         *,
-        application: dict[str, Any],
-        record: dict[str, Any],
+        application: Application,
+        record: DecisionRecord,
         idempotency: NewIdempotency,
-        events: list[dict[str, Any]],
+        events: Sequence[Event],
         reservation: Reservation | None,
     ) -> StoredResponse | None:
-        customer_id = application["customerId"]
+        customer_id = application.customer_id
 
         def run(conn: sqlite3.Connection) -> StoredResponse | None:
             winner = self._claim_key(conn, idempotency)
@@ -323,57 +322,60 @@ class SqliteStore:
                         (customer_id, new.credit_limit, new.currency),
                     )
                 else:
-                    cur = conn.execute(
+                    changed = conn.execute(
                         "UPDATE accounts SET version = version + 1 WHERE customer_id = ? AND version = ?",
                         (customer_id, reservation.expected_version),
                     )
-                    if cur.rowcount != 1:
+                    if changed.rowcount != 1:
                         raise ReservationConflict("the credit line changed meanwhile", field="order")
-            if application["status"] == "APPROVED":
-                self._claim_order(conn, application, now=application["createdAt"])
+            if application.status is ApplicationStatus.APPROVED:
+                self._claim_order(conn, application, now=application.created_at)
             conn.execute(
                 "INSERT INTO applications (id, customer_id, created_at, status, expires_at, doc) VALUES (?,?,?,?,?,?)",
                 (
-                    application["id"],
+                    application.id,
                     customer_id,
-                    application["createdAt"],
-                    application["status"],
-                    application["expiresAt"],
-                    dumps(application),
+                    format_instant(application.created_at),
+                    str(application.status),
+                    format_instant(application.expires_at) if application.expires_at else None,
+                    dumps(application_doc(application)),
                 ),
             )
             conn.execute(
                 "INSERT INTO decisions (application_id, customer_id, created_at, record) VALUES (?,?,?,?)",
-                (application["id"], customer_id, application["createdAt"], dumps(record)),
+                (
+                    application.id,
+                    customer_id,
+                    format_instant(application.created_at),
+                    dumps(decision_record_doc(record)),
+                ),
             )
             self._add_events(conn, events)
             return None
 
         return await self._db.write(run)
 
-    async def get_application(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
-        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    async def get_application(self, customer_id: str, application_id: str) -> Application | None:
+        def run(conn: sqlite3.Connection) -> Application | None:
             row = conn.execute(
                 "SELECT doc FROM applications WHERE id = ? AND customer_id = ?", (application_id, customer_id)
             ).fetchone()
-            return json.loads(row["doc"]) if row else None
+            return application_from_doc(loads(row["doc"])) if row else None
 
         return await self._db.read(run)
 
-    async def get_decision_record(self, customer_id: str, application_id: str) -> dict[str, Any] | None:
-        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    async def get_decision_record(self, customer_id: str, application_id: str) -> DecisionRecord | None:
+        def run(conn: sqlite3.Connection) -> DecisionRecord | None:
             row = conn.execute(
                 "SELECT record FROM decisions WHERE application_id = ? AND customer_id = ?",
                 (application_id, customer_id),
             ).fetchone()
-            return json.loads(row["record"]) if row else None
+            return decision_record_from_doc(loads(row["record"])) if row else None
 
         return await self._db.read(run)
 
-    async def list_applications(
-        self, customer_id: str, *, limit: int, after: tuple[str, str] | None
-    ) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def list_applications(self, customer_id: str, *, limit: int, after: PageCursor | None) -> list[Application]:
+        def run(conn: sqlite3.Connection) -> list[Application]:
             if after is None:
                 rows = conn.execute(
                     "SELECT doc FROM applications WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
@@ -383,207 +385,203 @@ class SqliteStore:
                 rows = conn.execute(
                     "SELECT doc FROM applications WHERE customer_id = ? AND (created_at, id) < (?, ?)"
                     " ORDER BY created_at DESC, id DESC LIMIT ?",
-                    (customer_id, after[0], after[1], limit),
+                    (customer_id, format_instant(after.created_at), after.application_id, limit),
                 )
-            return [json.loads(r["doc"]) for r in rows]
+            return [application_from_doc(loads(r["doc"])) for r in rows]
 
         return await self._db.read(run)
 
-    async def transition_application(
-        self,
-        customer_id: str,
-        application_id: str,
-        *,
-        expect_status: str,
-        not_expired_at: str,
-        update: dict[str, Any],
-        events: list[dict[str, Any]],
-    ) -> dict[str, Any] | None:
-        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            doc = self._move_application(
-                conn, customer_id, application_id, update, _STATUS_UNEXPIRED, expect_status, not_expired_at
+    async def save_cancellation(self, application: Application, *, events: Sequence[Event]) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            if not self._move_application(conn, application, _APPROVED_UNEXPIRED, _at(application.cancelled_at)):
+                return False
+            order = application.order
+            self._release_claim(
+                conn, order.merchant_id, order.order_reference, column="application_id", owner=application.id
             )
-            if doc is not None:
-                if doc["status"] in RELEASING_STATUSES:
-                    self._release_claim(conn, doc, column="application_id")
-                self._add_events(conn, events)
-            return doc
+            self._add_events(conn, events)
+            return True
 
         return await self._db.write(run)
 
-    async def list_expired_approvals(self, *, now: str, limit: int) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def list_expired_approvals(self, *, now: datetime, limit: int) -> list[Application]:
+        def run(conn: sqlite3.Connection) -> list[Application]:
             rows = conn.execute(
                 "SELECT doc FROM applications WHERE status = 'APPROVED' AND expires_at <= ?"
                 " ORDER BY expires_at, id LIMIT ?",
-                (now, limit),
+                (format_instant(now), limit),
             )
-            return [json.loads(r["doc"]) for r in rows]
+            return [application_from_doc(loads(r["doc"])) for r in rows]
 
         return await self._db.read(run)
 
-    async def expire_application(
-        self, customer_id: str, application_id: str, *, now: str, update: dict[str, Any], events: list[dict[str, Any]]
-    ) -> dict[str, Any] | None:
-        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            doc = self._move_application(conn, customer_id, application_id, update, _STATUS_EXPIRED, "APPROVED", now)
-            if doc is not None:
-                self._release_claim(conn, doc, column="application_id")
-                self._add_events(conn, events)
-            return doc
+    async def save_expiry(self, application: Application, *, events: Sequence[Event]) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            if not self._move_application(conn, application, _APPROVED_EXPIRED, _at(application.expired_at)):
+                return False
+            order = application.order
+            self._release_claim(
+                conn, order.merchant_id, order.order_reference, column="application_id", owner=application.id
+            )
+            self._add_events(conn, events)
+            return True
 
         return await self._db.write(run)
 
     # -- plans ----------------------------------------------------------------------------
 
-    async def confirm(
+    async def save_confirmation(
         self,
         *,
-        plan: dict[str, Any],
-        application_update: dict[str, Any],
-        not_expired_at: str,
+        plan: Plan,
+        application: Application,
         idempotency: NewIdempotency,
-        records: list[PlanRecord],
-        events: list[dict[str, Any]],
+        payments: Sequence[Payment],
+        events: Sequence[Event],
     ) -> StoredResponse | None:
         def run(conn: sqlite3.Connection) -> StoredResponse | None:
             winner = self._claim_key(conn, idempotency)
             if winner is not None:
                 return winner
-            moved = self._move_application(
-                conn,
-                plan["customerId"],
-                plan["applicationId"],
-                application_update,
-                _STATUS_UNEXPIRED,
-                "APPROVED",
-                not_expired_at,
-            )
-            if moved is None:
+            at = application.confirmed_at
+            if not self._move_application(conn, application, _APPROVED_UNEXPIRED, _at(at)):
                 raise InvalidApplicationState("the application can no longer be confirmed", field="applicationId")
-            self._claim_order(conn, moved, now=not_expired_at, plan_id=plan["id"])
+            assert at is not None
+            self._claim_order(conn, application, now=at, plan_id=plan.id)
+            t = plan.terms
             conn.execute(
                 "INSERT INTO plans (id, customer_id, application_id, merchant_id, order_reference, created_at, status,"
                 " version, doc) VALUES (?,?,?,?,?,?,?,1,?)",
                 (
-                    plan["id"],
-                    plan["customerId"],
-                    plan["applicationId"],
-                    plan["merchantId"],
-                    plan["orderReference"],
-                    plan["createdAt"],
-                    plan["status"],
-                    dumps(plan),
+                    t.id,
+                    t.customer_id,
+                    t.application_id,
+                    t.merchant_id,
+                    t.order_reference,
+                    format_instant(t.created_at),
+                    str(plan.status),
+                    dumps(plan_doc(plan)),
                 ),
             )
-            self._add_records(conn, records)
+            self._add_records(conn, payments, ())
             self._add_events(conn, events)
             return None
 
         return await self._db.write(run)
 
-    async def get_plan(self, customer_id: str, plan_id: str) -> tuple[dict[str, Any], int] | None:
-        def run(conn: sqlite3.Connection) -> tuple[dict[str, Any], int] | None:
-            row = conn.execute(
+    @staticmethod
+    def _plans(rows: Sequence[sqlite3.Row]) -> list[Plan]:
+        return [plan_from_doc(loads(r["doc"]), int(r["version"])) for r in rows]
+
+    async def get_plan(self, customer_id: str, plan_id: str) -> Plan | None:
+        def run(conn: sqlite3.Connection) -> Plan | None:
+            rows = conn.execute(
                 "SELECT doc, version FROM plans WHERE id = ? AND customer_id = ?", (plan_id, customer_id)
-            ).fetchone()
-            return (json.loads(row["doc"]), int(row["version"])) if row else None
+            ).fetchall()
+            return next(iter(self._plans(rows)), None)
 
         return await self._db.read(run)
 
-    async def find_plan(self, plan_id: str) -> tuple[dict[str, Any], int] | None:
-        def run(conn: sqlite3.Connection) -> tuple[dict[str, Any], int] | None:
-            row = conn.execute("SELECT doc, version FROM plans WHERE id = ?", (plan_id,)).fetchone()
-            return (json.loads(row["doc"]), int(row["version"])) if row else None
+    async def find_plan(self, plan_id: str) -> Plan | None:
+        def run(conn: sqlite3.Connection) -> Plan | None:
+            rows = conn.execute("SELECT doc, version FROM plans WHERE id = ?", (plan_id,)).fetchall()
+            return next(iter(self._plans(rows)), None)
 
         return await self._db.read(run)
 
-    async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def find_plans_by_order(self, merchant_id: str, order_reference: str) -> list[Plan]:
+        def run(conn: sqlite3.Connection) -> list[Plan]:
             rows = conn.execute(
-                "SELECT doc FROM plans WHERE merchant_id = ? AND order_reference = ? ORDER BY created_at DESC",
+                "SELECT doc, version FROM plans WHERE merchant_id = ? AND order_reference = ? ORDER BY created_at DESC",
                 (merchant_id, order_reference),
-            )
-            return [json.loads(r["doc"]) for r in rows]
+            ).fetchall()
+            return self._plans(rows)
 
         return await self._db.read(run)
 
-    async def list_plans(self, customer_id: str) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def list_plans(self, customer_id: str) -> list[Plan]:
+        def run(conn: sqlite3.Connection) -> list[Plan]:
             rows = conn.execute(
-                "SELECT doc FROM plans WHERE customer_id = ? ORDER BY created_at DESC, id DESC", (customer_id,)
-            )
-            return [json.loads(r["doc"]) for r in rows]
+                "SELECT doc, version FROM plans WHERE customer_id = ? ORDER BY created_at DESC, id DESC",
+                (customer_id,),
+            ).fetchall()
+            return self._plans(rows)
 
         return await self._db.read(run)
 
-    async def list_open_plans(self) -> list[tuple[dict[str, Any], int]]:
-        def run(conn: sqlite3.Connection) -> list[tuple[dict[str, Any], int]]:
-            rows = conn.execute("SELECT doc, version FROM plans WHERE status = 'ACTIVE' ORDER BY id")
-            return [(json.loads(r["doc"]), int(r["version"])) for r in rows]
+    async def list_open_plans(self) -> list[Plan]:
+        def run(conn: sqlite3.Connection) -> list[Plan]:
+            rows = conn.execute("SELECT doc, version FROM plans WHERE status = 'ACTIVE' ORDER BY id").fetchall()
+            return self._plans(rows)
 
         return await self._db.read(run)
 
     async def update_plan(
         self,
+        plan: Plan,
         *,
-        plan: dict[str, Any],
-        expected_version: int,
-        records: list[PlanRecord],
+        payments: Sequence[Payment] = (),
+        refunds: Sequence[Refund] = (),
         idempotency: NewIdempotency | None,
-        events: list[dict[str, Any]],
+        events: Sequence[Event],
     ) -> StoredResponse | None:
         def run(conn: sqlite3.Connection) -> StoredResponse | None:
             if idempotency is not None:
                 winner = self._claim_key(conn, idempotency)
                 if winner is not None:
                     return winner
-            cur = conn.execute(
+            changed = conn.execute(
                 "UPDATE plans SET doc = ?, status = ?, version = version + 1 WHERE id = ? AND customer_id = ?"
                 " AND version = ?",
-                (dumps(plan), plan["status"], plan["id"], plan["customerId"], expected_version),
+                (dumps(plan_doc(plan)), str(plan.status), plan.id, plan.customer_id, plan.version),
             )
-            if cur.rowcount != 1:
+            if changed.rowcount != 1:
                 raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
-            if plan["status"] in RELEASING_STATUSES:  # refunded in full: the order may be financed again
-                self._release_claim(conn, plan, column="plan_id")
-            self._add_records(conn, records)
+            if plan.status is PlanStatus.REFUNDED:  # refunded in full: the order may be financed again
+                t = plan.terms
+                self._release_claim(conn, t.merchant_id, t.order_reference, column="plan_id", owner=plan.id)
+            self._add_records(conn, payments, refunds)
             self._add_events(conn, events)
             return None
 
         return await self._db.write(run)
 
-    async def list_records(self, customer_id: str, plan_id: str, kind: str) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute(
-                "SELECT doc FROM plan_records WHERE plan_id = ? AND customer_id = ? AND kind = ?"
-                " ORDER BY created_at, id",
-                (plan_id, customer_id, kind),
-            )
-            return [json.loads(r["doc"]) for r in rows]
+    async def list_payments(self, customer_id: str, plan_id: str) -> list[Payment]:
+        docs = await self._db.read(lambda c: _record_docs(c, customer_id, plan_id, "payment"))
+        return [payment_from_doc(d) for d in docs]
 
-        return await self._db.read(run)
+    async def list_refunds(self, customer_id: str, plan_id: str) -> list[Refund]:
+        docs = await self._db.read(lambda c: _record_docs(c, customer_id, plan_id, "refund"))
+        return [refund_from_doc(d) for d in docs]
 
     # -- outbox ---------------------------------------------------------------------------
 
-    async def pending_events(self, *, limit: int) -> list[dict[str, Any]]:
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def pending_events(self, *, limit: int) -> list[Event]:
+        def run(conn: sqlite3.Connection) -> list[Event]:
             rows = conn.execute("SELECT doc FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,))
-            return [json.loads(r["doc"]) for r in rows]
+            return [Event.from_message(loads(r["doc"])) for r in rows]
 
         return await self._db.read(run)
 
-    async def mark_published(self, event_ids: list[str], *, published_at: datetime) -> None:
+    async def mark_published(self, event_ids: Sequence[str], *, published_at: datetime) -> None:
         def run(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL",
-                [(iso(published_at), eid) for eid in event_ids],
+                [(format_instant(published_at), eid) for eid in event_ids],
             )
 
         await self._db.write(run)
 
     async def purge_expired(self, *, now: datetime) -> int:
         def run(conn: sqlite3.Connection) -> int:
-            return conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (iso(now),)).rowcount
+            return conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (format_instant(now),)).rowcount
 
         return await self._db.write(run)
+
+
+def _record_docs(conn: sqlite3.Connection, customer_id: str, plan_id: str, kind: str) -> list[Doc]:
+    rows = conn.execute(
+        "SELECT doc FROM plan_records WHERE plan_id = ? AND customer_id = ? AND kind = ? ORDER BY created_at, id",
+        (plan_id, customer_id, kind),
+    )
+    return [loads(r["doc"]) for r in rows]

@@ -6,7 +6,7 @@ from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_user.deps import AppClock, CurrentPrincipal, IdempotencyKey, ProfileRepo
+from bnpl_user.deps import AppClock, CurrentPrincipal, IdempotencyKey, Store
 from bnpl_user.profiles import service
 from bnpl_user.profiles.schemas import Customer, ProfileInput, ProfileUpdate
 
@@ -21,25 +21,30 @@ router = APIRouter(prefix="/v1/profile", tags=["profile"], responses=ERROR_RESPO
 )
 async def create_profile(
     principal: CurrentPrincipal,
-    repo: ProfileRepo,
+    store: Store,
     clock: AppClock,
     body: ProfileInput,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Create the caller's profile (Idempotency-Key required)."""
-    stored = await service.create_profile(repo, principal.sub, data=body, idempotency_key=idempotency_key, clock=clock)
+    stored = await service.create_profile(
+        store,
+        principal.sub,
+        details=body.to_details(),
+        request_fingerprint=service.create_fingerprint(body),
+        idempotency_key=idempotency_key,
+        clock=clock,
+    )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
 
 @router.get("", response_model=Customer, responses={404: {"description": "`ProfileNotFound`"}})
-async def get_profile(principal: CurrentPrincipal, repo: ProfileRepo) -> Customer:
+async def get_profile(principal: CurrentPrincipal, store: Store) -> Customer:
     """Read the caller's profile."""
-    return await service.get_profile(repo, principal.sub)
+    return Customer.from_profile(await service.get_profile(store, principal.sub))
 
 
 @router.patch("", response_model=Customer, responses={404: {"description": "`ProfileNotFound`"}})
-async def update_profile(
-    principal: CurrentPrincipal, repo: ProfileRepo, clock: AppClock, body: ProfileUpdate
-) -> Customer:
+async def update_profile(principal: CurrentPrincipal, store: Store, clock: AppClock, body: ProfileUpdate) -> Customer:
     """Change some fields of the caller's profile; a new phone number must be verified again."""
-    return await service.update_profile(repo, principal.sub, changes=body, clock=clock)
+    return Customer.from_profile(await service.update_profile(store, principal.sub, changes=body, clock=clock))

@@ -1,10 +1,11 @@
-"""Request and response bodies of ``/v1/profile`` (camelCase JSON, as the GraphQL fields)."""
+"""Request and response bodies of ``/v1/profile`` (camelCase JSON, as the GraphQL fields), and
+their mapping to and from the profile records: the only place profile JSON is validated."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, replace
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from bnpl_common.money import MAX_AMOUNT, Money
@@ -22,6 +23,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from bnpl_user.countries import ISO_3166_ALPHA2
+from bnpl_user.profiles import model
+from bnpl_user.profiles.model import Employment, Housing
 
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _E164_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -56,20 +59,6 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, 
 EmploymentYears = Annotated[StrictInt, Field(ge=0, le=70)]
 
 
-class Housing(StrEnum):
-    RENT = "RENT"
-    OWNER = "OWNER"
-    PARENTS = "PARENTS"
-    OTHER = "OTHER"
-
-
-class Employment(StrEnum):
-    FIXED = "FIXED"
-    PART_TIME = "PART_TIME"
-    FREELANCE = "FREELANCE"
-    OTHER = "OTHER"
-
-
 class NonNegativeMoney(Money):
     """Money of a known currency, zero or more (income, expenses, assets, debt)."""
 
@@ -97,6 +86,16 @@ class Address(_InputModel):
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
     country: CountryCode
 
+    def to_record(self) -> model.Address:
+        return model.Address(
+            line1=self.line1,
+            line2=self.line2,
+            city=self.city,
+            region=self.region,
+            postal_code=self.postal_code,
+            country=self.country,
+        )
+
 
 class ProfileInput(_InputModel):
     """Body of ``PUT /v1/profile``."""
@@ -114,6 +113,18 @@ class ProfileInput(_InputModel):
     employment_years: EmploymentYears
     assets: NonNegativeMoney
     debt: NonNegativeMoney
+
+    def to_details(self) -> model.ProfileDetails:
+        return model.ProfileDetails(**{name: _to_record(getattr(self, name)) for name in model.DETAIL_FIELDS})
+
+
+def _to_record(value: Any) -> Any:
+    """A validated field value as the records hold it (plain Money, a record Address)."""
+    if isinstance(value, Money):
+        return Money(amount=value.amount, currency=value.currency)
+    if isinstance(value, Address):
+        return value.to_record()
+    return value
 
 
 _NOT_NULLABLE = tuple(name for name in ProfileInput.model_fields if name != "email")
@@ -144,6 +155,12 @@ class ProfileUpdate(_InputModel):
             raise ValueError("may be left out but not null")
         return value
 
+    def changed_fields(self) -> frozenset[str]:
+        return frozenset(self.model_fields_set)
+
+    def apply_to(self, details: model.ProfileDetails) -> model.ProfileDetails:
+        return replace(details, **{name: _to_record(getattr(self, name)) for name in self.model_fields_set})
+
 
 class Customer(BaseModel):
     """The profile as every profile route returns it."""
@@ -167,3 +184,26 @@ class Customer(BaseModel):
     debt: Money
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+    @classmethod
+    def from_profile(cls, profile: model.Profile) -> Customer:
+        details = profile.details
+        return cls(
+            id=profile.sub,
+            email=details.email,
+            given_name=details.given_name,
+            family_name=details.family_name,
+            date_of_birth=details.date_of_birth,
+            phone_number=details.phone_number,
+            phone_verified=profile.phone_verified,
+            address=Address.model_validate(asdict(details.address), by_name=True),
+            monthly_income=details.monthly_income,
+            monthly_expenses=details.monthly_expenses,
+            housing=details.housing,
+            employment=details.employment,
+            employment_years=details.employment_years,
+            assets=details.assets,
+            debt=details.debt,
+            created_at=profile.created_at,
+            updated_at=profile.updated_at,
+        )

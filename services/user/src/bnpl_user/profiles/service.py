@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 
 from bnpl_common.clock import Clock
-from bnpl_common.idempotency import check_key, ensure_same_request, fingerprint
+from bnpl_common.dates import age_on
+from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
+from bnpl_common.retry import retry_on_contention
 
 from bnpl_user.errors import InvalidProfile, ProfileExists, ProfileNotFound
-from bnpl_user.profiles.repository import (
-    CreateOutcome,
-    ProfileRecord,
-    ProfileRepository,
-    StoredResponse,
-)
-from bnpl_user.profiles.schemas import Customer, ProfileInput, ProfileUpdate
+from bnpl_user.profiles.model import DETAIL_FIELDS, MONEY_FIELDS, CreateOutcome, Profile, ProfileChanges, ProfileDetails
+from bnpl_user.profiles.port import ProfileStore
+from bnpl_user.profiles.schemas import Customer, ProfileInput
 
 log = logging.getLogger("bnpl.user.profiles")
 
 MIN_AGE = 18
 MAX_AGE = 120
-_MONEY_FIELDS = ("monthly_income", "monthly_expenses", "assets", "debt")
 
 
 def _json_name(field: str) -> str:
@@ -29,15 +27,10 @@ def _json_name(field: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def age_on(born: date, today: date) -> int:
-    """Completed years; someone born on 29 February turns a year older on 1 March."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def check_profile(data: ProfileInput, *, today: date, changed: set[str] | frozenset[str]) -> None:
+def check_profile(details: ProfileDetails, *, today: date, changed: frozenset[str]) -> None:
     """Rules the schema cannot check alone: the clock (age) and several fields (one currency)."""
     if "date_of_birth" in changed:
-        born = data.date_of_birth
+        born = details.date_of_birth
         if born > today:
             raise InvalidProfile("dateOfBirth: must not be in the future", field="dateOfBirth")
         age = age_on(born, today)
@@ -46,89 +39,83 @@ def check_profile(data: ProfileInput, *, today: date, changed: set[str] | frozen
         if age > MAX_AGE:
             raise InvalidProfile(f"dateOfBirth: more than {MAX_AGE} years ago", field="dateOfBirth")
     # The reference currency is one the caller did not just change, so the error names the changed field.
-    unchanged = [name for name in _MONEY_FIELDS if name not in changed]
-    reference = unchanged[0] if unchanged else _MONEY_FIELDS[0]
-    currency = getattr(data, reference).currency
-    for name in _MONEY_FIELDS:
-        if getattr(data, name).currency != currency:
+    unchanged = [name for name in MONEY_FIELDS if name not in changed]
+    reference = unchanged[0] if unchanged else MONEY_FIELDS[0]
+    currency = getattr(details, reference).currency
+    for name in MONEY_FIELDS:
+        if getattr(details, name).currency != currency:
             field = f"{_json_name(name)}.currency"
             raise InvalidProfile(
                 f"{field}: income, expenses, assets and debt must share one currency ({currency})", field=field
             )
 
 
-def to_customer(record: ProfileRecord) -> Customer:
-    return Customer.model_validate(
-        {
-            **record.data.model_dump(by_alias=True),
-            "id": record.sub,
-            "phoneVerified": record.phone_verified,
-            "createdAt": record.created_at,
-            "updatedAt": record.updated_at,
-        }
-    )
-
-
-async def get_profile(repo: ProfileRepository, customer_id: str) -> Customer:
-    record = await repo.get(customer_id)
-    if record is None:
+async def get_profile(store: ProfileStore, customer_id: str) -> Profile:
+    profile = await store.get_profile(customer_id)
+    if profile is None:
         raise ProfileNotFound()
-    return to_customer(record)
+    return profile
+
+
+def create_fingerprint(body: ProfileInput) -> str:
+    """What makes two ``PUT /v1/profile`` requests "the same" for their idempotency key."""
+    return fingerprint({"operation": "PUT /v1/profile", "body": body.model_dump(mode="json")})
 
 
 async def create_profile(
-    repo: ProfileRepository,
+    store: ProfileStore,
     customer_id: str,
     *,
-    data: ProfileInput,
+    details: ProfileDetails,
+    request_fingerprint: str,
     idempotency_key: str | None,
     clock: Clock,
 ) -> StoredResponse:
     """Create the profile, or answer a retry of the same request as the first time."""
     key = check_key(idempotency_key)
-    request_fingerprint = fingerprint({"operation": "PUT /v1/profile", "body": data.model_dump(mode="json")})
-    stored = await repo.get_response(customer_id, key)
-    if stored is not None:
-        ensure_same_request(stored.fingerprint, request_fingerprint)
-        return stored
-    now = clock.now()
-    check_profile(data, today=now.date(), changed=frozenset(ProfileInput.model_fields))
-    record = ProfileRecord(sub=customer_id, data=data, phone_verified=False, created_at=now, updated_at=now)
-    response = StoredResponse(request_fingerprint, 201, to_customer(record).model_dump(mode="json"))
-    result = await repo.create(record, key=key, response=response)
-    if result.outcome is CreateOutcome.PROFILE_EXISTS:
-        raise ProfileExists()
-    if result.outcome is CreateOutcome.REPLAYED and result.response is not None:
-        # A concurrent retry with the same key won the race.
-        ensure_same_request(result.response.fingerprint, request_fingerprint)
-        return result.response
-    log.info("profile created", extra={"customer_id": customer_id})
-    return response
+
+    async def attempt() -> StoredResponse:
+        stored = await store.get_response(customer_id, key)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fingerprint)
+            return stored
+        now = clock.now()
+        check_profile(details, today=now.date(), changed=DETAIL_FIELDS)
+        profile = Profile(sub=customer_id, details=details, phone_verified=False, created_at=now, updated_at=now)
+        # The first answer is stored with the profile, so a retry gets exactly these bytes back.
+        response = StoredResponse(request_fingerprint, 201, Customer.from_profile(profile).model_dump(mode="json"))
+        result = await store.create_profile(profile, key=key, response=response)
+        if result.outcome is CreateOutcome.PROFILE_EXISTS:
+            raise ProfileExists()
+        if result.outcome is CreateOutcome.REPLAYED and result.response is not None:
+            # A concurrent retry with the same key won the race.
+            ensure_same_request(result.response.fingerprint, request_fingerprint)
+            return result.response
+        log.info("profile created", extra={"customer_id": customer_id})
+        return response
+
+    return await retry_on_contention(attempt)
 
 
-async def update_profile(
-    repo: ProfileRepository, customer_id: str, *, changes: ProfileUpdate, clock: Clock
-) -> Customer:
-    """Apply a partial update; a new phone number has to be verified again."""
-    changed = frozenset(changes.model_fields_set)
-    if not changed:
-        return await get_profile(repo, customer_id)
-    now = clock.now()
+async def update_profile(store: ProfileStore, customer_id: str, *, changes: ProfileChanges, clock: Clock) -> Profile:
+    """Apply a partial update; a new phone number has to be verified again (and the code sent
+    to the old one is void)."""
+    changed = changes.changed_fields()
 
-    def apply(current: ProfileRecord) -> ProfileRecord:
-        merged = current.data.model_copy(update={name: getattr(changes, name) for name in changed})
-        check_profile(merged, today=now.date(), changed=changed)
-        new_phone = merged.phone_number != current.data.phone_number
-        return ProfileRecord(
-            sub=current.sub,
-            data=merged,
-            phone_verified=current.phone_verified and not new_phone,
-            created_at=current.created_at,
-            updated_at=now,
+    async def attempt() -> Profile:
+        current = await get_profile(store, customer_id)
+        if not changed:
+            return current
+        now = clock.now()
+        details = changes.apply_to(current.details)
+        check_profile(details, today=now.date(), changed=changed)
+        new_phone = details.phone_number != current.details.phone_number
+        updated = replace(
+            current, details=details, phone_verified=current.phone_verified and not new_phone, updated_at=now
         )
+        return await store.save_profile(updated, drop_challenge=new_phone)
 
-    record = await repo.update(customer_id, apply)
-    if record is None:
-        raise ProfileNotFound()
-    log.info("profile updated", extra={"customer_id": customer_id, "fields": sorted(changed)})
-    return to_customer(record)
+    profile = await retry_on_contention(attempt)
+    if changed:
+        log.info("profile updated", extra={"customer_id": customer_id, "fields": sorted(changed)})
+    return profile

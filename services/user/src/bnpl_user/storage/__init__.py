@@ -1,1 +1,2 @@
-"""Storage adapters beyond the embedded SQLite one: DynamoDB (single table, ``table.json``)."""
+"""Storage adapters of every port of the service: ``sqlite.py`` (embedded, the default) and
+``dynamodb.py`` (one table, ``table.json``); ``factory.build_store`` picks one."""

@@ -1,59 +1,56 @@
-"""The DynamoDB adapter of ``ProfileRepository``: one table, one partition per customer.
+"""The DynamoDB adapter: every port of the service on one table (``USER_STORE=dynamodb``).
 
 Items, all under ``PK = CUSTOMER#<sub>`` (the README has the access patterns):
 
-- ``SK = PROFILE``: the profile (``profile``, JSON of ``ProfileInput``), ``phoneNumber``
-  (copied out of it for condition expressions), ``phoneVerified``, ``createdAt``,
-  ``updatedAt`` and ``version`` (optimistic locking of read-modify-write updates).
+- ``SK = PROFILE``: the profile (``profile``, its details as JSON), ``phoneNumber``,
+  ``phoneVerified``, ``createdAt``, ``updatedAt`` and ``version`` (optimistic locking).
 - ``SK = OTP``: the live phone challenge. The key makes it one per customer; ``attempts``
   counts the tries spent, ``maxAttempts`` is the allowance; ``ttl`` lets DynamoDB drop it a
   day after it expired.
 - ``SK = IDEMPOTENCY#<key>``: the first answer to ``PUT /v1/profile`` with that key;
   ``ttl`` = creation + ``idempotency_retention`` (7 days by default).
-- ``SK = OTP#USAGE``: the customer's challenges and wrong codes of the last window
-  (``challenges``, ``wrongCodes``: lists of epoch microseconds), ``version``, ``ttl``.
+- ``SK = OTP#USAGE``: the customer's codes sent and wrong codes (``challenges``,
+  ``wrongCodes``: lists of epoch microseconds), ``version``, ``ttl``.
 
 And one item per phone number that was sent a code, ``PK = DESTINATION#<HMAC of the
 number>``, ``SK = OTP#USAGE`` (``challenges``, ``version``, ``ttl``): the per-number cap
 across customers, without the number itself.
 
-boto3 is synchronous, so every method runs in a worker thread. Every check-then-write is
-a conditional write (``TransactWriteItems`` where two items change together), never a
-read followed by a blind write; a write that loses a race re-reads and decides again.
+boto3 is synchronous, so every call runs through :func:`bnpl_common.aio.run_blocking`.
+Every write is conditional on the items being as the service read them and raises
+``ConcurrentUpdate`` when one moved; the service decides again (it owns the rules).
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
-import anyio.to_thread
-from bnpl_common.errors import Conflict
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bnpl_user.profiles.repository import (
-    DEFAULT_CAPS,
-    AttemptResult,
-    AttemptStatus,
-    Challenge,
-    CreateOutcome,
-    CreateResult,
-    DailyCaps,
-    OtpLimitReached,
-    ProfileRecord,
-    StoredResponse,
-    from_micros,
-    retry_at,
+from bnpl_common.aio import run_blocking
+from bnpl_common.dynamodb import (
+    TransactionCancelled,
+    TransactOp,
+    condition_check,
+    delete,
+    epoch_seconds,
+    error_code,
+    from_item,
+    put,
+    to_item,
+    transact_write,
+    update,
 )
-from bnpl_user.profiles.schemas import ProfileInput
-from bnpl_user.storage.table import ttl_attribute
+from bnpl_common.errors import ConcurrentUpdate
+from bnpl_common.idempotency import StoredResponse
+from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros, parse_instant
 
-T = TypeVar("T")
+from bnpl_user.profiles.model import CreateOutcome, CreateResult, Profile
+from bnpl_user.storage import profile_json
+from bnpl_user.storage.table import ttl_attribute
+from bnpl_user.verification.model import Challenge, ScopeKind, UsageLog, UsageScope, VerificationState
 
 PROFILE_SK = "PROFILE"
 OTP_SK = "OTP"
@@ -62,19 +59,8 @@ IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 IDEMPOTENCY_RETENTION = timedelta(days=7)
 # An expired challenge stays a day so a late try is told "expired" (and the resend throttle holds).
 CHALLENGE_GRACE = timedelta(days=1)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_TRIES = 10
-# Lost races: another request changed the item between our read and our conditional write.
-_RETRYABLE_CODES = frozenset({"TransactionConflictException", "TransactionInProgressException"})
-_RETRYABLE_REASONS = frozenset({"TransactionConflict"})
-
-
-class StorageContention(Conflict):
-    error_type = "ConcurrentUpdate"
-
-    def __init__(self) -> None:
-        super().__init__("the profile is being changed by another request; try again")
+# Usage logs outlive their newest event by two days: the caps look back one day at most.
+USAGE_RETENTION = timedelta(days=2)
 
 
 def customer_pk(sub: str) -> str:
@@ -89,92 +75,51 @@ def idempotency_sk(key: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key}"
 
 
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
+def _usage_pk(scope: UsageScope) -> str:
+    return customer_pk(scope.key) if scope.kind is ScopeKind.CUSTOMER else destination_pk(scope.key)
 
 
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _ts(value: datetime) -> str:
-    return value.isoformat()
-
-
-def _dt(value: dict[str, str]) -> datetime:
-    return datetime.fromisoformat(value["S"])
-
-
-def _micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _epoch_seconds(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(seconds=1)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _reasons(exc: ClientError) -> list[dict[str, Any]]:
-    """The per-item reasons of a cancelled transaction (raises ``exc`` when it is something else)."""
-    if _code(exc) != "TransactionCanceledException":
-        raise exc
-    return list(exc.response.get("CancellationReasons") or [])
-
-
-def _reason_code(reasons: list[dict[str, Any]], index: int) -> str:
-    return str(reasons[index].get("Code", "None")) if index < len(reasons) else "None"
-
-
-def _backoff(attempt: int) -> None:
-    if attempt:
-        time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # jitter, not a secret
-
-
-def _tries() -> Iterator[int]:
-    for attempt in range(_MAX_TRIES):
-        _backoff(attempt)
-        yield attempt
-
-
-def _profile(item: dict[str, Any]) -> ProfileRecord:
-    return ProfileRecord(
-        sub=item["sub"]["S"],
-        data=ProfileInput.model_validate_json(item["profile"]["S"]),
-        phone_verified=bool(item["phoneVerified"]["BOOL"]),
-        created_at=_dt(item["createdAt"]),
-        updated_at=_dt(item["updatedAt"]),
+def _profile(item: dict[str, Any]) -> Profile:
+    return Profile(
+        sub=item["sub"],
+        details=profile_json.loads(item["profile"]),
+        phone_verified=bool(item["phoneVerified"]),
+        created_at=parse_instant(item["createdAt"]),
+        updated_at=parse_instant(item["updatedAt"]),
+        version=int(item["version"]),
     )
 
 
 def _challenge(item: dict[str, Any]) -> Challenge:
     return Challenge(
-        id=item["challengeId"]["S"],
-        sub=item["sub"]["S"],
-        code_hash=item["codeHash"]["S"],
-        phone_number=item["phoneNumber"]["S"],
-        created_at=_dt(item["createdAt"]),
-        expires_at=_dt(item["expiresAt"]),
-        attempts_remaining=max(0, int(item["maxAttempts"]["N"]) - int(item["attempts"]["N"])),
+        id=item["challengeId"],
+        sub=item["sub"],
+        code_hash=item["codeHash"],
+        phone_number=item["phoneNumber"],
+        created_at=parse_instant(item["createdAt"]),
+        expires_at=parse_instant(item["expiresAt"]),
+        max_attempts=int(item["maxAttempts"]),
+        attempts=int(item["attempts"]),
     )
 
 
-def _moments(item: dict[str, Any] | None, name: str, since: datetime) -> list[int]:
-    """The epoch microseconds in list ``name`` of a usage item that are after ``since``."""
-    if item is None or name not in item:
-        return []
-    bound = _micros(since)
-    return [m for m in (int(v["N"]) for v in item[name]["L"]) if m > bound]
+def _usage(scope: UsageScope, item: dict[str, Any] | None) -> UsageLog:
+    if item is None:
+        return UsageLog(scope)
+    return UsageLog(
+        scope=scope,
+        sent=tuple(from_epoch_micros(m) for m in sorted(item.get("challenges", []))),
+        wrong=tuple(from_epoch_micros(m) for m in sorted(item.get("wrongCodes", []))),
+        version=int(item["version"]),
+    )
 
 
 def _response(item: dict[str, Any]) -> StoredResponse:
-    return StoredResponse(item["fingerprint"]["S"], int(item["statusCode"]["N"]), json.loads(item["response"]["S"]))
+    return StoredResponse(item["fingerprint"], int(item["statusCode"]), json.loads(item["response"]))
 
 
-class DynamoProfileRepository:
-    """``ProfileRepository`` on one DynamoDB table (``table.json``), through a boto3 client."""
+class DynamoUserStore:
+    """``UserStore`` on one DynamoDB table (``table.json``), through a boto3 client."""
 
     def __init__(self, client: Any, table: str, *, idempotency_retention: timedelta = IDEMPOTENCY_RETENTION) -> None:
         if idempotency_retention < timedelta(hours=24):
@@ -186,81 +131,79 @@ class DynamoProfileRepository:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, str]:
+        return {"PK": pk, "SK": sk}
 
-    def _key(self, sub: str, sk: str) -> dict[str, Any]:
-        return {"PK": _s(customer_pk(sub)), "SK": _s(sk)}
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        out = self._client.get_item(TableName=self._table, Key=to_item(self._key(pk, sk)), ConsistentRead=True)
+        return from_item(out["Item"]) if "Item" in out else None
 
-    def _get(self, sub: str, sk: str) -> dict[str, Any] | None:
-        return self._client.get_item(TableName=self._table, Key=self._key(sub, sk), ConsistentRead=True).get("Item")
+    async def _read(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return await run_blocking(self._get, pk, sk)
 
-    def _profile_and_challenge(
-        self, sub: str
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
-        # "OTP" < "OTP#USAGE" < "PROFILE" and no other sort key falls between them: one consistent read.
-        items = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="PK = :pk AND SK BETWEEN :otp AND :profile",
-            ExpressionAttributeValues={":pk": _s(customer_pk(sub)), ":otp": _s(OTP_SK), ":profile": _s(PROFILE_SK)},
-            ConsistentRead=True,
-        )["Items"]
-        by_sk = {item["SK"]["S"]: item for item in items}
-        return by_sk.get(PROFILE_SK), by_sk.get(OTP_SK), by_sk.get(USAGE_SK)
+    async def _write(self, operations: Sequence[TransactOp]) -> None:
+        """One transaction; any failed condition means the service read stale data."""
+        try:
+            await run_blocking(transact_write, self._client, operations)
+        except TransactionCancelled as cancelled:
+            raise ConcurrentUpdate() from cancelled
 
-    def _profile_item(self, profile: ProfileRecord, version: int) -> dict[str, Any]:
-        return {
-            **self._key(profile.sub, PROFILE_SK),
-            "sub": _s(profile.sub),
-            "profile": _s(profile.data.model_dump_json()),
-            "phoneNumber": _s(profile.data.phone_number),
-            "phoneVerified": {"BOOL": profile.phone_verified},
-            "createdAt": _s(_ts(profile.created_at)),
-            "updatedAt": _s(_ts(profile.updated_at)),
-            "version": _n(version),
+    def _profile_put(self, profile: Profile, *, condition: str, **expression: Any) -> TransactOp:
+        item = {
+            **self._key(customer_pk(profile.sub), PROFILE_SK),
+            "sub": profile.sub,
+            "profile": profile_json.dumps(profile.details),
+            "phoneNumber": profile.details.phone_number,
+            "phoneVerified": profile.phone_verified,
+            "createdAt": format_instant(profile.created_at),
+            "updatedAt": format_instant(profile.updated_at),
+            "version": profile.version + 1,
         }
+        return put("profile", self._table, item, condition=condition, **expression)
 
-    def _usage_put(
-        self, pk: str, current: dict[str, Any] | None, lists: dict[str, list[int]], window: timedelta
-    ) -> dict[str, Any]:
-        """Put a usage item (``lists`` of epoch microseconds) if it is still as read (``current``)."""
-        version = int(current["version"]["N"]) if current else 0
-        latest = max((m for values in lists.values() for m in values), default=0)
-        item: dict[str, Any] = {
-            "PK": _s(pk),
-            "SK": _s(USAGE_SK),
-            "version": _n(version + 1),
-            self._ttl: _n(_epoch_seconds(from_micros(latest) + window + CHALLENGE_GRACE)),
-        }
-        for name, values in lists.items():
-            item[name] = {"L": [_n(v) for v in sorted(values)]}
-        put: dict[str, Any] = {"TableName": self._table, "Item": item}
-        if current is None:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        else:
-            put["ConditionExpression"] = "#version = :version"
-            put["ExpressionAttributeNames"] = {"#version": "version"}
-            put["ExpressionAttributeValues"] = {":version": _n(version)}
-        return {"Put": put}
-
-    def _get_pk(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self._client.get_item(TableName=self._table, Key={"PK": _s(pk), "SK": _s(sk)}, ConsistentRead=True).get(
-            "Item"
+    def _versioned_profile_put(self, profile: Profile) -> TransactOp:
+        return self._profile_put(
+            profile,
+            condition="#version = :version",
+            names={"#version": "version"},
+            values={":version": profile.version},
         )
 
-    def _delete_challenge(self, sub: str, challenge_id: str) -> None:
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=self._key(sub, OTP_SK),
-                ConditionExpression="challengeId = :id",
-                ExpressionAttributeValues={":id": _s(challenge_id)},
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise  # already gone or replaced: nothing to discard
+    def _usage_put(self, log: UsageLog) -> TransactOp:
+        item: dict[str, Any] = {
+            **self._key(_usage_pk(log.scope), USAGE_SK),
+            "challenges": [epoch_micros(m) for m in log.sent],
+            "version": log.version + 1,
+        }
+        if log.scope.kind is ScopeKind.CUSTOMER:
+            item["wrongCodes"] = [epoch_micros(m) for m in log.wrong]
+        newest = max((*log.sent, *log.wrong), default=None)
+        if newest is not None:
+            item[self._ttl] = epoch_seconds(newest + USAGE_RETENTION)
+        name = f"usage-{log.scope.kind.value}"
+        if log.version == 0:
+            return put(name, self._table, item, condition="attribute_not_exists(PK)")
+        return put(
+            name,
+            self._table,
+            item,
+            condition="#version = :version",
+            names={"#version": "version"},
+            values={":version": log.version},
+        )
 
-    # -- the port ---------------------------------------------------------------------
+    def _challenge_is(self, challenge: Challenge) -> dict[str, Any]:
+        """Condition arguments: the stored challenge is ``challenge`` with as many tries spent."""
+        return {
+            "condition": "challengeId = :id AND attempts = :attempts",
+            "values": {":id": challenge.id, ":attempts": challenge.attempts},
+        }
+
+    # -- start-up and health ------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        return None  # the table is made by CloudFormation, the compose init container or the tests
 
     async def ping(self) -> bool:
         def check() -> bool:
@@ -268,262 +211,141 @@ class DynamoProfileRepository:
             return table.get("TableStatus") in ("ACTIVE", "UPDATING")
 
         try:
-            return await self._run(check)
-        except (ClientError, BotoCoreError):
+            return await run_blocking(check)
+        except Exception:  # readiness: any failure (missing table, no connection) is "not ready"
             return False
 
-    async def get(self, sub: str) -> ProfileRecord | None:
-        item = await self._run(self._get, sub, PROFILE_SK)
+    # -- profiles -----------------------------------------------------------------------
+
+    async def get_profile(self, sub: str) -> Profile | None:
+        item = await self._read(customer_pk(sub), PROFILE_SK)
         return _profile(item) if item else None
 
     async def get_response(self, sub: str, key: str) -> StoredResponse | None:
-        item = await self._run(self._get, sub, idempotency_sk(key))
+        item = await self._read(customer_pk(sub), idempotency_sk(key))
         return _response(item) if item else None
 
-    async def create(self, profile: ProfileRecord, *, key: str, response: StoredResponse) -> CreateResult:
-        return await self._run(self._create, profile, key, response)
-
-    def _create(self, profile: ProfileRecord, key: str, response: StoredResponse) -> CreateResult:
+    async def create_profile(self, profile: Profile, *, key: str, response: StoredResponse) -> CreateResult:
         record = {
-            **self._key(profile.sub, idempotency_sk(key)),
-            "sub": _s(profile.sub),
-            "fingerprint": _s(response.fingerprint),
-            "statusCode": _n(response.status_code),
-            "response": _s(json.dumps(response.body)),
-            "createdAt": _s(_ts(profile.created_at)),
-            self._ttl: _n(_epoch_seconds(profile.created_at + self._retention)),
+            **self._key(customer_pk(profile.sub), idempotency_sk(key)),
+            "sub": profile.sub,
+            "fingerprint": response.fingerprint,
+            "statusCode": response.status_code,
+            "response": json.dumps(response.body),
+            "createdAt": format_instant(profile.created_at),
+            self._ttl: epoch_seconds(profile.created_at + self._retention),
         }
         absent = "attribute_not_exists(PK)"
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": record,
-                    "ConditionExpression": absent,
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {"Put": {"TableName": self._table, "Item": self._profile_item(profile, 1), "ConditionExpression": absent}},
+        operations = [
+            put("key", self._table, record, condition=absent, return_old_on_failure=True),
+            self._profile_put(replace(profile, version=0), condition=absent),
         ]
-        for _ in _tries():
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return CreateResult(CreateOutcome.CREATED, response)
-            except ClientError as exc:
-                if _code(exc) in _RETRYABLE_CODES:
-                    continue
-                reasons = _reasons(exc)
-            if "ConditionalCheckFailed" in (_reason_code(reasons, 0), _reason_code(reasons, 1)):
-                # As the SQLite adapter: a used key answers first, then an existing profile.
-                old = reasons[0].get("Item") if reasons else None
-                stored = old or self._get(profile.sub, idempotency_sk(key))
-                if stored:
+        try:
+            await run_blocking(transact_write, self._client, operations)
+        except TransactionCancelled as cancelled:
+            if cancelled.condition_failed("key"):
+                stored = cancelled.old_item("key") or await self._read(customer_pk(profile.sub), idempotency_sk(key))
+                if stored is not None:
                     return CreateResult(CreateOutcome.REPLAYED, _response(stored))
-                if _reason_code(reasons, 1) == "ConditionalCheckFailed":
-                    return CreateResult(CreateOutcome.PROFILE_EXISTS)
-        raise StorageContention()
+            if cancelled.condition_failed("profile"):
+                return CreateResult(CreateOutcome.PROFILE_EXISTS)
+            raise ConcurrentUpdate() from cancelled
+        return CreateResult(CreateOutcome.CREATED, response)
 
-    async def update(self, sub: str, change: Callable[[ProfileRecord], ProfileRecord]) -> ProfileRecord | None:
-        return await self._run(self._update, sub, change)
+    async def save_profile(self, profile: Profile, *, drop_challenge: bool = False) -> Profile:
+        operations = [self._versioned_profile_put(profile)]
+        if drop_challenge:
+            operations.append(delete("challenge", self._table, self._key(customer_pk(profile.sub), OTP_SK)))
+        await self._write(operations)
+        return replace(profile, version=profile.version + 1)
 
-    def _update(self, sub: str, change: Callable[[ProfileRecord], ProfileRecord]) -> ProfileRecord | None:
-        for _ in _tries():
-            item = self._get(sub, PROFILE_SK)
-            if item is None:
-                return None
-            current = _profile(item)
-            version = int(item["version"]["N"])
-            updated = change(current)  # may raise: nothing is written
-            items: list[dict[str, Any]] = [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": self._profile_item(updated, version + 1),
-                        "ConditionExpression": "#version = :version",
-                        "ExpressionAttributeNames": {"#version": "version"},
-                        "ExpressionAttributeValues": {":version": _n(version)},
-                    }
-                }
-            ]
-            if updated.data.phone_number != current.data.phone_number:
-                # The challenge was for the old number: it goes in the same transaction.
-                items.append({"Delete": {"TableName": self._table, "Key": self._key(sub, OTP_SK)}})
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return updated
-            except ClientError as exc:
-                if _code(exc) in _RETRYABLE_CODES:
-                    continue
-                _reasons(exc)  # a cancelled transaction: someone else wrote first; read again
-        raise StorageContention()
+    # -- phone verification ---------------------------------------------------------------
 
-    async def start_challenge(
-        self, challenge: Challenge, *, throttle_since: datetime, destination_key: str, caps: DailyCaps = DEFAULT_CAPS
-    ) -> Challenge | None:
-        return await self._run(self._start_challenge, challenge, throttle_since, destination_key, caps)
+    async def get_challenge(self, sub: str) -> Challenge | None:
+        item = await self._read(customer_pk(sub), OTP_SK)
+        return _challenge(item) if item else None
 
-    def _start_challenge(
-        self, challenge: Challenge, throttle_since: datetime, destination_key: str, caps: DailyCaps
-    ) -> Challenge | None:
+    async def get_usage(self, scope: UsageScope) -> UsageLog:
+        return _usage(scope, await self._read(_usage_pk(scope), USAGE_SK))
+
+    async def verification_state(self, sub: str) -> VerificationState:
+        def query() -> list[dict[str, Any]]:
+            # "OTP" < "OTP#USAGE" < "PROFILE" and no other sort key falls between them: one consistent read.
+            out = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :otp AND :profile",
+                ExpressionAttributeValues=to_item({":pk": customer_pk(sub), ":otp": OTP_SK, ":profile": PROFILE_SK}),
+                ConsistentRead=True,
+            )
+            return [from_item(item) for item in out["Items"]]
+
+        by_sk = {item["SK"]: item for item in await run_blocking(query)}
+        profile, challenge = by_sk.get(PROFILE_SK), by_sk.get(OTP_SK)
+        return VerificationState(
+            profile=_profile(profile) if profile else None,
+            challenge=_challenge(challenge) if challenge else None,
+            usage=_usage(UsageScope(ScopeKind.CUSTOMER, sub), by_sk.get(USAGE_SK)),
+        )
+
+    async def save_challenge(
+        self, challenge: Challenge, *, replacing: Challenge | None, profile: Profile, usage: Sequence[UsageLog]
+    ) -> None:
         item = {
-            **self._key(challenge.sub, OTP_SK),
-            "sub": _s(challenge.sub),
-            "challengeId": _s(challenge.id),
-            "codeHash": _s(challenge.code_hash),
-            "phoneNumber": _s(challenge.phone_number),
-            "createdAt": _s(_ts(challenge.created_at)),
-            "createdAtMicros": _n(_micros(challenge.created_at)),
-            "expiresAt": _s(_ts(challenge.expires_at)),
-            "attempts": _n(0),
-            "maxAttempts": _n(challenge.attempts_remaining),
-            self._ttl: _n(_epoch_seconds(challenge.expires_at + CHALLENGE_GRACE)),
+            **self._key(customer_pk(challenge.sub), OTP_SK),
+            "sub": challenge.sub,
+            "challengeId": challenge.id,
+            "codeHash": challenge.code_hash,
+            "phoneNumber": challenge.phone_number,
+            "createdAt": format_instant(challenge.created_at),
+            "expiresAt": format_instant(challenge.expires_at),
+            "attempts": challenge.attempts,
+            "maxAttempts": challenge.max_attempts,
+            self._ttl: epoch_seconds(challenge.expires_at + CHALLENGE_GRACE),
         }
-        since = challenge.created_at - caps.window
-        now_micros = _micros(challenge.created_at)
-        customer, destination = customer_pk(challenge.sub), destination_pk(destination_key)
-        for _ in _tries():
-            old = self._get(challenge.sub, OTP_SK)
-            if old is not None and int(old["createdAtMicros"]["N"]) > _micros(throttle_since):
-                return _challenge(old)
-            mine = self._get_pk(customer, USAGE_SK)
-            theirs = self._get_pk(destination, USAGE_SK)
-            mine_sent, mine_wrong = _moments(mine, "challenges", since), _moments(mine, "wrongCodes", since)
-            theirs_sent = _moments(theirs, "challenges", since)
-            for moments, cap, name in (
-                (mine_sent, caps.challenges_per_customer, "customer"),
-                (theirs_sent, caps.challenges_per_destination, "destination"),
-            ):
-                free_at = retry_at([from_micros(m) for m in moments], cap=cap, window=caps.window, since=since)
-                if free_at is not None:
-                    raise OtpLimitReached(free_at, name)
-            items = [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": item,
-                        # Replace the old challenge unless it is younger than the resend interval.
-                        "ConditionExpression": "attribute_not_exists(PK) OR createdAtMicros <= :since",
-                        "ExpressionAttributeValues": {":since": _n(_micros(throttle_since))},
-                    }
-                },
-                self._usage_put(
-                    customer, mine, {"challenges": [*mine_sent, now_micros], "wrongCodes": mine_wrong}, caps.window
-                ),
-                self._usage_put(destination, theirs, {"challenges": [*theirs_sent, now_micros]}, caps.window),
-            ]
-            try:
-                self._client.transact_write_items(TransactItems=items)
-                return None
-            except ClientError as exc:
-                if _code(exc) in _RETRYABLE_CODES:
-                    continue
-                _reasons(exc)  # cancelled: a challenge or a count moved since the read; look again
-        raise StorageContention()
+        if replacing is None:
+            challenge_put = put("challenge", self._table, item, condition="attribute_not_exists(PK)")
+        else:
+            challenge_put = put("challenge", self._table, item, **self._challenge_is(replacing))
+        profile_unchanged = condition_check(
+            "profile",
+            self._table,
+            self._key(customer_pk(profile.sub), PROFILE_SK),
+            condition="#version = :version",
+            names={"#version": "version"},
+            values={":version": profile.version},
+        )
+        await self._write([challenge_put, profile_unchanged, *(self._usage_put(log) for log in usage)])
 
     async def discard_challenge(self, sub: str, challenge_id: str) -> None:
-        await self._run(self._delete_challenge, sub, challenge_id)
-
-    async def attempt(
-        self, sub: str, *, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps = DEFAULT_CAPS
-    ) -> AttemptResult:
-        return await self._run(self._attempt, sub, now, matches, caps)
-
-    def _attempt(self, sub: str, now: datetime, matches: Callable[[Challenge], bool], caps: DailyCaps) -> AttemptResult:
-        since = now - caps.window
-        for _ in _tries():
-            profile_item, item, usage = self._profile_and_challenge(sub)
-            if item is None:
-                return AttemptResult(AttemptStatus.NO_CHALLENGE)
-            challenge = _challenge(item)
-            if challenge.attempts_remaining <= 0:
-                return AttemptResult(AttemptStatus.EXHAUSTED)
-            if now >= challenge.expires_at:
-                return AttemptResult(AttemptStatus.EXPIRED)
-            if profile_item is None or profile_item["phoneNumber"]["S"] != challenge.phone_number:
-                self._delete_challenge(sub, challenge.id)
-                return AttemptResult(AttemptStatus.NO_CHALLENGE)
-            wrong = _moments(usage, "wrongCodes", since)
-            free_at = retry_at(
-                [from_micros(m) for m in wrong], cap=caps.wrong_codes_per_customer, window=caps.window, since=since
-            )
-            if free_at is not None:
-                return AttemptResult(AttemptStatus.LIMITED, challenge.attempts_remaining, retry_at=free_at)
-            seen = item["attempts"]
-            remaining = challenge.attempts_remaining - 1
-            if matches(challenge):
-                verified = self._verify(sub, challenge, now, seen)
-                if verified is not None:
-                    return AttemptResult(AttemptStatus.VERIFIED, remaining, verified)
-                continue  # the challenge moved (a parallel try, a new number): look again
-            # A wrong code: the try is spent and counted in one transaction, conditional on the
-            # challenge and the count being as read, before the answer is given; parallel tries
-            # cannot share one.
-            items = [
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": self._key(sub, OTP_SK),
-                        "UpdateExpression": "SET attempts = attempts + :one",
-                        "ConditionExpression": "challengeId = :id AND attempts = :seen",
-                        "ExpressionAttributeValues": {":one": _n(1), ":id": _s(challenge.id), ":seen": seen},
-                    }
-                },
-                self._usage_put(
-                    customer_pk(sub),
-                    usage,
-                    {"challenges": _moments(usage, "challenges", since), "wrongCodes": [*wrong, _micros(now)]},
-                    caps.window,
-                ),
-            ]
+        def discard() -> None:
             try:
-                self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if _code(exc) not in _RETRYABLE_CODES:
-                    _reasons(exc)  # cancelled: someone else spent a try or replaced the challenge
-                continue
-            return AttemptResult(AttemptStatus.MISMATCH, remaining)
-        raise StorageContention()
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item(self._key(customer_pk(sub), OTP_SK)),
+                    ConditionExpression="challengeId = :id",
+                    ExpressionAttributeValues=to_item({":id": challenge_id}),
+                )
+            except Exception as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise  # already gone or replaced: nothing to discard
 
-    def _verify(self, sub: str, challenge: Challenge, now: datetime, seen: dict[str, str]) -> ProfileRecord | None:
-        """Remove the challenge (if no try was spent since ``seen``) and mark the phone verified
-        together; None when the challenge is gone or moved."""
-        items = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": self._key(sub, OTP_SK),
-                    "ConditionExpression": "challengeId = :id AND attempts = :seen",
-                    "ExpressionAttributeValues": {":id": _s(challenge.id), ":seen": seen},
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": self._key(sub, PROFILE_SK),
-                    "UpdateExpression": "SET phoneVerified = :true, updatedAt = :now, #version = #version + :one",
-                    "ConditionExpression": "attribute_exists(PK) AND phoneNumber = :phone",
-                    "ExpressionAttributeNames": {"#version": "version"},
-                    "ExpressionAttributeValues": {
-                        ":true": {"BOOL": True},
-                        ":now": _s(_ts(now)),
-                        ":one": _n(1),
-                        ":phone": _s(challenge.phone_number),
-                    },
-                }
-            },
-        ]
-        for _ in _tries():
-            try:
-                self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if _code(exc) in _RETRYABLE_CODES:
-                    continue
-                reasons = _reasons(exc)
-                if any(_reason_code(reasons, i) in _RETRYABLE_REASONS for i in range(len(reasons))) and not any(
-                    _reason_code(reasons, i) == "ConditionalCheckFailed" for i in range(len(reasons))
-                ):
-                    continue
-                return None
-            item = self._get(sub, PROFILE_SK)
-            return _profile(item) if item else None
-        raise StorageContention()
+        await run_blocking(discard)
+
+    async def spend_attempt(self, challenge: Challenge, *, usage: UsageLog) -> None:
+        before = replace(challenge, attempts=challenge.attempts - 1)
+        spend = update(
+            "challenge",
+            self._table,
+            self._key(customer_pk(challenge.sub), OTP_SK),
+            expression="SET attempts = :spent",
+            condition="challengeId = :id AND attempts = :attempts",
+            values={":spent": challenge.attempts, ":id": before.id, ":attempts": before.attempts},
+        )
+        await self._write([spend, self._usage_put(usage)])
+
+    async def verify_phone(self, challenge: Challenge, profile: Profile) -> Profile:
+        remove = delete(
+            "challenge", self._table, self._key(customer_pk(challenge.sub), OTP_SK), **self._challenge_is(challenge)
+        )
+        await self._write([remove, self._versioned_profile_put(profile)])
+        return replace(profile, version=profile.version + 1)

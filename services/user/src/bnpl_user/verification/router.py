@@ -5,7 +5,7 @@ from __future__ import annotations
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 
-from bnpl_user.deps import AppClock, CurrentPrincipal, Notifier, Otp, ProfileRepo
+from bnpl_user.deps import AppClock, CurrentPrincipal, Notifier, Otp, Store
 from bnpl_user.profiles.schemas import Customer
 from bnpl_user.verification import service
 from bnpl_user.verification.schemas import ConfirmCode, VerificationChallenge
@@ -25,10 +25,11 @@ router = APIRouter(prefix="/v1/profile/phone-verification", tags=["phone verific
     },
 )
 async def start_phone_verification(
-    principal: CurrentPrincipal, repo: ProfileRepo, notifier: Notifier, clock: AppClock, policy: Otp
+    principal: CurrentPrincipal, store: Store, notifier: Notifier, clock: AppClock, policy: Otp
 ) -> VerificationChallenge:
     """Send a one-time code by SMS to the profile's phone number."""
-    return await service.start_verification(repo, principal.sub, notifier=notifier, clock=clock, policy=policy)
+    challenge = await service.start_verification(store, principal.sub, notifier=notifier, clock=clock, policy=policy)
+    return VerificationChallenge.from_challenge(challenge)
 
 
 @router.post(
@@ -40,7 +41,8 @@ async def start_phone_verification(
     },
 )
 async def confirm_phone_verification(
-    principal: CurrentPrincipal, repo: ProfileRepo, clock: AppClock, policy: Otp, body: ConfirmCode
+    principal: CurrentPrincipal, store: Store, clock: AppClock, policy: Otp, body: ConfirmCode
 ) -> Customer:
     """Check the one-time code; on success the phone is verified."""
-    return await service.confirm_verification(repo, principal.sub, code=body.code, clock=clock, policy=policy)
+    profile = await service.confirm_verification(store, principal.sub, code=body.code, clock=clock, policy=policy)
+    return Customer.from_profile(profile)

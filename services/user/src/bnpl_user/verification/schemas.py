@@ -1,4 +1,4 @@
-"""Request and response bodies of ``/v1/profile/phone-verification``."""
+"""Request and response bodies of ``/v1/profile/phone-verification``, mapped from the records."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
+
+from bnpl_user.verification.model import Challenge
+
+
+def mask_phone(phone: str) -> str:
+    """``+447700900789`` -> ``+44*******789``."""
+    return phone[:3] + "*" * max(len(phone) - 6, 0) + phone[-3:]
 
 
 class VerificationChallenge(BaseModel):
@@ -16,6 +23,14 @@ class VerificationChallenge(BaseModel):
     destination: str
     expires_at: AwareDatetime
     attempts_remaining: int
+
+    @classmethod
+    def from_challenge(cls, challenge: Challenge) -> VerificationChallenge:
+        return cls(
+            destination=mask_phone(challenge.phone_number),
+            expires_at=challenge.expires_at,
+            attempts_remaining=challenge.attempts_remaining,
+        )
 
 
 class ConfirmCode(BaseModel):

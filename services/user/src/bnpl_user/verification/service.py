@@ -1,4 +1,14 @@
-"""Phone verification: a 6-digit code by SMS, stored only as an HMAC, short-lived, few tries."""
+"""Phone verification: the one place its rules live.
+
+A 6-digit code goes by SMS; only its HMAC is stored, it lives ``ttl``, and allows
+``max_attempts`` tries, each stored before the answer is given. Daily caps over a rolling
+window: codes sent per customer and per phone number, wrong codes per customer.
+
+Every step reads, decides here, and hands the storage port a conditional write; when the
+write finds the data moved (another request got there first), the step runs again on fresh
+data (:func:`bnpl_common.retry.retry_on_contention`). That makes each cap check and the use
+it allows one atomic step on both storage adapters, without a rule in either.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +18,13 @@ import logging
 import math
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import anyio
 from bnpl_common.clock import Clock
 from bnpl_common.errors import DependencyFailed
+from bnpl_common.retry import retry_on_contention
 
 from bnpl_user.errors import (
     CodeExpired,
@@ -25,30 +36,19 @@ from bnpl_user.errors import (
     TooManyRequests,
 )
 from bnpl_user.notifier import Notifier, NotifierError
-from bnpl_user.profiles.repository import (
-    DEFAULT_CAPS,
-    AttemptStatus,
+from bnpl_user.profiles.model import Profile
+from bnpl_user.verification.model import (
+    AttemptOutcome,
     Challenge,
-    DailyCaps,
-    OtpLimitReached,
-    ProfileRepository,
+    OtpPolicy,
+    ScopeKind,
+    UsageScope,
 )
-from bnpl_user.profiles.schemas import Customer
-from bnpl_user.profiles.service import to_customer
-from bnpl_user.verification.schemas import VerificationChallenge
+from bnpl_user.verification.port import VerificationStore
 
 log = logging.getLogger("bnpl.user.verification")
 
 CODE_DIGITS = 6
-
-
-@dataclass(frozen=True, slots=True)
-class OtpPolicy:
-    pepper: str
-    ttl: timedelta = timedelta(minutes=10)
-    max_attempts: int = 5
-    resend_after: timedelta = timedelta(seconds=30)
-    caps: DailyCaps = DEFAULT_CAPS
 
 
 def new_code() -> str:
@@ -65,13 +65,16 @@ def destination_key(pepper: str, phone: str) -> str:
     return hmac.new(pepper.encode(), b"sms-destination:" + phone.encode(), hashlib.sha256).hexdigest()
 
 
+def free_at(moments: tuple[datetime, ...], *, cap: int, window: timedelta) -> datetime | None:
+    """When a cap of ``cap`` events per ``window`` frees a slot, if ``moments`` (those inside
+    the window) already fill it; None when there is room."""
+    if len(moments) < cap:
+        return None
+    return sorted(moments)[len(moments) - cap] + window
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
-
-
-def mask_phone(phone: str) -> str:
-    """``+447700900789`` -> ``+44*******789``."""
-    return phone[:3] + "*" * max(len(phone) - 6, 0) + phone[-3:]
 
 
 def sms_text(code: str, ttl: timedelta) -> str:
@@ -79,89 +82,126 @@ def sms_text(code: str, ttl: timedelta) -> str:
     return f"Your BNPL verification code is {code}. It expires in {minutes} minutes."
 
 
-async def start_verification(
-    repo: ProfileRepository, customer_id: str, *, notifier: Notifier, clock: Clock, policy: OtpPolicy
-) -> VerificationChallenge:
-    """Replace the customer's challenge with a new code and send it by SMS."""
-    profile = await repo.get(customer_id)
+async def _new_challenge(
+    store: VerificationStore, customer_id: str, *, clock: Clock, policy: OtpPolicy
+) -> tuple[Challenge, str]:
+    """One attempt at replacing the customer's challenge: the throttle, the caps, the write."""
+    profile = await store.get_profile(customer_id)
     if profile is None:
         raise ProfileNotFound()
     if profile.phone_verified:
         raise PhoneAlreadyVerified()
     now = clock.now()
-    code = new_code()
-    challenge_id = str(uuid.uuid4())
+    current = await store.get_challenge(customer_id)
+    if current is not None and current.created_at > now - policy.resend_after:
+        raise TooManyRequests(_seconds_until(current.created_at + policy.resend_after, now))
+    caps, since = policy.caps, now - policy.caps.window
+    phone = profile.details.phone_number
+    mine = (await store.get_usage(UsageScope(ScopeKind.CUSTOMER, customer_id))).since(since)
+    theirs = (await store.get_usage(UsageScope(ScopeKind.DESTINATION, destination_key(policy.pepper, phone)))).since(
+        since
+    )
+    for usage, cap in ((mine, caps.challenges_per_customer), (theirs, caps.challenges_per_destination)):
+        retry_at = free_at(usage.sent, cap=cap, window=caps.window)
+        if retry_at is not None:
+            log.warning(
+                "verification codes capped", extra={"customer_id": customer_id, "scope": usage.scope.kind.value}
+            )
+            raise TooManyRequests(
+                _seconds_until(retry_at, now),
+                "too many codes were sent for this customer or phone number today; try again later",
+            )
+    code, challenge_id = new_code(), str(uuid.uuid4())
     challenge = Challenge(
         id=challenge_id,
         sub=customer_id,
         code_hash=hash_code(policy.pepper, challenge_id, code),
-        phone_number=profile.data.phone_number,
+        phone_number=phone,
         created_at=now,
         expires_at=now + policy.ttl,
-        attempts_remaining=policy.max_attempts,
+        max_attempts=policy.max_attempts,
     )
-    try:
-        recent = await repo.start_challenge(
-            challenge,
-            throttle_since=now - policy.resend_after,
-            destination_key=destination_key(policy.pepper, challenge.phone_number),
-            caps=policy.caps,
-        )
-    except OtpLimitReached as limit:
-        log.warning("verification codes capped", extra={"customer_id": customer_id, "scope": limit.scope})
-        raise TooManyRequests(
-            _seconds_until(limit.retry_at, now),
-            "too many codes were sent for this customer or phone number today; try again later",
-        ) from None
-    if recent is not None:
-        wait = (recent.created_at + policy.resend_after - now).total_seconds()
-        raise TooManyRequests(max(1, math.ceil(wait)))
+    await store.save_challenge(
+        challenge, replacing=current, profile=profile, usage=[mine.with_sent(now), theirs.with_sent(now)]
+    )
+    return challenge, code
+
+
+async def start_verification(
+    store: VerificationStore, customer_id: str, *, notifier: Notifier, clock: Clock, policy: OtpPolicy
+) -> Challenge:
+    """Replace the customer's challenge with a new code and send it by SMS."""
+    challenge, code = await retry_on_contention(lambda: _new_challenge(store, customer_id, clock=clock, policy=policy))
     try:
         await notifier.send_sms(challenge.phone_number, sms_text(code, policy.ttl))
     except BaseException as exc:
-        # A code nobody received must not stay guessable.
+        # A code nobody received must not stay guessable (it still counts against the caps).
         with anyio.CancelScope(shield=True):
-            await repo.discard_challenge(customer_id, challenge_id)
+            await store.discard_challenge(customer_id, challenge.id)
         log.warning(
             "verification SMS not sent",
-            extra={"customer_id": customer_id, "challenge_id": challenge_id, "error_class": type(exc).__name__},
+            extra={"customer_id": customer_id, "challenge_id": challenge.id, "error_class": type(exc).__name__},
         )
         if isinstance(exc, NotifierError):
             raise DependencyFailed("the SMS could not be sent; try again later") from exc
         raise
-    log.info("verification SMS sent", extra={"customer_id": customer_id, "challenge_id": challenge_id})
-    return VerificationChallenge(
-        destination=mask_phone(challenge.phone_number),
-        expires_at=challenge.expires_at,
-        attempts_remaining=challenge.attempts_remaining,
+    log.info("verification SMS sent", extra={"customer_id": customer_id, "challenge_id": challenge.id})
+    return challenge
+
+
+def _refused(customer_id: str, outcome: AttemptOutcome, attempts_remaining: int) -> None:
+    log.info(
+        "verification attempt refused",
+        extra={"customer_id": customer_id, "outcome": outcome.value, "attempts_remaining": attempts_remaining},
     )
 
 
-async def confirm_verification(
-    repo: ProfileRepository, customer_id: str, *, code: str, clock: Clock, policy: OtpPolicy
-) -> Customer:
-    """Check a code; each try is spent (and stored) before the answer."""
-
-    def matches(challenge: Challenge) -> bool:
-        return hmac.compare_digest(challenge.code_hash, hash_code(policy.pepper, challenge.id, code))
-
+async def _attempt(
+    store: VerificationStore, customer_id: str, *, code: str, clock: Clock, policy: OtpPolicy
+) -> Profile:
+    """One attempt at checking a code, in this order: a live challenge, tries left, not
+    expired, still for the profile's number, the daily cap of wrong codes; then the code."""
     now = clock.now()
-    result = await repo.attempt(customer_id, now=now, matches=matches, caps=policy.caps)
-    extra = {"customer_id": customer_id, "outcome": result.status.value}
-    if result.status is AttemptStatus.VERIFIED and result.profile is not None:
-        log.info("phone verified", extra=extra)
-        return to_customer(result.profile)
-    log.info("verification attempt refused", extra={**extra, "attempts_remaining": result.attempts_remaining})
-    if result.status is AttemptStatus.MISMATCH:
-        if result.attempts_remaining <= 0:
-            raise TooManyAttempts()
-        raise CodeMismatch(result.attempts_remaining)
-    if result.status is AttemptStatus.EXPIRED:
-        raise CodeExpired()
-    if result.status is AttemptStatus.EXHAUSTED:
+    state = await store.verification_state(customer_id)
+    challenge = state.challenge
+    if challenge is None:
+        _refused(customer_id, AttemptOutcome.NO_CHALLENGE, 0)
+        raise NoVerificationPending()
+    if challenge.attempts_remaining <= 0:
+        _refused(customer_id, AttemptOutcome.EXHAUSTED, 0)
         raise TooManyAttempts()
-    if result.status is AttemptStatus.LIMITED and result.retry_at is not None:
+    if now >= challenge.expires_at:
+        _refused(customer_id, AttemptOutcome.EXPIRED, challenge.attempts_remaining)
+        raise CodeExpired()
+    profile = state.profile
+    if profile is None or profile.details.phone_number != challenge.phone_number:
+        await store.discard_challenge(customer_id, challenge.id)  # it was for another number
+        _refused(customer_id, AttemptOutcome.NO_CHALLENGE, 0)
+        raise NoVerificationPending()
+    caps = policy.caps
+    usage = state.usage.since(now - caps.window)
+    retry_at = free_at(usage.wrong, cap=caps.wrong_codes_per_customer, window=caps.window)
+    if retry_at is not None:
+        # Past the cap nothing is checked, not even the right code: guessing is over for today.
+        _refused(customer_id, AttemptOutcome.LIMITED, challenge.attempts_remaining)
         raise TooManyRequests(
-            _seconds_until(result.retry_at, now), "too many wrong codes today; try again later", field="code"
+            _seconds_until(retry_at, now), "too many wrong codes today; try again later", field="code"
         )
-    raise NoVerificationPending()
+    if hmac.compare_digest(challenge.code_hash, hash_code(policy.pepper, challenge.id, code)):
+        verified = await store.verify_phone(challenge, replace(profile, phone_verified=True, updated_at=now))
+        log.info("phone verified", extra={"customer_id": customer_id, "outcome": AttemptOutcome.VERIFIED.value})
+        return verified
+    spent = challenge.spent()
+    # The try is stored (and counted) before the answer: parallel guesses cannot share one.
+    await store.spend_attempt(spent, usage=usage.with_wrong(now))
+    _refused(customer_id, AttemptOutcome.MISMATCH, spent.attempts_remaining)
+    if spent.attempts_remaining <= 0:
+        raise TooManyAttempts()
+    raise CodeMismatch(spent.attempts_remaining)
+
+
+async def confirm_verification(
+    store: VerificationStore, customer_id: str, *, code: str, clock: Clock, policy: OtpPolicy
+) -> Profile:
+    """Check a code; on success the phone is verified."""
+    return await retry_on_contention(lambda: _attempt(store, customer_id, code=code, clock=clock, policy=policy))

@@ -1,0 +1,231 @@
+"""Deciding an application: preconditions, one order one plan, the customer's history, the
+model's inputs, the score and the policy, then one conditional write (retried on a lost race)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bnpl_common.clock import Clock
+from bnpl_common.dates import age_on
+from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
+from bnpl_common.retry import RetryPolicy, retry_on_contention
+
+from bnpl_credit.applications.documents import decision_documents
+from bnpl_credit.applications.ports import ApplicationStore, Reservation, order_taken
+from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
+from bnpl_credit.credit_line.model import Account, CustomerHistory
+from bnpl_credit.credit_line.ports import CreditLineStore
+from bnpl_credit.credit_line.service import customer_history
+from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, DecisionStatus, ScoreOutcome, evaluate
+from bnpl_credit.decision.features import FeatureInputs, build_features
+from bnpl_credit.errors import (
+    AmountOutOfRange,
+    ConcurrentUpdate,
+    CurrencyMismatch,
+    OrderAlreadyFinanced,
+    PhoneNotVerified,
+    ProfileMismatch,
+    UnsupportedCurrency,
+)
+from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
+from bnpl_credit.scoring.port import FeatureRow
+
+log = logging.getLogger("bnpl.credit.applications")
+
+# Concurrent applications of one customer serialise on the account's version: each lost race
+# decides again on fresh data. Twenty at once (the contract suite) must all get an answer, so
+# more attempts than the shared default, with the shared backoff.
+RESERVATION_RETRY = RetryPolicy(attempts=60, base_delay=0.002, max_delay=0.05)
+
+
+class DecidingStore(ApplicationStore, CreditLineStore, IdempotencyStore, Protocol):
+    """What deciding reads and writes."""
+
+
+def _check_preconditions(engine: DecisionEngine, customer_id: str, body: ApplicationInput) -> None:
+    if body.profile.id != customer_id:
+        raise ProfileMismatch("the profile does not belong to the caller", field="profile.id")
+    policy = engine.policy
+    order = body.order
+    currency = order.amount.currency
+    if currency not in policy.currencies:
+        raise UnsupportedCurrency(
+            f"{currency} is not supported; use one of {', '.join(sorted(policy.currencies))}",
+            field="order.amount.currency",
+        )
+    plan = policy.plan(order.plan_type)
+    if not plan.min_amount <= order.amount.amount <= plan.max_amount:
+        raise AmountOutOfRange(
+            f"{order.plan_type} is available for amounts from {plan.min_amount} to {plan.max_amount} minor units",
+            field="order.amount.amount",
+            info={"minAmount": plan.min_amount, "maxAmount": plan.max_amount},
+        )
+    profile = body.profile
+    if not profile.phone_verified:
+        raise PhoneNotVerified("verify your phone number before applying", field="profile.phoneVerified")
+    for name, money in (
+        ("monthlyIncome", profile.monthly_income),
+        ("monthlyExpenses", profile.monthly_expenses),
+        ("assets", profile.assets),
+        ("debt", profile.debt),
+    ):
+        if money.currency != currency:
+            raise CurrencyMismatch(
+                "the profile's amounts must be in the currency of the order", field=f"profile.{name}.currency"
+            )
+
+
+async def _check_order_free(store: ApplicationStore, customer_id: str, body: ApplicationInput, now: datetime) -> None:
+    """One merchant order backs one plan: refuse before deciding when a live approval or plan
+    holds it (the store checks again, atomically, when it writes an approval)."""
+    claim = await store.get_order_claim(body.order.merchant_id, body.order.order_reference, now=now)
+    if claim is None:
+        return
+    error = order_taken()
+    if claim.customer_id == customer_id:  # the caller's own: say which, so it can be confirmed or cancelled
+        error.info = {"applicationId": claim.application_id}
+        if claim.plan_id is not None:
+            error.info["planId"] = claim.plan_id
+    raise error
+
+
+def _inputs(
+    engine: DecisionEngine, body: ApplicationInput, history: CustomerHistory, now: datetime
+) -> tuple[FeatureRow, DecisionContext]:
+    policy = engine.policy
+    order, profile = body.order, body.profile
+    currency = order.amount.currency
+    today = now.date()
+    account = history.account
+    same_currency = account is None or account.currency == currency
+    features = build_features(
+        FeatureInputs(
+            employment_years=profile.employment_years,
+            housing=profile.housing,
+            employment=profile.employment,
+            date_of_birth=profile.date_of_birth,
+            monthly_income=profile.monthly_income.amount,
+            monthly_expenses=profile.monthly_expenses.amount,
+            assets=profile.assets.amount,
+            debt=profile.debt.amount,
+            order_amount=order.amount.amount,
+            term_months=policy.plan(order.plan_type).model_term_months,
+            has_late_installments=history.late_installments > 0,
+            open_plans_outstanding=history.open_plans_outstanding if same_currency else 0,
+            model_unit_minor=policy.currencies[currency].model_unit_minor,
+        ),
+        today=today,
+    )
+    ctx = DecisionContext(
+        amount=order.amount.amount,
+        currency=currency,
+        plan_type=order.plan_type,
+        age=age_on(profile.date_of_birth, today),
+        late_installments=history.late_installments,
+        monthly_income=profile.monthly_income.amount,
+        monthly_expenses=profile.monthly_expenses.amount,
+        # a line in another currency leaves nothing available in this one
+        credit_limit=(account.credit_limit if same_currency else 0) if account else None,
+        exposure=history.exposure if same_currency else 0,
+        today=today,
+        now=now,
+    )
+    return features, ctx
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """A score kept across attempts: a lost race scores again only if the model's inputs moved."""
+
+    features: FeatureRow
+    outcome: ScoreOutcome
+
+
+async def apply_for_credit(
+    store: DecidingStore,
+    engine: DecisionEngine,
+    clock: Clock,
+    customer_id: str,
+    *,
+    body: ApplicationInput,
+    idempotency_key: str | None,
+) -> StoredResponse:
+    """Decide one application and store it with its decision record, event and key.
+
+    An approval reserves credit conditionally on the customer's account as the decision saw
+    it; if another reservation landed meanwhile, the decision is taken again on fresh data.
+    """
+    key = check_key(idempotency_key)
+    request_fp = fingerprint({"op": "apply", "body": body.model_dump(by_alias=True, mode="json")})
+    order = body.order.to_order()
+    profile = body.profile.model_dump(by_alias=True, mode="json")
+    scored: _Scored | None = None
+
+    async def replay(now: datetime) -> StoredResponse | None:
+        stored = await store.get_idempotent(customer_id, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+        return stored
+
+    async def attempt() -> StoredResponse:
+        nonlocal scored
+        now = clock.now()
+        stored = await replay(now)
+        if stored is not None:
+            return stored
+        _check_preconditions(engine, customer_id, body)
+        try:
+            await _check_order_free(store, customer_id, body, now)
+        except OrderAlreadyFinanced:
+            # a retry of this very request may have been decided (and claimed the order) meanwhile
+            stored = await replay(now)
+            if stored is None:
+                raise
+            return stored
+        snapshot = await store.snapshot(customer_id)
+        history = customer_history(snapshot, now=now, policy=engine.policy)
+        features, ctx = _inputs(engine, body, history, now)
+        if scored is None or scored.features != features:
+            scored = _Scored(features, await engine.score(features))
+        decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
+        docs = decision_documents(
+            engine.policy,
+            customer_id=customer_id,
+            order=order,
+            profile=profile,
+            history=history,
+            features=features,
+            decision=decision,
+            now=now,
+        )
+        body_out = CreditApplication.of(docs.application, now).to_json()
+        winner = await store.save_decision(
+            application=docs.application,
+            record=docs.record,
+            idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, now),
+            events=[docs.event],
+            reservation=_reservation(decision.status, decision.new_credit_limit, order.currency, history.account),
+        )
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner
+        log.info("application decided", extra={"application_id": docs.application.id, "status": decision.status})
+        return StoredResponse(request_fp, 201, body_out)
+
+    try:
+        return await retry_on_contention(attempt, policy=RESERVATION_RETRY)
+    except ConcurrentUpdate as exc:
+        raise ConcurrentUpdate("too many concurrent applications; try again", field="order") from exc
+
+
+def _reservation(
+    status: DecisionStatus, new_credit_limit: int | None, currency: str, account: Account | None
+) -> Reservation | None:
+    """An approval reserves on the account it saw (creating it at the first approval)."""
+    if status is not DecisionStatus.APPROVED:
+        return None
+    new_account = Account(new_credit_limit, currency, 1) if new_credit_limit is not None else None
+    return Reservation(expected_version=account.version if account else None, new_account=new_account)

@@ -1,0 +1,70 @@
+"""Outbox events: what a change announces, written in the same transaction as the change.
+
+Each event has a unique ``id`` (the relay publishes at least once: consumers dedupe on it)
+and carries no personal data beyond the customer's opaque ``sub``. Its JSON form
+(:meth:`Event.to_message`) is the published contract: ``{id, type, source, occurredAt,
+customerId, data}``; the outbox stores that same form.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bnpl_common.timefmt import format_instant, parse_instant
+
+EVENT_SOURCE = "bnpl.credit"
+
+
+class EventType(StrEnum):
+    DECISION_MADE = "decision.made"
+    APPLICATION_CANCELLED = "application.cancelled"
+    APPLICATION_EXPIRED = "application.expired"
+    PLAN_ACTIVATED = "plan.activated"
+    PAYMENT_APPLIED = "payment.applied"
+    INSTALLMENT_LATE = "installment.late"
+    REFUND_APPLIED = "refund.applied"
+
+
+# An event's payload is the published message body, so it is JSON already; each event type's
+# builder (next to the change that raises it) fixes its fields.
+EventData = Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    type: EventType
+    occurred_at: datetime
+    customer_id: str
+    data: EventData
+    source: str = EVENT_SOURCE
+
+    @classmethod
+    def new(cls, event_type: EventType, *, now: datetime, customer_id: str, data: EventData) -> Event:
+        return cls(str(uuid.uuid4()), event_type, now, customer_id, data)
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": str(self.type),
+            "source": self.source,
+            "occurredAt": format_instant(self.occurred_at),
+            "customerId": self.customer_id,
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Event:
+        return cls(
+            id=message["id"],
+            type=EventType(message["type"]),
+            occurred_at=parse_instant(message["occurredAt"]),
+            customer_id=message["customerId"],
+            data=message["data"],
+            source=message.get("source", EVENT_SOURCE),
+        )

@@ -1,0 +1,146 @@
+"""Confirming an approval into a plan (``POST /v1/applications/{id}/confirm``).
+
+The plan takes the offer's amounts with due dates counted from today; a pay-in-4 plan's first
+part is due, and taken, at once. The application leaves APPROVED, the plan is created and the
+order's claim passes to the plan in one transaction, which the store refuses if the approval
+was cancelled or expired meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from bnpl_common.clock import Clock
+from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
+from bnpl_common.retry import retry_on_contention
+
+from bnpl_credit.applications.model import Application, Offer
+from bnpl_credit.applications.ports import ApplicationStore
+from bnpl_credit.decision.policy import PlanTypePolicy, Policy
+from bnpl_credit.decision.schedule import add_months
+from bnpl_credit.errors import ApplicationNotFound
+from bnpl_credit.events.model import Event
+from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
+from bnpl_credit.plans.events import payment_applied, plan_activated
+from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
+from bnpl_credit.plans.model import Payment, PaymentSource
+from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.plans.schemas import PaymentPlan
+
+log = logging.getLogger("bnpl.credit.plans")
+
+
+class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, Protocol):
+    """What confirming reads and writes."""
+
+
+def _due_dates(plan_type: PlanTypePolicy, count: int, start: date) -> list[date]:
+    if plan_type.kind == "split":
+        step = plan_type.interval_days or 14
+        return [start + timedelta(days=step * i) for i in range(count)]
+    return [add_months(start, i + 1) for i in range(count)]
+
+
+def open_plan(
+    application: Application, offer: Offer, plan_type: PlanTypePolicy, *, plan_id: str, now: datetime
+) -> Plan:
+    """The new plan of a confirmed approval: the offer's amounts, due dates from ``now``."""
+    schedule = offer.schedule
+    order = application.order
+    terms = PlanTerms(
+        id=plan_id,
+        customer_id=application.customer_id,
+        application_id=application.id,
+        plan_type=order.plan_type,
+        merchant_id=order.merchant_id,
+        order_reference=order.order_reference,
+        currency=offer.currency,
+        principal=schedule.amount_financed,
+        finance_charge=schedule.finance_charge,
+        total_of_payments=schedule.total_of_payments,
+        apr_basis_points=schedule.apr_basis_points,
+        created_at=now,
+    )
+    dates = _due_dates(plan_type, len(schedule.installments), now.date())
+    installments = [
+        Installment(sequence=i.sequence, due_date=d, amount=i.amount)
+        for i, d in zip(schedule.installments, dates, strict=True)
+    ]
+    return Plan(terms, installments)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedPlan:
+    """A confirmation's new plan with what it records and announces."""
+
+    plan: Plan
+    payments: tuple[Payment, ...]
+    events: tuple[Event, ...]
+
+
+def open_confirmed_plan(application: Application, policy: Policy, *, now: datetime) -> OpenedPlan:
+    """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
+    first part is due, and taken, at once."""
+    offer = application.offer_to_confirm(now)
+    plan_type = policy.plan(application.order.plan_type)
+    plan = open_plan(application, offer, plan_type, plan_id=str(uuid.uuid4()), now=now)
+    if plan_type.kind != "split":
+        return OpenedPlan(plan, (), (plan_activated(plan, now),))
+    first = plan.installments[0].amount
+    payment = Payment(
+        id=str(uuid.uuid4()),
+        customer_id=plan.customer_id,
+        plan_id=plan.id,
+        amount=first,
+        currency=plan.currency,
+        source=PaymentSource.CONFIRMATION,
+        created_at=now,
+        allocations=plan.take_payment(first, plan.currency, now.date()),
+    )
+    return OpenedPlan(plan, (payment,), (plan_activated(plan, now), payment_applied(payment, plan, now)))
+
+
+async def confirm_application(
+    store: ConfirmStore,
+    policy: Policy,
+    clock: Clock,
+    customer_id: str,
+    *,
+    application_id: str,
+    idempotency_key: str | None,
+) -> StoredResponse:
+    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now."""
+    key = check_key(idempotency_key)
+    request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
+
+    async def attempt() -> StoredResponse:
+        now = clock.now()
+        stored = await store.get_idempotent(customer_id, key, now=now)
+        if stored is not None:
+            ensure_same_request(stored.fingerprint, request_fp)
+            return stored
+        application = await store.get_application(customer_id, application_id)
+        if application is None:
+            raise ApplicationNotFound("no such application", field="applicationId")
+        opened = open_confirmed_plan(application, policy, now=now)  # InvalidApplicationState unless it holds
+        plan = opened.plan
+        body = PaymentPlan.as_of(plan, now.date(), policy.late_fees).to_json()
+        winner = await store.save_confirmation(
+            plan=plan,
+            application=application.confirm(plan.id, now),
+            idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
+            payments=opened.payments,
+            events=opened.events,
+        )
+        if winner is not None:
+            ensure_same_request(winner.fingerprint, request_fp)
+            return winner
+        log.info("plan activated", extra={"application_id": application_id, "plan_id": plan.id})
+        return StoredResponse(request_fp, 201, body)
+
+    # another write to the same items (the sweeper expiring it) got in the way: read again
+    return await retry_on_contention(attempt)

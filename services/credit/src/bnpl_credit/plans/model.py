@@ -1,0 +1,65 @@
+"""Plan records that are not the plan itself: statuses, payments and refunds (written once,
+next to the plan change that made them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    REFUNDED = "REFUNDED"
+
+
+class InstallmentStatus(StrEnum):
+    DUE = "DUE"
+    PAID = "PAID"
+    LATE = "LATE"
+    REFUNDED = "REFUNDED"
+
+
+class PaymentSource(StrEnum):
+    SHOPPER = "SHOPPER"
+    CONFIRMATION = "CONFIRMATION"  # pay in 4: the first part, taken when the plan is confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """An amount put on (a payment) or taken off (a refund) one installment."""
+
+    sequence: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    customer_id: str
+    plan_id: str
+    amount: int
+    currency: str
+    source: PaymentSource
+    created_at: datetime
+    allocations: tuple[Allocation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    customer_id: str
+    plan_id: str
+    merchant_id: str
+    order_reference: str
+    amount: int
+    currency: str
+    reason: str
+    full: bool  # the refunds reached the principal: the plan is REFUNDED
+    credits: tuple[Allocation, ...]  # taken off installments, last first
+    returned_to_shopper: int
+    plan_status: PlanStatus  # as the refund left it
+    amount_outstanding: int  # as the refund left it
+    created_at: datetime
+    by: str  # the merchant caller's access key id or role

@@ -1,0 +1,170 @@
+"""No module imports a module above it: the layers of bnpl_credit, checked on the source.
+
+From the bottom: the pure decision core (policy, schedules, features, scorer port), the
+records (``*/model.py``, the plan's ledger), the storage ports, the HTTP shapes, the services,
+the adapters (storage, scorers, event publishers) and the app that wires them (settings,
+dependencies, routers, ``main``, the table command). A module may import its own layer and the ones below.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import bnpl_credit
+
+PACKAGE = Path(bnpl_credit.__file__).parent
+
+LAYERS: list[tuple[str, list[str]]] = [
+    (
+        "core",
+        [
+            "errors",
+            "clock",
+            "idempotency",
+            "scoring.port",
+            "decision.policy",
+            "decision.schedule",
+            "decision.features",
+            "decision.engine",
+            "markets.rates",
+            "markets.catalog",
+            "markets.interest",
+            "markets.affordability",
+            "psp.errors",
+            "disclosures.pdf",
+            "disclosures.inputs",
+            "disclosures.formatting",
+            "disclosures.render",
+        ],
+    ),
+    (
+        "records",
+        [
+            "events.model",
+            "credit_line.model",
+            "applications.model",
+            "plans.model",
+            "plans.ledger",
+            "refunds.model",
+            "psp.records",
+        ],
+    ),
+    (
+        "ports",
+        [
+            "events.ports",
+            "credit_line.ports",
+            "applications.ports",
+            "plans.ports",
+            "storage.port",
+            "psp.port",
+            "disclosures.store",
+        ],
+    ),
+    (
+        "http shapes",
+        [
+            "schemas",
+            "applications.schemas",
+            "plans.schemas",
+            "refunds.schemas",
+            "quotes.schemas",
+            "credit_line.schemas",
+        ],
+    ),
+    (
+        "services",
+        [
+            "applications.cursor",
+            "applications.documents",
+            "applications.deciding",
+            "applications.holds",
+            "applications.queries",
+            "credit_line.service",
+            "plans.events",
+            "plans.changes",
+            "plans.confirm",
+            "plans.service",
+            "refunds.service",
+            "quotes.service",
+            "disclosures.archive",
+        ],
+    ),
+    (
+        "adapters",
+        [
+            "storage.documents",
+            "storage.sqlite",
+            "storage.dynamodb",
+            "scoring.http",
+            "scoring.inprocess",
+            "scoring.sagemaker",
+            "events.relay",
+            "disclosures.local",
+            "disclosures.s3",
+            "psp.stripe_adapter",
+            "psp.sandbox_adapter",
+        ],
+    ),
+    (
+        "app",
+        [
+            "refunds.auth",
+            "settings",
+            "storage.factory",
+            "storage.table",
+            "deps",
+            "applications.router",
+            "plans.router",
+            "refunds.router",
+            "quotes.router",
+            "credit_line.router",
+            "main",
+            "__main__",
+            "testing",
+            "disclosures.settings",
+            "psp.settings",
+            "psp.testing",
+        ],
+    ),
+]
+LAYER_OF = {f"bnpl_credit.{name}": rank for rank, (_, names) in enumerate(LAYERS) for name in names}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            continue
+        found[".".join(parts)] = path
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bnpl_credit"):
+            for alias in node.names:  # "from bnpl_credit.plans import ledger" imports a module
+                full = f"{node.module}.{alias.name}"
+                names.add(full if full in LAYER_OF else node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("bnpl_credit"))
+    return names
+
+
+def test_every_module_has_a_layer() -> None:
+    assert sorted(set(_modules()) - set(LAYER_OF)) == []
+    assert sorted(set(LAYER_OF) - set(_modules())) == []
+
+
+def test_no_module_imports_a_module_above_it() -> None:
+    upward = []
+    for module, path in _modules().items():
+        for imported in _imports(path):
+            if imported in LAYER_OF and LAYER_OF[imported] > LAYER_OF[module]:
+                upward.append(
+                    f"{module} ({LAYERS[LAYER_OF[module]][0]}) imports {imported} ({LAYERS[LAYER_OF[imported]][0]})"
+                )
+    assert upward == []

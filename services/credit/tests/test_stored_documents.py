@@ -1,0 +1,59 @@
+"""What is stored stays readable: documents written before the records were typed (captured in
+``data/stored_documents_v1.json`` from the service as it was, through its own service functions
+on SQLite) load into records and serialize back to exactly the same JSON. Both adapters keep
+these documents (SQLite in its ``doc``/``record`` columns, DynamoDB in each item's ``doc``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bnpl_credit.applications.model import ApplicationStatus
+from bnpl_credit.events.model import Event
+from bnpl_credit.plans.model import PlanStatus
+from bnpl_credit.storage import documents
+
+STORED = json.loads((Path(__file__).parent / "data" / "stored_documents_v1.json").read_text(encoding="utf-8"))
+
+ROUND_TRIPS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], dict[str, Any]]]] = {
+    "applications": (documents.application_from_doc, documents.application_doc),
+    "decisions": (documents.decision_record_from_doc, documents.decision_record_doc),
+    "plans": (lambda doc: documents.plan_from_doc(doc, 1), documents.plan_doc),
+    "payments": (documents.payment_from_doc, documents.payment_doc),
+    "refunds": (documents.refund_from_doc, documents.refund_doc),
+    "events": (Event.from_message, Event.to_message),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ROUND_TRIPS))
+def test_stored_documents_load_and_serialize_back_unchanged(kind: str) -> None:
+    load, dump = ROUND_TRIPS[kind]
+    assert STORED[kind], "the fixture has documents of every kind"
+    for doc in STORED[kind]:
+        assert documents.dumps(dump(load(doc))) == documents.dumps(doc)
+
+
+def test_the_fixture_covers_every_state_that_shapes_a_document() -> None:
+    statuses = {documents.application_from_doc(d).status for d in STORED["applications"]}
+    assert statuses == {
+        ApplicationStatus.CONFIRMED,
+        ApplicationStatus.CANCELLED,
+        ApplicationStatus.DECLINED,
+        ApplicationStatus.REFERRED,
+    }
+    assert any(d["notice"] for d in STORED["applications"])  # an adverse-action notice
+    assert any(d["score"] is None for d in STORED["decisions"])  # a scorer failure
+    plans = [documents.plan_from_doc(d, 1) for d in STORED["plans"]]
+    assert {p.status for p in plans} == {PlanStatus.ACTIVE, PlanStatus.REFUNDED}
+    assert any(i.late_on is not None for p in plans for i in p.installments)  # marked late
+    assert {e["type"] for e in STORED["events"]} >= {
+        "decision.made",
+        "application.cancelled",
+        "plan.activated",
+        "payment.applied",
+        "installment.late",
+        "refund.applied",
+    }
