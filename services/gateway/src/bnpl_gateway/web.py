@@ -27,7 +27,7 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 GRAPHQL_PATH = "/graphql"
 COGNITO_PROXY_PATH = "/cognito/"
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-# What web/checkout/cognito.js calls, but RespondToAuthChallenge (a test keeps the two in step).
+# What web/checkout/cognito.js calls, except RespondToAuthChallenge (a test keeps the two in step).
 # Everything else, Admin* and CreateUserPool first, would hand out admin powers over a pool that
 # checks nothing; and moto answers any SRP proof (RespondToAuthChallenge) with tokens, so the
 # settings refuse COGNITO_PROXY with COGNITO_AUTH_FLOW=USER_SRP_AUTH.
