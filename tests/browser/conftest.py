@@ -93,11 +93,12 @@ class Shopper:
     shots: Path
     email: str = field(default_factory=lambda: f"web-{uuid.uuid4().hex[:10]}@example.com")
     password: str = PASSWORD
+    base_url: str = ""  # another gateway than the stack's own
     _step: int = 0
 
     @property
     def base(self) -> str:
-        return self.stack.url("gateway")
+        return self.base_url or self.stack.url("gateway")
 
     def shot(self, name: str) -> None:
         self._step += 1
@@ -191,7 +192,7 @@ def shopper_factory(chromium: Any, web_stack: Stack, request: pytest.FixtureRequ
     """Open a fresh browser context (own sessionStorage) for a shopper; closed after the test."""
     contexts: list[Any] = []
 
-    def make(viewport: dict[str, int] = DESKTOP, *, name: str = "") -> Shopper:
+    def make(viewport: dict[str, int] = DESKTOP, *, name: str = "", base_url: str = "") -> Shopper:
         context = chromium.new_context(viewport=viewport, locale="en-GB", timezone_id="Europe/Madrid")
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -201,7 +202,7 @@ def shopper_factory(chromium: Any, web_stack: Stack, request: pytest.FixtureRequ
         page.js_errors = errors  # checked after the test
         folder = SCREENSHOTS / (request.node.name + (f"-{name}" if name else ""))
         shutil.rmtree(folder, ignore_errors=True)  # only this run's steps
-        return Shopper(page=page, stack=web_stack, shots=folder)
+        return Shopper(page=page, stack=web_stack, shots=folder, base_url=base_url)
 
     yield make
     failed = request.node.stash.get(_FAILED, False)

@@ -14,8 +14,14 @@ import boto3
 import httpx
 import jwt
 import pytest
+from bnpl_common.testing import TEST_POOL_ID
 from bnpl_gateway.settings import Settings
-from bnpl_gateway.web import COGNITO_PROXY_OPERATIONS, DEFAULT_WEB_DIR, canonical_cognito_body
+from bnpl_gateway.web import (
+    COGNITO_PROXY_OPERATIONS,
+    COGNITO_PROXY_REFUSED_PAGE_OPERATIONS,
+    DEFAULT_WEB_DIR,
+    canonical_cognito_body,
+)
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
@@ -129,6 +135,8 @@ def test_the_page_signs_up_confirms_and_signs_in_through_the_gateway(proxied: Te
         "region": "us-east-1",
         "endpoint": "http://testserver/cognito/",
         "clientId": moto.client_id,
+        "userPoolId": TEST_POOL_ID,
+        "authFlow": "USER_PASSWORD_AUTH",  # the pass-through forwards no SRP answer
     }
     email = f"ana-{uuid.uuid4().hex[:8]}@example.com"
     client = {"ClientId": moto.client_id}
@@ -202,7 +210,7 @@ def test_a_boto3_client_works_through_the_pass_through_and_reads_the_refusal(pro
         "AWSCognitoIdentityProviderService.CreateUserPool",
         "AWSCognitoIdentityProviderService.DeleteUserPool",
         "AWSCognitoIdentityProviderService.ListUsers",
-        "AWSCognitoIdentityProviderService.RespondToAuthChallenge",  # the page does not use it
+        "AWSCognitoIdentityProviderService.RespondToAuthChallenge",  # moto accepts any SRP proof
         "AWSCognitoIdentityProviderService.signUp",  # names are exact
         "DynamoDB_20120810.ListTables",
         "",
@@ -317,5 +325,8 @@ def test_the_setting_needs_a_local_cognito_and_excludes_a_public_endpoint(monkey
 
 
 def test_the_allowed_operations_are_the_ones_the_page_calls() -> None:
+    """All of them but the SRP answer, which the settings keep away from the pass-through."""
     source = (DEFAULT_WEB_DIR / "checkout" / "cognito.js").read_text()
-    assert set(re.findall(r'this\.call\("(\w+)"', source)) == COGNITO_PROXY_OPERATIONS
+    calls = set(re.findall(r'this\.call\("(\w+)"', source))
+    assert calls == COGNITO_PROXY_OPERATIONS | COGNITO_PROXY_REFUSED_PAGE_OPERATIONS
+    assert not COGNITO_PROXY_OPERATIONS & COGNITO_PROXY_REFUSED_PAGE_OPERATIONS

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bnpl_common.testing import TEST_POOL_ID
 from bnpl_gateway.limits import measure
 from bnpl_gateway.schema import MAX_ALIASES, MAX_DEPTH, MAX_SELECTIONS, MAX_TOKENS, create_schema
 from bnpl_gateway.settings import Settings
 from bnpl_gateway.web import DEFAULT_WEB_DIR
 from fastapi.testclient import TestClient
 from graphql import OperationDefinitionNode, parse, validate
+from pydantic import ValidationError
 
 E2E_DIR = Path(__file__).resolve().parents[3] / "tests"
 
@@ -35,7 +37,14 @@ def test_config_tells_the_page_where_cognito_and_the_api_are(build_gateway: Call
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     assert response.json() == {
-        "cognito": {"region": "us-east-1", "endpoint": "http://127.0.0.1:9229", "clientId": "client-a"},
+        "cognito": {
+            "region": "us-east-1",
+            "endpoint": "http://127.0.0.1:9229",
+            "clientId": "client-a",
+            "userPoolId": TEST_POOL_ID,
+            # moto accepts any SRP proof: locally only the password flow refuses a wrong password.
+            "authFlow": "USER_PASSWORD_AUTH",
+        },
         "graphqlUrl": "/graphql",
         "returnOrigins": [],
         "local": True,
@@ -51,6 +60,8 @@ def test_in_aws_the_page_talks_to_the_regional_cognito_endpoint(build_gateway: C
         "region": "us-east-1",
         "endpoint": "https://cognito-idp.us-east-1.amazonaws.com",
         "clientId": "web-client",
+        "userPoolId": TEST_POOL_ID,
+        "authFlow": "USER_SRP_AUTH",  # the only flow the AWS app client allows
     }
     assert config["local"] is False
     csp = gateway.get("/checkout/").headers["content-security-policy"]
@@ -69,6 +80,38 @@ def test_a_public_endpoint_overrides_the_one_the_services_use(build_gateway: Cal
     config = gateway.get("/config.json").json()
     assert config["cognito"]["endpoint"] == "http://localhost:9229"
     assert config["returnOrigins"] == ["https://shop.example"]
+
+
+AWS = {"bnpl_env": "aws", "service_signing": "aws", "service_auth_keys": {"K": "real-secret"}}
+
+
+def test_the_sign_in_flow_defaults_to_srp_in_aws_and_to_the_password_flow_locally(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(**AWS).checkout_auth_flow == "USER_SRP_AUTH"
+    assert Settings(bnpl_env="local").checkout_auth_flow == "USER_PASSWORD_AUTH"
+    assert Settings(bnpl_env="test").checkout_auth_flow == "USER_PASSWORD_AUTH"
+    monkeypatch.setenv("COGNITO_AUTH_FLOW", "USER_SRP_AUTH")
+    assert Settings(bnpl_env="local").checkout_auth_flow == "USER_SRP_AUTH"
+
+
+def test_the_password_flow_is_refused_in_aws() -> None:
+    with pytest.raises(ValidationError, match=r"COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH .* refused with BNPL_ENV=aws"):
+        Settings(**AWS, cognito_auth_flow="USER_PASSWORD_AUTH")
+    assert Settings(**AWS, cognito_auth_flow="USER_SRP_AUTH").checkout_auth_flow == "USER_SRP_AUTH"
+
+
+def test_an_unknown_flow_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="cognito_auth_flow"):
+        Settings(cognito_auth_flow="ADMIN_NO_SRP_AUTH")
+
+
+def test_srp_is_refused_with_the_local_pass_through() -> None:
+    """The pass-through never forwards RespondToAuthChallenge, which SRP needs (moto accepts any proof)."""
+    proxied = {"cognito_proxy": True, "cognito_endpoint": "http://cognito:5000"}
+    with pytest.raises(ValidationError, match="COGNITO_PROXY works with COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH only"):
+        Settings(**proxied, cognito_auth_flow="USER_SRP_AUTH")
+    assert Settings(**proxied).checkout_auth_flow == "USER_PASSWORD_AUTH"
 
 
 def test_return_origins_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

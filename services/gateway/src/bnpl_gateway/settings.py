@@ -34,6 +34,11 @@ class Settings(CommonSettings):
     # Merchant origins the page may send the shopper back to, besides the gateway's own.
     checkout_return_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo_shop: bool | None = None
+    # How the page signs in. USER_SRP_AUTH keeps the password off the wire (AWS's app client allows
+    # only that); USER_PASSWORD_AUTH is for the local Cognito (moto), which answers any SRP proof
+    # with tokens, so only the password flow can refuse a wrong password there.
+    # None: USER_SRP_AUTH with BNPL_ENV=aws, USER_PASSWORD_AUTH otherwise.
+    cognito_auth_flow: Literal["USER_SRP_AUTH", "USER_PASSWORD_AUTH"] | None = None
 
     _split_origins = field_validator("cors_allow_origins", "checkout_return_origins", mode="before")(split_csv)
 
@@ -54,6 +59,19 @@ class Settings(CommonSettings):
             raise ValueError("COGNITO_PROXY needs COGNITO_ENDPOINT, the local Cognito to forward to")
         if self.cognito_public_endpoint:
             raise ValueError("set COGNITO_PROXY or COGNITO_PUBLIC_ENDPOINT, not both: the page uses one endpoint")
+        return self
+
+    @model_validator(mode="after")
+    def _auth_flow_fits_the_environment(self) -> Settings:
+        if self.bnpl_env == "aws" and self.cognito_auth_flow == "USER_PASSWORD_AUTH":
+            raise ValueError(
+                "COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH sends the password to Cognito and the AWS app client "
+                "refuses it; it is refused with BNPL_ENV=aws (use USER_SRP_AUTH)"
+            )
+        if self.cognito_proxy and self.checkout_auth_flow == "USER_SRP_AUTH":
+            # SRP needs RespondToAuthChallenge, which the pass-through never forwards: moto answers
+            # any PASSWORD_VERIFIER proof with tokens, so forwarding it would sign anyone in as anyone.
+            raise ValueError("COGNITO_PROXY works with COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH only, not USER_SRP_AUTH")
         return self
 
     def secret_values(self) -> dict[str, str]:
@@ -84,6 +102,13 @@ class Settings(CommonSettings):
     @property
     def demo_shop_enabled(self) -> bool:
         return self.bnpl_env == "local" if self.demo_shop is None else self.demo_shop
+
+    @property
+    def checkout_auth_flow(self) -> str:
+        """The flow the page signs in with (/config.json); see ``cognito_auth_flow``."""
+        if self.cognito_auth_flow is not None:
+            return self.cognito_auth_flow
+        return "USER_SRP_AUTH" if self.bnpl_env == "aws" else "USER_PASSWORD_AUTH"
 
     @property
     def cognito_browser_endpoint(self) -> str:

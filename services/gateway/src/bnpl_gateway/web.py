@@ -27,9 +27,12 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 GRAPHQL_PATH = "/graphql"
 COGNITO_PROXY_PATH = "/cognito/"
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-# Exactly what web/checkout/cognito.js calls (a test keeps the two in step). Everything else,
-# Admin* and CreateUserPool first, would hand out admin powers over a pool that checks nothing.
+# What web/checkout/cognito.js calls, except RespondToAuthChallenge (a test keeps the two in step).
+# Everything else, Admin* and CreateUserPool first, would hand out admin powers over a pool that
+# checks nothing; and moto answers any SRP proof (RespondToAuthChallenge) with tokens, so the
+# settings refuse COGNITO_PROXY with COGNITO_AUTH_FLOW=USER_SRP_AUTH.
 COGNITO_PROXY_OPERATIONS = frozenset({"SignUp", "ConfirmSignUp", "ResendConfirmationCode", "InitiateAuth"})
+COGNITO_PROXY_REFUSED_PAGE_OPERATIONS = frozenset({"RespondToAuthChallenge"})
 COGNITO_PROXY_MAX_BODY = 16 * 1024
 COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -46,6 +49,9 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
             "region": settings.aws_region,
             "endpoint": settings.cognito_browser_endpoint,
             "clientId": settings.checkout_cognito_client_id,
+            # SRP hashes the pool's name (the part after "_"); the id is public, like the client's.
+            "userPoolId": settings.cognito_user_pool_id,
+            "authFlow": settings.checkout_auth_flow,
         },
         "graphqlUrl": GRAPHQL_PATH,
         "returnOrigins": settings.checkout_return_origins,

@@ -1,7 +1,13 @@
 // Cognito's own JSON API, called directly from the browser: SignUp, ConfirmSignUp,
-// ResendConfirmationCode and InitiateAuth (USER_PASSWORD_AUTH) are unauthenticated calls
+// ResendConfirmationCode, InitiateAuth and RespondToAuthChallenge are unauthenticated calls
 // of a public app client, so the same code runs against the local moto server and a real
-// user pool. Passwords go only to Cognito; nothing here is secret.
+// user pool. Nothing here is secret.
+//
+// Sign-in uses the flow /config.json names: USER_SRP_AUTH (AWS) proves the password without
+// sending it (srp.js); USER_PASSWORD_AUTH (local) sends it to Cognito, because the local
+// stand-in (moto) accepts any SRP proof and so could not refuse a wrong password.
+
+import { newEphemeral, passwordVerifier } from "./srp.js";
 
 export class AuthError extends Error {
   constructor(type, message) {
@@ -36,9 +42,11 @@ function messageFor(type, message) {
 }
 
 export class Cognito {
-  constructor({ endpoint, clientId }) {
+  constructor({ endpoint, clientId, userPoolId = "", authFlow = "USER_SRP_AUTH" }) {
     this.endpoint = endpoint.replace(/\/$/, "") + "/";
     this.clientId = clientId;
+    this.userPoolId = userPoolId;
+    this.authFlow = authFlow;
   }
 
   async call(action, body) {
@@ -84,14 +92,43 @@ export class Cognito {
 
   /** Returns { accessToken, expiresIn } or throws AuthError (UserNotConfirmedException included). */
   async signIn(email, password) {
-    const data = await this.call("InitiateAuth", {
-      AuthFlow: "USER_PASSWORD_AUTH",
-      AuthParameters: { USERNAME: email, PASSWORD: password },
-    });
+    const data = this.authFlow === "USER_PASSWORD_AUTH"
+      ? await this.call("InitiateAuth", {
+        AuthFlow: "USER_PASSWORD_AUTH",
+        AuthParameters: { USERNAME: email, PASSWORD: password },
+      })
+      : await this.signInWithSrp(email, password);
     const result = data.AuthenticationResult;
     if (!result) {
       throw new AuthError(data.ChallengeName || "Challenge", "This account needs a step this page does not support.");
     }
     return { accessToken: result.AccessToken, expiresIn: result.ExpiresIn || 3600 };
+  }
+
+  /** USER_SRP_AUTH: send A, answer the PASSWORD_VERIFIER challenge with the proof. */
+  async signInWithSrp(email, password) {
+    const ephemeral = newEphemeral();
+    const challenge = await this.call("InitiateAuth", {
+      AuthFlow: "USER_SRP_AUTH",
+      AuthParameters: { USERNAME: email, SRP_A: ephemeral.srpA },
+    });
+    if (challenge.ChallengeName !== "PASSWORD_VERIFIER") return challenge;
+    let responses;
+    try {
+      ({ responses } = await passwordVerifier({
+        userPoolId: this.userPoolId,
+        password,
+        ephemeral,
+        challenge: challenge.ChallengeParameters || {},
+      }));
+    } catch {
+      // A malformed challenge (or a page without a pool id): nothing the shopper can fix.
+      throw new AuthError("SrpError", messageFor("SrpError"));
+    }
+    return this.call("RespondToAuthChallenge", {
+      ChallengeName: "PASSWORD_VERIFIER",
+      ChallengeResponses: responses,
+      ...(challenge.Session ? { Session: challenge.Session } : {}),
+    });
   }
 }
