@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bnpl_common.app import install_common
 from bnpl_common.errors import install_error_handlers
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from fastapi import FastAPI
@@ -48,3 +49,19 @@ def test_anything_else_unexpected_stays_a_masked_500(exc: Exception) -> None:
     response = _app(exc).get("/boom")
     assert response.status_code == 500
     assert response.json() == {"error": {"type": "InternalFailure", "message": "internal error"}}
+
+
+def test_the_access_log_records_the_503_the_caller_got(caplog: pytest.LogCaptureFixture) -> None:
+    # The service's own access log (what the container fault test and an operator read) must
+    # agree with the response: a 503 handled inside the app, not a 500 logged on the way out.
+    app = FastAPI()
+    install_common(app)
+
+    @app.get("/v1/boom")
+    async def boom() -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb:8000")
+
+    with caplog.at_level("INFO", logger="bnpl.access"):
+        response = TestClient(app, raise_server_exceptions=False).get("/v1/boom")
+    assert response.status_code == 503
+    assert [getattr(r, "status", None) for r in caplog.records if r.name == "bnpl.access"] == [503]

@@ -178,15 +178,22 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    # Registered for botocore's own classes (not in the catch-all below) so that the 503 is an
+    # ordinary response inside the app: the access log and every middleware see it as sent.
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def _aws(_: Request, exc: Exception) -> JSONResponse:
+        if not dependency_unavailable(exc):
+            raise exc  # any other AWS error is a bug of ours: the catch-all masks it as a 500
+        log.warning("dependency unavailable", extra={"error_class": type(exc).__name__})
+        return JSONResponse(
+            {"error": {"type": "ServiceUnavailable", "message": "a dependency is unavailable; retry later"}},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if dependency_unavailable(exc):
-            log.warning("dependency unavailable", extra={"error_class": type(exc).__name__})
-            return JSONResponse(
-                {"error": {"type": "ServiceUnavailable", "message": "a dependency is unavailable; retry later"}},
-                status_code=503,
-                headers={"Retry-After": "1"},
-            )
         log.exception("unhandled error", extra={"error_class": type(exc).__name__})
         return JSONResponse({"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500)
 
