@@ -207,6 +207,13 @@ class MarketCatalog:
     def for_country(self, country: str) -> Market | None:
         return self._by_country.get(country)
 
+    def late_fees(self, currency: str) -> LateFeeRules:
+        """The late-fee terms for a plan in ``currency`` (its market lends in that currency)."""
+        market = self._by_currency.get(currency)
+        if market is None:
+            raise LookupError(f"no market lends in {currency}: its plans have no late-fee terms")
+        return market.late_fees
+
 
 def load_market(path: Path) -> Market:
     return Market.model_validate(json.loads(path.read_text()))
