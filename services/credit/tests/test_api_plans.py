@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import timedelta
 
 from bnpl_common.clock import FixedClock
@@ -211,7 +213,7 @@ def test_quotes_state_each_market_s_rate_and_name_it_as_a_representative_example
     }
 
 
-def test_an_offer_and_its_plan_disclose_the_market_s_rate(api: Api, scorer: FakeScorer) -> None:
+def test_an_offer_and_its_plan_disclose_the_market_s_rate(api: Api, scorer: FakeScorer, settings: Settings) -> None:
     scorer.result = score_result(pd=0.1, grade="D")
     app = api.approved(order=make_order(planType="MONTHLY_12", amount=_money(40_000, "EUR")))  # grade D: limit 500.00
     offer = app["offer"]
@@ -222,6 +224,9 @@ def test_an_offer_and_its_plan_disclose_the_market_s_rate(api: Api, scorer: Fake
     plan = r.json()
     assert (plan["apr"], plan["rateKind"], plan["rateLabel"], plan["annualRate"]) == (24.99, "APRC", "APRC", 28.1)
     assert api.request("GET", f"/v1/plans/{plan['id']}").json()["annualRate"] == 28.1
+    with sqlite3.connect(settings.credit_db_path) as db:  # the terms it was made under, kept with the plan
+        (doc,) = db.execute("SELECT doc FROM plans WHERE id = ?", (plan["id"],)).fetchone()
+    assert json.loads(doc)["marketVersion"] == "eu-2026-11-20"
     pay_in_4 = api.approved(order=make_order(amount=_money(4_000, "EUR")))["offer"]
     assert (pay_in_4["rateKind"], pay_in_4["annualRate"]) == ("APRC", 0.0)
 

@@ -3,9 +3,11 @@ refuses what would break it; an application moves only out of a live approval.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from bnpl_credit.applications.model import Application, ApplicationStatus, Offer, Order
@@ -18,9 +20,9 @@ from bnpl_credit.errors import (
     PlanNotActive,
     RefundExceedsPrincipal,
 )
-from bnpl_credit.markets.catalog import DisclosedRate, LateFeeRules, load_catalog
+from bnpl_credit.markets.catalog import DATA_DIR, DisclosedRate, LateFeeRules, load_catalog
 from bnpl_credit.markets.rates import RateKind
-from bnpl_credit.plans.ledger import Installment, LedgerInvariantBroken, Plan, PlanTerms
+from bnpl_credit.plans.ledger import Installment, LedgerInvariantBroken, Plan, PlanTerms, late_fee_terms
 from bnpl_credit.plans.model import Allocation, InstallmentStatus, PlanStatus
 from bnpl_credit.testing import NOW
 
@@ -193,3 +195,18 @@ def test_an_approval_holds_until_it_expires_and_only_then_moves() -> None:
     assert app.expire(ended).status is ApplicationStatus.EXPIRED
     with pytest.raises(InvalidApplicationState):
         app.expire(NOW)  # its hold has not ended
+
+
+def test_a_plan_keeps_the_late_fee_terms_of_the_market_version_it_was_made_under(tmp_path: Path) -> None:
+    source = json.loads((DATA_DIR / "eu-2026-11-20.json").read_text())
+    newer = {**source, "version": "eu-2027-03-01", "late_fees": {**source["late_fees"], "amount_minor": 300}}
+    (tmp_path / "eu-2026-11-20.json").write_text(json.dumps(source))
+    (tmp_path / "eu-2027-03-01.json").write_text(json.dumps(newer))
+    catalog = load_catalog(tmp_path)
+    plan = pay_in_4(10_000)
+    made_under_old = Plan(replace(plan.terms, market_version="eu-2026-11-20"), plan.installments)
+    made_before_versions = pay_in_4(10_000)  # stored before plans recorded their market version
+    assert late_fee_terms(catalog, made_under_old).amount_minor == 500
+    assert late_fee_terms(catalog, made_before_versions).amount_minor == 300  # the terms in force
+    eight_days_late = TODAY + timedelta(days=8)
+    assert _late_figures(made_under_old, late_fee_terms(catalog, made_under_old), eight_days_late) == ([1], 500)

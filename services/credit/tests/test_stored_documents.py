@@ -42,7 +42,7 @@ def test_stored_documents_load_and_serialize_back_unchanged(kind: str) -> None:
         assert documents.dumps(dump(load(again))) == documents.dumps(again)  # the rate, once written, is kept
 
 
-RATE_FIELDS = ("rateKind", "rateLabel", "annualRate")
+RATE_FIELDS = ("rateKind", "rateLabel", "annualRate", "marketVersion")
 
 
 def _without_rates(doc: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from bnpl_credit.credit_line.model import CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot
 from bnpl_credit.credit_line.schemas import CreditLineOut
 from bnpl_credit.markets.catalog import MarketCatalog
+from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import PlanStatus
 from bnpl_credit.schemas import Money
 
@@ -24,7 +25,7 @@ def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: Mark
     late = 0
     outstanding = 0
     for stored in snapshot.plans:
-        fees = markets.late_fees(stored.currency)
+        fees = late_fee_terms(markets, stored)
         plan = stored.as_of(today, fees)
         late += sum(1 for inst in plan.installments if inst.was_ever_late(today, fees.grace_days))
         if plan.status is PlanStatus.ACTIVE and (account is None or plan.currency == account.currency):

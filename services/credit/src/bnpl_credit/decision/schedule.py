@@ -44,6 +44,7 @@ class Schedule:
     apr_basis_points: int  # the nominal yearly rate the interest is computed at
     installments: tuple[ScheduledInstallment, ...]
     rate: DisclosedRate  # the annual rate as the market discloses it for these cash flows
+    market_version: str | None = None  # the market terms it was made under (None: stored before they were recorded)
 
 
 def add_months(start: date, months: int) -> date:
@@ -114,4 +115,5 @@ def build_schedule(market: Market, plan_type: str, *, amount: int, grade: str, s
         rate=disclosed_rate(
             market, product, start=start, amount_financed=amount, installments=list(zip(dates, parts, strict=True))
         ),
+        market_version=market.version,
     )

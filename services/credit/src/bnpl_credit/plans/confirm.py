@@ -26,7 +26,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
-from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
+from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
@@ -68,6 +68,7 @@ def open_plan(application: Application, offer: Offer, market: Market, *, plan_id
         apr_basis_points=schedule.apr_basis_points,
         created_at=now,
         rate=rate,
+        market_version=market.version,
     )
     installments = [
         Installment(sequence=i.sequence, due_date=d, amount=i.amount)
@@ -89,7 +90,9 @@ def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
     first part is due, and taken, at once."""
     offer = application.offer_to_confirm(now)
-    market = markets.for_currency(offer.currency)
+    # the terms the shopper was offered, even if a newer version came into force during the hold
+    version = offer.schedule.market_version
+    market = (markets.version(version) if version else None) or markets.for_currency(offer.currency)
     if market is None:
         # the market stopped lending in this currency while the approval was held
         raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
@@ -134,7 +137,7 @@ async def confirm_application(
             raise ApplicationNotFound("no such application", field="applicationId")
         opened = open_confirmed_plan(application, markets, now=now)  # InvalidApplicationState unless it holds
         plan = opened.plan
-        body = PaymentPlan.as_of(plan, now.date(), markets.late_fees(plan.currency)).to_json()
+        body = PaymentPlan.as_of(plan, now.date(), late_fee_terms(markets, plan)).to_json()
         winner = await store.save_confirmation(
             plan=plan,
             application=application.confirm(plan.id, now),

@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 
 from bnpl_credit.decision.policy import PlanTypeName
 from bnpl_credit.errors import CurrencyMismatch, Overpayment, PlanNotActive, RefundExceedsPrincipal
-from bnpl_credit.markets.catalog import DisclosedRate, LateFeeRules
+from bnpl_credit.markets.catalog import DisclosedRate, LateFeeRules, MarketCatalog
 from bnpl_credit.plans.model import Allocation, InstallmentStatus, Payment, PlanStatus, Refund
 
 
@@ -120,6 +120,7 @@ class PlanTerms:
     apr_basis_points: int  # the nominal rate the interest was computed at
     created_at: datetime
     rate: DisclosedRate  # the annual rate disclosed for the plan's own cash flows (APRC or APR)
+    market_version: str | None = None  # the market terms it was made under (None: stored before they were recorded)
 
     @property
     def apr(self) -> float:
@@ -370,6 +371,11 @@ class Plan:
             sum(r.returned_to_shopper for r in refunds) == self.totals().returned_to_shopper, "returns != returned"
         )
         _require(sum(r.amount for r in refunds) == self._refunded, "refunds != refunded")
+
+
+def late_fee_terms(markets: MarketCatalog, plan: Plan) -> LateFeeRules:
+    """The late-fee terms of the market version ``plan`` was made under."""
+    return markets.late_fees(plan.currency, plan.terms.market_version)
 
 
 class LedgerInvariantBroken(AssertionError):

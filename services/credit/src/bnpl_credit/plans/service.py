@@ -13,6 +13,7 @@ from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import installments_late, payment_applied
+from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
@@ -27,13 +28,13 @@ async def get_plan(
     plan = await store.get_plan(customer_id, plan_id)
     if plan is None:
         raise PlanNotFound("no such plan", field="planId")
-    return PaymentPlan.as_of(plan, clock.now().date(), markets.late_fees(plan.currency))
+    return PaymentPlan.as_of(plan, clock.now().date(), late_fee_terms(markets, plan))
 
 
 async def list_plans(store: PlanStore, markets: MarketCatalog, clock: Clock, customer_id: str) -> PlanList:
     today = clock.now().date()
     plans = await store.list_plans(customer_id)
-    return PlanList(items=[PaymentPlan.as_of(p, today, markets.late_fees(p.currency)) for p in plans])
+    return PlanList(items=[PaymentPlan.as_of(p, today, late_fee_terms(markets, p)) for p in plans])
 
 
 async def make_payment(
@@ -55,7 +56,7 @@ async def make_payment(
         if plan is None:
             raise PlanNotFound("no such plan", field="planId")
         today = now.date()
-        marked = plan.mark_late(today, markets.late_fees(plan.currency))  # what is owed today, fees included
+        marked = plan.mark_late(today, late_fee_terms(markets, plan))  # what is owed today, fees included
         allocations = plan.take_payment(body.amount.amount, body.amount.currency, today)
         payment = Payment(
             id=str(uuid.uuid4()),
@@ -85,7 +86,7 @@ async def sweep_lateness(store: PlanStore, markets: MarketCatalog, clock: Clock)
     marked_total = 0
     for plan in await store.list_open_plans():
         now = clock.now()
-        marked = plan.mark_late(now.date(), markets.late_fees(plan.currency))
+        marked = plan.mark_late(now.date(), late_fee_terms(markets, plan))
         if not marked:
             continue
         try:

@@ -111,10 +111,15 @@ def _rate(
     )
 
 
+def _version_doc(version: str | None) -> Doc:
+    return {"marketVersion": version} if version is not None else {}
+
+
 def offer_doc(offer: Offer) -> Doc:
     s, currency = offer.schedule, offer.currency
     return {
         **_rate_doc(s.rate),
+        **_version_doc(s.market_version),
         "planType": offer.plan_type,
         "amountFinanced": _money(s.amount_financed, currency),
         "financeCharge": _money(s.finance_charge, currency),
@@ -151,6 +156,7 @@ def _offer(doc: Doc | None, made_on: date) -> Offer | None:
         apr_basis_points=doc["aprBasisPoints"],
         installments=installments,
         rate=rate,
+        market_version=doc.get("marketVersion"),
     )
     return Offer(_plan_type(doc["planType"]), currency, schedule)
 
@@ -344,6 +350,7 @@ def plan_doc(plan: Plan) -> Doc:
         "apr": t.apr,
         "aprBasisPoints": t.apr_basis_points,
         **_rate_doc(t.rate),
+        **_version_doc(t.market_version),
         "refunded": plan.refunded,
         "installments": [
             {
@@ -391,6 +398,7 @@ def plan_from_doc(doc: Doc, version: int) -> Plan:
         apr_basis_points=doc["aprBasisPoints"],
         created_at=created_at,
         rate=rate,
+        market_version=doc.get("marketVersion"),
     )
     installments = [
         Installment(
