@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Shopper, expired_copy
-from tests.journey import good_profile, poor_profile
+from tests.journey import good_profile, phone, poor_profile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -24,16 +25,68 @@ def _signed_up_with_profile(shopper: Shopper, profile: dict) -> str:
     return order_reference
 
 
+def _signed_up_in(shopper: Shopper, currency: str, country: str, phone_number: str, amount: int) -> None:
+    """A shopper of the market of ``currency``, sent by the shop with an order in it, at the offers."""
+    shop = f"{shopper.base}/shop/"
+    query = urlencode(
+        {
+            "merchantId": "demo-shop",
+            "merchantName": "Demo Coffee Shop",
+            "orderReference": f"rate-{currency.lower()}-{uuid.uuid4().hex[:8]}",
+            "amount": amount,
+            "currency": currency,
+            "returnUrl": f"{shop}return.html",
+        }
+    )
+    shopper.page.goto(f"{shopper.base}/checkout/?{query}")
+    shopper.heading("Sign in to pay later")
+    shopper.sign_up()
+
+    def local(money: dict) -> dict:
+        return {**money, "currency": currency}
+
+    base = good_profile(phoneNumber=phone_number)
+    profile = good_profile(
+        phoneNumber=phone_number,
+        address={"line1": "1 High Street", "city": "London", "postalCode": "SW1A 1AA", "country": country},
+        **{name: local(base[name]) for name in ("monthlyIncome", "monthlyExpenses", "assets", "debt")},
+    )
+    shopper.fill_profile(profile)
+    shopper.verify_phone(profile["phoneNumber"])
+    shopper.heading("Choose your plan")
+
+
+def test_a_pound_shopper_reads_the_representative_apr_and_then_their_own(shopper: Shopper) -> None:
+    page = shopper.page
+    _signed_up_in(shopper, "GBP", "GB", phone(), 60_000)
+    monthly = page.locator(".offer[data-plan=MONTHLY_12]")
+    # 600.00 over 12 months at 19.99 % nominal: the UK's APR (the APRC equation) is 21.9 %
+    expect(monthly).to_contain_text("Representative APR 21.9% · interest £")
+    expect(page.locator(".offers")).not_to_contain_text("19.99%")
+    expect(page.locator(".offers")).not_to_contain_text("APRC")
+    expect(page.get_by_text("Monthly plans show a representative example (Representative APR).")).to_be_visible()
+    shopper.shot("offers-gbp")
+    shopper.choose_plan("12 monthly payments")
+    shopper.heading("You're approved")
+    costs = page.locator("dl.costs")
+    expect(costs).to_contain_text(re.compile(r"APR\d+\.\d%"))  # the shopper's own rate, one decimal
+    expect(costs).to_contain_text(re.compile(r"Borrowing rate \(fixed\)\d+\.\d\d%"))
+    shopper.shot("approved-gbp")
+
+
 def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper: Shopper) -> None:
     page = shopper.page
     order_reference = _signed_up_with_profile(shopper, good_profile())
 
-    # The offers show the cost before anything is committed: pay in 4 and monthly with an APR.
+    # The offers show the cost before anything is committed, with the rate the shopper's market
+    # requires: a euro shopper reads the APRC, a representative example at the quote's grade.
     shopper.heading("Choose your plan")
     pay_in_4 = page.locator(".offer[data-plan=PAY_IN_4]")
     expect(pay_in_4).to_contain_text("4 payments of €62.25, every 2 weeks")
-    expect(pay_in_4).to_contain_text("No interest, no fees. Total €249.00.")
-    expect(page.locator(".offer[data-plan=MONTHLY_6]")).to_contain_text(re.compile(r"APR \d+\.\d\d% · interest €"))
+    expect(pay_in_4).to_contain_text("No interest, no fees (Representative APRC 0.0%). Total €249.00.")
+    # 249.00 over 6 months at the quote grade's 19.99 % nominal: an APRC of 21.9 %, never the nominal
+    expect(page.locator(".offer[data-plan=MONTHLY_6]")).to_contain_text("Representative APRC 21.9% · interest €")
+    expect(page.locator(".offers")).not_to_contain_text("19.99%")
     shopper.choose_plan("Pay in 4")
 
     shopper.heading("You're approved")
@@ -41,6 +94,7 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     expect(rows).to_have_count(4)
     expect(rows.nth(0)).to_contain_text("€62.25")
     expect(page.locator("dl.costs")).to_contain_text("Total to pay€249.00")
+    expect(page.locator("dl.costs")).to_contain_text("APRC0.0%")
     shopper.shot("approved")
     page.get_by_role("button", name="Confirm plan").click()
 

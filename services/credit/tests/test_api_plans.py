@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import timedelta
 
 from bnpl_common.clock import FixedClock
@@ -184,8 +186,64 @@ def test_quotes(api: Api) -> None:
         json={"amount": {"amount": 150_000, "currency": "EUR"}, "planTypes": ["PAY_IN_4", "MONTHLY_6"]},
     )
     assert [o["planType"] for o in r.json()["offers"]] == ["MONTHLY_6"]
-    r = api.request("POST", "/v1/quotes", json={"amount": {"amount": 100, "currency": "USD"}})
+    r = api.request("POST", "/v1/quotes", json={"amount": {"amount": 100, "currency": "CHF"}})
     assert r.status_code == 422 and r.json()["error"]["type"] == "UnsupportedCurrency"
     assert r.json()["error"]["field"] == "amount.currency"
     r = api.request("POST", "/v1/quotes", json={"amount": {"amount": -1, "currency": "EUR"}})
     assert r.status_code == 422 and r.json()["error"]["field"] == "amount.amount"
+
+
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "currency": currency}
+
+
+def test_quotes_state_each_market_s_rate_and_name_it_as_a_representative_example(api: Api) -> None:
+    """Quotes are priced at the policy's representative grade (C, 19.99 % nominal)."""
+    seen = {}
+    for currency in ("EUR", "GBP", "USD"):
+        r = api.request("POST", "/v1/quotes", json={"amount": _money(100_000, currency), "planTypes": ["MONTHLY_12"]})
+        assert r.status_code == 200, r.text
+        (offer,) = r.json()["offers"]
+        assert offer["apr"] == 19.99 and offer["aprBasisPoints"] == 1999  # nominal, what interest is computed at
+        seen[currency] = (offer["rateKind"], offer["rateLabel"], offer["annualRate"])
+    assert seen == {
+        "EUR": ("APRC", "Representative APRC", 21.9),
+        "GBP": ("APRC", "Representative APR", 21.9),
+        "USD": ("APR", "APR", 19.99),
+    }
+
+
+def test_an_offer_and_its_plan_disclose_the_market_s_rate(api: Api, scorer: FakeScorer, settings: Settings) -> None:
+    scorer.result = score_result(pd=0.1, grade="D")
+    app = api.approved(order=make_order(planType="MONTHLY_12", amount=_money(40_000, "EUR")))  # grade D: limit 500.00
+    offer = app["offer"]
+    # as in the market issue: 24.99 % nominal over 12 months is an APRC of 28.1 %
+    assert (offer["apr"], offer["rateKind"], offer["rateLabel"], offer["annualRate"]) == (24.99, "APRC", "APRC", 28.1)
+    r = api.confirm(app["id"])
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert (plan["apr"], plan["rateKind"], plan["rateLabel"], plan["annualRate"]) == (24.99, "APRC", "APRC", 28.1)
+    assert api.request("GET", f"/v1/plans/{plan['id']}").json()["annualRate"] == 28.1
+    with sqlite3.connect(settings.credit_db_path) as db:  # the terms it was made under, kept with the plan
+        (doc,) = db.execute("SELECT doc FROM plans WHERE id = ?", (plan["id"],)).fetchone()
+    assert json.loads(doc)["marketVersion"] == "eu-2026-11-20"
+    pay_in_4 = api.approved(order=make_order(amount=_money(4_000, "EUR")))["offer"]
+    assert (pay_in_4["rateKind"], pay_in_4["annualRate"]) == ("APRC", 0.0)
+
+
+def test_a_us_shopper_borrows_in_dollars_under_regulation_z(api: Api, scorer: FakeScorer) -> None:
+    scorer.result = score_result(pd=0.1, grade="D")
+    usd = {
+        name: _money(value, "USD")
+        for name, value in (("monthlyIncome", 300_000), ("monthlyExpenses", 100_000), ("assets", 500_000), ("debt", 0))
+    }
+    app = api.approved(order=make_order(planType="MONTHLY_12", amount=_money(40_000, "USD")), **usd)
+    assert (app["offer"]["rateKind"], app["offer"]["rateLabel"], app["offer"]["annualRate"]) == ("APR", "APR", 24.99)
+    plan = api.confirm(app["id"]).json()
+    assert plan["principal"] == _money(40_000, "USD") and plan["annualRate"] == 24.99
+
+
+def test_a_product_s_limits_are_the_market_s(api: Api) -> None:
+    r = api.apply(order=make_order(amount=_money(100_001, "EUR")))  # PAY_IN_4 in the EU: 10.00 to 1 000.00
+    assert r.status_code == 422 and r.json()["error"]["type"] == "AmountOutOfRange"
+    assert r.json()["error"]["info"] == {"minAmount": 1000, "maxAmount": 100_000}

@@ -10,11 +10,15 @@ from datetime import date, timedelta
 import pytest
 from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, evaluate
 from bnpl_credit.decision.policy import load_policy
+from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.scoring.port import ScorerError
 from bnpl_credit.settings import PACKAGED_POLICY
 from bnpl_credit.testing import NOW, FakeScorer, score_result
 
 POLICY = load_policy(PACKAGED_POLICY)
+MARKETS = load_catalog()
+EU = MARKETS.for_currency("EUR")
+assert EU is not None
 
 
 def ctx(**kw: object) -> DecisionContext:
@@ -30,6 +34,7 @@ def ctx(**kw: object) -> DecisionContext:
         exposure=0,
         today=NOW.date(),
         now=NOW,
+        market=EU,
     )
     return replace(base, **kw)  # type: ignore[arg-type] - test overrides are typed loosely
 
@@ -137,7 +142,7 @@ def test_scorer_failure_with_knock_out_still_declines() -> None:
 
 
 async def _decide(scorer: FakeScorer, timeout: float = 0.2) -> tuple[object, float]:
-    engine = DecisionEngine(policy=POLICY, scorer=scorer, timeout_seconds=timeout)
+    engine = DecisionEngine(policy=POLICY, markets=MARKETS, scorer=scorer, timeout_seconds=timeout)
     started = time.perf_counter()
     d = await engine.decide(ctx(), {"Age": 40})
     return d, time.perf_counter() - started

@@ -1,19 +1,25 @@
-"""Schedules: exact sums, due dates, amortisation."""
+"""Schedules: exact sums, due dates, amortisation, and the rate each market discloses."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from bnpl_credit.decision.policy import load_policy
+import pytest
 from bnpl_credit.decision.schedule import add_months, amortising_payments, build_schedule
-from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.markets.catalog import load_catalog
+from bnpl_credit.markets.rates import RateKind
 
-POLICY = load_policy(PACKAGED_POLICY)
+MARKETS = load_catalog()
+EU = MARKETS.for_currency("EUR")
+UK = MARKETS.for_currency("GBP")
+US = MARKETS.for_currency("USD")
+assert EU is not None and UK is not None and US is not None
 START = date(2026, 1, 31)
 
 
 def test_pay_in_4_splits_evenly_every_14_days() -> None:
-    s = build_schedule(POLICY.plan("PAY_IN_4"), amount=10_001, grade=None, start=START)
+    s = build_schedule(EU, "PAY_IN_4", amount=10_001, grade="C", start=START)
     assert [i.amount for i in s.installments] == [2501, 2500, 2500, 2500]
     assert [i.due_date for i in s.installments] == [
         date(2026, 1, 31),
@@ -26,7 +32,7 @@ def test_pay_in_4_splits_evenly_every_14_days() -> None:
 
 def test_monthly_schedule_known_values() -> None:
     # 1000.00 over 12 months at 9.99 % APR: level payment 87.91
-    s = build_schedule(POLICY.plan("MONTHLY_12"), amount=100_000, grade="A", start=START)
+    s = build_schedule(EU, "MONTHLY_12", amount=100_000, grade="A", start=START)
     amounts = [i.amount for i in s.installments]
     assert amounts[0] == 8791
     assert 5_400 < s.finance_charge < 5_600
@@ -52,7 +58,7 @@ def test_exact_sum_invariant_over_many_amounts_terms_and_rates() -> None:
 
 def test_pay_in_4_sum_invariant() -> None:
     for amount in range(1_000, 100_001, 97):
-        s = build_schedule(POLICY.plan("PAY_IN_4"), amount=amount, grade=None, start=START)
+        s = build_schedule(EU, "PAY_IN_4", amount=amount, grade="C", start=START)
         parts = [i.amount for i in s.installments]
         assert sum(parts) == amount and max(parts) - min(parts) <= 1
 
@@ -98,10 +104,10 @@ def test_disclosed_apr_matches_the_rounded_schedule_within_regulation_z_toleranc
     checked = 0
     worst = 0.0
     for plan_type in ("MONTHLY_3", "MONTHLY_6", "MONTHLY_12"):
-        plan = POLICY.plan(plan_type)
-        for grade, apr_bp in plan.apr_basis_points.items():
+        plan = US.product(plan_type)
+        for grade, apr_bp in plan.rate_basis_points.items():
             for amount in _amounts(plan.min_amount, plan.max_amount):
-                s = build_schedule(plan, amount=amount, grade=grade, start=START)
+                s = build_schedule(US, plan_type, amount=amount, grade=grade, start=START)
                 payments = [i.amount for i in s.installments]
                 assert sum(payments) == s.amount_financed + s.finance_charge  # exact, cent for cent
                 actual = actuarial_apr_percent(s.amount_financed, payments)
@@ -114,13 +120,38 @@ def test_disclosed_apr_matches_the_rounded_schedule_within_regulation_z_toleranc
 
 
 def test_interest_free_plans_disclose_zero_apr_and_no_finance_charge() -> None:
-    plan = POLICY.plan("PAY_IN_4")
+    plan = EU.product("PAY_IN_4")
     for amount in _amounts(plan.min_amount, plan.max_amount):
-        s = build_schedule(plan, amount=amount, grade=None, start=START)
+        s = build_schedule(EU, "PAY_IN_4", amount=amount, grade="C", start=START)
         assert s.apr_basis_points == 0 and s.finance_charge == 0 and s.total_of_payments == amount
+        assert s.rate.annual_rate == 0
 
 
 def test_the_apr_check_itself_knows_a_textbook_loan() -> None:
     # 1 000.00 over 12 months at 12 % APR (1 % a month): level payment 88.85 (textbook annuity)
     assert abs(actuarial_apr_percent(100_000, [8_885] * 12) - 12.0) < 0.01
     assert actuarial_apr_percent(100_000, [25_000] * 4) < 1e-9
+
+
+# -- the rate each market discloses --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("market", "kind", "label", "annual_rate"),
+    [
+        (EU, RateKind.APRC, "APRC", Decimal("28.1")),  # the market issue's figure: 24.99 % nominal
+        (UK, RateKind.APRC, "APR", Decimal("28.1")),  # the same equation, the UK's name for it
+        (US, RateKind.APR, "APR", Decimal("24.99")),  # Regulation Z: the actuarial rate, two decimals
+    ],
+)
+def test_a_monthly_schedule_discloses_its_market_s_rate_not_the_nominal_one(
+    market: object, kind: RateKind, label: str, annual_rate: Decimal
+) -> None:
+    s = build_schedule(market, "MONTHLY_12", amount=100_000, grade="D", start=date(2026, 11, 20))  # type: ignore[arg-type] - narrowed above
+    assert s.apr_basis_points == 2499  # what the interest is computed at
+    assert (s.rate.kind, s.rate.label, s.rate.annual_rate) == (kind, label, annual_rate)
+
+
+def test_a_grade_the_market_has_no_rate_for_gets_no_schedule() -> None:
+    with pytest.raises(KeyError):
+        build_schedule(EU, "MONTHLY_12", amount=100_000, grade="E", start=START)

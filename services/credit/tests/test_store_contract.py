@@ -28,6 +28,7 @@ from bnpl_credit.errors import (
 )
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.events.relay import LogPublisher, relay_once
+from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.plans import confirm as confirming
 from bnpl_credit.plans import service as plans
 from bnpl_credit.plans.ledger import Plan
@@ -40,6 +41,7 @@ from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
 
 POLICY = load_policy(PACKAGED_POLICY)
+MARKETS = load_catalog()
 MERCHANT = MerchantCaller("AKIAMERCHANT", None)
 
 
@@ -48,7 +50,7 @@ class Harness:
         self.store = store
         self.clock = FixedClock(NOW)
         self.scorer = FakeScorer(result=score_result(pd=0.05, grade=grade))
-        self.engine = DecisionEngine(policy=POLICY, scorer=self.scorer, timeout_seconds=1.0)
+        self.engine = DecisionEngine(policy=POLICY, markets=MARKETS, scorer=self.scorer, timeout_seconds=1.0)
 
     async def apply(self, sub: str, *, key: str | None = None, **order: Any) -> dict[str, Any]:
         body = ApplicationInput.model_validate({"order": make_order(**order), "profile": make_profile(sub)})
@@ -59,14 +61,14 @@ class Harness:
 
     async def confirm(self, sub: str, app_id: str) -> dict[str, Any]:
         stored = await confirming.confirm_application(
-            self.store, POLICY, self.clock, sub, application_id=app_id, idempotency_key=new_key()
+            self.store, MARKETS, self.clock, sub, application_id=app_id, idempotency_key=new_key()
         )
         return stored.body
 
     async def pay(self, sub: str, plan_id: str, amount: int, key: str | None = None) -> dict[str, Any]:
         body = PaymentInput.model_validate({"amount": {"amount": amount, "currency": "EUR"}})
         stored = await plans.make_payment(
-            self.store, POLICY, self.clock, sub, plan_id=plan_id, body=body, idempotency_key=key or new_key()
+            self.store, MARKETS, self.clock, sub, plan_id=plan_id, body=body, idempotency_key=key or new_key()
         )
         return stored.body
 
@@ -75,7 +77,7 @@ class Harness:
             {"planId": plan_id, "amount": {"amount": amount, "currency": "EUR"}, "reason": "returned"}
         )
         stored = await refunds.refund(
-            self.store, POLICY, self.clock, MERCHANT, body=body, idempotency_key=key or new_key()
+            self.store, MARKETS, self.clock, MERCHANT, body=body, idempotency_key=key or new_key()
         )
         return stored.body
 
@@ -90,8 +92,8 @@ class Harness:
         return plan
 
 
-async def credit_line(store: CreditStore, policy: Any, sub: str, *, now: Any) -> dict[str, Any]:
-    return (await credit_lines.credit_line(store, policy, sub, now=now)).to_json()
+async def credit_line(store: CreditStore, markets: Any, sub: str, *, now: Any) -> dict[str, Any]:
+    return (await credit_lines.credit_line(store, markets, sub, now=now)).to_json()
 
 
 async def status_of(store: CreditStore, sub: str, application_id: str) -> ApplicationStatus | None:
@@ -115,7 +117,7 @@ def test_apply_is_idempotent_and_sets_the_credit_line(store: CreditStore) -> Non
         assert len(await store.list_applications("ana", limit=10, after=None)) == 1
         assert await store.get_decision_record("ana", first["id"]) is not None
         assert await store.get_application("bob", first["id"]) is None  # another customer sees nothing
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["creditLimit"]["amount"] == 200_000 and line["exposure"]["amount"] == 20_000
         # a key past its TTL is forgotten
         h.clock.advance(timedelta(hours=49))
@@ -150,7 +152,7 @@ def test_twenty_concurrent_applications_never_exceed_the_limit(store: CreditStor
         assert len(approved) == 6 and len(declined) == 14  # 6 x 300.00 <= 2 000.00 < 7 x 300.00
         assert {r["reasons"][0]["code"] for r in declined} == {"CREDIT_LIMIT"}
         assert all(r["notice"]["reasons"] for r in declined)
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 180_000 <= line["creditLimit"]["amount"] == 200_000
         assert len(await store.list_applications("ana", limit=100, after=None)) == 20
 
@@ -171,7 +173,7 @@ def test_twenty_concurrent_retries_make_one_application(store: CreditStore) -> N
         )
         assert len({r.body["id"] for r in results}) == 1
         assert len(await store.list_applications("ana", limit=100, after=None)) == 1
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 20_000
 
     run(scenario())
@@ -189,8 +191,8 @@ def test_pay_in_4_lifecycle_lateness_and_completion(store: CreditStore) -> None:
         stored_plan = await h.plan("ana", plan["id"])
         assert [(p.id, p.version) for p in await store.list_open_plans()] == [(stored_plan.id, stored_plan.version)]
         h.clock.advance(timedelta(days=22))  # 2nd part due +14, grace 7: late today
-        assert await plans.sweep_lateness(store, POLICY, h.clock) == 1
-        assert await plans.sweep_lateness(store, POLICY, h.clock) == 0  # marked once
+        assert await plans.sweep_lateness(store, MARKETS, h.clock) == 1
+        assert await plans.sweep_lateness(store, MARKETS, h.clock) == 0  # marked once
         stored = await h.check_plan("ana", plan["id"])
         assert stored.installments[1].late_fee == 500 and stored.installments[1].late_on == date(2026, 11, 24)
         with pytest.raises(Overpayment):
@@ -272,10 +274,10 @@ def test_cancel_and_expiry_release_the_hold(store: CreditStore) -> None:
         b = await h.apply("ana", amount={"amount": 50_000, "currency": "EUR"})
         cancelled = await holds.cancel_application(store, h.clock, "ana", application_id=a["id"])
         assert cancelled.status == "CANCELLED"
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 50_000
         h.clock.advance(timedelta(minutes=31))
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == 0
         got = await queries.get_application(store, h.clock, "ana", application_id=b["id"])
         assert got.status == "EXPIRED"
@@ -306,7 +308,7 @@ def test_the_sweeper_writes_expiry_back_releases_the_hold_and_announces_it(store
         before = await queries.get_application(store, h.clock, "ana", application_id=held["id"])
         assert before.status == "EXPIRED"
         assert await status_of(store, "ana", held["id"]) == "APPROVED"
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
 
         assert await holds.expire_approvals(store, h.clock) == 1
@@ -319,7 +321,7 @@ def test_the_sweeper_writes_expiry_back_releases_the_hold_and_announces_it(store
         assert await status_of(store, "ana", cancelled["id"]) == "CANCELLED"
         snapshot = await store.snapshot("ana")
         assert held["id"] not in [a.id for a in snapshot.approved_applications]
-        line = await credit_line(store, POLICY, "ana", now=h.clock.now())
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
         assert line["exposure"]["amount"] == plan["amountOutstanding"]["amount"]
 
         (event,) = await _events_of(store, EventType.APPLICATION_EXPIRED)
@@ -411,7 +413,7 @@ async def _refund_by_order(h: Harness, merchant: str, order: str, amount: int) -
             "reason": "returned",
         }
     )
-    stored = await refunds.refund(h.store, POLICY, h.clock, MERCHANT, body=body, idempotency_key=new_key())
+    stored = await refunds.refund(h.store, MARKETS, h.clock, MERCHANT, body=body, idempotency_key=new_key())
     return stored.body
 
 
@@ -563,7 +565,7 @@ def test_a_write_that_lost_to_another_transaction_is_read_and_tried_again(store:
         to_confirm = await h.apply("ana")
         stored = await confirming.confirm_application(
             contended,
-            POLICY,
+            MARKETS,
             h.clock,
             "ana",
             application_id=to_confirm["id"],

@@ -1,12 +1,16 @@
 """What is stored stays readable: documents written before the records were typed (captured in
 ``data/stored_documents_v1.json`` from the service as it was, through its own service functions
 on SQLite) load into records and serialize back to exactly the same JSON. Both adapters keep
-these documents (SQLite in its ``doc``/``record`` columns, DynamoDB in each item's ``doc``)."""
+these documents (SQLite in its ``doc``/``record`` columns, DynamoDB in each item's ``doc``).
+
+Those documents predate the disclosed rate: they load with the rate of their market computed
+from their own cash flows, and are written back with it added, nothing else changed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,32 @@ def test_stored_documents_load_and_serialize_back_unchanged(kind: str) -> None:
     load, dump = ROUND_TRIPS[kind]
     assert STORED[kind], "the fixture has documents of every kind"
     for doc in STORED[kind]:
-        assert documents.dumps(dump(load(doc))) == documents.dumps(doc)
+        again = dump(load(doc))
+        assert documents.dumps(_without_rates(again)) == documents.dumps(doc)
+        assert documents.dumps(dump(load(again))) == documents.dumps(again)  # the rate, once written, is kept
+
+
+RATE_FIELDS = ("rateKind", "rateLabel", "annualRate", "marketVersion")
+
+
+def _without_rates(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` less the rate fields that documents written before the markets lack."""
+    out = {k: v for k, v in doc.items() if k not in RATE_FIELDS}
+    if isinstance(out.get("offer"), dict):
+        out["offer"] = _without_rates(out["offer"])
+    return out
+
+
+def test_documents_written_before_the_markets_read_with_their_market_s_rate() -> None:
+    plans = {p.terms.plan_type: p for p in (documents.plan_from_doc(d, 1) for d in STORED["plans"])}
+    monthly = plans["MONTHLY_6"].terms
+    assert monthly.currency == "EUR" and monthly.apr_basis_points == 1499
+    # the APRC of a 14.99 % nominal, six-month plan is above its nominal rate
+    assert monthly.rate.kind == "APRC" and monthly.rate.label == "APRC"
+    assert monthly.rate.annual_rate == Decimal("16.1")
+    assert plans["PAY_IN_4"].terms.rate.annual_rate == 0
+    offers = [a.offer for a in map(documents.application_from_doc, STORED["applications"]) if a.offer]
+    assert {(o.plan_type, o.schedule.rate.kind) for o in offers} == {("PAY_IN_4", "APRC"), ("MONTHLY_6", "APRC")}
 
 
 def test_the_fixture_covers_every_state_that_shapes_a_document() -> None:

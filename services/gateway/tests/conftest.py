@@ -226,6 +226,9 @@ def offer_json(plan_type: str = "PAY_IN_4", total: int = 40_000) -> dict[str, An
         "totalOfPayments": money(total),
         "apr": 0.0,
         "aprBasisPoints": 0,
+        "rateKind": "APRC",
+        "rateLabel": "APRC",
+        "annualRate": 0.0,
         "installments": [
             {"sequence": i + 1, "dueDate": f"2026-1{i % 2 + 1}-0{i + 1}", "amount": money(total // 4)} for i in range(4)
         ],
@@ -270,6 +273,9 @@ def plan_json(**overrides: Any) -> dict[str, Any]:
         "totalOfPayments": money(40_000),
         "apr": 0.0,
         "aprBasisPoints": 0,
+        "rateKind": "APRC",
+        "rateLabel": "APRC",
+        "annualRate": 0.0,
         "amountPaid": money(10_000),
         "amountOutstanding": money(30_000),
         "installments": [

@@ -21,7 +21,10 @@ APPLY = """
 mutation Apply($input: CreditApplicationInput!, $key: String!) {
   applyForCredit(input: $input, idempotencyKey: $key) {
     id status applicationStatus score riskGrade reasons { code description }
-    offer { planType apr aprBasisPoints totalOfPayments { amount } installments { sequence dueDate amount { amount } } }
+    offer {
+      planType apr aprBasisPoints rateKind rateLabel annualRate totalOfPayments { amount }
+      installments { sequence dueDate amount { amount } }
+    }
   }
 }
 """
@@ -90,6 +93,7 @@ def test_apply_for_credit_is_a_pipeline(gql, user_service, credit_service, api) 
     assert app["status"] == "APPROVED" and app["applicationStatus"] == "APPROVED"
     assert app["score"] == 712 and app["reasons"] == [{"code": "R01", "description": "Short credit history"}]
     assert app["offer"]["planType"] == "PAY_IN_4" and len(app["offer"]["installments"]) == 4
+    assert (app["offer"]["rateKind"], app["offer"]["rateLabel"], app["offer"]["annualRate"]) == ("APRC", "APRC", 0.0)
     assert user_service.paths() == [("GET", "/v1/profile")]
     (call,) = credit_service.calls
     assert (call.method, call.path) == ("POST", "/v1/applications")

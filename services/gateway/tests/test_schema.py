@@ -14,8 +14,9 @@ enum DecisionStatus { APPROVED DECLINED REFERRED }
 type Customer { id: ID! }
 type CreditApplication { id: ID! }
 type ApplicationConnection { items: [CreditApplication!]! nextToken: String }
-type PaymentPlan { id: ID! }
-type PlanOffer { apr: Float! }
+enum RateKind { APRC APR }
+type PaymentPlan { id: ID! rateKind: RateKind! annualRate: Float! }
+type PlanOffer { apr: Float! rateKind: RateKind! annualRate: Float! }
 type VerificationChallenge { destination: String! }
 type Payment { id: ID! }
 input QuoteInput { amount: MoneyInput! }
@@ -54,11 +55,12 @@ FIELDS = {
     "CreditApplication": "id status amount merchantId orderReference planType createdAt expiresAt score riskGrade "
     "reasons offer modelVersion policyVersion applicationStatus",
     "Reason": "code description",
-    "PlanOffer": "planType amountFinanced financeCharge totalOfPayments apr aprBasisPoints installments",
+    "PlanOffer": "planType amountFinanced financeCharge totalOfPayments apr aprBasisPoints rateKind rateLabel "
+    "annualRate installments",
     "Installment": "sequence dueDate amount amountPaid status",
     "VerificationChallenge": "destination expiresAt attemptsRemaining",
-    "PaymentPlan": "id applicationId status planType principal financeCharge totalOfPayments apr amountPaid "
-    "amountOutstanding installments createdAt",
+    "PaymentPlan": "id applicationId status planType principal financeCharge totalOfPayments apr rateKind rateLabel "
+    "annualRate amountPaid amountOutstanding installments createdAt",
     "Payment": "id planId amount createdAt allocations",
 }
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
+from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.refunds.auth import MerchantAuthenticator, MerchantCaller
 from bnpl_credit.storage.port import CreditStore
 
@@ -52,6 +53,10 @@ def _policy(request: Request) -> Policy:
     return _state(request).engine.policy
 
 
+def _markets(request: Request) -> MarketCatalog:
+    return _state(request).engine.markets
+
+
 def _clock(request: Request) -> Clock:
     return _state(request).clock
 
@@ -61,5 +66,6 @@ CurrentMerchant = Annotated[MerchantCaller, Depends(_merchant)]
 Store = Annotated[CreditStore, Depends(_store)]
 Engine = Annotated[DecisionEngine, Depends(_engine)]
 CurrentPolicy = Annotated[Policy, Depends(_policy)]
+CurrentMarkets = Annotated[MarketCatalog, Depends(_markets)]
 AppClock = Annotated[Clock, Depends(_clock)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

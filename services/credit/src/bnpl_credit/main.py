@@ -24,6 +24,7 @@ from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
+from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
@@ -94,6 +95,7 @@ def create_app(
     settings = settings or Settings()
     clock = clock or build_clock(settings)
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy file
+    markets = load_catalog()  # the market terms in force, read once: a bad market file stops the start
     holder: dict[str, CreditStore] = {}
 
     @asynccontextmanager
@@ -117,7 +119,9 @@ def create_app(
             await verify()
         app.state.credit = CreditState(
             store=the_store,
-            engine=DecisionEngine(policy=policy, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds),
+            engine=DecisionEngine(
+                policy=policy, markets=markets, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds
+            ),
             clock=clock,
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
             merchant_authenticator=MerchantAuthenticator(
@@ -142,7 +146,7 @@ def create_app(
 
             async def sweep() -> None:
                 await expire_approvals(the_store, clock)
-                await sweep_lateness(the_store, policy, clock)
+                await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))

@@ -11,7 +11,7 @@ from pydantic_settings import NoDecode
 
 from bnpl_credit.refunds.auth import MerchantKey
 
-PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-01.json"
+PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-29.json"
 
 # Local-only merchant integration key (refunds); known to everyone, refused for BNPL_ENV=aws.
 LOCAL_MERCHANT_ACCESS_KEY_ID = "AKIALOCALMERCHANT001"

@@ -67,6 +67,23 @@ class InstallmentStatus(Enum):
     REFUNDED = "REFUNDED"
 
 
+@strawberry.enum(description="How the disclosed annual rate is defined in the shopper's market.")
+class RateKind(Enum):
+    APRC = strawberry.enum_value("APRC", description="EU and UK: the annual percentage rate of charge (total cost)")
+    APR = strawberry.enum_value("APR", description="US: the Regulation Z annual percentage rate (actuarial)")
+
+
+NOMINAL_APR = (
+    "The nominal yearly borrowing rate in percent (e.g. 24.99), what the interest is computed at. "
+    "Not the rate to show a shopper: that is annualRate."
+)
+ANNUAL_RATE = (
+    "The annual rate the shopper's market requires to be disclosed, in percent, rounded as it requires "
+    "(EU and UK: APRC, e.g. 28.1 for a 24.99 % nominal 12-month plan; US: Regulation Z APR, e.g. 24.99)."
+)
+RATE_LABEL = 'The name to show before annualRate: "APRC", "APR", or a representative label in a quote.'
+
+
 @strawberry.type(description="Integer minor units of an ISO 4217 currency.")
 class Money:
     amount: int
@@ -206,8 +223,11 @@ class PlanOffer:
     amount_financed: Money
     finance_charge: Money
     total_of_payments: Money
-    apr: float = strawberry.field(description="Percent, e.g. 19.99")
-    apr_basis_points: int
+    apr: float = strawberry.field(description=NOMINAL_APR)
+    apr_basis_points: int = strawberry.field(description="apr in basis points.")
+    rate_kind: RateKind
+    rate_label: str = strawberry.field(description=RATE_LABEL)
+    annual_rate: float = strawberry.field(description=ANNUAL_RATE)
     installments: list[Installment]
 
 
@@ -267,8 +287,11 @@ class PaymentPlan:
     principal: Money
     finance_charge: Money
     total_of_payments: Money
-    apr: float
-    apr_basis_points: int
+    apr: float = strawberry.field(description=NOMINAL_APR)
+    apr_basis_points: int = strawberry.field(description="apr in basis points.")
+    rate_kind: RateKind
+    rate_label: str = strawberry.field(description=RATE_LABEL)
+    annual_rate: float = strawberry.field(description=ANNUAL_RATE)
     amount_paid: Money
     amount_outstanding: Money
     installments: list[Installment]

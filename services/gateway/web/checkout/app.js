@@ -45,6 +45,11 @@ const app = {
 const money = (m) => formatMoney(m);
 // 1999 basis points -> "19.99%", from the integer (the float apr is for machines).
 const apr = (bp) => `${Math.floor(bp / 100)}.${String(bp % 100).padStart(2, "0")}%`;
+// The disclosed rate as its market rounds it: an APRC (EU, UK) to one decimal, a Regulation Z
+// APR (US) to two; a float keeps neither trailing zero, so "0.0%" and "20.00%" are written out.
+const annualRate = (offer) => `${offer.annualRate.toFixed(offer.rateKind === "APR" ? 2 : 1)}%`;
+// What a shopper reads about a rate: the market's own name for it, e.g. "APRC 28.1%".
+const rateText = (offer) => `${offer.rateLabel} ${annualRate(offer)}`;
 
 function announce(message, kind = "info") {
   replace($status, message ? h("p", { class: `notice ${kind}` }, message) : null);
@@ -694,8 +699,8 @@ function offerSummary(offer) {
       "span",
       { class: "offer-terms" },
       interestFree
-        ? `No interest, no fees. Total ${money(offer.totalOfPayments)}.`
-        : `APR ${apr(offer.aprBasisPoints)} · interest ${money(offer.financeCharge)} · total ${money(offer.totalOfPayments)}`,
+        ? `No interest, no fees (${rateText(offer)}). Total ${money(offer.totalOfPayments)}.`
+        : `${rateText(offer)} · interest ${money(offer.financeCharge)} · total ${money(offer.totalOfPayments)}`,
     ),
     h("span", { class: "offer-terms" }, `First payment ${formatDate(offer.installments[0].dueDate)}.`),
   ];
@@ -730,7 +735,11 @@ async function viewPlans() {
       ),
     ),
     quote.some((o) => o.financeCharge.amount > 0)
-      ? h("p", { class: "field-hint" }, "Monthly plans show a representative APR. Your own rate and total are shown before you confirm.")
+      ? h(
+          "p",
+          { class: "field-hint" },
+          `Monthly plans show a representative example (${quote[0].rateLabel}). Your own rate and total are shown before you confirm.`,
+        )
       : null,
     h("button", { type: "submit", class: "primary" }, "Continue"),
   );
@@ -855,7 +864,8 @@ function viewApproved(application) {
     costList([
       ["Amount", money(offer.amountFinanced)],
       ["Interest and fees", money(offer.financeCharge)],
-      ["APR", apr(offer.aprBasisPoints)],
+      [offer.rateLabel, annualRate(offer)],
+      ...(offer.financeCharge.amount > 0 ? [["Borrowing rate (fixed)", apr(offer.aprBasisPoints)]] : []),
       ["Total to pay", money(offer.totalOfPayments)],
     ]),
     application.expiresAt

@@ -3,12 +3,12 @@
 
 const MONEY = "{ amount currency }";
 const INSTALLMENTS = `installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} status }`;
-const OFFER = `planType apr aprBasisPoints amountFinanced ${MONEY} financeCharge ${MONEY}
+const OFFER = `planType apr aprBasisPoints rateKind rateLabel annualRate amountFinanced ${MONEY} financeCharge ${MONEY}
   totalOfPayments ${MONEY} ${INSTALLMENTS}`;
 const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType
   createdAt expiresAt reasons { code description } offer { ${OFFER} } planId`;
 const PLAN = `id applicationId status planType merchantId orderReference principal ${MONEY}
-  financeCharge ${MONEY} totalOfPayments ${MONEY} apr amountPaid ${MONEY} amountOutstanding ${MONEY}
+  financeCharge ${MONEY} totalOfPayments ${MONEY} apr rateKind rateLabel annualRate amountPaid ${MONEY} amountOutstanding ${MONEY}
   createdAt ${INSTALLMENTS}`;
 
 export const ME = `query Me { me { id email givenName phoneNumber phoneVerified } }`;

@@ -19,7 +19,14 @@ from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.credit_line.model import Account, CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.credit_line.service import customer_history
-from bnpl_credit.decision.engine import DecisionContext, DecisionEngine, DecisionStatus, ScoreOutcome, evaluate
+from bnpl_credit.decision.engine import (
+    DecisionContext,
+    DecisionEngine,
+    DecisionStatus,
+    ScoreOutcome,
+    evaluate,
+    lending_market,
+)
 from bnpl_credit.decision.features import FeatureInputs, build_features
 from bnpl_credit.errors import (
     AmountOutOfRange,
@@ -28,9 +35,9 @@ from bnpl_credit.errors import (
     OrderAlreadyFinanced,
     PhoneNotVerified,
     ProfileMismatch,
-    UnsupportedCurrency,
 )
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
+from bnpl_credit.markets.catalog import Market
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -45,18 +52,18 @@ class DecidingStore(ApplicationStore, CreditLineStore, IdempotencyStore, Protoco
     """What deciding reads and writes."""
 
 
-def _check_preconditions(engine: DecisionEngine, customer_id: str, body: ApplicationInput) -> None:
+def _check_preconditions(engine: DecisionEngine, customer_id: str, body: ApplicationInput) -> Market:
+    """The order's market, once the application may be decided at all."""
     if body.profile.id != customer_id:
         raise ProfileMismatch("the profile does not belong to the caller", field="profile.id")
-    policy = engine.policy
     order = body.order
     currency = order.amount.currency
-    if currency not in policy.currencies:
-        raise UnsupportedCurrency(
-            f"{currency} is not supported; use one of {', '.join(sorted(policy.currencies))}",
-            field="order.amount.currency",
+    market = lending_market(engine.policy, engine.markets, currency, field="order.amount.currency")
+    if order.plan_type not in market.products:
+        raise AmountOutOfRange(
+            f"{order.plan_type} is not offered in {currency}", field="order.planType", info={"currency": currency}
         )
-    plan = policy.plan(order.plan_type)
+    plan = market.product(order.plan_type)
     if not plan.min_amount <= order.amount.amount <= plan.max_amount:
         raise AmountOutOfRange(
             f"{order.plan_type} is available for amounts from {plan.min_amount} to {plan.max_amount} minor units",
@@ -76,6 +83,7 @@ def _check_preconditions(engine: DecisionEngine, customer_id: str, body: Applica
             raise CurrencyMismatch(
                 "the profile's amounts must be in the currency of the order", field=f"profile.{name}.currency"
             )
+    return market
 
 
 async def _check_order_free(store: ApplicationStore, customer_id: str, body: ApplicationInput, now: datetime) -> None:
@@ -93,7 +101,7 @@ async def _check_order_free(store: ApplicationStore, customer_id: str, body: App
 
 
 def _inputs(
-    engine: DecisionEngine, body: ApplicationInput, history: CustomerHistory, now: datetime
+    engine: DecisionEngine, market: Market, body: ApplicationInput, history: CustomerHistory, now: datetime
 ) -> tuple[FeatureRow, DecisionContext]:
     policy = engine.policy
     order, profile = body.order, body.profile
@@ -112,7 +120,7 @@ def _inputs(
             assets=profile.assets.amount,
             debt=profile.debt.amount,
             order_amount=order.amount.amount,
-            term_months=policy.plan(order.plan_type).model_term_months,
+            term_months=policy.model_term_months[order.plan_type],
             has_late_installments=history.late_installments > 0,
             open_plans_outstanding=history.open_plans_outstanding if same_currency else 0,
             model_unit_minor=policy.currencies[currency].model_unit_minor,
@@ -132,6 +140,7 @@ def _inputs(
         exposure=history.exposure if same_currency else 0,
         today=today,
         now=now,
+        market=market,
     )
     return features, ctx
 
@@ -176,7 +185,7 @@ async def apply_for_credit(
         stored = await replay(now)
         if stored is not None:
             return stored
-        _check_preconditions(engine, customer_id, body)
+        market = _check_preconditions(engine, customer_id, body)
         try:
             await _check_order_free(store, customer_id, body, now)
         except OrderAlreadyFinanced:
@@ -186,8 +195,8 @@ async def apply_for_credit(
                 raise
             return stored
         snapshot = await store.snapshot(customer_id)
-        history = customer_history(snapshot, now=now, policy=engine.policy)
-        features, ctx = _inputs(engine, body, history, now)
+        history = customer_history(snapshot, now=now, markets=engine.markets)
+        features, ctx = _inputs(engine, market, body, history, now)
         if scored is None or scored.features != features:
             scored = _Scored(features, await engine.score(features))
         decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)

@@ -50,7 +50,7 @@ class Offer:
 
     @property
     def apr(self) -> float:
-        """Percent, e.g. 19.99."""
+        """The nominal rate in percent, e.g. 19.99 (the disclosed one is ``schedule.rate``)."""
         return self.schedule.apr_basis_points / 100
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import deciding, holds, queries
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
-from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, Engine, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
 from bnpl_credit.plans import confirm
 from bnpl_credit.plans.schemas import PaymentPlan
 
@@ -69,14 +69,14 @@ async def confirm_application(
     application_id: str,
     customer: CurrentCustomer,
     store: Store,
-    policy: CurrentPolicy,
+    markets: CurrentMarkets,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Turn an approval into a payment plan."""
     stored = await confirm.confirm_application(
         store,
-        policy,
+        markets,
         clock,
         customer.sub,
         application_id=application_id,

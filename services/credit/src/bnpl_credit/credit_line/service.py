@@ -13,18 +13,19 @@ from datetime import datetime
 from bnpl_credit.credit_line.model import CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot
 from bnpl_credit.credit_line.schemas import CreditLineOut
-from bnpl_credit.decision.policy import Policy
+from bnpl_credit.markets.catalog import MarketCatalog
+from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import PlanStatus
 from bnpl_credit.schemas import Money
 
 
-def customer_history(snapshot: CustomerSnapshot, *, now: datetime, policy: Policy) -> CustomerHistory:
+def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: MarketCatalog) -> CustomerHistory:
     today = now.date()
-    fees = policy.late_fees
     account = snapshot.account
     late = 0
     outstanding = 0
     for stored in snapshot.plans:
+        fees = late_fee_terms(markets, stored)
         plan = stored.as_of(today, fees)
         late += sum(1 for inst in plan.installments if inst.was_ever_late(today, fees.grace_days))
         if plan.status is PlanStatus.ACTIVE and (account is None or plan.currency == account.currency):
@@ -37,8 +38,10 @@ def customer_history(snapshot: CustomerSnapshot, *, now: datetime, policy: Polic
     return CustomerHistory(late, outstanding, held, account)
 
 
-async def credit_line(store: CreditLineStore, policy: Policy, customer_id: str, *, now: datetime) -> CreditLineOut:
-    history = customer_history(await store.snapshot(customer_id), now=now, policy=policy)
+async def credit_line(
+    store: CreditLineStore, markets: MarketCatalog, customer_id: str, *, now: datetime
+) -> CreditLineOut:
+    history = customer_history(await store.snapshot(customer_id), now=now, markets=markets)
     account = history.account
     if account is None:
         return CreditLineOut(credit_limit=None, exposure=None, available_credit=None)

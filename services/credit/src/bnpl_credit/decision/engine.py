@@ -17,6 +17,8 @@ from bnpl_common.money import Money
 
 from bnpl_credit.decision.policy import PlanTypeName, Policy
 from bnpl_credit.decision.schedule import Schedule, build_schedule
+from bnpl_credit.errors import UnsupportedCurrency
+from bnpl_credit.markets.catalog import Market, MarketCatalog
 from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
 log = logging.getLogger("bnpl.credit.decision")
@@ -55,6 +57,17 @@ class DecisionContext:
     exposure: int  # held approvals + outstanding plans
     today: date
     now: datetime
+    market: Market  # the market of the order's currency: its products, rates and disclosures
+
+
+def lending_market(policy: Policy, markets: MarketCatalog, currency: str, *, field: str) -> Market:
+    """The market lending in ``currency``; a currency without one, or that the model cannot read
+    (no ``model_unit_minor`` in the policy), is refused with the field named."""
+    market = markets.for_currency(currency)
+    if market is None or currency not in policy.currencies:
+        supported = sorted(m.currency for m in markets.markets if m.currency in policy.currencies)
+        raise UnsupportedCurrency(f"{currency} is not supported; use one of {', '.join(supported)}", field=field)
+    return market
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +115,12 @@ def evaluate(
             return Decision(DecisionStatus.DECLINED, tuple(policy_reasons[: policy.max_reasons]), None, scorer_failure)
         return Decision(DecisionStatus.REFERRED, (SCORER_UNAVAILABLE,), None, scorer_failure)
 
-    plan = policy.plan(ctx.plan_type)
     schedule: Schedule | None = None
     # Risk declines are explained by the model's principal reasons (what moved the score);
     # the generic texts below are used only when the model gave none.
     risk_reasons: list[Reason] = []
     try:
-        schedule = build_schedule(plan, amount=ctx.amount, grade=score.grade, start=ctx.today)
+        schedule = build_schedule(ctx.market, ctx.plan_type, amount=ctx.amount, grade=score.grade, start=ctx.today)
     except KeyError:
         risk_reasons.append(
             Reason("RISK_GRADE", "Based on the information you gave us, we cannot offer this plan for this purchase.")
@@ -171,8 +183,9 @@ def evaluate(
 class DecisionEngine:
     """Scores with a hard timeout, then evaluates the policy."""
 
-    def __init__(self, *, policy: Policy, scorer: Scorer, timeout_seconds: float) -> None:
+    def __init__(self, *, policy: Policy, markets: MarketCatalog, scorer: Scorer, timeout_seconds: float) -> None:
         self.policy = policy
+        self.markets = markets
         self._scorer = scorer
         self._timeout = timeout_seconds
 

@@ -1,5 +1,10 @@
 """The credit policy: versioned data (``policies/*.json``), loaded and validated here.
 
+The policy holds the risk rules only (knock-outs, cut-offs, affordability share, credit
+limits, hold time) and how an order becomes the model's inputs (``currencies``,
+``model_term_months``). What a product is and costs (limits, installments, rates by grade,
+late fees) is the law and pricing of a market: :mod:`bnpl_credit.markets`, never here.
+
 Nothing in this module decides anything by itself; :mod:`bnpl_credit.decision.engine`
 reads these numbers. A new policy is a new file with a new ``version``.
 """
@@ -21,27 +26,11 @@ class _Frozen(BaseModel):
 
 
 class CurrencyPolicy(_Frozen):
+    # The model was trained on amounts in its own unit: this many minor units of the currency
+    # make one. It belongs to the model's input mapping (retraining changes it), not to a
+    # market's terms, so it is versioned with the risk rules; a currency without it cannot be
+    # scored and is not lent in, whatever the markets offer.
     model_unit_minor: int = Field(gt=0)
-
-
-class PlanTypePolicy(_Frozen):
-    min_amount: int = Field(gt=0)
-    max_amount: int = Field(gt=0)
-    kind: Literal["split", "amortising"]
-    installments: int = Field(gt=0, le=60)
-    interval_days: int | None = Field(default=None, gt=0)
-    model_term_months: int = Field(gt=0)
-    apr_basis_points: dict[str, int]
-
-    @model_validator(mode="after")
-    def _check(self) -> PlanTypePolicy:
-        if self.min_amount > self.max_amount:
-            raise ValueError("min_amount above max_amount")
-        if self.kind == "split" and self.interval_days is None:
-            raise ValueError("a split plan needs interval_days")
-        if any(bp < 0 for bp in self.apr_basis_points.values()):
-            raise ValueError("negative APR")
-        return self
 
 
 class KnockOuts(_Frozen):
@@ -64,25 +53,13 @@ class Cutoffs(_Frozen):
         return self
 
 
-class LateFees(_Frozen):
-    """An installment unpaid ``grace_days`` after its due date is LATE and bears one fee:
-    ``amount_minor`` of its currency, capped at ``max_percent_of_installment`` of it."""
-
-    grace_days: int = Field(default=7, ge=0, le=60)
-    amount_minor: dict[str, int] = Field(default_factory=dict)
-    max_percent_of_installment: int = Field(default=25, ge=0, le=100)
-
-    def fee(self, installment_amount: int, currency: str) -> int:
-        cap = installment_amount * self.max_percent_of_installment // 100
-        return max(min(self.amount_minor.get(currency, 0), cap), 0)
-
-
 class Policy(_Frozen):
     """One version of the credit policy."""
 
     version: str
     currencies: dict[str, CurrencyPolicy]
-    plan_types: dict[PlanTypeName, PlanTypePolicy]
+    # the model's ``Time`` input: the term in months it was trained to read for each product
+    model_term_months: dict[PlanTypeName, int]
     quote_grade: str
     knock_outs: KnockOuts
     affordability: Affordability
@@ -91,9 +68,15 @@ class Policy(_Frozen):
     # the first limit is also at most this many months of income after expenses (None: grade only)
     credit_limit_income_multiple: int | None = Field(default=None, gt=0)
     credit_limit_rounding_minor: int = Field(default=1, gt=0)
-    late_fees: LateFees = Field(default_factory=LateFees)
     approval_hold_minutes: int = Field(gt=0)
     max_reasons: int = Field(default=4, gt=0)
+
+    @model_validator(mode="after")
+    def _every_product_mapped(self) -> Policy:
+        missing = set(PLAN_TYPES) - set(self.model_term_months)
+        if missing or any(months <= 0 for months in self.model_term_months.values()):
+            raise ValueError(f"model_term_months needs a positive term for {sorted(missing) or 'every product'}")
+        return self
 
     def initial_credit_limit(self, grade: str, *, monthly_income: int, monthly_expenses: int) -> int:
         """The limit set at the first approval: the grade's, capped by affordability."""
@@ -102,9 +85,6 @@ class Policy(_Frozen):
             disposable = max(monthly_income - monthly_expenses, 0)
             limit = min(limit, disposable * self.credit_limit_income_multiple)
         return limit - limit % self.credit_limit_rounding_minor
-
-    def plan(self, plan_type: PlanTypeName) -> PlanTypePolicy:
-        return self.plan_types[plan_type]
 
 
 def load_policy(path: str | Path) -> Policy:

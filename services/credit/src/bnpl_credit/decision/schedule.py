@@ -1,11 +1,20 @@
 """Repayment schedules in integer minor units; every schedule sums exactly to its total.
 
-- ``split`` (PAY_IN_4): :func:`bnpl_common.money.split_evenly`, the first part due on the
-  start date (at confirmation), then every ``interval_days``; no interest.
-- ``amortising`` (MONTHLY_n): the standard annuity at the monthly rate APR / 12, computed
-  with :class:`~decimal.Decimal` and rounded to minor units; each month's interest is
+The product (limits, installments, interval, rate by grade) is the market's
+(:mod:`bnpl_credit.markets`):
+
+- a product paid every ``interval_days`` (PAY_IN_4): :func:`bnpl_common.money.split_evenly`,
+  the first part due on the start date when ``first_due_at_start`` (at confirmation), then
+  every ``interval_days``; no interest.
+- a monthly product (MONTHLY_n): the standard annuity at the monthly rate (nominal rate / 12),
+  computed with :class:`~decimal.Decimal` and rounded to minor units; each month's interest is
   rounded on its own and the last payment repays the remaining balance plus its interest,
   so ``sum(installments) == amountFinanced + financeCharge`` exactly.
+
+Every schedule carries the annual rate its market requires to be disclosed for exactly these
+cash flows (:func:`bnpl_credit.markets.catalog.disclosed_rate`): the APRC in the EU and the
+UK, the Regulation Z APR in the US. The nominal rate (``apr_basis_points``) is only what the
+interest is computed at.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bnpl_common.money import split_evenly
 
-from bnpl_credit.decision.policy import PlanTypePolicy
+from bnpl_credit.markets.catalog import DisclosedRate, Market, Product, disclosed_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +41,10 @@ class Schedule:
     amount_financed: int
     finance_charge: int
     total_of_payments: int
-    apr_basis_points: int
+    apr_basis_points: int  # the nominal yearly rate the interest is computed at
     installments: tuple[ScheduledInstallment, ...]
+    rate: DisclosedRate  # the annual rate as the market discloses it for these cash flows
+    market_version: str | None = None  # the market terms it was made under (None: stored before they were recorded)
 
 
 def add_months(start: date, months: int) -> date:
@@ -66,20 +77,31 @@ def amortising_payments(principal: int, apr_basis_points: int, count: int) -> tu
     return payments, interest_total
 
 
-def build_schedule(plan: PlanTypePolicy, *, amount: int, grade: str | None, start: date) -> Schedule:
-    """The schedule of ``amount`` under ``plan`` at ``grade``'s APR, starting on ``start``."""
-    if plan.kind == "split":
-        apr = 0
-        parts = split_evenly(amount, plan.installments)
-        step = plan.interval_days or 14
-        dates = [start + timedelta(days=step * i) for i in range(plan.installments)]
-        charge = 0
+def due_dates(product: Product, count: int, start: date) -> list[date]:
+    """When each of ``count`` installments of ``product`` falls due, counted from ``start``."""
+    first = 0 if product.first_due_at_start else 1
+    if product.interval_days is None:
+        return [add_months(start, i + first) for i in range(count)]
+    return [start + timedelta(days=product.interval_days * (i + first)) for i in range(count)]
+
+
+def build_schedule(market: Market, plan_type: str, *, amount: int, grade: str, start: date) -> Schedule:
+    """The schedule of ``amount`` for ``market``'s ``plan_type`` at ``grade``'s rate, from ``start``.
+
+    A grade the product has no rate for is a ``KeyError``: the market does not lend to it."""
+    product = market.product(plan_type)
+    if grade not in product.rate_basis_points:
+        raise KeyError(f"{market.market} {plan_type} has no rate for grade {grade!r}")
+    rate = product.rate_basis_points[grade]
+    if product.interval_days is not None:
+        if rate != 0:
+            # interest is computed per month: a market with interest on a non-monthly
+            # product needs a new schedule kind, not a silent 0 %
+            raise ValueError(f"{market.market} {plan_type}: interest on a {product.interval_days}-day product")
+        parts, charge = split_evenly(amount, product.installments), 0
     else:
-        if grade is None or grade not in plan.apr_basis_points:
-            raise KeyError(f"no APR for grade {grade!r}")
-        apr = plan.apr_basis_points[grade]
-        parts, charge = amortising_payments(amount, apr, plan.installments)
-        dates = [add_months(start, i + 1) for i in range(plan.installments)]
+        parts, charge = amortising_payments(amount, rate, product.installments)
+    dates = due_dates(product, product.installments, start)
     installments = tuple(
         ScheduledInstallment(sequence=i + 1, due_date=d, amount=a)
         for i, (d, a) in enumerate(zip(dates, parts, strict=True))
@@ -88,6 +110,10 @@ def build_schedule(plan: PlanTypePolicy, *, amount: int, grade: str | None, star
         amount_financed=amount,
         finance_charge=charge,
         total_of_payments=sum(parts),
-        apr_basis_points=apr,
+        apr_basis_points=rate,
         installments=installments,
+        rate=disclosed_rate(
+            market, product, start=start, amount_financed=amount, installments=list(zip(dates, parts, strict=True))
+        ),
+        market_version=market.version,
     )

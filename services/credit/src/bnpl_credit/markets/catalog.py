@@ -185,9 +185,10 @@ def disclosed_rate(
 class MarketCatalog:
     """The markets the platform lends in, each found by its currency or a shopper's country."""
 
-    def __init__(self, markets: Iterable[Market]) -> None:
+    def __init__(self, markets: Iterable[Market], *, older: Iterable[Market] = ()) -> None:
         self._by_currency: dict[str, Market] = {}
         self._by_country: dict[str, Market] = {}
+        self._by_version: dict[str, Market] = {}
         for market in markets:
             if market.currency in self._by_currency:
                 raise ValueError(f"two markets lend in {market.currency}")
@@ -196,6 +197,8 @@ class MarketCatalog:
                 if country in self._by_country:
                     raise ValueError(f"{country} belongs to two markets")
                 self._by_country[country] = market
+        for market in (*older, *self._by_currency.values()):
+            self._by_version[market.version] = market
 
     @property
     def markets(self) -> tuple[Market, ...]:
@@ -207,6 +210,21 @@ class MarketCatalog:
     def for_country(self, country: str) -> Market | None:
         return self._by_country.get(country)
 
+    def version(self, version: str) -> Market | None:
+        """One version of a market's terms, in force or older (what a plan was made under)."""
+        return self._by_version.get(version)
+
+    def late_fees(self, currency: str, version: str | None = None) -> LateFeeRules:
+        """The late-fee terms of a plan in ``currency`` made under market ``version``: a contract
+        keeps the terms it was made under; a plan that recorded none (made before versions were
+        recorded) has those in force for its currency."""
+        market = self._by_version.get(version) if version is not None else None
+        if market is None or market.currency != currency:
+            market = self._by_currency.get(currency)
+        if market is None:
+            raise LookupError(f"no market lends in {currency}: its plans have no late-fee terms")
+        return market.late_fees
+
 
 def load_market(path: Path) -> Market:
     return Market.model_validate(json.loads(path.read_text()))
@@ -217,12 +235,12 @@ def load_catalog(directory: Path = DATA_DIR) -> MarketCatalog:
 
     Older versions stay beside it, so the terms a plan was made under can still be read
     (:func:`load_version`)."""
+    every = [load_market(path) for path in sorted(directory.glob("*.json"))]
     newest: dict[str, Market] = {}
-    for path in sorted(directory.glob("*.json")):
-        market = load_market(path)
+    for market in every:
         if market.market not in newest or market.version > newest[market.market].version:
             newest[market.market] = market
-    return MarketCatalog(newest.values())
+    return MarketCatalog(newest.values(), older=[m for m in every if m is not newest[m.market]])
 
 
 def load_version(version: str, directory: Path = DATA_DIR) -> Market:

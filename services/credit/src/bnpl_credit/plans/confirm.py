@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from bnpl_common.clock import Clock
@@ -20,13 +20,13 @@ from bnpl_common.retry import retry_on_contention
 
 from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
-from bnpl_credit.decision.policy import PlanTypePolicy, Policy
-from bnpl_credit.decision.schedule import add_months
-from bnpl_credit.errors import ApplicationNotFound
+from bnpl_credit.decision.schedule import due_dates
+from bnpl_credit.errors import ApplicationNotFound, InvalidApplicationState
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
+from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
-from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
+from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
@@ -38,19 +38,22 @@ class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, Protocol):
     """What confirming reads and writes."""
 
 
-def _due_dates(plan_type: PlanTypePolicy, count: int, start: date) -> list[date]:
-    if plan_type.kind == "split":
-        step = plan_type.interval_days or 14
-        return [start + timedelta(days=step * i) for i in range(count)]
-    return [add_months(start, i + 1) for i in range(count)]
-
-
-def open_plan(
-    application: Application, offer: Offer, plan_type: PlanTypePolicy, *, plan_id: str, now: datetime
-) -> Plan:
-    """The new plan of a confirmed approval: the offer's amounts, due dates from ``now``."""
+def open_plan(application: Application, offer: Offer, market: Market, *, plan_id: str, now: datetime) -> Plan:
+    """The new plan of a confirmed approval: the offer's amounts, due dates from ``now``, and the
+    rate disclosed for those dates (an APRC moves with the days between the payments)."""
     schedule = offer.schedule
     order = application.order
+    product = market.product(order.plan_type)
+    start = now.date()
+    dates = due_dates(product, len(schedule.installments), start)
+    amounts = [i.amount for i in schedule.installments]
+    rate = disclosed_rate(
+        market,
+        product,
+        start=start,
+        amount_financed=schedule.amount_financed,
+        installments=list(zip(dates, amounts, strict=True)),
+    )
     terms = PlanTerms(
         id=plan_id,
         customer_id=application.customer_id,
@@ -64,8 +67,9 @@ def open_plan(
         total_of_payments=schedule.total_of_payments,
         apr_basis_points=schedule.apr_basis_points,
         created_at=now,
+        rate=rate,
+        market_version=market.version,
     )
-    dates = _due_dates(plan_type, len(schedule.installments), now.date())
     installments = [
         Installment(sequence=i.sequence, due_date=d, amount=i.amount)
         for i, d in zip(schedule.installments, dates, strict=True)
@@ -82,13 +86,18 @@ class OpenedPlan:
     events: tuple[Event, ...]
 
 
-def open_confirmed_plan(application: Application, policy: Policy, *, now: datetime) -> OpenedPlan:
+def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now: datetime) -> OpenedPlan:
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
     first part is due, and taken, at once."""
     offer = application.offer_to_confirm(now)
-    plan_type = policy.plan(application.order.plan_type)
-    plan = open_plan(application, offer, plan_type, plan_id=str(uuid.uuid4()), now=now)
-    if plan_type.kind != "split":
+    # the terms the shopper was offered, even if a newer version came into force during the hold
+    version = offer.schedule.market_version
+    market = (markets.version(version) if version else None) or markets.for_currency(offer.currency)
+    if market is None:
+        # the market stopped lending in this currency while the approval was held
+        raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
+    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now)
+    if not market.product(application.order.plan_type).first_due_at_start:
         return OpenedPlan(plan, (), (plan_activated(plan, now),))
     first = plan.installments[0].amount
     payment = Payment(
@@ -106,7 +115,7 @@ def open_confirmed_plan(application: Application, policy: Policy, *, now: dateti
 
 async def confirm_application(
     store: ConfirmStore,
-    policy: Policy,
+    markets: MarketCatalog,
     clock: Clock,
     customer_id: str,
     *,
@@ -126,9 +135,9 @@ async def confirm_application(
         application = await store.get_application(customer_id, application_id)
         if application is None:
             raise ApplicationNotFound("no such application", field="applicationId")
-        opened = open_confirmed_plan(application, policy, now=now)  # InvalidApplicationState unless it holds
+        opened = open_confirmed_plan(application, markets, now=now)  # InvalidApplicationState unless it holds
         plan = opened.plan
-        body = PaymentPlan.as_of(plan, now.date(), policy.late_fees).to_json()
+        body = PaymentPlan.as_of(plan, now.date(), late_fee_terms(markets, plan)).to_json()
         winner = await store.save_confirmation(
             plan=plan,
             application=application.confirm(plan.id, now),

@@ -13,7 +13,9 @@ so that at every moment::
     amountOutstanding          = totalDue - sum(net)
 
 Lateness is derived: an installment unpaid after ``dueDate + grace_days`` is LATE and gets
-one fee (policy-capped). :meth:`Plan.mark_late` records that; reads look at
+one fee, ``min(amount_minor, amount * max_percent_of_installment / 100)``, on the late-fee
+terms of the plan's market (:class:`~bnpl_credit.markets.catalog.LateFeeRules`).
+:meth:`Plan.mark_late` records that; reads look at
 :meth:`Plan.as_of` (a copy), writes (payments, refunds, the sweeper) persist it with
 ``installment.late``.
 
@@ -28,8 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from bnpl_credit.decision.policy import LateFees, PlanTypeName
+from bnpl_credit.decision.policy import PlanTypeName
 from bnpl_credit.errors import CurrencyMismatch, Overpayment, PlanNotActive, RefundExceedsPrincipal
+from bnpl_credit.markets.catalog import DisclosedRate, LateFeeRules, MarketCatalog
 from bnpl_credit.plans.model import Allocation, InstallmentStatus, Payment, PlanStatus, Refund
 
 
@@ -114,11 +117,14 @@ class PlanTerms:
     principal: int  # amount financed
     finance_charge: int
     total_of_payments: int
-    apr_basis_points: int
+    apr_basis_points: int  # the nominal rate the interest was computed at
     created_at: datetime
+    rate: DisclosedRate  # the annual rate disclosed for the plan's own cash flows (APRC or APR)
+    market_version: str | None = None  # the market terms it was made under (None: stored before they were recorded)
 
     @property
     def apr(self) -> float:
+        """The nominal rate in percent, e.g. 24.99 (the disclosed one is :attr:`rate`)."""
         return self.apr_basis_points / 100
 
 
@@ -207,7 +213,7 @@ class Plan:
             version=self.version,
         )
 
-    def as_of(self, today: date, fees: LateFees) -> Plan:
+    def as_of(self, today: date, fees: LateFeeRules) -> Plan:
         """A copy of the plan as it stands ``today`` (what reads show)."""
         view = self.copy()
         view.mark_late(today, fees)
@@ -226,7 +232,7 @@ class Plan:
         else:
             self._status = PlanStatus.ACTIVE
 
-    def mark_late(self, today: date, fees: LateFees) -> list[LateMark]:
+    def mark_late(self, today: date, fees: LateFeeRules) -> list[LateMark]:
         """Mark installments newly LATE with their fee; what was marked."""
         if self._status is not PlanStatus.ACTIVE:
             return []
@@ -234,7 +240,7 @@ class Plan:
         for n, inst in enumerate(self._installments):
             if inst.late_on is not None or inst.unpaid <= 0 or today <= inst.late_after(fees.grace_days):
                 continue
-            late = replace(inst, late_on=today, late_fee=fees.fee(inst.amount, self.currency))
+            late = replace(inst, late_on=today, late_fee=fees.fee(inst.amount))
             self._installments[n] = late
             marked.append(LateMark(late.sequence, late.due_date, late.late_fee))
         self._check_balances()
@@ -365,6 +371,11 @@ class Plan:
             sum(r.returned_to_shopper for r in refunds) == self.totals().returned_to_shopper, "returns != returned"
         )
         _require(sum(r.amount for r in refunds) == self._refunded, "refunds != refunded")
+
+
+def late_fee_terms(markets: MarketCatalog, plan: Plan) -> LateFeeRules:
+    """The late-fee terms of the market version ``plan`` was made under."""
+    return markets.late_fees(plan.currency, plan.terms.market_version)
 
 
 class LedgerInvariantBroken(AssertionError):

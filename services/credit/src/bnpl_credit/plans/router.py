@@ -6,7 +6,7 @@ from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentPolicy, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, IdempotencyKey, Store
 from bnpl_credit.plans import service
 from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan, PlanList
 
@@ -14,17 +14,17 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERROR_RESPONSES
 
 
 @router.get("", response_model=PlanList)
-async def list_plans(customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock) -> PlanList:
+async def list_plans(customer: CurrentCustomer, store: Store, markets: CurrentMarkets, clock: AppClock) -> PlanList:
     """The caller's payment plans, newest first."""
-    return await service.list_plans(store, policy, clock, customer.sub)
+    return await service.list_plans(store, markets, clock, customer.sub)
 
 
 @router.get("/{plan_id}", response_model=PaymentPlan, responses={404: {"description": "Not found"}})
 async def get_plan(
-    plan_id: str, customer: CurrentCustomer, store: Store, policy: CurrentPolicy, clock: AppClock
+    plan_id: str, customer: CurrentCustomer, store: Store, markets: CurrentMarkets, clock: AppClock
 ) -> PaymentPlan:
     """One of the caller's payment plans."""
-    return await service.get_plan(store, policy, clock, customer.sub, plan_id=plan_id)
+    return await service.get_plan(store, markets, clock, customer.sub, plan_id=plan_id)
 
 
 @router.post(
@@ -38,12 +38,12 @@ async def make_payment(
     body: PaymentInput,
     customer: CurrentCustomer,
     store: Store,
-    policy: CurrentPolicy,
+    markets: CurrentMarkets,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Pay towards a plan; the oldest installments are paid first."""
     stored = await service.make_payment(
-        store, policy, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
+        store, markets, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
     )
     return JSONResponse(stored.body, status_code=stored.status_code)

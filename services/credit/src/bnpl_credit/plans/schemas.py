@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from bnpl_credit.decision.policy import LateFees
+from bnpl_credit.markets.catalog import LateFeeRules
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment as PaymentRecord
-from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType
+from bnpl_credit.schemas import NOMINAL_APR, CamelModel, InputModel, Money, MoneyInput, PlanType, RateFields
 
 InstallmentStatus = Literal["DUE", "PAID", "LATE", "REFUNDED"]
 PlanStatus = Literal["ACTIVE", "COMPLETED", "REFUNDED"]
@@ -28,7 +28,7 @@ class PlanInstallment(CamelModel):
     late_since: date | None
 
 
-class PaymentPlan(CamelModel):
+class PaymentPlan(RateFields):
     id: str
     application_id: str
     status: PlanStatus
@@ -38,8 +38,8 @@ class PaymentPlan(CamelModel):
     principal: Money = Field(description="amount financed")
     finance_charge: Money
     total_of_payments: Money
-    apr: float
-    apr_basis_points: int
+    apr: float = Field(description=NOMINAL_APR)
+    apr_basis_points: int = Field(description="apr in basis points")
     late_fees: Money
     refunded: Money = Field(description="merchant refunds so far (at most the principal)")
     total_due: Money = Field(description="totalOfPayments + lateFees - what refunds took off")
@@ -50,7 +50,7 @@ class PaymentPlan(CamelModel):
     created_at: datetime
 
     @classmethod
-    def as_of(cls, plan: Plan, today: date, fees: LateFees) -> PaymentPlan:
+    def as_of(cls, plan: Plan, today: date, fees: LateFeeRules) -> PaymentPlan:
         """The plan as it stands ``today``: lateness derived on a copy, fees shown."""
         return cls.of(plan.as_of(today, fees), today=today, grace_days=fees.grace_days)
 
@@ -71,6 +71,7 @@ class PaymentPlan(CamelModel):
             total_of_payments=Money.of(t.total_of_payments, currency),
             apr=t.apr,
             apr_basis_points=t.apr_basis_points,
+            **RateFields.of_rate(t.rate),
             late_fees=Money.of(totals.late_fees, currency),
             refunded=Money.of(plan.refunded, currency),
             total_due=Money.of(totals.total_due, currency),

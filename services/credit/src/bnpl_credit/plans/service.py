@@ -9,10 +9,11 @@ from datetime import datetime
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 
-from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
+from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import installments_late, payment_applied
+from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
@@ -21,21 +22,24 @@ from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PlanList
 log = logging.getLogger("bnpl.credit.plans")
 
 
-async def get_plan(store: PlanStore, policy: Policy, clock: Clock, customer_id: str, *, plan_id: str) -> PaymentPlan:
+async def get_plan(
+    store: PlanStore, markets: MarketCatalog, clock: Clock, customer_id: str, *, plan_id: str
+) -> PaymentPlan:
     plan = await store.get_plan(customer_id, plan_id)
     if plan is None:
         raise PlanNotFound("no such plan", field="planId")
-    return PaymentPlan.as_of(plan, clock.now().date(), policy.late_fees)
+    return PaymentPlan.as_of(plan, clock.now().date(), late_fee_terms(markets, plan))
 
 
-async def list_plans(store: PlanStore, policy: Policy, clock: Clock, customer_id: str) -> PlanList:
+async def list_plans(store: PlanStore, markets: MarketCatalog, clock: Clock, customer_id: str) -> PlanList:
     today = clock.now().date()
-    return PlanList(items=[PaymentPlan.as_of(p, today, policy.late_fees) for p in await store.list_plans(customer_id)])
+    plans = await store.list_plans(customer_id)
+    return PlanList(items=[PaymentPlan.as_of(p, today, late_fee_terms(markets, p)) for p in plans])
 
 
 async def make_payment(
     store: PlanChangeStore,
-    policy: Policy,
+    markets: MarketCatalog,
     clock: Clock,
     customer_id: str,
     *,
@@ -52,7 +56,7 @@ async def make_payment(
         if plan is None:
             raise PlanNotFound("no such plan", field="planId")
         today = now.date()
-        marked = plan.mark_late(today, policy.late_fees)  # what is owed today, fees included
+        marked = plan.mark_late(today, late_fee_terms(markets, plan))  # what is owed today, fees included
         allocations = plan.take_payment(body.amount.amount, body.amount.currency, today)
         payment = Payment(
             id=str(uuid.uuid4()),
@@ -77,12 +81,12 @@ async def make_payment(
     return outcome.response
 
 
-async def sweep_lateness(store: PlanStore, policy: Policy, clock: Clock) -> int:
+async def sweep_lateness(store: PlanStore, markets: MarketCatalog, clock: Clock) -> int:
     """Mark installments that became LATE (fee + ``installment.late``); how many were marked."""
     marked_total = 0
     for plan in await store.list_open_plans():
         now = clock.now()
-        marked = plan.mark_late(now.date(), policy.late_fees)
+        marked = plan.mark_late(now.date(), late_fee_terms(markets, plan))
         if not marked:
             continue
         try:

@@ -1,35 +1,36 @@
-"""Quotes: what each plan type would look like for an amount. Nothing is stored.
+"""Quotes: what each of the market's products would look like for an amount. Nothing is stored.
 
-Monthly plans are priced at the policy's representative grade (``quote_grade``); the APR of
-a real offer depends on the decision.
+Monthly plans are priced at the policy's representative grade (``quote_grade``), so a quote's
+rate is a representative example and is labelled as the market requires one to be (the UK's
+"Representative APR"); the rate of a real offer depends on the decision.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from bnpl_credit.applications.model import Offer as OfferRecord
+from bnpl_credit.decision.engine import lending_market
 from bnpl_credit.decision.policy import PLAN_TYPES, Policy
 from bnpl_credit.decision.schedule import build_schedule
-from bnpl_credit.errors import UnsupportedCurrency
+from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.quotes.schemas import QuoteInput, QuoteOut
 from bnpl_credit.schemas import Offer
 
 
-def quote(policy: Policy, *, body: QuoteInput, today: date) -> QuoteOut:
+def quote(policy: Policy, markets: MarketCatalog, *, body: QuoteInput, today: date) -> QuoteOut:
     currency = body.amount.currency
-    if currency not in policy.currencies:
-        raise UnsupportedCurrency(
-            f"{currency} is not supported; use one of {', '.join(sorted(policy.currencies))}", field="amount.currency"
-        )
+    market = lending_market(policy, markets, currency, field="amount.currency")
     wanted = body.plan_types or list(PLAN_TYPES)
     offers = []
     for plan_type in PLAN_TYPES:
-        plan = policy.plan_types.get(plan_type)
-        if plan_type not in wanted or plan is None:
+        product = market.products.get(plan_type)
+        if plan_type not in wanted or product is None:
             continue
-        if not plan.min_amount <= body.amount.amount <= plan.max_amount:
+        if not product.min_amount <= body.amount.amount <= product.max_amount:
             continue
-        schedule = build_schedule(plan, amount=body.amount.amount, grade=policy.quote_grade, start=today)
-        offers.append(Offer.of(OfferRecord(plan_type, currency, schedule)))
+        schedule = build_schedule(market, plan_type, amount=body.amount.amount, grade=policy.quote_grade, start=today)
+        representative = replace(schedule.rate, label=market.rate.representative_label)
+        offers.append(Offer.of(OfferRecord(plan_type, currency, replace(schedule, rate=representative))))
     return QuoteOut(offers=offers)

@@ -6,7 +6,7 @@ from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.deps import AppClock, CurrentMerchant, CurrentPolicy, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, CurrentMarkets, CurrentMerchant, IdempotencyKey, Store
 from bnpl_credit.refunds import service
 from bnpl_credit.refunds.schemas import Refund, RefundInput
 
@@ -23,10 +23,10 @@ async def create_refund(
     body: RefundInput,
     merchant: CurrentMerchant,
     store: Store,
-    policy: CurrentPolicy,
+    markets: CurrentMarkets,
     clock: AppClock,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Refund part or all of a purchase paid with a plan."""
-    stored = await service.refund(store, policy, clock, merchant, body=body, idempotency_key=idempotency_key)
+    stored = await service.refund(store, markets, clock, merchant, body=body, idempotency_key=idempotency_key)
     return JSONResponse(stored.body, status_code=stored.status_code)

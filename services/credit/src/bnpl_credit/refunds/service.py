@@ -11,11 +11,11 @@ from datetime import datetime
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 
-from bnpl_credit.decision.policy import Policy
 from bnpl_credit.errors import AmbiguousOrder, PlanNotFound
+from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import installments_late, refund_applied
-from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.model import Refund
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.refunds.model import MerchantCaller
@@ -50,7 +50,7 @@ async def _find(store: PlanStore, caller: MerchantCaller, body: RefundInput) -> 
 
 async def refund(
     store: PlanChangeStore,
-    policy: Policy,
+    markets: MarketCatalog,
     clock: Clock,
     caller: MerchantCaller,
     *,
@@ -64,7 +64,7 @@ async def refund(
     async def build(now: datetime) -> PlanChange:
         plan = await _find(store, caller, body)
         today = now.date()
-        marked = plan.mark_late(today, policy.late_fees)
+        marked = plan.mark_late(today, late_fee_terms(markets, plan))
         outcome = plan.refund(body.amount.amount, body.amount.currency, today)
         t = plan.terms
         record = Refund(

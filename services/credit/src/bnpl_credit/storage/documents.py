@@ -5,13 +5,20 @@ attribute; the queried and conditioned fields sit beside them as columns or attr
 The documents keep the API's camelCase field names they have always had, so rows written
 before the records were typed load unchanged. Timestamps are
 :func:`~bnpl_common.timefmt.format_instant` text (they sort).
+
+Offers and plans store the rate they disclosed (``rateKind``, ``rateLabel``, ``annualRate``,
+the last as decimal text, exact). Documents written before the markets were wired in have
+none: their rate is computed on reading from their own cash flows under the market in force
+for their currency (the only terms there were), drawn on the day they were made.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from bnpl_common.timefmt import format_instant, parse_instant
@@ -28,6 +35,8 @@ from bnpl_credit.applications.model import (
 from bnpl_credit.decision.engine import DecisionStatus, Reason
 from bnpl_credit.decision.policy import PLAN_TYPES, PlanTypeName
 from bnpl_credit.decision.schedule import Schedule, ScheduledInstallment
+from bnpl_credit.markets.catalog import DisclosedRate, MarketCatalog, disclosed_rate, load_catalog
+from bnpl_credit.markets.rates import RateKind
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
 from bnpl_credit.plans.model import Allocation, Payment, PaymentSource, PlanStatus, Refund
 from bnpl_credit.scoring.port import ScoreResult, parse_prediction
@@ -80,9 +89,37 @@ def _reasons(docs: list[Doc]) -> tuple[Reason, ...]:
     return tuple(Reason(d["code"], d["description"]) for d in docs)
 
 
+@cache
+def _markets() -> MarketCatalog:
+    return load_catalog()
+
+
+def _rate_doc(rate: DisclosedRate) -> Doc:
+    return {"rateKind": rate.kind.value, "rateLabel": rate.label, "annualRate": str(rate.annual_rate)}
+
+
+def _rate(
+    doc: Doc, *, currency: str, plan_type: str, start: date, principal: int, installments: Sequence[tuple[date, int]]
+) -> DisclosedRate:
+    if "annualRate" in doc:
+        return DisclosedRate(RateKind(doc["rateKind"]), doc["rateLabel"], Decimal(doc["annualRate"]))
+    market = _markets().for_currency(currency)
+    if market is None:
+        raise ValueError(f"a stored {currency} plan without its rate, and no market lends in {currency}")
+    return disclosed_rate(
+        market, market.product(plan_type), start=start, amount_financed=principal, installments=installments
+    )
+
+
+def _version_doc(version: str | None) -> Doc:
+    return {"marketVersion": version} if version is not None else {}
+
+
 def offer_doc(offer: Offer) -> Doc:
     s, currency = offer.schedule, offer.currency
     return {
+        **_rate_doc(s.rate),
+        **_version_doc(s.market_version),
         "planType": offer.plan_type,
         "amountFinanced": _money(s.amount_financed, currency),
         "financeCharge": _money(s.finance_charge, currency),
@@ -96,20 +133,32 @@ def offer_doc(offer: Offer) -> Doc:
     }
 
 
-def _offer(doc: Doc | None) -> Offer | None:
+def _offer(doc: Doc | None, made_on: date) -> Offer | None:
     if doc is None:
         return None
+    currency = doc["amountFinanced"]["currency"]
+    installments = tuple(
+        ScheduledInstallment(i["sequence"], date.fromisoformat(i["dueDate"]), i["amount"]["amount"])
+        for i in doc["installments"]
+    )
+    rate = _rate(
+        doc,
+        currency=currency,
+        plan_type=doc["planType"],
+        start=made_on,
+        principal=doc["amountFinanced"]["amount"],
+        installments=[(i.due_date, i.amount) for i in installments],
+    )
     schedule = Schedule(
         amount_financed=doc["amountFinanced"]["amount"],
         finance_charge=doc["financeCharge"]["amount"],
         total_of_payments=doc["totalOfPayments"]["amount"],
         apr_basis_points=doc["aprBasisPoints"],
-        installments=tuple(
-            ScheduledInstallment(i["sequence"], date.fromisoformat(i["dueDate"]), i["amount"]["amount"])
-            for i in doc["installments"]
-        ),
+        installments=installments,
+        rate=rate,
+        market_version=doc.get("marketVersion"),
     )
-    return Offer(_plan_type(doc["planType"]), doc["amountFinanced"]["currency"], schedule)
+    return Offer(_plan_type(doc["planType"]), currency, schedule)
 
 
 def _notice_doc(notice: AdverseActionNotice | None) -> Doc | None:
@@ -191,6 +240,7 @@ def application_doc(app: Application) -> Doc:
 
 def application_from_doc(doc: Doc) -> Application:
     hold = doc.get("hold")
+    created_at = parse_instant(doc["createdAt"])
     return Application(
         id=doc["id"],
         customer_id=doc["customerId"],
@@ -198,14 +248,14 @@ def application_from_doc(doc: Doc) -> Application:
         decision=DecisionStatus(doc["decision"]),
         order=_order(doc),
         hold=hold["amount"] if hold else None,
-        created_at=parse_instant(doc["createdAt"]),
+        created_at=created_at,
         expires_at=_opt_time(doc.get("expiresAt")),
         score=doc.get("score"),
         risk_grade=doc.get("riskGrade"),
         pd=doc.get("pd"),
         reasons=_reasons(doc.get("reasons", [])),
         notice=_notice(doc.get("notice")),
-        offer=_offer(doc.get("offer")),
+        offer=_offer(doc.get("offer"), created_at.date()),
         model_version=doc.get("modelVersion"),
         policy_version=doc["policyVersion"],
         plan_id=doc.get("planId"),
@@ -251,10 +301,11 @@ def decision_record_from_doc(doc: Doc) -> DecisionRecord:
     h = doc["history"]
     score: ScoreResult | None = parse_prediction(doc["score"]) if doc.get("score") else None
     hold = doc.get("hold")
+    decided_at = parse_instant(doc["decidedAt"])
     return DecisionRecord(
         application_id=doc["applicationId"],
         customer_id=doc["customerId"],
-        decided_at=parse_instant(doc["decidedAt"]),
+        decided_at=decided_at,
         status=DecisionStatus(doc["status"]),
         order=_order(doc["order"]),
         profile=doc["profile"],
@@ -271,7 +322,7 @@ def decision_record_from_doc(doc: Doc) -> DecisionRecord:
         scorer_failure=doc.get("scorerFailure"),
         reasons=_reasons(doc.get("reasons", [])),
         notice=_notice(doc.get("notice")),
-        offer=_offer(doc.get("offer")),
+        offer=_offer(doc.get("offer"), decided_at.date()),
         hold=hold["amount"] if hold else None,
         expires_at=_opt_time(doc.get("expiresAt")),
         new_credit_limit=doc.get("newCreditLimit"),
@@ -298,6 +349,8 @@ def plan_doc(plan: Plan) -> Doc:
         "totalOfPayments": t.total_of_payments,
         "apr": t.apr,
         "aprBasisPoints": t.apr_basis_points,
+        **_rate_doc(t.rate),
+        **_version_doc(t.market_version),
         "refunded": plan.refunded,
         "installments": [
             {
@@ -322,6 +375,15 @@ def plan_doc(plan: Plan) -> Doc:
 
 
 def plan_from_doc(doc: Doc, version: int) -> Plan:
+    created_at = parse_instant(doc["createdAt"])
+    rate = _rate(
+        doc,
+        currency=doc["currency"],
+        plan_type=doc["planType"],
+        start=created_at.date(),
+        principal=doc["principal"],
+        installments=[(date.fromisoformat(i["dueDate"]), i["amount"]) for i in doc["installments"]],
+    )
     terms = PlanTerms(
         id=doc["id"],
         customer_id=doc["customerId"],
@@ -334,7 +396,9 @@ def plan_from_doc(doc: Doc, version: int) -> Plan:
         finance_charge=doc["financeCharge"],
         total_of_payments=doc["totalOfPayments"],
         apr_basis_points=doc["aprBasisPoints"],
-        created_at=parse_instant(doc["createdAt"]),
+        created_at=created_at,
+        rate=rate,
+        market_version=doc.get("marketVersion"),
     )
     installments = [
         Installment(
