@@ -28,6 +28,7 @@ from bnpl_credit.decision.engine import (
     lending_market,
 )
 from bnpl_credit.decision.features import FeatureInputs, build_features
+from bnpl_credit.decision.schedule import paid_at_start
 from bnpl_credit.errors import (
     AmountOutOfRange,
     ConcurrentUpdate,
@@ -119,7 +120,8 @@ def _inputs(
             monthly_expenses=profile.monthly_expenses.amount,
             assets=profile.assets.amount,
             debt=profile.debt.amount,
-            order_amount=order.amount.amount,
+            order_total=order.amount.amount,
+            amount_financed=order.amount.amount - paid_at_start(market.product(order.plan_type), order.amount.amount),
             term_months=policy.model_term_months[order.plan_type],
             has_late_installments=history.late_installments > 0,
             open_plans_outstanding=history.open_plans_outstanding if same_currency else 0,

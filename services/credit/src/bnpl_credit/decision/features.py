@@ -12,8 +12,8 @@
 | ``Income`` | float, model units | ``profile.monthlyIncome`` |
 | ``Assets`` | float, model units | ``profile.assets`` |
 | ``Debt`` | float, model units | ``profile.debt`` + outstanding balance of the customer's open plans here |
-| ``Amount`` | float, model units | order amount (financed) |
-| ``Price`` | float, model units | order amount (price of the purchase) |
+| ``Amount`` | float, model units | amount financed: the order total less what is paid at confirmation |
+| ``Price`` | float, model units | the order total (the price of the purchase) |
 
 Model units = minor units / the policy's per-currency ``model_unit_minor`` (EUR: 600 cents,
 the source data being in thousands of pesetas). Nothing else is sent: never marital status,
@@ -29,7 +29,7 @@ from bnpl_common.dates import age_on
 
 from bnpl_credit.scoring.port import FeatureRow
 
-FEATURE_MAPPING_VERSION = "credit_data-map-1"
+FEATURE_MAPPING_VERSION = "credit_data-map-2"  # 2: Amount is what is financed, Price the order total
 
 HOME = {"RENT": "rent", "OWNER": "owner", "PARENTS": "parents", "OTHER": "other"}
 JOB = {"FIXED": "fixed", "PART_TIME": "partime", "FREELANCE": "freelance", "OTHER": "others"}
@@ -61,7 +61,8 @@ class FeatureInputs:
     monthly_expenses: int
     assets: int
     debt: int
-    order_amount: int
+    order_total: int
+    amount_financed: int  # the order total less what is paid at confirmation
     term_months: int
     has_late_installments: bool
     open_plans_outstanding: int
@@ -86,6 +87,6 @@ def build_features(inputs: FeatureInputs, *, today: date) -> FeatureRow:
         "Income": units(inputs.monthly_income),
         "Assets": units(inputs.assets),
         "Debt": units(inputs.debt + inputs.open_plans_outstanding),
-        "Amount": units(inputs.order_amount),
-        "Price": units(inputs.order_amount),
+        "Amount": units(inputs.amount_financed),
+        "Price": units(inputs.order_total),
     }

@@ -85,6 +85,12 @@ def due_dates(product: Product, count: int, start: date) -> list[date]:
     return [start + timedelta(days=product.interval_days * (i + first)) for i in range(count)]
 
 
+def paid_at_start(product: Product, amount: int) -> int:
+    """What the shopper pays at confirmation: the first part of a product due on its start date
+    (pay in 4), else nothing. Interest-free products only split evenly, so this needs no grade."""
+    return split_evenly(amount, product.installments)[0] if product.first_due_at_start else 0
+
+
 def build_schedule(market: Market, plan_type: str, *, amount: int, grade: str, start: date) -> Schedule:
     """The schedule of ``amount`` for ``market``'s ``plan_type`` at ``grade``'s rate, from ``start``.
 
