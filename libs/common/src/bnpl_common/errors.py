@@ -152,6 +152,10 @@ def dependency_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, BotoCoreError) and "timeout" in type(exc).__name__.lower()
 
 
+def _body_error(message: str) -> JSONResponse:
+    return JSONResponse({"error": {"type": "ValidationError", "message": message, "field": "body"}}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render AppError, request validation errors and HTTP errors in the one shape; mask the rest."""
 
@@ -162,6 +166,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if errors and errors[0].get("type") == "json_invalid":
+            # FastAPI puts the character offset where a field name belongs
+            reason = str((errors[0].get("ctx") or {}).get("error", "JSON decode error"))
+            return _body_error(f"body: is not valid JSON ({reason})")
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_of(first.get("loc", ()))
         message = f"{field}: {first.get('msg', 'invalid value')}"
@@ -171,6 +179,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's undeclared 400 for a JSON body that is not UTF-8: the caller's input is
+            # wrong like any other malformed body, so it is the same declared 422
+            return _body_error("body: is not valid UTF-8 JSON")
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
         return JSONResponse(
             {"error": {"type": kind, "message": str(exc.detail)}},
@@ -194,6 +206,9 @@ def install_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid user token"},
     403: {"description": "Missing or invalid SigV4 signature"},
-    422: {"description": "Invalid input; `error.field` names the offending field"},
+    422: {
+        "description": "Invalid input; `error.field` names the offending field (`body` for a body that is "
+        "not a JSON object, not valid JSON or not UTF-8)"
+    },
     503: {"description": "A dependency (the database) is unavailable; nothing was changed, retry later"},
 }
