@@ -8,6 +8,7 @@ every layer.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,12 +140,19 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
+# SQLite result codes that say "not now" (full disk, I/O failure, locked, read-only file):
+# the transaction was rolled back whole, as a DynamoDB one is.
+_SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
 def dependency_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says a dependency (DynamoDB, an AWS API) cannot be reached or is
-    overloaded: no connection, a connection cut or timed out, or a throttling answer. A
-    DynamoDB transaction either happened whole or not at all, and every write carries its
+    """Whether ``exc`` says a dependency (DynamoDB, an AWS API, the SQLite file) cannot be
+    reached or is overloaded: no connection, a connection cut or timed out, a throttling answer,
+    a full disk. A transaction either happened whole or not at all, and every write carries its
     idempotency record in the same transaction, so the caller may retry with the same key: a
     503, not an internal failure."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(getattr(exc, "sqlite_errorname", "")).startswith(_SQLITE_UNAVAILABLE)
     if isinstance(exc, ConnectionError | HTTPClientError):
         return True
     if isinstance(exc, ClientError):
@@ -190,6 +198,13 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    # Storage and AWS errors get the handler by their own classes, not only through the
+    # catch-all: Starlette re-raises what the catch-all (Exception) renders, and uvicorn then
+    # closes the connection, resetting the caller's next request on it. A full disk or a
+    # throttled table is an answer, not a crash.
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         if dependency_unavailable(exc):
@@ -210,5 +225,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Invalid input; `error.field` names the offending field (`body` for a body that is "
         "not a JSON object, not valid JSON or not UTF-8)"
     },
-    503: {"description": "A dependency (the database) is unavailable; nothing was changed, retry later"},
+    503: {"description": "A dependency (the database, its disk) is unavailable; nothing was changed, retry later"},
 }
