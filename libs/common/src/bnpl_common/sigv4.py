@@ -31,10 +31,10 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from bnpl_common.errors import Forbidden
 
+NONCE_HEADER = "X-Bnpl-Nonce"
 # Headers the signer covers when present. Hop-by-hop and client-chosen headers
 # (connection, accept-encoding, user-agent, content-length) are left out on purpose:
 # proxies may rewrite them.
-NONCE_HEADER = "X-Bnpl-Nonce"
 SIGNED_HEADERS = (
     "host",
     "content-type",
