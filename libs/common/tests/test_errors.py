@@ -65,3 +65,31 @@ def test_the_access_log_records_the_503_the_caller_got(caplog: pytest.LogCapture
         response = TestClient(app, raise_server_exceptions=False).get("/v1/boom")
     assert response.status_code == 503
     assert [getattr(r, "status", None) for r in caplog.records if r.name == "bnpl.access"] == [503]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["database or disk is full", "disk I/O error", "database is locked", "attempt to write a readonly database"],
+)
+def test_a_full_disk_or_a_locked_sqlite_file_is_a_503_to_retry(message: str) -> None:
+    import sqlite3
+
+    errors = {
+        "database or disk is full": "SQLITE_FULL",
+        "disk I/O error": "SQLITE_IOERR_WRITE",
+        "database is locked": "SQLITE_BUSY",
+        "attempt to write a readonly database": "SQLITE_READONLY",
+    }
+    exc = sqlite3.OperationalError(message)
+    exc.sqlite_errorname = errors[message]  # as the sqlite3 module sets it
+    response = _app(exc).get("/boom")
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "ServiceUnavailable"
+
+
+def test_an_sqlite_programming_error_stays_a_masked_500() -> None:
+    import sqlite3
+
+    exc = sqlite3.OperationalError("no such table: profiles")
+    exc.sqlite_errorname = "SQLITE_ERROR"
+    assert _app(exc).get("/boom").status_code == 500

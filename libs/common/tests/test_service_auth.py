@@ -7,7 +7,7 @@ from bnpl_common.app import install_common
 from bnpl_common.jwt import CognitoJwtVerifier, Principal
 from bnpl_common.service_auth import CALLER_ARN_HEADER, USER_TOKEN_HEADER, ServiceAuthenticator
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
-from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.sigv4 import NONCE_HEADER, SigV4Auth
 from bnpl_common.testing import TokenMinter, fake_aws_credentials
 from botocore.credentials import Credentials
 from fastapi import Depends, FastAPI
@@ -93,6 +93,53 @@ def test_swapped_user_token_is_forbidden(client: TestClient, minter: TokenMinter
     assert client.send(signed).status_code == 403
 
 
+def test_a_resent_signed_request_is_refused_and_not_run_again(client: TestClient, minter: TokenMinter) -> None:
+    """Item 6 of the hardening issue: the same signed bytes, sent again within the skew window."""
+    request = client.build_request("POST", "/v1/echo", json={"a": 1}, headers={USER_TOKEN_HEADER: minter.mint()})
+    signed = next(signer().auth_flow(request))
+    assert NONCE_HEADER.lower() in signed.headers["authorization"]  # inside the signature
+    assert client.send(signed).status_code == 200
+    replay = client.send(signed)
+    assert replay.status_code == 403
+    assert replay.json()["error"] == {
+        "type": "AccessDeniedException",
+        "message": "this signed request was already received (replay)",
+    }
+
+
+def test_each_signed_request_gets_its_own_nonce(client: TestClient, minter: TokenMinter) -> None:
+    token = minter.mint()
+    for _ in range(3):
+        assert (
+            client.post("/v1/echo", json={"a": 1}, headers={USER_TOKEN_HEADER: token}, auth=signer()).status_code == 200
+        )
+
+
+def test_a_changed_or_missing_nonce_is_refused(client: TestClient, minter: TokenMinter) -> None:
+    request = client.build_request("POST", "/v1/echo", json={}, headers={USER_TOKEN_HEADER: minter.mint()})
+    signed = next(signer().auth_flow(request))
+    signed.headers[NONCE_HEADER] = "another-nonce-0000000000"  # a fresh nonce on old signed bytes
+    assert client.send(signed).status_code == 403
+
+
+def test_a_signature_that_does_not_cover_a_nonce_is_refused(client: TestClient, minter: TokenMinter) -> None:
+    """Signed by botocore alone (no nonce): SigV4 is valid, but the call could be replayed."""
+    from botocore.auth import SigV4Auth as BotoSigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    token = minter.mint()
+    aws = AWSRequest(
+        method="POST",
+        url="http://testserver/v1/echo",
+        data=b"{}",
+        headers={"Content-Type": "application/json", USER_TOKEN_HEADER: token},
+    )
+    BotoSigV4Auth(fake_aws_credentials(), "execute-api", "us-east-1").add_auth(aws)
+    r = client.post("/v1/echo", content=b"{}", headers=dict(aws.headers.items()))
+    assert r.status_code == 403
+    assert r.json()["error"]["message"] == "missing or malformed X-Bnpl-Nonce"
+
+
 def test_signed_call_without_user_token_is_unauthorized(client: TestClient) -> None:
     r = client.post("/v1/echo", json={}, auth=signer())
     assert r.status_code == 401
@@ -153,7 +200,7 @@ ROLE = "arn:aws:iam::123456789012:role/bnpl-dev-gateway-task"
 )
 def test_api_gateway_mode_accepts_only_the_allowed_roles(minter: TokenMinter, caller: str, status: int) -> None:
     client = _gateway_app([ROLE], minter)
-    headers = {USER_TOKEN_HEADER: minter.mint("u-1")}
+    headers = {USER_TOKEN_HEADER: minter.mint("u-1"), NONCE_HEADER: "nonce-of-the-call-0001"}
     if caller:
         headers[CALLER_ARN_HEADER] = caller
     r = client.get("/v1/whoami", headers=headers)
@@ -162,8 +209,19 @@ def test_api_gateway_mode_accepts_only_the_allowed_roles(minter: TokenMinter, ca
 
 def test_api_gateway_mode_still_needs_the_user_token(minter: TokenMinter) -> None:
     client = _gateway_app([ROLE], minter)
-    r = client.get("/v1/whoami", headers={CALLER_ARN_HEADER: ROLE})
+    r = client.get("/v1/whoami", headers={CALLER_ARN_HEADER: ROLE, NONCE_HEADER: "nonce-of-the-call-0002"})
     assert r.status_code == 401
+
+
+def test_api_gateway_mode_refuses_a_replayed_nonce(minter: TokenMinter) -> None:
+    client = _gateway_app([ROLE], minter)
+    headers = {USER_TOKEN_HEADER: minter.mint("u-1"), CALLER_ARN_HEADER: ROLE, NONCE_HEADER: "nonce-of-the-call-0003"}
+    assert client.get("/v1/whoami", headers=headers).status_code == 200
+    again = client.get("/v1/whoami", headers=headers)
+    assert again.status_code == 403
+    assert "replay" in again.json()["error"]["message"]
+    del headers[NONCE_HEADER]
+    assert client.get("/v1/whoami", headers=headers).status_code == 403
 
 
 def test_api_gateway_mode_needs_principals(minter: TokenMinter) -> None:
@@ -228,9 +286,10 @@ def test_from_settings_builds_the_gate_the_settings_describe(minter: TokenMinter
         return {"sub": principal.sub}
 
     client = TestClient(app)
-    ok = client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1"), CALLER_ARN_HEADER: ROLE})
+    nonce = {NONCE_HEADER: "nonce-of-the-call-0004"}
+    ok = client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1"), CALLER_ARN_HEADER: ROLE, **nonce})
     assert ok.status_code == 200 and ok.json() == {"sub": "u-1"}
-    assert client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1")}).status_code == 403
+    assert client.get("/v1/whoami", headers={USER_TOKEN_HEADER: minter.mint("u-1"), **nonce}).status_code == 403
 
 
 # -- the header is checked before the body is read (review finding L3) -----------------------

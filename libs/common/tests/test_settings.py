@@ -1,5 +1,6 @@
 """Settings read from the environment; placeholders refused outside local mode."""
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -90,3 +91,36 @@ def test_local_mode_off_aws_is_still_the_default(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ECS_CONTAINER_METADATA_URI", "")  # set but empty: not a runtime marker
     assert CommonSettings().bnpl_env == "local"
+
+
+@pytest.mark.parametrize("local_only", ["cognito_endpoint", "dynamodb_endpoint"])
+def test_settings_that_point_at_a_local_stand_in_are_refused_in_aws_mode(local_only: str) -> None:
+    """A local Cognito's key set would make forged tokens valid: fail closed, not open."""
+
+    class WithEndpoints(CommonSettings):
+        dynamodb_endpoint: str | None = None
+
+    real_keys = {LOCAL_SIGV4_ACCESS_KEY_ID: "a-real-secret"}
+    with pytest.raises(ValidationError, match=f"{local_only.upper()} points at a local stand-in"):
+        WithEndpoints(bnpl_env="aws", service_auth_keys=real_keys, **{local_only: "http://127.0.0.1:9229"})
+    assert WithEndpoints(bnpl_env="local", **{local_only: "http://127.0.0.1:9229"})
+    assert WithEndpoints(bnpl_env="aws", service_auth_keys=real_keys).cognito_endpoint is None
+
+
+def test_a_dotenv_file_is_read_locally_and_the_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("COGNITO_USER_POOL_ID=us-east-1_fromfile\nLOG_LEVEL=DEBUG\n", encoding="utf-8")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    settings = CommonSettings()
+    assert settings.cognito_user_pool_id == "us-east-1_fromfile"
+    assert settings.log_level == "WARNING"
+
+
+def test_a_dotenv_file_is_ignored_in_aws_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("COGNITO_ENDPOINT=http://evil.example\n", encoding="utf-8")
+    monkeypatch.setenv("BNPL_ENV", "aws")
+    monkeypatch.setenv("SERVICE_AUTH_KEYS", "AKIAREAL:a-real-secret")
+    assert CommonSettings().cognito_endpoint is None

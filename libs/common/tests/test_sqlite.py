@@ -135,3 +135,63 @@ def test_a_reader_is_not_blocked_by_an_open_write(db: SqliteDatabase) -> None:
     finally:
         writer.close()
     assert anyio.run(db.read, lambda c: c.execute("SELECT value FROM counters").fetchone()[0]) == 2
+
+
+# -- readiness: can a write be committed now? (issue 17, item 9) -------------------------------
+
+# Run in a child process: RLIMIT_FSIZE applies to the whole process (Python ignores SIGXFSZ, so
+# a write past the limit fails with EFBIG, as it fails with ENOSPC on a full disk). Another
+# connection stays open, as in a busy service, so the WAL and its index exist and reads work;
+# no file may grow past the WAL's size, so no write can be committed.
+_DISK_FULL = """
+import os, resource, sqlite3, sys
+from bnpl_common.sqlite import SqliteDatabase
+
+path = sys.argv[1]
+db = SqliteDatabase(path, schema_sql="CREATE TABLE IF NOT EXISTS t (x BLOB)")
+db.create_schema_sync()
+held = db.connect()
+held.execute("SELECT COUNT(*) FROM t").fetchone()
+print("writable before:", db.writable_sync())
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path + "-wal"), hard))
+try:
+    db.run_sync(lambda c: c.execute("INSERT INTO t VALUES (randomblob(100))"), write=True)
+    print("write: ok")
+except sqlite3.Error:
+    print("write: failed")
+print("select 1:", db.run_sync(lambda c: c.execute("SELECT 1").fetchone()[0] == 1, write=False))
+print("read:", db.run_sync(lambda c: c.execute("SELECT COUNT(*) FROM t").fetchone()[0], write=False))
+print("writable during:", db.writable_sync())
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+print("writable after:", db.writable_sync())
+"""
+
+
+def test_writable_is_false_while_the_disk_refuses_writes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", _DISK_FULL, str(tmp_path / "full.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert run.stdout.splitlines() == [
+        "writable before: True",
+        "write: failed",
+        "select 1: True",  # what readiness used to ask: still fine on a full disk
+        "read: 0",
+        "writable during: False",
+        "writable after: True",
+    ], run.stderr
+
+
+def test_writable_leaves_the_business_tables_alone(db: SqliteDatabase) -> None:
+    assert anyio.run(db.writable) is True
+    assert anyio.run(db.writable) is True  # one row, replaced
+    rows = db.run_sync(lambda c: c.execute("SELECT COUNT(*) FROM readiness_probe").fetchone()[0], write=False)
+    assert rows == 1
+    assert db.run_sync(lambda c: _count(c, "log") + _count(c, "counters"), write=False) == 0

@@ -144,7 +144,7 @@ def test_missing_field_is_named(api: UserApi) -> None:
 
 
 def test_exactly_eighteen_today_is_accepted(api: UserApi) -> None:
-    assert api.create_profile(dateOfBirth="2008-03-15").status_code == 201
+    assert api.create_profile(dateOfBirth="2008-03-15", employmentYears=4).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,22 @@ def test_a_body_over_64_kib_is_413(api: UserApi, signed: bool) -> None:
     r = api.call("PUT", "/v1/profile", json=big, headers={"Idempotency-Key": "big-body-1"}, signed=signed)
     assert r.status_code == 413, r.text
     assert api.call("GET", "/v1/profile").status_code == 404
+
+
+def test_a_replayed_signed_patch_is_refused_and_does_not_undo_a_later_change(api: UserApi) -> None:
+    """Issue 17, item 6: the same signed PATCH, resent within the five-minute skew, ran again."""
+    from bnpl_common.service_auth import USER_TOKEN_HEADER
+    from bnpl_common.sigv4 import SigV4Auth
+    from bnpl_common.testing import TEST_REGION, fake_aws_credentials
+
+    assert api.create_profile().status_code == 201
+    headers = {USER_TOKEN_HEADER: api.minter.mint("customer-a")}
+    request = api.client.build_request("PATCH", "/v1/profile", json={"familyName": "Byron"}, headers=headers)
+    signed = next(SigV4Auth(fake_aws_credentials(), region=TEST_REGION).auth_flow(request))
+    assert api.client.send(signed).status_code == 200
+    assert api.call("PATCH", "/v1/profile", json={"familyName": "King"}).status_code == 200
+
+    replay = api.client.send(signed)
+    assert replay.status_code == 403
+    assert replay.json()["error"]["type"] == "AccessDeniedException"
+    assert api.call("GET", "/v1/profile").json()["familyName"] == "King"

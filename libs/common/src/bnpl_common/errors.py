@@ -8,6 +8,7 @@ every layer.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,17 +140,28 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
+# SQLite result codes that say "not now" (full disk, I/O failure, locked, read-only file):
+# the transaction was rolled back whole, as a DynamoDB one is.
+_SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
 def dependency_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says a dependency (DynamoDB, an AWS API) cannot be reached or is
-    overloaded: no connection, a connection cut or timed out, or a throttling answer. A
-    DynamoDB transaction either happened whole or not at all, and every write carries its
+    """Whether ``exc`` says a dependency (DynamoDB, an AWS API, the SQLite file) cannot be
+    reached or is overloaded: no connection, a connection cut or timed out, a throttling answer,
+    a full disk. A transaction either happened whole or not at all, and every write carries its
     idempotency record in the same transaction, so the caller may retry with the same key: a
     503, not an internal failure."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(getattr(exc, "sqlite_errorname", "")).startswith(_SQLITE_UNAVAILABLE)
     if isinstance(exc, ConnectionError | HTTPClientError):
         return True
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code", "") in _UNAVAILABLE_CODES
     return isinstance(exc, BotoCoreError) and "timeout" in type(exc).__name__.lower()
+
+
+def _body_error(message: str) -> JSONResponse:
+    return JSONResponse({"error": {"type": "ValidationError", "message": message, "field": "body"}}, status_code=422)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -162,6 +174,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if errors and errors[0].get("type") == "json_invalid":
+            # FastAPI puts the character offset where a field name belongs
+            reason = str((errors[0].get("ctx") or {}).get("error", "JSON decode error"))
+            return _body_error(f"body: is not valid JSON ({reason})")
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field_of(first.get("loc", ()))
         message = f"{field}: {first.get('msg', 'invalid value')}"
@@ -171,6 +187,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's undeclared 400 for a JSON body that is not UTF-8: the caller's input is
+            # wrong like any other malformed body, so it is the same declared 422
+            return _body_error("body: is not valid UTF-8 JSON")
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
         return JSONResponse(
             {"error": {"type": kind, "message": str(exc.detail)}},
@@ -178,22 +198,22 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    # Registered for botocore's own classes (not in the catch-all below) so that the 503 is an
-    # ordinary response inside the app: the access log and every middleware see it as sent.
+    # Storage and AWS errors get the handler by their own classes, not only through the
+    # catch-all: Starlette re-raises what the catch-all (Exception) renders, and uvicorn then
+    # closes the connection, resetting the caller's next request on it. A full disk or a
+    # throttled table is an answer, not a crash.
+    @app.exception_handler(sqlite3.Error)
     @app.exception_handler(BotoCoreError)
     @app.exception_handler(ClientError)
-    async def _aws(_: Request, exc: Exception) -> JSONResponse:
-        if not dependency_unavailable(exc):
-            raise exc  # any other AWS error is a bug of ours: the catch-all masks it as a 500
-        log.warning("dependency unavailable", extra={"error_class": type(exc).__name__})
-        return JSONResponse(
-            {"error": {"type": "ServiceUnavailable", "message": "a dependency is unavailable; retry later"}},
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
-
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if dependency_unavailable(exc):
+            log.warning("dependency unavailable", extra={"error_class": type(exc).__name__})
+            return JSONResponse(
+                {"error": {"type": "ServiceUnavailable", "message": "a dependency is unavailable; retry later"}},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
         log.exception("unhandled error", extra={"error_class": type(exc).__name__})
         return JSONResponse({"error": {"type": "InternalFailure", "message": "internal error"}}, status_code=500)
 
@@ -201,6 +221,9 @@ def install_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid user token"},
     403: {"description": "Missing or invalid SigV4 signature"},
-    422: {"description": "Invalid input; `error.field` names the offending field"},
-    503: {"description": "A dependency (the database) is unavailable; nothing was changed, retry later"},
+    422: {
+        "description": "Invalid input; `error.field` names the offending field (`body` for a body that is "
+        "not a JSON object, not valid JSON or not UTF-8)"
+    },
+    503: {"description": "A dependency (the database, its disk) is unavailable; nothing was changed, retry later"},
 }

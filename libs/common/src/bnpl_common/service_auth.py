@@ -1,5 +1,6 @@
 """The gate in front of every ``/v1`` route: a valid SigV4 signature (else 403) from an
-allowed caller, then a valid user token in ``X-User-Authorization`` (else 401).
+allowed caller, carrying a signed nonce not seen before (else 403: a replay), then a valid user
+token in ``X-User-Authorization`` (else 401).
 
 Two ways to check the caller, chosen by ``SERVICE_AUTH_MODE``:
 
@@ -12,7 +13,7 @@ Two ways to check the caller, chosen by ``SERVICE_AUTH_MODE``:
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import Request
@@ -20,8 +21,9 @@ from fastapi import Request
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.errors import Forbidden
 from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
+from bnpl_common.nonce import NonceCache
 from bnpl_common.settings import CommonSettings
-from bnpl_common.sigv4 import SignedCaller, check_signature_header, verify_signed_body
+from bnpl_common.sigv4 import NONCE_HEADER, SignedCaller, check_signature_header, verify_signed_body
 
 USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
 CALLER_ARN_HEADER = "X-Bnpl-Caller-Arn"
@@ -75,6 +77,7 @@ class ServiceAuthenticator:
         max_skew_seconds: int = 300,
         mode: Literal["sigv4", "apigateway-iam"] = "sigv4",
         principals: list[str] | tuple[str, ...] = (),
+        nonces: NonceCache | None = None,
     ) -> None:
         if mode == "apigateway-iam" and not principals:
             raise ValueError("apigateway-iam mode needs at least one allowed principal")
@@ -85,6 +88,7 @@ class ServiceAuthenticator:
         self._verifier = verifier
         self._clock = clock or SystemClock()
         self._skew = max_skew_seconds
+        self._nonces = nonces if nonces is not None else NonceCache()
 
     @classmethod
     def from_settings(
@@ -105,15 +109,23 @@ class ServiceAuthenticator:
         return self._clock.now()
 
     async def __call__(self, request: Request) -> Principal:
+        now = self._now()
         if self._mode == "apigateway-iam":
             caller = request.headers.get(CALLER_ARN_HEADER, "")
             if not caller or role_arn_of(caller) not in self._principals:
                 raise Forbidden("caller not allowed")
+            # API Gateway checked the signature, nonce included (the signer always signs it), and
+            # its date within its own skew: remember it for that long on either side of now.
+            expires = now + timedelta(seconds=2 * self._skew)
         else:
-            await self._verify_signature(request)
+            signed = await self._verify_signature(request, now)
+            caller = signed.access_key_id
+            expires = (signed.signed_at or now) + timedelta(seconds=self._skew)
+        # after the signature: only a caller holding a key can fill the cache
+        self._nonces.use(caller, request.headers.get(NONCE_HEADER), expires_at=expires.timestamp(), now=now.timestamp())
         return await self._verifier.verify(bearer_token(request.headers.get(USER_TOKEN_HEADER)))
 
-    async def _verify_signature(self, request: Request) -> None:
-        await verify_request_signature(
-            request, secrets=self._secrets, service=self._service, now=self._now(), max_skew_seconds=self._skew
+    async def _verify_signature(self, request: Request, now: datetime) -> SignedCaller:
+        return await verify_request_signature(
+            request, secrets=self._secrets, service=self._service, now=now, max_skew_seconds=self._skew
         )

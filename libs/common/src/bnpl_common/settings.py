@@ -1,7 +1,10 @@
 """Settings base shared by every service: environment variables read by pydantic-settings.
 
 The names are the same in ``.env`` files, docker-compose.yml and the CloudFormation task
-definitions. Outside local and test mode the placeholder secrets below are refused.
+definitions. A ``.env`` file in the working directory is read in local and test mode (the
+environment wins over it); with ``BNPL_ENV=aws`` it is ignored, every setting comes from the
+task definition. Outside local and test mode the placeholder secrets below are refused, and so
+are the settings that point a service at a local stand-in.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ import os
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 # Local-only development keys. Known to everyone, so refused outside local/test mode.
 LOCAL_SIGV4_ACCESS_KEY_ID = "AKIALOCALGATEWAY0001"
 LOCAL_SIGV4_SECRET = "local-only-sigv4-secret-not-for-production"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({LOCAL_SIGV4_SECRET, "change-me", "local-only-otp-pepper"})
+# Settings that point a service at a local stand-in, refused with BNPL_ENV=aws when set: a local
+# Cognito's JWKS would make tokens signed with its (anyone's) keys valid, a DynamoDB endpoint
+# would send the customers' data wherever it points. Checked on every subclass that has them.
+LOCAL_ONLY_SETTINGS = ("cognito_endpoint", "dynamodb_endpoint")
 
 # Set by the platform in every ECS / Fargate task and every Lambda function: where these are,
 # the process runs in AWS, and the local defaults (placeholder keys, test controls) must not.
@@ -42,7 +49,7 @@ def split_csv(value: object) -> object:
 class CommonSettings(BaseSettings):
     """What every service reads. Subclass per service; tests build instances directly."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_file=".env", env_file_encoding="utf-8")
 
     # Values refused in any of ``secret_values()`` with BNPL_ENV=aws; a service adds its own local
     # keys with ``placeholder_secrets = CommonSettings.placeholder_secrets | {...}``.
@@ -89,6 +96,20 @@ class CommonSettings(BaseSettings):
             return pairs
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # A .env file is a laptop's: in AWS a stray one in the image must not change a setting.
+        if os.environ.get("BNPL_ENV", "").strip().lower() == "aws":
+            return init_settings, env_settings, file_secret_settings
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> CommonSettings:
         # BNPL_ENV defaults to local (make run, the tests); fail closed where that is a mistake
@@ -101,6 +122,11 @@ class CommonSettings(BaseSettings):
         if self.service_auth_mode == "apigateway-iam" and not self.service_auth_principals:
             raise ValueError("SERVICE_AUTH_MODE=apigateway-iam needs SERVICE_AUTH_PRINCIPALS")
         if self.bnpl_env == "aws":
+            for field in LOCAL_ONLY_SETTINGS:
+                if getattr(self, field, None):
+                    raise ValueError(
+                        f"{field.upper()} points at a local stand-in; it is refused with BNPL_ENV=aws (leave it unset)"
+                    )
             for name, value in self.secret_values().items():
                 if value in self.placeholder_secrets:
                     raise ValueError(f"{name} holds a local placeholder secret; set a real one for BNPL_ENV=aws")

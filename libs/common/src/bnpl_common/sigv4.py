@@ -2,7 +2,12 @@
 
 Outgoing: :class:`SigV4Auth` is an ``httpx.Auth`` that signs the method, path, query, a
 fixed set of headers (host, date, content type, the forwarded user token, the
-idempotency key, the request id) and the body.
+idempotency key, the request id, a fresh nonce) and the body.
+
+The nonce (``X-Bnpl-Nonce``, random, one per signed request) is what makes a signed request
+usable once: SigV4 alone accepts the same signed bytes again for as long as the date is within
+the skew, and a receiver that remembers the nonces it accepted (``bnpl_common.nonce``) refuses
+the copy.
 
 Incoming: :func:`verify_sigv4` recomputes the signature with botocore's own canonical
 request code against the secret of the calling key id (locally from
@@ -17,6 +22,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
+from secrets import token_urlsafe
 
 import httpx
 from botocore.auth import SigV4Auth as BotoSigV4Auth
@@ -25,6 +31,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from bnpl_common.errors import Forbidden
 
+NONCE_HEADER = "X-Bnpl-Nonce"
 # Headers the signer covers when present. Hop-by-hop and client-chosen headers
 # (connection, accept-encoding, user-agent, content-length) are left out on purpose:
 # proxies may rewrite them.
@@ -34,6 +41,7 @@ SIGNED_HEADERS = (
     "x-user-authorization",
     "idempotency-key",
     "x-request-id",
+    "x-bnpl-nonce",
 )
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/\s]+)/(?P<date>\d{8})/(?P<region>[^/\s]+)/"
@@ -63,6 +71,8 @@ class SigV4Auth(httpx.Auth):
         if frozen.access_key is None or frozen.secret_key is None:
             raise ValueError("the AWS credentials have no access key or no secret key")
         creds = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        if NONCE_HEADER not in request.headers:
+            request.headers[NONCE_HEADER] = token_urlsafe(18)
         headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
         aws_request = AWSRequest(method=request.method, url=str(request.url), data=request.content, headers=headers)
         BotoSigV4Auth(creds, self._service, self._region).add_auth(aws_request)
@@ -79,6 +89,7 @@ class SignedCaller:
     access_key_id: str
     region: str
     service: str
+    signed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +147,7 @@ def check_signature_header(
     if any(name not in lower for name in signed_names):
         raise Forbidden("a signed header is missing")
     # Sensitive headers must be covered by the signature when they are present.
-    for name in ("x-user-authorization", "idempotency-key"):
+    for name in ("x-user-authorization", "idempotency-key", "x-bnpl-nonce"):
         if name in lower and name not in signed_names:
             raise Forbidden(f"{name} must be signed")
     return SignatureHeader(
@@ -168,7 +179,12 @@ def verify_signed_body(
     expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
     if not hmac.compare_digest(expected, checked.signature):
         raise Forbidden("signature does not match")
-    return SignedCaller(access_key_id=checked.key_id, region=checked.region, service=checked.service)
+    return SignedCaller(
+        access_key_id=checked.key_id,
+        region=checked.region,
+        service=checked.service,
+        signed_at=datetime.strptime(checked.amz_date, _AMZ_DATE).replace(tzinfo=UTC),
+    )
 
 
 def verify_sigv4(

@@ -20,6 +20,11 @@ T = TypeVar("T")
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
+# The write probe of readiness: a one-row table of its own, so no business table is touched.
+_PROBE_SQL = (
+    "CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL)"
+)
+
 
 class SqliteDatabase:
     """Runs functions against one SQLite file, each in its own transaction.
@@ -43,10 +48,11 @@ class SqliteDatabase:
         self._timeout = busy_timeout
         self._synchronous = synchronous
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self, *, busy_timeout: float | None = None) -> sqlite3.Connection:
         """A new connection: autocommit (transactions are begun explicitly), rows by name, waiting
-        up to ``busy_timeout`` seconds for a lock."""
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        up to ``busy_timeout`` seconds (the database's unless given) for a lock."""
+        timeout = self._timeout if busy_timeout is None else busy_timeout
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         return conn
@@ -89,3 +95,29 @@ class SqliteDatabase:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction: all of it is committed or, if it raises, none of it."""
         return await run_blocking(self.run_sync, fn, write=True)
+
+    def writable_sync(self, *, busy_timeout: float = 5.0) -> bool:
+        """Whether a write can be committed now (readiness): one tiny write to a probe table,
+        committed. ``BEGIN IMMEDIATE`` and a rollback would not do: in WAL mode a rolled-back
+        transaction never reaches the disk, so a full disk or a file that cannot be written
+        would pass. The commit appends one page to the WAL, which checkpoints reclaim."""
+        try:
+            conn = self.connect(busy_timeout=busy_timeout)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(_PROBE_SQL)
+                    conn.execute("INSERT OR REPLACE INTO readiness_probe (id, checked_at) VALUES (1, julianday('now'))")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+        return True
+
+    async def writable(self) -> bool:
+        """:meth:`writable_sync` in a worker thread."""
+        return await run_blocking(self.writable_sync)

@@ -9,6 +9,7 @@ AppSync's JSON.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -84,6 +85,20 @@ class AppSyncRoute(APIRoute):
 
 class GatewayRouter(GraphQLRouter[GatewayContext, None]):
     """Strawberry's FastAPI router with AppSync's error shape in every result."""
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body that is not UTF-8 JSON holding an object (or a list, refused as a batch) is
+        the caller's mistake: Strawberry's 400 "Unable to parse request body as JSON" (raised for
+        a ``JSONDecodeError``). It let a body that is not UTF-8 escape as an internal error, and
+        read a JSON string or number as if it were an object (a 500)."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError("not valid UTF-8", "", exc.start) from exc
+        parsed = json.loads(text)
+        if not isinstance(parsed, dict | list):
+            raise json.JSONDecodeError("not a JSON object", text, 0)
+        return parsed
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 
 import strawberry
@@ -32,10 +33,16 @@ MAX_ALIASES = 30
 LIMITS = Limits(selections=MAX_SELECTIONS, depth=MAX_DEPTH, aliases=MAX_ALIASES)
 
 
+# AppSync's AWSDate: YYYY-MM-DD, optionally with a time zone offset (Z, +hh:mm or +hh:mm:ss).
+# Python's date.fromisoformat also takes 19850101 and 1985-W01-1, which AppSync refuses.
+_AWS_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?")
+
+
 def _parse_date(value: object) -> dt.date:
-    if not isinstance(value, str):
-        raise ValueError("AWSDate must be a string YYYY-MM-DD")
-    return dt.date.fromisoformat(value)
+    match = _AWS_DATE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("AWSDate must be a date YYYY-MM-DD, optionally with a time zone offset")
+    return dt.date.fromisoformat(match[1])
 
 
 def _parse_datetime(value: object) -> dt.datetime:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from bnpl_common.errors import error_from_body
+from bnpl_common.errors import AppError, ValidationFailed, error_from_body
+from bnpl_common.idempotency import check_key
 from bnpl_common.logging import REQUEST_ID_HEADER, request_id_var
 from bnpl_common.service_auth import USER_TOKEN_HEADER
+from bnpl_common.text import unencodable_path
 
 from bnpl_gateway.errors import DependencyFailed, FieldMap, GatewayError, from_app_error
 
@@ -41,7 +43,24 @@ class ServiceClient:
         idempotency_key: str | None = None,
         field_map: FieldMap | None = None,
     ) -> Any:
-        """Send one call and return the decoded JSON body, or raise a :class:`GatewayError`."""
+        """Send one call and return the decoded JSON body, or raise a :class:`GatewayError`.
+
+        What cannot be sent is the caller's input, refused here as the service would refuse it
+        (``ValidationError`` naming the field): an idempotency key that is not a valid header
+        value, a string that no UTF-8 can carry (an unpaired surrogate). Sent on, they failed in
+        the client and read as an internal failure or an outage.
+        """
+        try:
+            if idempotency_key is not None:
+                check_key(idempotency_key)
+            where = unencodable_path(json)
+            if where is None:
+                where = unencodable_path(params or {})
+            if where is not None:
+                field = ".".join(where) or "body"
+                raise ValidationFailed(f"{field}: holds an unpaired surrogate, not valid Unicode text", field=field)
+        except AppError as exc:
+            raise from_app_error(exc, field_map or {}) from None
         headers = {USER_TOKEN_HEADER: token}
         rid = request_id_var.get()
         if rid:

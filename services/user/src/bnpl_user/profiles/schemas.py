@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from bnpl_common.money import MAX_AMOUNT, Money
+from bnpl_common.text import check_plain_text
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -51,11 +52,28 @@ def _country(value: str) -> str:
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Free text typed by a person: stripped, bounded, no control or invisible characters.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(check_plain_text)
+]
+AddressLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(check_plain_text)
+]
+OptionalLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(check_plain_text)
+]
+Region = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(check_plain_text)]
+PostalCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), AfterValidator(check_plain_text)
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 PhoneNumber = Annotated[str, AfterValidator(_e164)]
 CountryCode = Annotated[str, AfterValidator(_country)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AfterValidator(check_plain_text),
+]
 EmploymentYears = Annotated[StrictInt, Field(ge=0, le=70)]
 
 
@@ -79,11 +97,11 @@ class _InputModel(BaseModel):
 
 
 class Address(_InputModel):
-    line1: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    line1: AddressLine
+    line2: OptionalLine | None = None
+    city: Name
+    region: Region | None = None
+    postal_code: PostalCode
     country: CountryCode
 
     def to_record(self) -> model.Address:

@@ -20,6 +20,10 @@ log = logging.getLogger("bnpl.user.profiles")
 
 MIN_AGE = 18
 MAX_AGE = 120
+# Years of employment count from this age at the earliest: the ILO's minimum age for work
+# (Convention 138) is 15, 14 where a country's economy is still developing; anything earlier is
+# not employment history a lender may count, and more years than that raise the score unearned.
+EARLIEST_WORKING_AGE = 14
 
 
 def _json_name(field: str) -> str:
@@ -38,6 +42,15 @@ def check_profile(details: ProfileDetails, *, today: date, changed: frozenset[st
             raise InvalidProfile(f"dateOfBirth: the customer must be at least {MIN_AGE}", field="dateOfBirth")
         if age > MAX_AGE:
             raise InvalidProfile(f"dateOfBirth: more than {MAX_AGE} years ago", field="dateOfBirth")
+    if changed & {"date_of_birth", "employment_years"}:
+        most = max(age_on(details.date_of_birth, today) - EARLIEST_WORKING_AGE, 0)
+        if details.employment_years > most:
+            # name what the caller changed: a new date of birth can make the stored years too many
+            field = "employmentYears" if "employment_years" in changed else "dateOfBirth"
+            raise InvalidProfile(
+                f"{field}: employmentYears is at most {most}, the years since the age of {EARLIEST_WORKING_AGE}",
+                field=field,
+            )
     # The reference currency is one the caller did not just change, so the error names the changed field.
     unchanged = [name for name in MONEY_FIELDS if name not in changed]
     reference = unchanged[0] if unchanged else MONEY_FIELDS[0]

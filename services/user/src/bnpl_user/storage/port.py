@@ -15,5 +15,5 @@ class UserStore(VerificationStore, Protocol):
         ...
 
     async def ping(self) -> bool:
-        """Is the store reachable (readiness)?"""
+        """Can the store be read and written now (readiness)?"""
         ...

@@ -200,10 +200,8 @@ class SqliteUserStore:
         await self._db.write(_migrate)
 
     async def ping(self) -> bool:
-        try:
-            return await self._db.read(lambda conn: conn.execute("SELECT 1").fetchone() is not None)
-        except sqlite3.Error:
-            return False
+        # a store that cannot write is not ready, though it still reads (a full disk)
+        return await self._db.writable()
 
     # -- profiles -----------------------------------------------------------------------
 
