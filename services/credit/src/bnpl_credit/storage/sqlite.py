@@ -148,10 +148,9 @@ class SqliteStore:
     # -- plumbing -------------------------------------------------------------------------
 
     async def ping(self) -> bool:
-        try:
-            return await self._db.read(lambda c: c.execute("SELECT 1").fetchone()[0] == 1)
-        except sqlite3.Error:
-            return False
+        """Ready only if a write can be committed now: with the disk full, reads still work and
+        a read-only probe would call the service ready while every write fails."""
+        return await self._db.writable()
 
     async def close(self) -> None:
         return None
