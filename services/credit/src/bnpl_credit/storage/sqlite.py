@@ -391,8 +391,14 @@ class SqliteStore:
         return await self._db.read(run)
 
     async def save_cancellation(self, application: Application, *, events: Sequence[Event]) -> bool:
+        return await self._end_approval(application, _APPROVED_UNEXPIRED, _at(application.cancelled_at), events)
+
+    async def _end_approval(self, application: Application, condition: str, at: str, events: Sequence[Event]) -> bool:
+        """Move an approval out of APPROVED (cancelled or expired) under ``condition`` and free its
+        order claim, with its events, in one transaction; ``False`` when the condition failed."""
+
         def run(conn: sqlite3.Connection) -> bool:
-            if not self._move_application(conn, application, _APPROVED_UNEXPIRED, _at(application.cancelled_at)):
+            if not self._move_application(conn, application, condition, at):
                 return False
             order = application.order
             self._release_claim(
@@ -415,17 +421,7 @@ class SqliteStore:
         return await self._db.read(run)
 
     async def save_expiry(self, application: Application, *, events: Sequence[Event]) -> bool:
-        def run(conn: sqlite3.Connection) -> bool:
-            if not self._move_application(conn, application, _APPROVED_EXPIRED, _at(application.expired_at)):
-                return False
-            order = application.order
-            self._release_claim(
-                conn, order.merchant_id, order.order_reference, column="application_id", owner=application.id
-            )
-            self._add_events(conn, events)
-            return True
-
-        return await self._db.write(run)
+        return await self._end_approval(application, _APPROVED_EXPIRED, _at(application.expired_at), events)
 
     # -- plans ----------------------------------------------------------------------------
 
