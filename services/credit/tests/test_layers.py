@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.inputs",
             "disclosures.formatting",
             "disclosures.render",
+            "webhooks.signing",
         ],
     ),
     (
@@ -48,6 +49,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "plans.ledger",
             "refunds.model",
             "psp.records",
+            "webhooks.model",
         ],
     ),
     (
@@ -60,6 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.port",
             "psp.port",
             "disclosures.store",
+            "webhooks.ports",
         ],
     ),
     (
@@ -71,6 +74,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "refunds.schemas",
             "quotes.schemas",
             "credit_line.schemas",
+            "webhooks.schemas",
         ],
     ),
     (
@@ -89,6 +93,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "refunds.service",
             "quotes.service",
             "disclosures.archive",
+            "webhooks.fanout",
+            "webhooks.service",
         ],
     ),
     (
@@ -105,6 +111,11 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.s3",
             "psp.stripe_adapter",
             "psp.sandbox_adapter",
+            "storage.webhook_documents",
+            "storage.sqlite_webhooks",
+            "storage.dynamodb_webhooks",
+            "webhooks.addresses",
+            "webhooks.dispatcher",
         ],
     ),
     (
@@ -118,6 +129,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "applications.router",
             "plans.router",
             "refunds.router",
+            "webhooks.runtime",
+            "webhooks.router",
             "quotes.router",
             "credit_line.router",
             "main",

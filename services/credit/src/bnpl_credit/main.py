@@ -34,6 +34,8 @@ from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
 from bnpl_credit.storage.factory import build_store
 from bnpl_credit.storage.port import CreditStore
+from bnpl_credit.webhooks.router import router as webhooks_router
+from bnpl_credit.webhooks.runtime import build_runtime, fan_out_hook, merchant_ids_of
 
 SERVICE_NAME = "credit"
 
@@ -90,6 +92,7 @@ def create_app(
     store: CreditStore | None = None,
     publisher: Publisher | None = None,
     background: bool = True,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -132,6 +135,11 @@ def create_app(
                 principals=settings.merchant_principals,
             ),
         )
+        webhooks = build_runtime(
+            settings, the_store, clock, merchant_ids=merchant_ids_of(the_store), transport=webhook_transport
+        )
+        app.state.webhooks = webhooks
+        fan_out = fan_out_hook(the_store, clock, webhooks)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         tasks: list[asyncio.Task[None]] = []
@@ -139,7 +147,7 @@ def create_app(
             if the_publisher is not None:
 
                 async def relay() -> None:
-                    while await relay_once(the_store, the_publisher, clock):
+                    while await relay_once(the_store, the_publisher, clock, before_publish=fan_out):
                         pass
 
                 tasks.append(asyncio.create_task(run_forever("relay", relay, settings.relay_interval_seconds)))
@@ -150,12 +158,16 @@ def create_app(
                 await the_store.purge_expired(now=clock.now())
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
+            if webhooks.dispatcher is not None:
+                interval = settings.webhook_dispatch_interval_seconds
+                tasks.append(asyncio.create_task(webhooks.dispatcher.run_forever(interval)))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await webhooks.aclose()
             await the_scorer.aclose()
             await client.aclose()
             await the_store.close()
@@ -166,6 +178,6 @@ def create_app(
 
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     install_common(app, ready=ready)
-    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router):
+    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router, webhooks_router):
         app.include_router(router)
     return app

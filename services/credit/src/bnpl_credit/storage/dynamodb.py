@@ -49,6 +49,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -87,7 +88,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore:
+class DynamoStore(DynamoWebhookDeliveries):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:

@@ -29,6 +29,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -136,13 +137,13 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore:
+class SqliteStore(SqliteWebhookDeliveries):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA, busy_timeout=30.0)
+        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + WEBHOOK_SCHEMA, busy_timeout=30.0)
         self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------

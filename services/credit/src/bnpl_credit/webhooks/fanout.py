@@ -1,0 +1,102 @@
+"""From the outbox to deliveries: every event that concerns a merchant becomes one delivery.
+
+Runs in the relay step, before the events are marked published: a crash in between fans the
+same events out again, and the deliveries (keyed by event id) are found already there. The
+event stays the single source; a delivery only freezes the body that will be sent.
+
+Merchant events: the ``checkout.*`` types (their data carries ``merchantId``, ``checkoutId``
+and the merchant's view of the checkout, as written), ``installment.late`` as
+``plan.installment_late`` and ``plan.completed``, for plans made from a checkout (their data
+carries ``merchantId`` and ``checkoutId``; plans without a checkout concern no merchant's
+webhook). Plan payloads name the plan, the order and the installment, never the shopper.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bnpl_common.timefmt import format_instant
+
+from bnpl_credit.events.model import Event
+from bnpl_credit.webhooks.model import WebhookDelivery
+from bnpl_credit.webhooks.ports import WebhookDeliveryStore
+
+CHECKOUT_PREFIX = "checkout."
+PLAN_WEBHOOK_TYPES: Mapping[str, str] = {
+    "installment.late": "plan.installment_late",
+    "plan.completed": "plan.completed",
+}
+# the fields of plan events a merchant gets (the event may carry more, e.g. for the data lake)
+_PLAN_FIELDS = ("merchantId", "checkoutId", "planId", "orderReference", "sequence", "dueDate", "lateFee", "completedAt")
+
+
+class WebhookReceiver(Protocol):
+    """What fan-out and delivery read of a merchant (the registry's ``Merchant`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def webhook_url(self) -> str | None: ...
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]: ...
+
+
+class ReceiverDirectory(Protocol):
+    async def get_merchant(self, merchant_id: str) -> WebhookReceiver | None: ...
+
+
+class FanOutStore(WebhookDeliveryStore, ReceiverDirectory, Protocol): ...
+
+
+def webhook_type(event: Event) -> str | None:
+    """The webhook type an event is sent as; None: not a merchant's event."""
+    name = str(event.type)
+    if name.startswith(CHECKOUT_PREFIX):
+        return name
+    return PLAN_WEBHOOK_TYPES.get(name)
+
+
+def webhook_data(event: Event, wtype: str) -> dict[str, object]:
+    if wtype.startswith(CHECKOUT_PREFIX):
+        return dict(event.data)
+    return {name: event.data[name] for name in _PLAN_FIELDS if name in event.data}
+
+
+def webhook_payload(event: Event, wtype: str) -> str:
+    """The body every attempt sends: ``{type, id, timestamp, data}``."""
+    body = {"type": wtype, "id": event.id, "timestamp": format_instant(event.occurred_at), "data": webhook_data(event, wtype)}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+async def fan_out(store: FanOutStore, events: Sequence[Event], *, now: datetime, window: timedelta) -> int:
+    """Create the deliveries of ``events`` (idempotent); how many were new."""
+    deliveries: list[WebhookDelivery] = []
+    receivers: dict[str, WebhookReceiver | None] = {}
+    for event in events:
+        wtype = webhook_type(event)
+        merchant_id, checkout_id = event.data.get("merchantId"), event.data.get("checkoutId")
+        if wtype is None or not isinstance(merchant_id, str) or not isinstance(checkout_id, str):
+            continue
+        if merchant_id not in receivers:
+            receivers[merchant_id] = await store.get_merchant(merchant_id)
+        receiver = receivers[merchant_id]
+        if receiver is None or not receiver.webhook_url:
+            continue  # no endpoint registered when it happened: the GET is the merchant's source
+        deliveries.append(
+            WebhookDelivery.new(
+                event_id=event.id,
+                merchant_id=merchant_id,
+                event_type=wtype,
+                ordering_key=checkout_id,
+                occurred_at=event.occurred_at,
+                payload=webhook_payload(event, wtype),
+                now=now,
+                window=window,
+            )
+        )
+    return await store.add_deliveries(deliveries) if deliveries else 0
