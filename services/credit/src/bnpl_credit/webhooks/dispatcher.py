@@ -190,11 +190,11 @@ class Dispatcher:
         error: str | None = None
         if receiver is None or not url:
             error = "no_webhook_url"
-        elif not receiver.webhook_secrets:
+        elif not receiver.live_webhook_secrets(now):
             error = "no_webhook_secret"
         else:
             try:
-                status_code = await self._post(delivery, url, receiver.webhook_secrets, now=now)
+                status_code = await self._post(delivery, url, receiver.live_webhook_secrets(now))
             except AddressRefused as refused:
                 error = refused.reason
             except (TimeoutError, httpx.TimeoutException):
@@ -224,7 +224,7 @@ class Dispatcher:
         )
         return attempt
 
-    async def _post(self, delivery: WebhookDelivery, url: str, secrets: Sequence[str], *, now: object) -> int:
+    async def _post(self, delivery: WebhookDelivery, url: str, secrets: Sequence[str]) -> int:
         target = await resolve_target(url, strict=self._config.strict_urls, resolver=self._resolver)
         headers = signature_headers(secrets, msg_id=delivery.event_id, timestamp=self._clock.now(), payload=delivery.payload)
         headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": target.host_header})

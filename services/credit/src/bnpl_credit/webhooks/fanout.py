@@ -42,8 +42,9 @@ class WebhookReceiver(Protocol):
     @property
     def webhook_url(self) -> str | None: ...
 
-    @property
-    def webhook_secrets(self) -> tuple[str, ...]: ...
+    def live_webhook_secrets(self, now: datetime) -> tuple[str, ...]:
+        """Every secret a receiver may be checking (two during a rotation)."""
+        ...
 
 
 class ReceiverDirectory(Protocol):

@@ -9,21 +9,19 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from bnpl_credit.deps import AppClock, IdempotencyKey, Store
-from bnpl_credit.merchants.auth import current_merchant
-from bnpl_credit.merchants.model import Merchant
+from bnpl_credit.merchants.auth import CurrentRegistryMerchant
 from bnpl_credit.webhooks import service
 from bnpl_credit.webhooks.runtime import WebhookRuntime, webhook_runtime
 from bnpl_credit.webhooks.schemas import WebhookDeliveryPage, WebhookDeliveryView
 
 router = APIRouter(prefix="/v1/merchant/webhook-deliveries", tags=["webhooks"], responses=ERROR_RESPONSES)
 
-CallingMerchant = Annotated[Merchant, Depends(current_merchant)]
 Webhooks = Annotated[WebhookRuntime, Depends(webhook_runtime)]
 
 
 @router.get("", response_model=WebhookDeliveryPage)
 async def list_webhook_deliveries(
-    merchant: CallingMerchant,
+    merchant: CurrentRegistryMerchant,
     store: Store,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=1024)] = None,
@@ -40,7 +38,7 @@ async def list_webhook_deliveries(
 )
 async def redeliver_webhook(
     delivery_id: str,
-    merchant: CallingMerchant,
+    merchant: CurrentRegistryMerchant,
     store: Store,
     clock: AppClock,
     webhooks: Webhooks,
