@@ -179,6 +179,13 @@ def create_app(
 
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     install_common(app, ready=ready)
-    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router, webhooks_router):
+    for router in (
+        quotes_router,
+        applications_router,
+        plans_router,
+        credit_line_router,
+        refunds_router,
+        webhooks_router,
+    ):
         app.include_router(router)
     return app

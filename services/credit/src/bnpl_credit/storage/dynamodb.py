@@ -49,7 +49,6 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
-from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -66,6 +65,7 @@ from bnpl_credit.storage.documents import (
     refund_from_doc,
 )
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
+from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 

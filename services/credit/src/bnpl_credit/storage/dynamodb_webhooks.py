@@ -61,7 +61,7 @@ class DynamoWebhookDeliveries:
     _idem_put: Callable[[NewIdempotency], TransactOp]
     get_idempotent: Callable[..., Awaitable[StoredResponse | None]]
 
-    def _put_new_sync(self, delivery: WebhookDelivery) -> int:
+    def _whd_put_new_sync(self, delivery: WebhookDelivery) -> int:
         try:
             self._client.put_item(
                 TableName=self.table,
@@ -77,14 +77,14 @@ class DynamoWebhookDeliveries:
     async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> int:
         added = 0
         for delivery in deliveries:
-            added += await run_blocking(self._put_new_sync, delivery)
+            added += await run_blocking(self._whd_put_new_sync, delivery)
         return added
 
-    def _query_sync(self, kwargs: dict[str, Any]) -> list[Row]:
+    def _whd_query_sync(self, kwargs: dict[str, Any]) -> list[Row]:
         out = self._client.query(TableName=self.table, **kwargs)
         return [from_item(i) for i in out.get("Items", [])]
 
-    async def _query_index(self, index: str, condition: str, values: Row, *, limit: int, forward: bool) -> list[Row]:
+    async def _whd_query(self, index: str, condition: str, values: Row, *, limit: int, forward: bool) -> list[Row]:
         kwargs = {
             "IndexName": index,
             "KeyConditionExpression": condition,
@@ -92,9 +92,9 @@ class DynamoWebhookDeliveries:
             "ScanIndexForward": forward,
             "Limit": limit,
         }
-        return await run_blocking(self._query_sync, kwargs)
+        return await run_blocking(self._whd_query_sync, kwargs)
 
-    def _get_sync(self, delivery_id: str) -> Row | None:
+    def _whd_get_sync(self, delivery_id: str) -> Row | None:
         out = self._client.get_item(
             TableName=self.table, Key=to_item({"PK": f"WHD#{delivery_id}", "SK": "WHD"}), ConsistentRead=True
         )
@@ -102,7 +102,7 @@ class DynamoWebhookDeliveries:
         return from_item(item) if item else None
 
     async def get_delivery(self, merchant_id: str, delivery_id: str) -> WebhookDelivery | None:
-        row = await run_blocking(self._get_sync, delivery_id)
+        row = await run_blocking(self._whd_get_sync, delivery_id)
         if row is None or row.get("merchantId") != merchant_id:
             return None
         return _of(row)
@@ -114,11 +114,11 @@ class DynamoWebhookDeliveries:
         if after is not None:
             condition += " AND GSI1SK < :after"
             values[":after"] = f"{format_instant(after.created_at)}#{after.delivery_id}"
-        rows = await self._query_index("GSI1", condition, values, limit=limit, forward=False)
+        rows = await self._whd_query("GSI1", condition, values, limit=limit, forward=False)
         return [_of(r) for r in rows]
 
     async def due_deliveries(self, merchant_id: str, *, now: datetime, limit: int) -> list[WebhookDelivery]:
-        rows = await self._query_index(
+        rows = await self._whd_query(
             "GSI3",
             "GSI3PK = :pk AND GSI3SK < :bound",
             # "<nextAttemptAt>#<id>" < "<now>$" exactly when nextAttemptAt <= now ("$" sorts right after "#")
@@ -129,7 +129,7 @@ class DynamoWebhookDeliveries:
         return [_of(r) for r in rows]
 
     async def first_pending(self, merchant_id: str, ordering_key: str) -> WebhookDelivery | None:
-        rows = await self._query_index(
+        rows = await self._whd_query(
             "GSI2", "GSI2PK = :pk", {":pk": f"WHQ#{merchant_id}#{ordering_key}"}, limit=1, forward=True
         )
         return _of(rows[0]) if rows else None

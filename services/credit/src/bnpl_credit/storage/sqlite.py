@@ -29,7 +29,6 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
-from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -46,6 +45,7 @@ from bnpl_credit.storage.documents import (
     refund_from_doc,
 )
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
+from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (

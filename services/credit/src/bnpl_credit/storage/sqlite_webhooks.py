@@ -78,7 +78,8 @@ class SqliteWebhookDeliveries:
     async def get_delivery(self, merchant_id: str, delivery_id: str) -> WebhookDelivery | None:
         def run(conn: sqlite3.Connection) -> WebhookDelivery | None:
             rows = conn.execute(
-                "SELECT doc, version FROM webhook_deliveries WHERE id = ? AND merchant_id = ?", (delivery_id, merchant_id)
+                "SELECT doc, version FROM webhook_deliveries WHERE id = ? AND merchant_id = ?",
+                (delivery_id, merchant_id),
             ).fetchall()
             return next(iter(_rows(rows)), None)
 

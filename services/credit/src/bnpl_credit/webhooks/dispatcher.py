@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -117,9 +117,9 @@ class Dispatcher:
         if head is None or head.id == delivery.id:
             return True
         # an earlier event of this checkout is not delivered yet: not due before its next attempt
-        if head.next_attempt_at is not None and delivery.next_attempt_at is not None:
-            if head.next_attempt_at > delivery.next_attempt_at:
-                await self._save(delivery.deferred(head.next_attempt_at))
+        head_at, own_at = head.next_attempt_at, delivery.next_attempt_at
+        if head_at is not None and own_at is not None and head_at > own_at:
+            await self._save(delivery.deferred(head_at))
         return False
 
     async def _save(self, delivery: WebhookDelivery) -> WebhookDelivery | None:
@@ -179,7 +179,11 @@ class Dispatcher:
         except Exception as exc:
             log.warning(
                 "webhook attempt not recorded",
-                extra={"delivery_id": delivery.id, "merchant_id": delivery.merchant_id, "error_class": type(exc).__name__},
+                extra={
+                    "delivery_id": delivery.id,
+                    "merchant_id": delivery.merchant_id,
+                    "error_class": type(exc).__name__,
+                },
             )
 
     async def _attempt(self, delivery: WebhookDelivery, receiver: WebhookReceiver | None) -> Attempt:
@@ -226,7 +230,9 @@ class Dispatcher:
 
     async def _post(self, delivery: WebhookDelivery, url: str, secrets: Sequence[str]) -> int:
         target = await resolve_target(url, strict=self._config.strict_urls, resolver=self._resolver)
-        headers = signature_headers(secrets, msg_id=delivery.event_id, timestamp=self._clock.now(), payload=delivery.payload)
+        # the wall-clock time of sending (receivers check it against theirs), whatever the app clock says
+        sent_at = datetime.now(UTC)
+        headers = signature_headers(secrets, msg_id=delivery.event_id, timestamp=sent_at, payload=delivery.payload)
         headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": target.host_header})
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
         timeout = self._config.timeout_seconds

@@ -70,7 +70,12 @@ def webhook_data(event: Event, wtype: str) -> dict[str, object]:
 
 def webhook_payload(event: Event, wtype: str) -> str:
     """The body every attempt sends: ``{type, id, timestamp, data}``."""
-    body = {"type": wtype, "id": event.id, "timestamp": format_instant(event.occurred_at), "data": webhook_data(event, wtype)}
+    body = {
+        "type": wtype,
+        "id": event.id,
+        "timestamp": format_instant(event.occurred_at),
+        "data": webhook_data(event, wtype),
+    }
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 

@@ -164,14 +164,14 @@ class WebhookDelivery:
         """Due now (the earlier delivery it waited for has ended)."""
         return replace(self, next_attempt_at=now)
 
-    def after_attempt(
-        self, attempt: Attempt, *, policy: RetryPolicy, rng: random.Random
-    ) -> WebhookDelivery:
+    def after_attempt(self, attempt: Attempt, *, policy: RetryPolicy, rng: random.Random) -> WebhookDelivery:
         """This delivery with ``attempt`` recorded: delivered, retried later, or failed."""
         if self.redelivery_requested_at is not None:
             attempt = replace(attempt, trigger=AttemptTrigger.REDELIVERY)
         recorded = replace(
-            self, attempts=(*self.attempts, replace(attempt, number=len(self.attempts) + 1)), redelivery_requested_at=None
+            self,
+            attempts=(*self.attempts, replace(attempt, number=len(self.attempts) + 1)),
+            redelivery_requested_at=None,
         )
         if attempt.succeeded:
             return replace(

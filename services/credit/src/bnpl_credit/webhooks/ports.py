@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bnpl_credit.idempotency import NewIdempotency
 from bnpl_common.idempotency import StoredResponse
 
+from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.webhooks.model import WebhookDelivery
 
 

@@ -100,4 +100,3 @@ async def redeliver(
             wake()
             return StoredResponse(request_fp, 202, body)
     raise ConcurrentUpdate("the delivery changed meanwhile; try again", field="deliveryId")
-

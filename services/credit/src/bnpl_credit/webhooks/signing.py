@@ -10,7 +10,7 @@ Signing is the ``standardwebhooks`` library's, the one receivers verify with.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
@@ -19,9 +19,10 @@ def signature_headers(secrets: Sequence[str], *, msg_id: str, timestamp: datetim
     """The three headers of one attempt: same ``msg_id`` on every retry, the attempt's own time."""
     if not secrets:
         raise ValueError("a merchant without a webhook secret cannot be sent webhooks")
-    signatures = [Webhook(secret).sign(msg_id, timestamp, payload) for secret in secrets]
+    moment = timestamp.astimezone(UTC)  # the library reads the time as UTC
+    signatures = [Webhook(secret).sign(msg_id, moment, payload) for secret in secrets]
     return {
         "webhook-id": msg_id,
-        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-timestamp": str(int(moment.timestamp())),
         "webhook-signature": " ".join(signatures),
     }
