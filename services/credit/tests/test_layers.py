@@ -139,6 +139,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.settings",
             "psp.settings",
             "psp.testing",
+            "webhooks.testing",
         ],
     ),
 ]

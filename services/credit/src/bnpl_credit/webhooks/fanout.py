@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bnpl_common.timefmt import format_instant
 
+from bnpl_credit.applications.model import Application
 from bnpl_credit.events.model import Event
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.webhooks.model import WebhookDelivery
 from bnpl_credit.webhooks.ports import WebhookDeliveryStore
 
 CHECKOUT_PREFIX = "checkout."
 PLAN_WEBHOOK_TYPES: Mapping[str, str] = {
     "installment.late": "plan.installment_late",
+    "plan.installment_late": "plan.installment_late",
     "plan.completed": "plan.completed",
 }
 # the fields of plan events a merchant gets (the event may carry more, e.g. for the data lake)
@@ -51,7 +55,19 @@ class ReceiverDirectory(Protocol):
     async def get_merchant(self, merchant_id: str) -> WebhookReceiver | None: ...
 
 
-class FanOutStore(WebhookDeliveryStore, ReceiverDirectory, Protocol): ...
+class PlanOrigins(Protocol):
+    async def find_plan(self, plan_id: str) -> Plan | None: ...
+
+    async def get_application(self, customer_id: str, application_id: str) -> Application | None: ...
+
+
+class FanOutStore(WebhookDeliveryStore, ReceiverDirectory, PlanOrigins, Protocol): ...
+
+
+def checkout_of(application: Application) -> str | None:
+    """The checkout session an application was made for (None: the old order-link path)."""
+    checkout_id = getattr(application, "checkout_id", None)
+    return checkout_id if isinstance(checkout_id, str) else None
 
 
 def webhook_type(event: Event) -> str | None:
@@ -79,14 +95,43 @@ def webhook_payload(event: Event, wtype: str) -> str:
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
+async def _plan_origin(store: FanOutStore, event: Event) -> tuple[str, str, dict[str, object]] | None:
+    """The merchant and checkout of a plan event's plan, with the order fields to add; None when
+    the plan did not come from a checkout."""
+    plan_id = event.data.get("planId")
+    if not isinstance(plan_id, str):
+        return None
+    plan = await store.find_plan(plan_id)
+    if plan is None:
+        return None
+    t = plan.terms
+    application = await store.get_application(t.customer_id, t.application_id)
+    checkout_id = checkout_of(application) if application is not None else None
+    if checkout_id is None:
+        return None
+    return (
+        t.merchant_id,
+        checkout_id,
+        {"merchantId": t.merchant_id, "checkoutId": checkout_id, "orderReference": t.order_reference},
+    )
+
+
 async def fan_out(store: FanOutStore, events: Sequence[Event], *, now: datetime, window: timedelta) -> int:
     """Create the deliveries of ``events`` (idempotent); how many were new."""
     deliveries: list[WebhookDelivery] = []
     receivers: dict[str, WebhookReceiver | None] = {}
     for event in events:
         wtype = webhook_type(event)
+        if wtype is None:
+            continue
         merchant_id, checkout_id = event.data.get("merchantId"), event.data.get("checkoutId")
-        if wtype is None or not isinstance(merchant_id, str) or not isinstance(checkout_id, str):
+        if not wtype.startswith(CHECKOUT_PREFIX) and not isinstance(checkout_id, str):
+            origin = await _plan_origin(store, event)
+            if origin is None:
+                continue
+            merchant_id, checkout_id, extra = origin
+            event = replace(event, data={**event.data, **extra})
+        if not isinstance(merchant_id, str) or not isinstance(checkout_id, str):
             continue
         if merchant_id not in receivers:
             receivers[merchant_id] = await store.get_merchant(merchant_id)
