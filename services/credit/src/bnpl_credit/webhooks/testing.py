@@ -38,12 +38,14 @@ class WebhookReceiver:
         secret: str | None = None,
         *,
         script: Iterable[int] = (),
+        script_by_id: dict[str, list[int]] | None = None,
         then: int = 204,
         hang_seconds: float = 30.0,
         path: str = "/webhooks/bnpl",
     ) -> None:
         self.secret = secret
         self._script = list(script)
+        self._by_id = {k: list(v) for k, v in (script_by_id or {}).items()}  # answers for one webhook-id first
         self._then = then
         self._hang = hang_seconds
         self._path = path
@@ -68,8 +70,11 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next_answer(self) -> int:
+    def _next_answer(self, webhook_id: str) -> int:
         with self._lock:
+            own = self._by_id.get(webhook_id)
+            if own:
+                return own.pop(0)
             return self._script.pop(0) if self._script else self._then
 
     def _record(self, headers: Any, body: str, answered: int) -> None:
@@ -104,7 +109,7 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode()
-                answer = receiver._next_answer()
+                answer = receiver._next_answer(self.headers.get("webhook-id", ""))
                 if answer == HANG:
                     receiver._record(self.headers, body, HANG)  # on arrival: the test sees it in flight
                     receiver._stop.wait(receiver._hang)
