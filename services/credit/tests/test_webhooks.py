@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def test_retried_until_the_window_ends_then_failed() -> None:
     assert delivery.status is DeliveryStatus.FAILED
     assert delivery.failed_at == at >= NOW + WINDOW
     assert len(delivery.attempts) > 24  # hourly at most: at least a day of retries
-    gaps = [(b.attempted_at - a.attempted_at).total_seconds() for a, b in zip(delivery.attempts, delivery.attempts[1:])]
+    gaps = [(b.attempted_at - a.attempted_at).total_seconds() for a, b in pairwise(delivery.attempts)]
     assert max(gaps) <= 3600
 
 
