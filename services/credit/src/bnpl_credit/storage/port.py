@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bnpl_credit.applications.ports import ApplicationStore
+from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
@@ -27,6 +28,7 @@ class CreditStore(
     OutboxStore,
     IdempotencyStore,
     MerchantStore,
+    CheckoutStore,
     WebhookDeliveryStore,
     Protocol,
 ):
