@@ -21,7 +21,7 @@ from typing import Protocol
 
 from bnpl_common.timefmt import format_instant
 
-from bnpl_credit.applications.model import Application
+from bnpl_credit.checkouts.model import CheckoutSession
 from bnpl_credit.events.model import Event
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.webhooks.model import WebhookDelivery
@@ -58,16 +58,10 @@ class ReceiverDirectory(Protocol):
 class PlanOrigins(Protocol):
     async def find_plan(self, plan_id: str) -> Plan | None: ...
 
-    async def get_application(self, customer_id: str, application_id: str) -> Application | None: ...
+    async def checkout_by_application(self, application_id: str) -> CheckoutSession | None: ...
 
 
 class FanOutStore(WebhookDeliveryStore, ReceiverDirectory, PlanOrigins, Protocol): ...
-
-
-def checkout_of(application: Application) -> str | None:
-    """The checkout session an application was made for (None: the old order-link path)."""
-    checkout_id = getattr(application, "checkout_id", None)
-    return checkout_id if isinstance(checkout_id, str) else None
 
 
 def webhook_type(event: Event) -> str | None:
@@ -104,16 +98,15 @@ async def _plan_origin(store: FanOutStore, event: Event) -> tuple[str, str, dict
     plan = await store.find_plan(plan_id)
     if plan is None:
         return None
-    t = plan.terms
-    application = await store.get_application(t.customer_id, t.application_id)
-    checkout_id = checkout_of(application) if application is not None else None
-    if checkout_id is None:
+    checkout = await store.checkout_by_application(plan.terms.application_id)
+    if checkout is None:
         return None
-    return (
-        t.merchant_id,
-        checkout_id,
-        {"merchantId": t.merchant_id, "checkoutId": checkout_id, "orderReference": t.order_reference},
-    )
+    extra: dict[str, object] = {
+        "merchantId": checkout.merchant_id,
+        "checkoutId": checkout.id,
+        "orderReference": checkout.order_reference,
+    }
+    return checkout.merchant_id, checkout.id, extra
 
 
 async def fan_out(store: FanOutStore, events: Sequence[Event], *, now: datetime, window: timedelta) -> int:
