@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -38,6 +38,7 @@ from bnpl_credit.webhooks.signing import signature_headers
 log = logging.getLogger("bnpl.credit.webhooks")
 
 MerchantIds = Callable[[], Awaitable[Sequence[str]]]
+MERCHANT_LIST_SECONDS = 30.0  # how long the registry's merchant list is reused (fan-out adds new ones at once)
 USER_AGENT = "bnpl-webhooks/1"
 
 
@@ -80,17 +81,31 @@ class Dispatcher:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._busy: Counter[str] = Counter()
         self._wake = asyncio.Event()
+        self._known: list[str] = []
+        self._known_until = 0.0
+        self._recent: set[str] = set()
 
     # -- scheduling -----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Look for due deliveries now rather than at the next interval."""
+    def wake(self, merchant_ids: Iterable[str] = ()) -> None:
+        """Look for due deliveries now rather than at the next interval (of these merchants too)."""
+        self._recent.update(merchant_ids)
         self._wake.set()
+
+    async def _merchants(self) -> list[str]:
+        """Every merchant whose queue to look at: the registry's list, read at most every
+        ``MERCHANT_LIST_SECONDS``, plus those fan-out or a redelivery just named."""
+        now = time.monotonic()
+        if now >= self._known_until:
+            self._known = list(await self._merchant_ids())
+            self._known_until = now + MERCHANT_LIST_SECONDS
+            self._recent.clear()
+        return sorted({*self._known, *self._recent})
 
     async def dispatch_once(self) -> int:
         """Start the attempts that are due and allowed; how many were started."""
         started = 0
-        for merchant_id in await self._merchant_ids():
+        for merchant_id in await self._merchants():
             free = min(
                 self._config.per_merchant - self._busy[merchant_id],
                 self._config.max_in_flight - len(self._in_flight),

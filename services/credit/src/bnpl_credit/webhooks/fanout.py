@@ -109,8 +109,16 @@ async def _plan_origin(store: FanOutStore, event: Event) -> tuple[str, str, dict
     return checkout.merchant_id, checkout.id, extra
 
 
-async def fan_out(store: FanOutStore, events: Sequence[Event], *, now: datetime, window: timedelta) -> int:
-    """Create the deliveries of ``events`` (idempotent); how many were new."""
+async def fan_out(
+    store: FanOutStore,
+    events: Sequence[Event],
+    *,
+    now: datetime,
+    window: timedelta,
+    merchants: set[str] | None = None,
+) -> int:
+    """Create the deliveries of ``events`` (idempotent); how many were new. ``merchants`` gets
+    the ids of the merchants they go to."""
     deliveries: list[WebhookDelivery] = []
     receivers: dict[str, WebhookReceiver | None] = {}
     for event in events:
@@ -143,4 +151,6 @@ async def fan_out(store: FanOutStore, events: Sequence[Event], *, now: datetime,
                 window=window,
             )
         )
+    if merchants is not None:
+        merchants.update(d.merchant_id for d in deliveries)
     return await store.add_deliveries(deliveries) if deliveries else 0

@@ -3,7 +3,7 @@ dispatcher (a background task next to the relay) and what the routes need."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -35,9 +35,9 @@ class WebhookRuntime:
     dispatcher: Dispatcher | None = None
     client: httpx.AsyncClient | None = field(default=None, repr=False)
 
-    def wake(self) -> None:
+    def wake(self, merchant_ids: Iterable[str] = ()) -> None:
         if self.dispatcher is not None:
-            self.dispatcher.wake()
+            self.dispatcher.wake(merchant_ids)
 
     async def aclose(self) -> None:
         if self.dispatcher is not None:
@@ -93,8 +93,9 @@ def fan_out_hook(
     """What the relay calls with each batch before publishing it."""
 
     async def hook(events: Sequence[Event]) -> None:
-        if await fan_out(store, events, now=clock.now(), window=runtime.window):
-            runtime.wake()
+        merchants: set[str] = set()
+        if await fan_out(store, events, now=clock.now(), window=runtime.window, merchants=merchants):
+            runtime.wake(merchants)
 
     return hook
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Protocol
 
@@ -74,7 +74,7 @@ async def redeliver(
     delivery_id: str,
     idempotency_key: str | None,
     window: timedelta,
-    wake: Callable[[], None],
+    wake: Callable[[Iterable[str]], None],
 ) -> StoredResponse:
     """Send a delivery again now (PENDING, retried as a new delivery); 202 with the delivery."""
     key = check_key(idempotency_key)
@@ -97,6 +97,6 @@ async def redeliver(
             ensure_same_request(outcome.fingerprint, request_fp)
             return outcome
         if outcome:
-            wake()
+            wake([merchant_id])
             return StoredResponse(request_fp, 202, body)
     raise ConcurrentUpdate("the delivery changed meanwhile; try again", field="deliveryId")
