@@ -409,3 +409,103 @@ def _delivery(merchant: str, checkout: str) -> WebhookDelivery:
 
 def _attempt(status: int | None, at: datetime) -> Attempt:
     return Attempt(0, at, 5, status, None, "http://127.0.0.1:1/hook")
+
+
+# -- plan events ----------------------------------------------------------------------------------
+
+
+def _outbox_types(db_path: str) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        return [row[0] for row in conn.execute("SELECT type FROM outbox ORDER BY seq")]
+
+
+def test_the_payment_that_pays_a_plan_off_raises_plan_completed_once(api: Any, settings: Any) -> None:
+    approved = api.approved()
+    plan = api.confirm(approved["id"]).json()
+    assert api.pay(plan["id"], 7_000).status_code == 201
+    assert "plan.completed" not in _outbox_types(settings.credit_db_path)
+    assert api.pay(plan["id"], 8_000).status_code == 201
+    types = _outbox_types(settings.credit_db_path)
+    assert types.count("plan.completed") == 1 and types[-1] == "plan.completed"
+
+
+class _PlanWorld:
+    """Just enough of a store for fan-out of plan events: one plan made from one checkout."""
+
+    def __init__(self, plan: Any, checkout: Any, merchant: Any) -> None:
+        self.plan, self.checkout, self.merchant = plan, checkout, merchant
+        self.added: list[WebhookDelivery] = []
+
+    async def find_plan(self, plan_id: str) -> Any:
+        return self.plan if plan_id == self.plan.terms.id else None
+
+    async def checkout_by_application(self, application_id: str) -> Any:
+        return self.checkout if application_id == self.plan.terms.application_id else None
+
+    async def get_merchant(self, merchant_id: str) -> Any:
+        return self.merchant if merchant_id == self.merchant.id else None
+
+    async def add_deliveries(self, deliveries: Any) -> int:
+        self.added += list(deliveries)
+        return len(deliveries)
+
+
+def test_plan_events_of_a_checkout_plan_go_to_its_merchant_without_the_shopper() -> None:
+    from types import SimpleNamespace
+
+    terms = SimpleNamespace(id="plan-1", application_id="app-1", customer_id="customer-sub")
+    world = _PlanWorld(
+        SimpleNamespace(terms=terms),
+        SimpleNamespace(id="chk_9", merchant_id="shop-a", order_reference="order-7"),
+        SimpleNamespace(id="shop-a", webhook_url="http://127.0.0.1:9/hook"),
+    )
+    late = Event.new(
+        EventType.INSTALLMENT_LATE,
+        now=NOW,
+        customer_id="customer-sub",
+        data={
+            "planId": "plan-1",
+            "sequence": 2,
+            "dueDate": "2026-11-01",
+            "lateFee": {"amount": 500, "currency": "EUR"},
+        },
+    )
+    elsewhere = Event.new(
+        EventType.INSTALLMENT_LATE, now=NOW, customer_id="c", data={"planId": "plan-2", "sequence": 1}
+    )
+    assert asyncio.run(fan_out(world, [late, elsewhere], now=NOW, window=WINDOW)) == 1  # type: ignore[arg-type]
+    [delivery] = world.added
+    assert (delivery.merchant_id, delivery.ordering_key, delivery.event_type) == (
+        "shop-a",
+        "chk_9",
+        "plan.installment_late",
+    )
+    assert json.loads(delivery.payload)["data"] == {
+        "merchantId": "shop-a",
+        "checkoutId": "chk_9",
+        "orderReference": "order-7",
+        "planId": "plan-1",
+        "sequence": 2,
+        "dueDate": "2026-11-01",
+        "lateFee": {"amount": 500, "currency": "EUR"},
+    }
+    assert "customer-sub" not in delivery.payload
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def test_in_aws_webhooks_are_retried_for_at_least_a_day() -> None:
+    from bnpl_credit.settings import Settings
+    from pydantic import ValidationError
+
+    real = {"service_auth_keys": {"AKIAX": "real-secret"}, "merchant_auth_keys": "AKIAM:real-merchant-secret:shop-1"}
+    assert Settings(bnpl_env="aws", **real).webhook_retry_window_seconds == 86_400  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="WEBHOOK_RETRY_WINDOW_SECONDS"):
+        Settings(bnpl_env="aws", webhook_retry_window_seconds=3600, **real)  # type: ignore[arg-type]
+    local = Settings(bnpl_env="test", webhook_retry_window_seconds=2, webhook_retry_schedule_seconds="0.1, 0.5")  # type: ignore[arg-type]
+    assert local.webhook_retry_schedule_seconds == (0.1, 0.5)
+    with pytest.raises(ValidationError, match="WEBHOOK_RETRY_SCHEDULE_SECONDS"):
+        Settings(bnpl_env="test", webhook_retry_schedule_seconds="5,-1")  # type: ignore[arg-type]
