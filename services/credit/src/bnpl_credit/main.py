@@ -39,6 +39,8 @@ from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
 from bnpl_credit.storage.factory import build_store
 from bnpl_credit.storage.port import CreditStore
+from bnpl_credit.webhooks.router import router as webhooks_router
+from bnpl_credit.webhooks.runtime import build_runtime, fan_out_hook, merchant_ids_of
 
 SERVICE_NAME = "credit"
 
@@ -95,6 +97,7 @@ def create_app(
     store: CreditStore | None = None,
     publisher: Publisher | None = None,
     background: bool = True,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -144,6 +147,11 @@ def create_app(
             mode=settings.merchant_auth_mode,
             principals=settings.merchant_principals,
         )
+        webhooks = build_runtime(
+            settings, the_store, clock, merchant_ids=merchant_ids_of(the_store), transport=webhook_transport
+        )
+        app.state.webhooks = webhooks
+        fan_out = fan_out_hook(the_store, clock, webhooks)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         tasks: list[asyncio.Task[None]] = []
@@ -151,7 +159,7 @@ def create_app(
             if the_publisher is not None:
 
                 async def relay() -> None:
-                    while await relay_once(the_store, the_publisher, clock):
+                    while await relay_once(the_store, the_publisher, clock, before_publish=fan_out):
                         pass
 
                 tasks.append(asyncio.create_task(run_forever("relay", relay, settings.relay_interval_seconds)))
@@ -163,12 +171,16 @@ def create_app(
                 await the_store.purge_expired(now=clock.now())
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
+            if webhooks.dispatcher is not None:
+                interval = settings.webhook_dispatch_interval_seconds
+                tasks.append(asyncio.create_task(webhooks.dispatcher.run_forever(interval)))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await webhooks.aclose()
             await the_scorer.aclose()
             await client.aclose()
             await the_store.close()
@@ -185,6 +197,7 @@ def create_app(
         plans_router,
         credit_line_router,
         refunds_router,
+        webhooks_router,
         checkouts_router,
         checkout_sessions_router,
     ):

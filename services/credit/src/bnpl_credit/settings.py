@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from bnpl_credit.refunds.auth import MerchantKey
+from bnpl_credit.webhooks.model import DEFAULT_RETRY_CEILINGS, DEFAULT_RETRY_WINDOW
 
 PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-29.json"
 
@@ -59,6 +60,17 @@ class Settings(CommonSettings):
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
 
+    # webhooks to merchants (bnpl_credit.webhooks): fanned out by the relay, sent by the dispatcher
+    webhook_dispatcher: bool = True
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    # backoff ceilings of successive retries (full jitter: each waits a random time up to its
+    # ceiling; the last one repeats), retried for WEBHOOK_RETRY_WINDOW_SECONDS before FAILED
+    webhook_retry_schedule_seconds: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_CEILINGS
+    webhook_retry_window_seconds: float = Field(default=DEFAULT_RETRY_WINDOW.total_seconds(), gt=0)
+    webhook_dispatch_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency_per_merchant: int = Field(default=4, ge=1, le=64)
+    webhook_max_in_flight: int = Field(default=64, ge=1, le=1024)
+
     # test-only: seconds of offset read from this file on every now(); refused for BNPL_ENV=aws
     clock_offset_file: str | None = None
 
@@ -96,6 +108,25 @@ class Settings(CommonSettings):
     def _merchant_principals_with_iam_auth(self) -> Settings:
         if self.merchant_auth_mode == "apigateway-iam" and not self.merchant_principals:
             raise ValueError("MERCHANT_AUTH_MODE=apigateway-iam needs MERCHANT_PRINCIPALS")
+        return self
+
+    @field_validator("webhook_retry_schedule_seconds", mode="before")
+    @classmethod
+    def _parse_retry_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                delays = tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError("WEBHOOK_RETRY_SCHEDULE_SECONDS must be numbers of seconds, comma separated") from None
+            value = delays
+        if isinstance(value, tuple | list) and (not value or any(float(d) <= 0 for d in value)):
+            raise ValueError("WEBHOOK_RETRY_SCHEDULE_SECONDS needs at least one positive delay")
+        return value
+
+    @model_validator(mode="after")
+    def _webhooks_retried_a_day(self) -> Settings:
+        if not self.is_local and self.webhook_retry_window_seconds < DEFAULT_RETRY_WINDOW.total_seconds():
+            raise ValueError("WEBHOOK_RETRY_WINDOW_SECONDS must be at least 86400 (24 hours) outside local and test")
         return self
 
     @model_validator(mode="after")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from bnpl_common.aio import run_blocking
 from bnpl_common.clock import Clock
 
+from bnpl_credit.events.model import Event
 from bnpl_credit.events.ports import OutboxStore
 
 Message = dict[str, Any]  # an event as published: ``{id, type, source, occurredAt, customerId, data}``
@@ -74,11 +75,21 @@ class EventBridgePublisher:
         return accepted
 
 
-async def relay_once(store: OutboxStore, publisher: Publisher, clock: Clock, *, batch: int = 100) -> int:
-    """Publish what is pending; how many were marked published."""
+async def relay_once(
+    store: OutboxStore,
+    publisher: Publisher,
+    clock: Clock,
+    *,
+    batch: int = 100,
+    before_publish: Callable[[Sequence[Event]], Awaitable[None]] | None = None,
+) -> int:
+    """Publish what is pending; how many were marked published. ``before_publish`` (the
+    webhook fan-out) sees each batch first: if it fails, nothing is marked and all is retried."""
     events = await store.pending_events(limit=batch)
     if not events:
         return 0
+    if before_publish is not None:
+        await before_publish(events)
     accepted = await publisher.publish([event.to_message() for event in events])
     if accepted:
         await store.mark_published(accepted, published_at=clock.now())

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bnpl_common.timefmt import format_instant
+
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.plans.ledger import LateMark, Plan
-from bnpl_credit.plans.model import Allocation, Payment, Refund
+from bnpl_credit.plans.model import Allocation, Payment, PlanStatus, Refund
 
 
 def _money(amount: int, currency: str) -> dict[str, object]:
@@ -68,6 +70,22 @@ def installments_late(plan: Plan, marked: Sequence[LateMark], now: datetime) -> 
         )
         for m in marked
     ]
+
+
+def completion(plan: Plan, was: PlanStatus, now: datetime) -> list[Event]:
+    """``plan.completed`` when the change just made the plan fully paid (a merchant hears of it
+    when the plan came from its checkout)."""
+    if was is PlanStatus.COMPLETED or plan.status is not PlanStatus.COMPLETED:
+        return []
+    t = plan.terms
+    data = {
+        "planId": t.id,
+        "applicationId": t.application_id,
+        "merchantId": t.merchant_id,
+        "orderReference": t.order_reference,
+        "completedAt": format_instant(now),
+    }
+    return [Event.new(EventType.PLAN_COMPLETED, now=now, customer_id=t.customer_id, data=data)]
 
 
 def refund_applied(refund: Refund, now: datetime) -> Event:

@@ -12,7 +12,7 @@ from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
-from bnpl_credit.plans.events import installments_late, payment_applied
+from bnpl_credit.plans.events import completion, installments_late, payment_applied
 from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
@@ -57,6 +57,7 @@ async def make_payment(
             raise PlanNotFound("no such plan", field="planId")
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))  # what is owed today, fees included
+        was = plan.status
         allocations = plan.take_payment(body.amount.amount, body.amount.currency, today)
         payment = Payment(
             id=str(uuid.uuid4()),
@@ -71,7 +72,11 @@ async def make_payment(
         return PlanChange(
             plan=plan,
             response=PaymentOut.of(payment, plan).to_json(),
-            events=[*installments_late(plan, marked, now), payment_applied(payment, plan, now)],
+            events=[
+                *installments_late(plan, marked, now),
+                payment_applied(payment, plan, now),
+                *completion(plan, was, now),
+            ],
             payments=[payment],
         )
 

@@ -16,7 +16,7 @@ from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.errors import AmbiguousOrder, PlanNotActive, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
-from bnpl_credit.plans.events import installments_late, refund_applied
+from bnpl_credit.plans.events import completion, installments_late, refund_applied
 from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.model import Refund
 from bnpl_credit.plans.ports import PlanStore
@@ -77,6 +77,7 @@ async def refund(
             )
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))
+        was = plan.status
         outcome = plan.refund(body.amount.amount, body.amount.currency, today)
         t = plan.terms
         record = Refund(
@@ -99,7 +100,7 @@ async def refund(
         return PlanChange(
             plan=plan,
             response=RefundOut.of(record).to_json(),
-            events=[*installments_late(plan, marked, now), refund_applied(record, now)],
+            events=[*installments_late(plan, marked, now), refund_applied(record, now), *completion(plan, was, now)],
             refunds=[record],
         )
 

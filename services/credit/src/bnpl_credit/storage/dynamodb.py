@@ -67,6 +67,7 @@ from bnpl_credit.storage.documents import (
 )
 from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
+from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -90,7 +91,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore(DynamoMerchants, DynamoCheckouts):
+class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:

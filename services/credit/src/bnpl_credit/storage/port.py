@@ -18,10 +18,19 @@ from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
 from bnpl_credit.merchants.ports import MerchantStore
 from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.webhooks.ports import WebhookDeliveryStore
 
 
 class CreditStore(
-    ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, MerchantStore, CheckoutStore, Protocol
+    ApplicationStore,
+    PlanStore,
+    CreditLineStore,
+    OutboxStore,
+    IdempotencyStore,
+    MerchantStore,
+    CheckoutStore,
+    WebhookDeliveryStore,
+    Protocol,
 ):
     async def ping(self) -> bool: ...
 

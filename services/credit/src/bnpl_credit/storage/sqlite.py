@@ -47,6 +47,7 @@ from bnpl_credit.storage.documents import (
 )
 from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckouts
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
+from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -139,13 +140,15 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore(SqliteMerchants, SqliteCheckouts):
+class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA, busy_timeout=30.0)
+        self._db = SqliteDatabase(
+            self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA + WEBHOOK_SCHEMA, busy_timeout=30.0
+        )
         self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""A webhook receiver for tests: a real HTTP server in a thread on a free port, that answers
+from a script (status codes, or ``HANG`` to answer only after a long pause), verifies every
+request with ``standardwebhooks`` as a merchant would, and keeps each event once (deduped on
+``webhook-id``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+HANG = -1  # script entry: answer 200 only after ``hang_seconds``
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    webhook_id: str
+    timestamp: str
+    signature: str
+    body: str
+    verified: bool
+    answered: int
+    at: float  # time.monotonic()
+
+
+class WebhookReceiver:
+    """``with WebhookReceiver(secret, script=[500, 500, 500]) as r: ... r.url``; after the
+    script, every request gets ``then``."""
+
+    def __init__(
+        self,
+        secret: str | None = None,
+        *,
+        script: Iterable[int] = (),
+        script_by_id: dict[str, list[int]] | None = None,
+        then: int = 204,
+        hang_seconds: float = 30.0,
+        path: str = "/webhooks/bnpl",
+    ) -> None:
+        self.secret = secret
+        self._script = list(script)
+        self._by_id = {k: list(v) for k, v in (script_by_id or {}).items()}  # answers for one webhook-id first
+        self._then = then
+        self._hang = hang_seconds
+        self._path = path
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.requests: list[Received] = []
+        self.events: dict[str, dict[str, Any]] = {}  # webhook-id -> payload, kept once
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self._path}"
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_answer(self, webhook_id: str) -> int:
+        with self._lock:
+            own = self._by_id.get(webhook_id)
+            if own:
+                return own.pop(0)
+            return self._script.pop(0) if self._script else self._then
+
+    def _record(self, headers: Any, body: str, answered: int) -> None:
+        verified = False
+        payload: dict[str, Any] | None = None
+        if self.secret is not None:
+            try:
+                payload = Webhook(self.secret).verify(body, dict(headers.items()))
+                verified = True
+            except WebhookVerificationError:
+                verified = False
+        webhook_id = headers.get("webhook-id", "")
+        with self._lock:
+            self.requests.append(
+                Received(
+                    webhook_id,
+                    headers.get("webhook-timestamp", ""),
+                    headers.get("webhook-signature", ""),
+                    body,
+                    verified,
+                    answered,
+                    time.monotonic(),
+                )
+            )
+            if verified and 200 <= answered < 300 and webhook_id not in self.events:
+                self.events[webhook_id] = payload if payload is not None else json.loads(body)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode()
+                answer = receiver._next_answer(self.headers.get("webhook-id", ""))
+                if answer == HANG:
+                    receiver._record(self.headers, body, HANG)  # on arrival: the test sees it in flight
+                    receiver._stop.wait(receiver._hang)
+                    answer = 200
+                else:
+                    receiver._record(self.headers, body, answer)
+                try:
+                    self.send_response(answer)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender gave up (timeout)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        return Handler
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """The requests once there are at least ``count`` (else AssertionError)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
