@@ -13,7 +13,8 @@ from fastapi import Depends, Header, Request
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
-from bnpl_credit.refunds.auth import MerchantAuthenticator, MerchantCaller
+from bnpl_credit.merchants.auth import current_caller
+from bnpl_credit.refunds.model import MerchantCaller
 from bnpl_credit.storage.port import CreditStore
 
 
@@ -25,7 +26,6 @@ class CreditState:
     engine: DecisionEngine
     clock: Clock
     authenticator: ServiceAuthenticator
-    merchant_authenticator: MerchantAuthenticator
 
 
 def _state(request: Request) -> CreditState:
@@ -38,7 +38,7 @@ async def _customer(request: Request) -> Principal:
 
 
 async def _merchant(request: Request) -> MerchantCaller:
-    return await _state(request).merchant_authenticator(request)
+    return await current_caller(request)
 
 
 def _store(request: Request) -> CreditStore:

@@ -25,10 +25,10 @@ from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.markets.catalog import load_catalog
+from bnpl_credit.merchants.auth import MerchantDirectory, MerchantGate
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
-from bnpl_credit.refunds.auth import MerchantAuthenticator
 from bnpl_credit.refunds.router import router as refunds_router
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
@@ -124,13 +124,14 @@ def create_app(
             ),
             clock=clock,
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
-            merchant_authenticator=MerchantAuthenticator(
-                keys=settings.merchant_auth_keys,
-                service=settings.sigv4_service,
-                max_skew_seconds=settings.sigv4_max_skew_seconds,
-                mode=settings.merchant_auth_mode,
-                principals=settings.merchant_principals,
-            ),
+        )
+        app.state.merchant_gate = MerchantGate(
+            MerchantDirectory(the_store, ttl_seconds=settings.merchant_key_cache_seconds),
+            service=settings.sigv4_service,
+            fallback_keys={k: (v.secret, v.merchant_id) for k, v in settings.merchant_auth_keys.items()},
+            max_skew_seconds=settings.sigv4_max_skew_seconds,
+            mode=settings.merchant_auth_mode,
+            principals=settings.merchant_principals,
         )
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher

@@ -47,6 +47,11 @@ class Settings(CommonSettings):
     # ``MERCHANT_PRINCIPALS=roleArn=merchantId,...`` (``*``: a payment-service role, any merchant).
     merchant_auth_mode: Literal["sigv4", "apigateway-iam"] = "sigv4"
     merchant_principals: Annotated[dict[str, str | None], NoDecode] = Field(default_factory=dict)
+    # merchant registry and checkout sessions
+    merchant_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    checkout_session_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    authorization_ttl_days: float = Field(default=28, gt=0, le=90)
+    gateway_public_url: str = "http://127.0.0.1:8000"
 
     # outbox relay and lateness sweeper
     event_publisher: Literal["log", "eventbridge", "none"] = "log"

@@ -175,3 +175,77 @@ def model_app(behaviour: str = "ok") -> FastAPI:
         return {"predictions": [PREDICTION]}
 
     return app
+
+
+class MerchantClient:
+    """Merchant API calls signed with one merchant's registry key (SigV4 ``execute-api``), as a
+    shop's server makes them. ``credentials`` is an entry of ``.data/local-merchants.json``
+    (``accessKeyId``, ``secretAccessKey``); ``client`` an ``httpx.Client`` or a FastAPI
+    ``TestClient`` (else one is made for ``base_url``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: dict[str, Any],
+        *,
+        region: str = "us-east-1",
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        from botocore.credentials import Credentials
+
+        self.base_url = base_url.rstrip("/")
+        self.access_key_id = str(credentials["accessKeyId"])
+        self.auth = SigV4Auth(
+            Credentials(self.access_key_id, str(credentials["secretAccessKey"])), region=region, service="execute-api"
+        )
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def request(self, method: str, path: str, *, key: str | None = None, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}))
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        url = path if path.startswith("http") or not self.base_url else f"{self.base_url}{path}"
+        response: httpx.Response = self.client.request(method, url, headers=headers, auth=self.auth, **kw)
+        return response
+
+    def post(self, path: str, body: dict[str, Any] | None = None, *, key: str | None = None) -> httpx.Response:
+        """POST with an ``Idempotency-Key`` (a fresh one unless given)."""
+        return self.request("POST", path, key=key or new_key(), json=body if body is not None else {})
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.request("GET", path, params=params or None)
+
+    def create_checkout(self, body: dict[str, Any], *, key: str | None = None) -> httpx.Response:
+        return self.post("/v1/merchant/checkouts", body, key=key)
+
+    def checkout(self, checkout_id: str) -> httpx.Response:
+        return self.get(f"/v1/merchant/checkouts/{checkout_id}")
+
+    def capture(self, checkout_id: str, amount: int, currency: str, *, key: str | None = None) -> httpx.Response:
+        body = {"amount": {"amount": amount, "currency": currency}}
+        return self.post(f"/v1/merchant/checkouts/{checkout_id}/captures", body, key=key)
+
+    def void(self, checkout_id: str, *, key: str | None = None) -> httpx.Response:
+        return self.post(f"/v1/merchant/checkouts/{checkout_id}/void", {}, key=key)
+
+    def refund(
+        self, checkout_id: str, amount: int, currency: str, *, reason: str = "returned", key: str | None = None
+    ) -> httpx.Response:
+        body = {"amount": {"amount": amount, "currency": currency}, "reason": reason}
+        return self.post(f"/v1/merchant/checkouts/{checkout_id}/refunds", body, key=key)
+
+
+def checkout_body(
+    amount: int = 20_000, currency: str = "EUR", *, origin: str = "http://127.0.0.1:8100", **overrides: Any
+) -> dict[str, Any]:
+    """A valid ``POST /v1/merchant/checkouts`` body for a merchant with ``origin``."""
+    body: dict[str, Any] = {
+        "orderReference": f"order-{uuid.uuid4().hex[:8]}",
+        "amount": {"amount": amount, "currency": currency},
+        "items": [{"name": "Lamp", "quantity": 1, "unitPrice": {"amount": amount, "currency": currency}}],
+        "returnUrl": f"{origin}/orders/return",
+        "cancelUrl": f"{origin}/orders/cancel",
+    }
+    body.update(overrides)
+    return body

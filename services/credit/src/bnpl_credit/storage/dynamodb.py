@@ -64,6 +64,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -87,7 +88,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore:
+class DynamoStore(DynamoMerchants):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:

@@ -15,10 +15,11 @@ from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
+from bnpl_credit.merchants.ports import MerchantStore
 from bnpl_credit.plans.ports import PlanStore
 
 
-class CreditStore(ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, Protocol):
+class CreditStore(ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, MerchantStore, Protocol):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...

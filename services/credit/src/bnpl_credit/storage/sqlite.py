@@ -44,6 +44,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -136,13 +137,13 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore:
+class SqliteStore(SqliteMerchants):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA, busy_timeout=30.0)
+        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA, busy_timeout=30.0)
         self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------

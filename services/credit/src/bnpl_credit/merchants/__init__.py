@@ -1,0 +1,1 @@
+"""The merchant registry: merchants, their API keys, webhook secrets, origins and market."""

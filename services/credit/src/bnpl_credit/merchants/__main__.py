@@ -1,0 +1,3 @@
+from bnpl_credit.merchants.cli import main
+
+raise SystemExit(main())
