@@ -155,7 +155,9 @@ def test_no_token_is_ever_written_outside_session_storage() -> None:
 
 def test_the_page_sends_documents_the_schema_accepts() -> None:
     documents = page_documents()
-    assert {"ME", "CREATE_PROFILE", "CHECKOUT_SESSION", "APPLY", "CONFIRM_PLAN", "PLANS", "MAKE_PAYMENT"} <= set(documents)
+    assert {"ME", "CREATE_PROFILE", "CHECKOUT_SESSION", "APPLY", "CONFIRM_PLAN", "PLANS", "MAKE_PAYMENT"} <= set(
+        documents
+    )
     schema = create_schema()._schema
     for name, text in documents.items():
         errors = validate(schema, parse(text))
@@ -199,4 +201,3 @@ def test_without_the_web_folder_the_api_still_runs(build_gateway: Callable[..., 
     assert gateway.get("/checkout/").status_code == 404
     assert gateway.get("/config.json").status_code == 404
     assert gateway.get("/livez").status_code == 200
-
