@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from bnpl_common.sigv4 import SigV4Auth
-from bnpl_common.testing import free_port
 from botocore.credentials import Credentials
 
-from scripts.devstack import Ports, Stack
-from tests.conftest import Shopper, read_outbox
+from scripts.devstack import Stack
+from tests.conftest import Shopper, free_ports, read_outbox, running
 from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order, poor_profile
 from tests.plans_queries import (
     APPLICATION_NOTICE,
@@ -48,14 +47,10 @@ def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Stack]:
     """This module's own stack: the credit service reads its clock offset from ``clock_file``."""
     data_dir = tmp_path_factory.mktemp("plans-stack")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
     env = {"SCORER_TIMEOUT_SECONDS": "1.5", "CLOCK_OFFSET_FILE": str(clock_file), "SWEEP_INTERVAL_SECONDS": "0.5"}
-    stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
-    stack.start()
-    try:
+    stack = Stack(data_dir=data_dir, ports=free_ports(), extra_env=env, demo_merchant=True)
+    with running(stack):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from typing import Any
 
 import jwt
 import pytest
-from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
-from scripts.devstack import ROOT, Ports, Stack
+from scripts.devstack import ROOT, Stack
+from tests.conftest import free_ports, running
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -60,13 +60,9 @@ _FAILED = pytest.StashKey[bool]()
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole platform for the browser tests, on free ports with its own data."""
     data_dir = tmp_path_factory.mktemp("web-stack-data")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
-    stack = Stack(data_dir=data_dir, ports=ports)
-    stack.start()
-    try:
+    stack = Stack(data_dir=data_dir, ports=free_ports(), demo_merchant=True)
+    with running(stack):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")
