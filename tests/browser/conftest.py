@@ -104,11 +104,20 @@ class Shopper:
     def heading(self, text: str | re.Pattern[str]) -> None:
         self.page.get_by_role("heading", level=1, name=text).wait_for()
 
-    def open_shop_and_pay_later(self) -> str:
-        self.page.goto(f"{self.base}/shop/")
+    @property
+    def shop(self) -> str:
+        return self.stack.url("demo_merchant")
+
+    def open_shop_and_pay_later(self, path: str = "/") -> None:
+        """At the demo merchant, "Pay later": its server creates the checkout session and sends
+        the browser to the checkout page with the session's token."""
+        self.page.goto(f"{self.shop}{path}")
         self.shot("shop")
         self.page.get_by_role("button", name=re.compile("^Pay later")).click()
         self.heading("Sign in to pay later")
+        assert re.fullmatch(rf"{re.escape(self.base)}/checkout/\?token=[A-Za-z0-9_-]+", self.page.url), self.page.url
+
+    def order_reference(self) -> str:
         return str(self.page.locator(".order .ref").inner_text())
 
     def sign_up(self) -> None:
