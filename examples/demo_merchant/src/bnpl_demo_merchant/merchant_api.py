@@ -1,9 +1,11 @@
 """The merchant API client: every call SigV4-signed (service ``execute-api``) with botocore,
-the way any AWS API Gateway with IAM auth is called; every POST with an ``Idempotency-Key``."""
+the way any AWS API Gateway with IAM auth is called, with a fresh ``X-Bnpl-Nonce`` inside the
+signature; every POST with an ``Idempotency-Key``."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +18,7 @@ from botocore.credentials import Credentials
 from bnpl_demo_merchant.settings import MerchantCredentials
 
 SERVICE = "execute-api"
+NONCE_HEADER = "X-Bnpl-Nonce"
 
 
 class MerchantApiError(Exception):
@@ -66,6 +69,9 @@ class MerchantApi:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        # A fresh nonce makes each signed request usable once: a copy replayed within the
+        # signature's five minutes is refused. A retry is a new request (new nonce, same key).
+        headers[NONCE_HEADER] = secrets.token_urlsafe(18)
         # botocore signs every header it is given (host and x-amz-date it adds itself).
         signed = AWSRequest(method=method, url=url, data=content, headers=headers)
         creds = Credentials(self.credentials.access_key_id, self.credentials.secret_access_key)
