@@ -54,6 +54,9 @@ class Employment(Enum):
 
 @strawberry.enum
 class PlanStatus(Enum):
+    AUTHORIZED = strawberry.enum_value(
+        "AUTHORIZED", description="Confirmed at a merchant's checkout; the dates run from the merchant's first capture"
+    )
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     REFUNDED = "REFUNDED"

@@ -21,7 +21,7 @@ const PLAN_NAMES = {
   MONTHLY_12: "12 monthly payments",
 };
 const STATUS_NAMES = { DUE: "Due", PAID: "Paid", LATE: "Late", REFUNDED: "Refunded" };
-const PLAN_STATUS_NAMES = { ACTIVE: "Active", COMPLETED: "Paid off", REFUNDED: "Refunded" };
+const PLAN_STATUS_NAMES = { AUTHORIZED: "Starts when shipped", ACTIVE: "Active", COMPLETED: "Paid off", REFUNDED: "Refunded" };
 
 const $view = document.getElementById("view");
 const $order = document.getElementById("order");
@@ -968,6 +968,9 @@ function viewConfirmed(plan) {
     "Your plan is confirmed",
     4,
     h("p", { class: "lead" }, `${PLAN_NAMES[plan.planType]} for ${money(plan.principal)}. Plan reference `, h("span", { class: "ref", "data-testid": "plan-id" }, plan.id), "."),
+    plan.status === "AUTHORIZED"
+      ? h("p", {}, `Nothing is taken yet: your payments start when ${app.order.merchantName} ships your order, and the dates move with it.`)
+      : null,
     scheduleTable(plan.installments, { caption: "Your payments", withStatus: true }),
     costList([
       ["Interest and fees", money(plan.financeCharge)],
