@@ -169,3 +169,15 @@ def order(amount: int = 20_000, currency: str = "EUR", plan: str = "PAY_IN_4", *
 def session_of(the_order: dict[str, Any]) -> dict[str, Any]:
     """The merchant's view of the session behind an ``order(...)`` input, as it was created."""
     return _SESSIONS[the_order["checkoutToken"]]
+
+
+def ship(checkout_id: str, amount: int | None = None, *, merchant: str = "demo-shop") -> dict[str, Any]:
+    """The merchant captures ``amount`` of an authorized checkout (all that is left by default):
+    a checkout's plan starts (its dates run) at the first capture. Returns the merchant's view."""
+    client = merchants().client(merchant)
+    view = client.checkout(checkout_id).json()
+    left = view["authorizedAmount"]["amount"] - view["capturedAmount"]["amount"] - view["voidedAmount"]["amount"]
+    response = client.capture(checkout_id, left if amount is None else amount, view["amount"]["currency"])
+    assert response.status_code in (200, 201), response.text
+    captured: dict[str, Any] = response.json()
+    return captured

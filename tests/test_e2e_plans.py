@@ -10,14 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from bnpl_common.sigv4 import SigV4Auth
-from botocore.credentials import Credentials
 
 from scripts.devstack import Stack
 from tests.conftest import Shopper, free_ports, read_outbox, running
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order, poor_profile
+from tests.journey import (
+    APPLICATION,
+    CONFIRM_VERIFICATION,
+    CREATE_PROFILE,
+    START_VERIFICATION,
+    good_profile,
+    merchants,
+    order,
+    poor_profile,
+    session_of,
+    ship,
+)
 from tests.plans_queries import (
     APPLICATION_NOTICE,
     APPLY,
@@ -33,7 +41,6 @@ from tests.plans_queries import (
 pytestmark = pytest.mark.e2e
 
 DAY = 86_400
-MERCHANT_KEY = ("AKIALOCALMERCHANT001", "local-only-merchant-secret-not-for-production")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +82,11 @@ def approved(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
 
 
 def confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
-    return shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    """Confirmed by the shopper, then shipped (captured in full) by the merchant: the plan runs."""
+    authorized = shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == 0, authorized
+    ship(shopper.ok(APPLICATION, {"id": app_id})["application"]["checkoutId"])
+    return shopper.ok(PLAN, {"id": authorized["id"]})["plan"]
 
 
 def pay(shopper: Shopper, plan_id: str, amount: int) -> dict[str, Any]:
@@ -170,18 +181,9 @@ def test_partial_merchant_refund(stack: Stack, new_shopper) -> None:
     onboard(shopper, stack, good_profile())
     the_order = order(amount=20_000)
     plan = confirm(shopper, approved(shopper, the_order)["id"])
-    auth = SigV4Auth(Credentials(*MERCHANT_KEY), region="us-east-1")
-    body = {
-        "merchantId": the_order["merchantId"],
-        "orderReference": the_order["orderReference"],
-        "amount": {"amount": 7_000, "currency": "EUR"},
-        "reason": "one item returned",
-    }
-    r = httpx.post(
-        f"{stack.url('credit')}/v1/merchant/refunds", json=body, auth=auth, headers={"Idempotency-Key": "refund-e2e-1"}
-    )
+    r = merchants().client("demo-shop").refund(session_of(the_order)["id"], 7_000, "EUR", reason="one item returned")
     assert r.status_code == 201, r.text
-    assert r.json()["amountOutstanding"]["amount"] == 8_000 and r.json()["returnedToShopper"]["amount"] == 0
+    assert r.json()["refundedAmount"]["amount"] == 7_000 and r.json()["status"] == "PARTIALLY_REFUNDED"
     after = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
     assert after["refunded"]["amount"] == 7_000 and after["installments"][3]["status"] == "REFUNDED"
     assert after["installments"][2]["refunded"]["amount"] == 2_000
