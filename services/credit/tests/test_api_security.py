@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,11 @@ def test_behind_api_gateway_the_merchant_is_the_verified_role(api: Api, iam_clie
     session = "arn:aws:sts::123456789012:assumed-role/coffee-shop-integration/refund-job"
 
     def post(plan: dict[str, Any], caller: str | None) -> Any:
-        headers = {"Idempotency-Key": new_key(), **({"X-Bnpl-Caller-Arn": caller} if caller else {})}
+        headers = {
+            "Idempotency-Key": new_key(),
+            "X-Bnpl-Nonce": uuid.uuid4().hex,  # merchant calls are usable once, behind API Gateway too
+            **({"X-Bnpl-Caller-Arn": caller} if caller else {}),
+        }
         return iam_client.post("/v1/merchant/refunds", json={**body, "planId": plan["id"]}, headers=headers)
 
     assert post(ours, session).status_code == 201

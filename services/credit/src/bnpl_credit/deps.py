@@ -10,6 +10,7 @@ from bnpl_common.jwt import Principal
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import Depends, Header, Request
 
+from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
@@ -57,6 +58,11 @@ def _markets(request: Request) -> MarketCatalog:
     return _state(request).engine.markets
 
 
+def _checkout_config(request: Request) -> CheckoutConfig:
+    config: CheckoutConfig = request.app.state.checkout_config
+    return config
+
+
 def _clock(request: Request) -> Clock:
     return _state(request).clock
 
@@ -68,4 +74,5 @@ Engine = Annotated[DecisionEngine, Depends(_engine)]
 CurrentPolicy = Annotated[Policy, Depends(_policy)]
 CurrentMarkets = Annotated[MarketCatalog, Depends(_markets)]
 AppClock = Annotated[Clock, Depends(_clock)]
+CheckoutSettings = Annotated[CheckoutConfig, Depends(_checkout_config)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
@@ -17,6 +18,10 @@ from fastapi import FastAPI
 
 from bnpl_credit.applications.holds import expire_approvals
 from bnpl_credit.applications.router import router as applications_router
+from bnpl_credit.checkouts.config import CheckoutConfig
+from bnpl_credit.checkouts.router import router as checkouts_router
+from bnpl_credit.checkouts.service import sweep_checkouts
+from bnpl_credit.checkouts.shopper_router import router as checkout_sessions_router
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine
@@ -97,6 +102,11 @@ def create_app(
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy file
     markets = load_catalog()  # the market terms in force, read once: a bad market file stops the start
     holder: dict[str, CreditStore] = {}
+    checkout_config = CheckoutConfig(
+        gateway_url=settings.gateway_public_url,
+        session_ttl=timedelta(minutes=settings.checkout_session_ttl_minutes),
+        authorization_ttl=timedelta(days=settings.authorization_ttl_days),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +135,7 @@ def create_app(
             clock=clock,
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
         )
+        app.state.checkout_config = checkout_config
         app.state.merchant_gate = MerchantGate(
             MerchantDirectory(the_store, ttl_seconds=settings.merchant_key_cache_seconds),
             service=settings.sigv4_service,
@@ -147,6 +158,7 @@ def create_app(
 
             async def sweep() -> None:
                 await expire_approvals(the_store, clock)
+                await sweep_checkouts(the_store, markets, clock, config=checkout_config)
                 await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
 
@@ -167,6 +179,14 @@ def create_app(
 
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     install_common(app, ready=ready)
-    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router):
+    for router in (
+        quotes_router,
+        applications_router,
+        plans_router,
+        credit_line_router,
+        refunds_router,
+        checkouts_router,
+        checkout_sessions_router,
+    ):
         app.include_router(router)
     return app

@@ -16,6 +16,7 @@ from bnpl_common.retry import RetryPolicy, retry_on_contention
 from bnpl_credit.applications.documents import decision_documents
 from bnpl_credit.applications.ports import ApplicationStore, Reservation, order_taken
 from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
+from bnpl_credit.checkouts.ports import CheckoutLink
 from bnpl_credit.credit_line.model import Account, CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.credit_line.service import customer_history
@@ -163,6 +164,7 @@ async def apply_for_credit(
     *,
     body: ApplicationInput,
     idempotency_key: str | None,
+    checkout: CheckoutLink | None = None,
 ) -> StoredResponse:
     """Decide one application and store it with its decision record, event and key.
 
@@ -213,12 +215,17 @@ async def apply_for_credit(
             now=now,
         )
         body_out = CreditApplication.of(docs.application, now).to_json()
+        checkout_write = None
+        if checkout is not None:  # a checkout session's application: the session moves with the decision
+            body_out["checkoutId"] = checkout.checkout_id
+            checkout_write = await checkout.write_for(docs.application, now)
         winner = await store.save_decision(
             application=docs.application,
             record=docs.record,
             idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, now),
             events=[docs.event],
             reservation=_reservation(decision.status, decision.new_credit_limit, order.currency, history.account),
+            checkout=checkout_write,
         )
         if winner is not None:
             ensure_same_request(winner.fingerprint, request_fp)

@@ -16,6 +16,7 @@ from bnpl_common.errors import ConcurrentUpdate
 from bnpl_common.idempotency import StoredResponse
 
 from bnpl_credit.applications.model import Application, DecisionRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.credit_line.model import Account
 from bnpl_credit.errors import OrderAlreadyFinanced
 from bnpl_credit.events.model import Event
@@ -83,6 +84,7 @@ class ApplicationStore(Protocol):
         idempotency: NewIdempotency,
         events: Sequence[Event],
         reservation: Reservation | None,
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         """Store a decided application with its record; None, or the winner's response when
         the key was taken meanwhile. Raises :class:`ReservationConflict` when ``reservation``

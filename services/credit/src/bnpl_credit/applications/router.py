@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from bnpl_common.errors import ERROR_RESPONSES
+from bnpl_common.errors import ERROR_RESPONSES, ValidationFailed
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import deciding, holds, queries
-from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
-from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
+from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, ApplyInput, CreditApplication
+from bnpl_credit.checkouts import shopper
+from bnpl_credit.deps import AppClock, CheckoutSettings, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
 from bnpl_credit.plans import confirm
 from bnpl_credit.plans.schemas import PaymentPlan
 
@@ -25,16 +26,37 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=E
     responses={409: {"description": "Idempotency key reused with another body"}},
 )
 async def apply_for_credit(
-    body: ApplicationInput,
+    body: ApplyInput,
     customer: CurrentCustomer,
     store: Store,
     engine: Engine,
     clock: AppClock,
+    config: CheckoutSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Decide a credit application for the caller's order."""
-    stored = await deciding.apply_for_credit(
-        store, engine, clock, customer.sub, body=body, idempotency_key=idempotency_key
+    """Decide a credit application for the order of the caller's checkout session."""
+    if body.order is not None:  # legacy: the order as the checkout link carried it
+        if body.checkout_token is not None or body.plan_type is not None:
+            raise ValidationFailed("give checkoutToken and planType, or order, not both", field="order")
+        legacy = ApplicationInput(order=body.order, profile=body.profile)
+        stored = await deciding.apply_for_credit(
+            store, engine, clock, customer.sub, body=legacy, idempotency_key=idempotency_key
+        )
+        return JSONResponse(stored.body, status_code=stored.status_code)
+    if body.checkout_token is None:
+        raise ValidationFailed("checkoutToken is required", field="checkoutToken")
+    if body.plan_type is None:
+        raise ValidationFailed("planType is required", field="planType")
+    stored = await shopper.apply_with_checkout(
+        store,
+        engine,
+        clock,
+        customer.sub,
+        token=body.checkout_token,
+        plan_type=body.plan_type,
+        profile=body.profile,
+        idempotency_key=idempotency_key,
+        config=config,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
@@ -71,6 +93,7 @@ async def confirm_application(
     store: Store,
     markets: CurrentMarkets,
     clock: AppClock,
+    config: CheckoutSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Turn an approval into a payment plan."""
@@ -81,6 +104,7 @@ async def confirm_application(
         customer.sub,
         application_id=application_id,
         idempotency_key=idempotency_key,
+        checkout_config=config,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
@@ -91,7 +115,9 @@ async def confirm_application(
     responses={404: {"description": "Not found"}, 409: {"description": "Not cancellable"}},
 )
 async def cancel_application(
-    application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock
+    application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock, config: CheckoutSettings
 ) -> CreditApplication:
     """Withdraw an approval that was not confirmed."""
-    return await holds.cancel_application(store, clock, customer.sub, application_id=application_id)
+    cancelled = await holds.cancel_application(store, clock, customer.sub, application_id=application_id)
+    await shopper.after_cancel(store, clock, application_id=application_id, config=config)
+    return cancelled

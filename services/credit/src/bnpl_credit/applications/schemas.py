@@ -65,6 +65,19 @@ class ApplicationInput(InputModel):
     profile: ProfileSnapshot
 
 
+CheckoutToken = Annotated[str, Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ApplyInput(InputModel):
+    """``{checkoutToken, planType, profile}``: merchant, reference and amount come from the
+    merchant's checkout session. The legacy ``{order, profile}`` is still accepted."""
+
+    checkout_token: CheckoutToken | None = None
+    plan_type: PlanType | None = None
+    order: OrderInput | None = None
+    profile: ProfileSnapshot
+
+
 class AdverseActionNotice(CamelModel):
     """What a declined shopper is told (ECOA / Reg B 12 CFR 1002.9)."""
 

@@ -18,6 +18,9 @@ from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import PlanStatus
 from bnpl_credit.schemas import Money
 
+# an authorized checkout's plan holds its credit until it is captured, voided or expires
+_OWED = frozenset({PlanStatus.ACTIVE, PlanStatus.AUTHORIZED})
+
 
 def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: MarketCatalog) -> CustomerHistory:
     today = now.date()
@@ -28,7 +31,7 @@ def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: Mark
         fees = late_fee_terms(markets, stored)
         plan = stored.as_of(today, fees)
         late += sum(1 for inst in plan.installments if inst.was_ever_late(today, fees.grace_days))
-        if plan.status is PlanStatus.ACTIVE and (account is None or plan.currency == account.currency):
+        if plan.status in _OWED and (account is None or plan.currency == account.currency):
             outstanding += plan.totals().amount_outstanding
     held = sum(
         application.held_amount

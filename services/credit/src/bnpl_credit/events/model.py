@@ -28,6 +28,18 @@ class EventType(StrEnum):
     PAYMENT_APPLIED = "payment.applied"
     INSTALLMENT_LATE = "installment.late"
     REFUND_APPLIED = "refund.applied"
+    # merchant-facing (delivered as webhooks): data carries merchantId, checkoutId and the checkout
+    CHECKOUT_APPROVED = "checkout.approved"
+    CHECKOUT_DECLINED = "checkout.declined"
+    CHECKOUT_REFERRED = "checkout.referred"
+    CHECKOUT_AUTHORIZED = "checkout.authorized"
+    CHECKOUT_EXPIRED = "checkout.expired"
+    CHECKOUT_CAPTURED = "checkout.captured"
+    CHECKOUT_VOIDED = "checkout.voided"
+    CHECKOUT_REFUNDED = "checkout.refunded"
+    CHECKOUT_CANCELLED = "checkout.cancelled"
+    PLAN_COMPLETED = "plan.completed"
+    PLAN_INSTALLMENT_LATE = "plan.installment_late"
 
 
 # An event's payload is the published message body, so it is JSON already; each event type's

@@ -20,6 +20,9 @@ from bnpl_common.retry import retry_on_contention
 
 from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
+from bnpl_credit.checkouts.config import CheckoutConfig
+from bnpl_credit.checkouts.ports import CheckoutStore
+from bnpl_credit.checkouts.shopper import authorize_write
 from bnpl_credit.decision.schedule import due_dates
 from bnpl_credit.errors import ApplicationNotFound, InvalidApplicationState
 from bnpl_credit.events.model import Event
@@ -27,14 +30,14 @@ from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_terms
-from bnpl_credit.plans.model import Payment, PaymentSource
+from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
 
 log = logging.getLogger("bnpl.credit.plans")
 
 
-class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, Protocol):
+class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, CheckoutStore, Protocol):
     """What confirming reads and writes."""
 
 
@@ -86,9 +89,13 @@ class OpenedPlan:
     events: tuple[Event, ...]
 
 
-def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now: datetime) -> OpenedPlan:
+def open_confirmed_plan(
+    application: Application, markets: MarketCatalog, *, now: datetime, authorize_only: bool = False
+) -> OpenedPlan:
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
-    first part is due, and taken, at once."""
+    first part is due, and taken, at once. ``authorize_only`` (a checkout session's approval): the
+    plan is AUTHORIZED, nothing is taken and its dates are set again at the merchant's first
+    capture (``checkouts.service``)."""
     offer = application.offer_to_confirm(now)
     # the terms the shopper was offered, even if a newer version came into force during the hold
     version = offer.schedule.market_version
@@ -97,6 +104,8 @@ def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now
         # the market stopped lending in this currency while the approval was held
         raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
     plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now)
+    if authorize_only:
+        return OpenedPlan(Plan(plan.terms, plan.installments, status=PlanStatus.AUTHORIZED), (), ())
     if not market.product(application.order.plan_type).first_due_at_start:
         return OpenedPlan(plan, (), (plan_activated(plan, now),))
     first = plan.installments[0].amount
@@ -121,8 +130,10 @@ async def confirm_application(
     *,
     application_id: str,
     idempotency_key: str | None,
+    checkout_config: CheckoutConfig | None = None,
 ) -> StoredResponse:
-    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now."""
+    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now. A
+    checkout session's approval becomes an AUTHORIZED plan and the session AUTHORIZED."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
 
@@ -135,8 +146,14 @@ async def confirm_application(
         application = await store.get_application(customer_id, application_id)
         if application is None:
             raise ApplicationNotFound("no such application", field="applicationId")
-        opened = open_confirmed_plan(application, markets, now=now)  # InvalidApplicationState unless it holds
+        session = await store.checkout_by_application(application_id)
+        # InvalidApplicationState unless it holds
+        opened = open_confirmed_plan(application, markets, now=now, authorize_only=session is not None)
         plan = opened.plan
+        checkout = None
+        if session is not None:
+            config = checkout_config or CheckoutConfig()
+            checkout = authorize_write(session, plan_id=plan.id, amount=plan.terms.principal, now=now, config=config)
         body = PaymentPlan.as_of(plan, now.date(), late_fee_terms(markets, plan)).to_json()
         winner = await store.save_confirmation(
             plan=plan,
@@ -144,6 +161,7 @@ async def confirm_application(
             idempotency=NewIdempotency(customer_id, key, request_fp, 201, body, now),
             payments=opened.payments,
             events=opened.events,
+            checkout=checkout,
         )
         if winner is not None:
             ensure_same_request(winner.fingerprint, request_fp)

@@ -246,6 +246,17 @@ class Plan:
         self._check_balances()
         return marked
 
+    def begin(self, due_dates: Sequence[date]) -> None:
+        """An AUTHORIZED plan starts (the merchant's first capture): its installments get their
+        due dates, the amounts stay."""
+        if self._status is not PlanStatus.AUTHORIZED:
+            raise PlanNotActive(f"a {self._status} plan has begun already", field="planId")
+        if len(due_dates) != len(self._installments):
+            raise ValueError("one due date per installment")
+        self._installments = [replace(i, due_date=d) for i, d in zip(self._installments, due_dates, strict=True)]
+        self._status = PlanStatus.ACTIVE
+        self._check_balances()
+
     def take_payment(self, amount: int, currency: str, today: date) -> tuple[Allocation, ...]:
         """Put ``amount`` on the oldest unpaid installments first; more than is owed is refused."""
         if currency != self.currency:

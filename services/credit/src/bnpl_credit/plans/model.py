@@ -9,6 +9,7 @@ from enum import StrEnum
 
 
 class PlanStatus(StrEnum):
+    AUTHORIZED = "AUTHORIZED"  # a checkout's plan before the merchant's first capture: no dates run yet
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     REFUNDED = "REFUNDED"

@@ -12,6 +12,7 @@ from typing import Protocol
 from bnpl_common.idempotency import StoredResponse
 
 from bnpl_credit.applications.model import Application
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.plans.ledger import Plan
@@ -27,6 +28,7 @@ class PlanStore(Protocol):
         idempotency: NewIdempotency,
         payments: Sequence[Payment],
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         """Create ``plan`` and store the CONFIRMED ``application`` if the stored one is still
         APPROVED and its hold had not ended at ``confirmed_at`` (else ``InvalidApplicationState``);
@@ -61,6 +63,7 @@ class PlanStore(Protocol):
         refunds: Sequence[Refund] = (),
         idempotency: NewIdempotency | None,
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         """Replace the plan if its stored version is still ``plan.version`` (else
         ``ConcurrentUpdate``), with its payments, refunds, events and key. A plan now

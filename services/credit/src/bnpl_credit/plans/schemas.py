@@ -13,7 +13,7 @@ from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.schemas import NOMINAL_APR, CamelModel, InputModel, Money, MoneyInput, PlanType, RateFields
 
 InstallmentStatus = Literal["DUE", "PAID", "LATE", "REFUNDED"]
-PlanStatus = Literal["ACTIVE", "COMPLETED", "REFUNDED"]
+PlanStatus = Literal["AUTHORIZED", "ACTIVE", "COMPLETED", "REFUNDED"]
 
 
 class PlanInstallment(CamelModel):

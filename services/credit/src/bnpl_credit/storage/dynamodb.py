@@ -42,6 +42,7 @@ from bnpl_common.timefmt import format_instant, parse_instant
 
 from bnpl_credit.applications.model import Application, ApplicationStatus, DecisionRecord
 from bnpl_credit.applications.ports import OrderClaim, PageCursor, Reservation, ReservationConflict, order_taken
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.credit_line.model import Account
 from bnpl_credit.credit_line.ports import CustomerSnapshot
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
@@ -64,6 +65,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
@@ -88,7 +90,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore(DynamoMerchants):
+class DynamoStore(DynamoMerchants, DynamoCheckouts):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -359,6 +361,7 @@ class DynamoStore(DynamoMerchants):
         idempotency: NewIdempotency,
         events: Sequence[Event],
         reservation: Reservation | None,
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         cid = application.customer_id
         created = format_instant(application.created_at)
@@ -385,6 +388,8 @@ class DynamoStore(DynamoMerchants):
         if application.status is ApplicationStatus.APPROVED:
             operations.append(self._claim_put(application, now=application.created_at))
         operations += self._event_puts(events)
+        if checkout is not None:
+            operations += self.checkout_ops(checkout)
         return await self._transact_claiming(
             operations,
             idempotency,
@@ -479,6 +484,7 @@ class DynamoStore(DynamoMerchants):
         idempotency: NewIdempotency,
         payments: Sequence[Payment],
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         at = _at(application.confirmed_at)
         pointer = {"PK": f"PLAN#{plan.id}", "SK": "PLAN", "customerId": plan.customer_id}
@@ -490,6 +496,7 @@ class DynamoStore(DynamoMerchants):
             self._claim_put(application, now=at, plan_id=plan.id),
             *self._record_puts(payments, ()),
             *self._event_puts(events),
+            *(self.checkout_ops(checkout) if checkout is not None else ()),
         ]
         return await self._transact_claiming(
             operations,
@@ -540,6 +547,7 @@ class DynamoStore(DynamoMerchants):
         refunds: Sequence[Refund] = (),
         idempotency: NewIdempotency | None,
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         operations = [self._idem_put(idempotency)] if idempotency is not None else []
         operations.append(
@@ -554,6 +562,8 @@ class DynamoStore(DynamoMerchants):
         )
         operations += self._record_puts(payments, refunds)
         operations += self._event_puts(events)
+        if checkout is not None:
+            operations += self.checkout_ops(checkout)
         if plan.status is PlanStatus.REFUNDED:  # refunded in full: the order may be financed again
             t = plan.terms
             operations += await self._claim_release(t.merchant_id, t.order_reference, attribute="planId", owner=t.id)

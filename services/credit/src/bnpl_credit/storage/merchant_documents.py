@@ -6,6 +6,8 @@ from datetime import datetime
 
 from bnpl_common.timefmt import format_instant, parse_instant
 
+from bnpl_credit.checkouts.model import CheckoutItem, CheckoutSession, CheckoutStatus
+from bnpl_credit.decision.policy import PLAN_TYPES, PlanTypeName
 from bnpl_credit.merchants.model import Merchant, MerchantKey, MerchantStatus
 from bnpl_credit.storage.documents import Doc
 
@@ -16,6 +18,13 @@ def _opt_iso(moment: datetime | None) -> str | None:
 
 def _opt_time(text: str | None) -> datetime | None:
     return parse_instant(text) if text else None
+
+
+_PLAN_TYPES: dict[str, PlanTypeName] = {name: name for name in PLAN_TYPES}
+
+
+def plan_type(value: str) -> PlanTypeName:
+    return _PLAN_TYPES[value]
 
 
 def merchant_doc(merchant: Merchant) -> Doc:
@@ -66,5 +75,67 @@ def merchant_from_doc(doc: Doc, version: int) -> Merchant:
         created_at=parse_instant(doc["createdAt"]),
         updated_at=parse_instant(doc["updatedAt"]),
         webhook_secret_retires_at=_opt_time(doc.get("webhookSecretRetiresAt")),
+        version=version,
+    )
+
+
+def checkout_doc(session: CheckoutSession) -> Doc:
+    """The session without its version (kept beside the document)."""
+    return {
+        "id": session.id,
+        "merchantId": session.merchant_id,
+        "orderReference": session.order_reference,
+        "status": session.status.value,
+        "token": session.token,
+        "amount": session.amount,
+        "currency": session.currency,
+        "items": [{"name": i.name, "quantity": i.quantity, "unitPrice": i.unit_price} for i in session.items],
+        "planTypes": list(session.plan_types),
+        "returnUrl": session.return_url,
+        "cancelUrl": session.cancel_url,
+        "shopperEmail": session.shopper_email,
+        "shopperPhone": session.shopper_phone,
+        "createdAt": format_instant(session.created_at),
+        "updatedAt": format_instant(session.updated_at),
+        "expiresAt": format_instant(session.expires_at),
+        "applicationId": session.application_id,
+        "customerId": session.customer_id,
+        "planId": session.plan_id,
+        "holdEndsAt": _opt_iso(session.hold_ends_at),
+        "authorizedAmount": session.authorized_amount,
+        "capturedAmount": session.captured_amount,
+        "voidedAmount": session.voided_amount,
+        "refundedAmount": session.refunded_amount,
+        "authorizationExpiresAt": _opt_iso(session.authorization_expires_at),
+    }
+
+
+def checkout_from_doc(doc: Doc, version: int) -> CheckoutSession:
+    return CheckoutSession(
+        id=doc["id"],
+        merchant_id=doc["merchantId"],
+        order_reference=doc["orderReference"],
+        status=CheckoutStatus(doc["status"]),
+        token=doc["token"],
+        amount=doc["amount"],
+        currency=doc["currency"],
+        items=tuple(CheckoutItem(i["name"], i["quantity"], i["unitPrice"]) for i in doc["items"]),
+        plan_types=tuple(plan_type(p) for p in doc["planTypes"]),
+        return_url=doc["returnUrl"],
+        cancel_url=doc["cancelUrl"],
+        shopper_email=doc.get("shopperEmail"),
+        shopper_phone=doc.get("shopperPhone"),
+        created_at=parse_instant(doc["createdAt"]),
+        updated_at=parse_instant(doc["updatedAt"]),
+        expires_at=parse_instant(doc["expiresAt"]),
+        application_id=doc.get("applicationId"),
+        customer_id=doc.get("customerId"),
+        plan_id=doc.get("planId"),
+        hold_ends_at=_opt_time(doc.get("holdEndsAt")),
+        authorized_amount=doc["authorizedAmount"],
+        captured_amount=doc["capturedAmount"],
+        voided_amount=doc["voidedAmount"],
+        refunded_amount=doc["refundedAmount"],
+        authorization_expires_at=_opt_time(doc.get("authorizationExpiresAt")),
         version=version,
     )

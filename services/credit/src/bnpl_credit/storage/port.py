@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bnpl_credit.applications.ports import ApplicationStore
+from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
@@ -19,7 +20,9 @@ from bnpl_credit.merchants.ports import MerchantStore
 from bnpl_credit.plans.ports import PlanStore
 
 
-class CreditStore(ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, MerchantStore, Protocol):
+class CreditStore(
+    ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, MerchantStore, CheckoutStore, Protocol
+):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...

@@ -22,6 +22,7 @@ from bnpl_common.timefmt import format_instant, parse_instant
 
 from bnpl_credit.applications.model import Application, ApplicationStatus, DecisionRecord
 from bnpl_credit.applications.ports import OrderClaim, PageCursor, Reservation, ReservationConflict, order_taken
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.credit_line.model import Account
 from bnpl_credit.credit_line.ports import CustomerSnapshot
 from bnpl_credit.errors import ConcurrentUpdate, InvalidApplicationState
@@ -44,6 +45,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckouts
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
 
 SCHEMA = """
@@ -137,13 +139,13 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore(SqliteMerchants):
+class SqliteStore(SqliteMerchants, SqliteCheckouts):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA, busy_timeout=30.0)
+        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA, busy_timeout=30.0)
         self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -304,6 +306,7 @@ class SqliteStore(SqliteMerchants):
         idempotency: NewIdempotency,
         events: Sequence[Event],
         reservation: Reservation | None,
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         customer_id = application.customer_id
 
@@ -351,6 +354,8 @@ class SqliteStore(SqliteMerchants):
                 ),
             )
             self._add_events(conn, events)
+            if checkout is not None:
+                self.write_checkout(conn, checkout)
             return None
 
         return await self._db.write(run)
@@ -434,6 +439,7 @@ class SqliteStore(SqliteMerchants):
         idempotency: NewIdempotency,
         payments: Sequence[Payment],
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         def run(conn: sqlite3.Connection) -> StoredResponse | None:
             winner = self._claim_key(conn, idempotency)
@@ -461,6 +467,8 @@ class SqliteStore(SqliteMerchants):
             )
             self._add_records(conn, payments, ())
             self._add_events(conn, events)
+            if checkout is not None:
+                self.write_checkout(conn, checkout)
             return None
 
         return await self._db.write(run)
@@ -520,6 +528,7 @@ class SqliteStore(SqliteMerchants):
         refunds: Sequence[Refund] = (),
         idempotency: NewIdempotency | None,
         events: Sequence[Event],
+        checkout: CheckoutWrite | None = None,
     ) -> StoredResponse | None:
         def run(conn: sqlite3.Connection) -> StoredResponse | None:
             if idempotency is not None:
@@ -538,6 +547,8 @@ class SqliteStore(SqliteMerchants):
                 self._release_claim(conn, t.merchant_id, t.order_reference, column="plan_id", owner=plan.id)
             self._add_records(conn, payments, refunds)
             self._add_events(conn, events)
+            if checkout is not None:
+                self.write_checkout(conn, checkout)
             return None
 
         return await self._db.write(run)

@@ -1,0 +1,13 @@
+"""The settings checkout sessions run with (from ``Settings``; tests shorten them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutConfig:
+    gateway_url: str = "http://127.0.0.1:8000"  # GATEWAY_PUBLIC_URL: where redirectUrl sends the shopper
+    session_ttl: timedelta = timedelta(minutes=60)  # CHECKOUT_SESSION_TTL_MINUTES: OPEN until then
+    authorization_ttl: timedelta = timedelta(days=28)  # AUTHORIZATION_TTL_DAYS: uncaptured until then
