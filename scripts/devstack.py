@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -165,6 +166,7 @@ class Stack:
             "MODEL_URL": self.url("model"),
             "USER_SERVICE_URL": self.url("user"),
             "CREDIT_SERVICE_URL": self.url("credit"),
+            "GATEWAY_PUBLIC_URL": self.url("gateway"),
             **self.extra_env,
         }
 
@@ -236,6 +238,7 @@ class Stack:
         self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host).start()
         (self.data_dir / "local-cognito.json").write_text(json.dumps(self.cognito.describe(), indent=2) + "\n")
         self.build()
+        self.seed_merchants()
         try:
             for proc in self.services.values():
                 proc.start()
@@ -243,6 +246,34 @@ class Stack:
             self.stop()
             raise
         return self
+
+    @property
+    def merchants_file(self) -> Path:
+        return self.data_dir / "local-merchants.json"
+
+    def seed_merchants(self) -> dict[str, dict[str, object]]:
+        """Create demo-shop and demo-books in the credit store once (later starts keep their keys)
+        and write their credentials to ``local-merchants.json``, as the credit service's CLI does."""
+        port = getattr(self.ports, "demo_merchant", int(os.environ.get("DEMO_MERCHANT_PORT", "8100")))
+        args = [
+            "-m",
+            "bnpl_credit.merchants",
+            "--json",
+            "seed-demo",
+            "--port",
+            str(port),
+            "--out",
+            str(self.merchants_file),
+        ]
+        env = {**os.environ, **self.service_env()}
+        subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True, timeout=60)
+        merchants: dict[str, dict[str, object]] = json.loads(self.merchants_file.read_text())
+        return merchants
+
+    def merchants(self) -> dict[str, dict[str, object]]:
+        """The demo merchants' credentials (``local-merchants.json``)."""
+        loaded: dict[str, dict[str, object]] = json.loads(self.merchants_file.read_text())
+        return loaded
 
     def restart(self, *names: str) -> None:
         for name in names:
@@ -272,6 +303,7 @@ BNPL platform is running (Ctrl-C stops everything).
   local Cognito           {stack.cognito.endpoint}  (pool {stack.cognito.pool_id}, client {stack.cognito.client_id})
 
   Cognito details         {stack.data_dir / "local-cognito.json"}
+  merchant keys (demo)    {stack.merchants_file}
   SMS outbox (codes)      {stack.data_dir / "sms-outbox.jsonl"}
   logs                    {stack.data_dir / "logs"}/
 

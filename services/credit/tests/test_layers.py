@@ -97,6 +97,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "quotes.service",
             "disclosures.archive",
             "merchants.registry",
+            "merchants.seed",
             "checkouts.cursor",
             "checkouts.events",
             "checkouts.service",

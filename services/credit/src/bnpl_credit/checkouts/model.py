@@ -204,6 +204,12 @@ class CheckoutSession:
         self._require(
             now, CheckoutStatus.AUTHORIZED, CheckoutStatus.PARTIALLY_CAPTURED, CheckoutStatus.PARTIALLY_REFUNDED
         )
+        if self.uncaptured <= 0:
+            raise InvalidCheckoutState(
+                "nothing of this checkout is left to capture (captured or voided)",
+                field="checkoutId",
+                info={"status": self.status},
+            )
         if amount > self.uncaptured:
             raise CaptureExceedsAuthorization(
                 f"at most {self.uncaptured} minor units can still be captured",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -109,6 +109,7 @@ async def shopper_checkout(
         )
         offers = quote(engine.policy, engine.markets, body=body, today=now.date()).offers
     returned = _return_outcome(status)
+    # signed at the real time: the shop checks the timestamp against its own clock (as SigV4 is)
     return ShopperCheckout(
         id=session.id,
         merchant_id=session.merchant_id,
@@ -125,7 +126,9 @@ async def shopper_checkout(
         expires_at=session.expires_at,
         application_id=session.application_id,
         merchant_redirect_url=(
-            signed_return_url(session, returned, merchant.webhook_secret, now) if returned is not None else None
+            signed_return_url(session, returned, merchant.webhook_secret, datetime.now(UTC))
+            if returned is not None
+            else None
         ),
     )
 

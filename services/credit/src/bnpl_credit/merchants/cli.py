@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bnpl_common.errors import AppError
@@ -19,6 +20,7 @@ from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants import registry
 from bnpl_credit.merchants.model import Merchant, MerchantKey, MerchantStatus
 from bnpl_credit.merchants.ports import MerchantStore
+from bnpl_credit.merchants.seed import seed_demo_merchants
 
 
 def public_view(merchant: Merchant, now: datetime) -> dict[str, Any]:
@@ -77,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     w = sub.add_parser("set-webhook-url")
     w.add_argument("merchant_id")
     w.add_argument("url", nargs="?", help="omit to remove")
+    d = sub.add_parser("seed-demo", help="local only: create demo-shop and demo-books, write their credentials")
+    d.add_argument("--port", type=int, default=8100, help="the demo merchant server's port")
+    d.add_argument("--out", required=True, help="where to write local-merchants.json")
     o = sub.add_parser("set-origins")
     o.add_argument("merchant_id")
     o.add_argument("origins", nargs="+")
@@ -130,7 +135,21 @@ async def run(store: MerchantStore, args: argparse.Namespace, *, now: datetime, 
         return {
             "merchant": public_view(await registry.set_origins(store, args.merchant_id, args.origins, now=now), now)
         }
+    if cmd == "seed-demo":
+        if not local:
+            raise AppError("seed-demo is for a local stack only", field="BNPL_ENV")
+        creds = await seed_demo_merchants(store, load_catalog(), port=args.port, now=now)
+        await asyncio.to_thread(_write_private, Path(args.out), creds)
+        return {"merchants": [public_view(m, now) for m in await store.list_merchants() if m.id in creds]}
     raise AssertionError(cmd)
+
+
+def _write_private(path: Path, content: dict[str, Any]) -> None:
+    """Write owner-only JSON (it holds secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(content, indent=2) + "\n")
 
 
 def _text(out: dict[str, Any]) -> str:

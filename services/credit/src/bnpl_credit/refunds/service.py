@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 
-from bnpl_credit.errors import AmbiguousOrder, PlanNotFound
+from bnpl_credit.checkouts.ports import CheckoutStore
+from bnpl_credit.errors import AmbiguousOrder, PlanNotActive, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import installments_late, refund_applied
@@ -23,6 +25,10 @@ from bnpl_credit.refunds.schemas import Refund as RefundOut
 from bnpl_credit.refunds.schemas import RefundInput
 
 log = logging.getLogger("bnpl.credit.refunds")
+
+
+class RefundStore(PlanChangeStore, CheckoutStore, Protocol):
+    """What a refund reads and writes."""
 
 
 async def _find(store: PlanStore, caller: MerchantCaller, body: RefundInput) -> Plan:
@@ -49,7 +55,7 @@ async def _find(store: PlanStore, caller: MerchantCaller, body: RefundInput) -> 
 
 
 async def refund(
-    store: PlanChangeStore,
+    store: RefundStore,
     markets: MarketCatalog,
     clock: Clock,
     caller: MerchantCaller,
@@ -63,6 +69,12 @@ async def refund(
 
     async def build(now: datetime) -> PlanChange:
         plan = await _find(store, caller, body)
+        if await store.checkout_by_application(plan.terms.application_id) is not None:
+            # its captured and refunded amounts live on the session: only the checkout route keeps them true
+            raise PlanNotActive(
+                "this plan belongs to a checkout session: refund it with POST /v1/merchant/checkouts/{id}/refunds",
+                field="planId",
+            )
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))
         outcome = plan.refund(body.amount.amount, body.amount.currency, today)
