@@ -15,7 +15,6 @@ import pytest
 from scripts.devstack import Stack
 from tests.conftest import Shopper, free_ports, read_outbox, running
 from tests.journey import (
-    APPLICATION,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
@@ -75,9 +74,13 @@ def onboard(shopper: Shopper, stack: Stack, profile: dict[str, Any]) -> None:
     shopper.ok(CONFIRM_VERIFICATION, {"code": read_outbox(stack, profile["phoneNumber"])})
 
 
+_CHECKOUT_OF: dict[str, str] = {}  # application id -> its checkout session
+
+
 def approved(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
     app = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
     assert app["status"] == "APPROVED", app
+    _CHECKOUT_OF[app["id"]] = session_of(the_order)["id"]
     return app
 
 
@@ -85,7 +88,7 @@ def confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
     """Confirmed by the shopper, then shipped (captured in full) by the merchant: the plan runs."""
     authorized = shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
     assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == 0, authorized
-    ship(shopper.ok(APPLICATION, {"id": app_id})["application"]["checkoutId"])
+    ship(_CHECKOUT_OF[app_id])
     return shopper.ok(PLAN, {"id": authorized["id"]})["plan"]
 
 

@@ -5,8 +5,9 @@ Before: a shopper applied with a free-text ``merchantId``/``orderReference`` fro
 link, so an attacker could claim a victim's order first (the victim then got
 ``OrderAlreadyFinanced``) and a refund by order could land on the attacker's plan. Now the order
 exists only as the merchant's checkout session: the attacker can apply only with a token, the
-victim's token is the victim's once they applied, and a refund by order reaches the victim's
-plan. An order reference with the key separator is refused when the merchant creates the session.
+victim's token is the victim's once they applied, and the merchant refunds by its checkout,
+which reaches the victim's plan. An order reference with the key separator is refused when the
+merchant creates the session.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import pytest
 from scripts.devstack import Stack
 from tests.conftest import Shopper, read_outbox
 from tests.journey import (
-    APPLICATION,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
@@ -52,7 +52,7 @@ def plan_for(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
     app = body["data"]["applyForCredit"]
     assert app["status"] == "APPROVED", app
     plan = shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
-    ship(shopper.ok(APPLICATION, {"id": app["id"]})["application"]["checkoutId"])
+    ship(session_of(the_order)["id"])
     return plan
 
 
@@ -73,11 +73,16 @@ def test_a_refund_by_order_never_lands_on_another_shoppers_plan(stack: Stack, ne
     assert body.get("errors") and body["data"] is None, body
     assert attacker.ok("query { applications { items { id } } }")["applications"]["items"] == []
 
+    # the merchant refunds its order: the money reaches the victim's plan, the only one it backs
+    r = merchants().client("demo-shop").refund(session_of(the_order)["id"], 5_000, "EUR")
+    assert r.status_code == 201, r.text
+    assert r.json()["planId"] == victims_plan["id"] and r.json()["refundedAmount"]["amount"] == 5_000
+    assert victim.ok(PLAN, {"id": victims_plan["id"]})["plan"]["refunded"]["amount"] == 5_000
+    # a refund by order text (the legacy route) is sent to the checkout's own route, never guessed
     reference = session_of(the_order)["orderReference"]
     by_order = {"merchantId": "demo-shop", "orderReference": reference, "reason": "returned"}
-    r = refund_by_order({**by_order, "amount": {"amount": 5_000, "currency": "EUR"}})
-    assert r.status_code == 201, r.text
-    assert r.json()["planId"] == victims_plan["id"]
+    r = refund_by_order({**by_order, "amount": {"amount": 1_000, "currency": "EUR"}})
+    assert r.status_code == 409 and "/v1/merchant/checkouts/{id}/refunds" in r.json()["error"]["message"], r.text
     assert victim.ok(PLAN, {"id": victims_plan["id"]})["plan"]["refunded"]["amount"] == 5_000
 
 
