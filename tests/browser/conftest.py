@@ -117,6 +117,11 @@ class Shopper:
         self.heading("Sign in to pay later")
         assert re.fullmatch(rf"{re.escape(self.base)}/checkout/\?token=[A-Za-z0-9_-]+", self.page.url), self.page.url
 
+    def open_checkout(self, checkout_token: str) -> None:
+        """The checkout page of this shopper's gateway for a session a merchant created."""
+        self.page.goto(f"{self.base}/checkout/?token={checkout_token}")
+        self.heading("Sign in to pay later")
+
     def order_reference(self) -> str:
         return str(self.page.locator(".order .ref").inner_text())
 

@@ -98,7 +98,7 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     assert session["accessToken"].count(".") == 2
     assert session["accessToken"] not in page.url
 
-    page.get_by_role("button", name="Return to Demo Coffee Shop").click()
+    page.get_by_role("button", name="Return to Demo Shop").click()
     page.get_by_role("heading", name="Thank you, your order is placed").wait_for()
     query = parse_qs(urlsplit(page.url).query)
     assert set(query) == {"checkoutId", "outcome", "webhookId", "timestamp", "signature"}
@@ -107,6 +107,11 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     expect(page.locator(".verified")).to_contain_text("Signed return verified")
     expect(page.locator(".ref")).to_have_text(order_reference)
     shopper.shot("back-at-shop")
+
+    # The shop ships the order (captures it): the plan starts.
+    page.get_by_role("link", name="Order details").click()
+    page.get_by_role("button", name="Ship (capture)").click()
+    expect(page.get_by_test_id("status")).to_have_text("CAPTURED")
 
     # My plans: the plan with its schedule; the next installment is paid from there.
     page.goto(f"{shopper.base}/checkout/#my-plans")
@@ -139,7 +144,7 @@ def test_a_decline_explains_its_reasons_on_a_phone_sized_screen(shopper_factory)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     shopper.shot("declined")
 
-    page.get_by_role("button", name="Return to Demo Coffee Shop").click()
+    page.get_by_role("button", name="Return to Demo Shop").click()
     page.get_by_role("heading", name="Pay later was not available").wait_for()
     assert parse_qs(urlsplit(page.url).query)["outcome"] == ["DECLINED"]
     shopper.shot("back-at-shop")

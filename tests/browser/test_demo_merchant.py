@@ -26,7 +26,7 @@ def test_order_checkout_return_ship_and_refund_at_the_demo_shop(shopper: Shopper
     shopper.shot("sign-in")
     shopper.sign_up()
     order_panel = page.locator(".order")
-    expect(order_panel).to_contain_text("Demo Coffee Shop")
+    expect(order_panel).to_contain_text("Demo Shop")
     expect(order_panel).to_contain_text("€249.00")
     expect(order_panel).to_contain_text("1 × Espresso machine")
     shopper.fill_profile(profile)
@@ -41,7 +41,7 @@ def test_order_checkout_return_ship_and_refund_at_the_demo_shop(shopper: Shopper
     shopper.shot("confirmed")
 
     # Back at the shop with the platform's signed outcome, verified there, then read with GET.
-    page.get_by_role("button", name="Return to Demo Coffee Shop").click()
+    page.get_by_role("button", name="Return to Demo Shop").click()
     page.get_by_role("heading", name="Thank you, your order is placed").wait_for()
     assert page.url.startswith(f"{shopper.shop}/return?")
     assert parse_qs(urlsplit(page.url).query)["outcome"] == ["AUTHORIZED"]

@@ -287,7 +287,7 @@ def checkout_json(api: Any, **overrides: Any) -> dict[str, Any]:
     return {
         "id": "chk_01",
         "merchantId": "demo-shop",
-        "merchantName": "Demo Coffee Shop",
+        "merchantName": "Demo Shop",
         "orderReference": "SH-1",
         "amount": api.money(40_000),
         "items": [{"name": "Espresso machine", "quantity": 1, "unitPrice": api.money(40_000)}],
@@ -306,7 +306,7 @@ def test_checkout_session_reads_the_merchants_order_by_token(gql, credit_service
     body = gql(CHECKOUT, {"token": CHECKOUT_TOKEN})
     assert "errors" not in body, body
     session = body["data"]["checkoutSession"]
-    assert session["merchantName"] == "Demo Coffee Shop" and session["orderReference"] == "SH-1"
+    assert session["merchantName"] == "Demo Shop" and session["orderReference"] == "SH-1"
     assert session["amount"] == {"amount": 40_000, "currency": "EUR"}
     assert session["items"] == [{"name": "Espresso machine", "quantity": 1, "unitPrice": {"amount": 40_000}}]
     assert session["offers"] == [{"planType": "PAY_IN_4", "totalOfPayments": {"amount": 40_000}}]

@@ -31,7 +31,7 @@ class Shop:
 
 DEMO_SHOP = Shop(
     merchant_id="demo-shop",
-    name="Demo Coffee Shop",
+    name="Demo Shop",
     prefix="",
     currency="EUR",
     symbol="€",

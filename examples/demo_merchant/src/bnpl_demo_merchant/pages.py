@@ -170,10 +170,14 @@ def order_page(
             )
         if buttons:
             parts.append('    <div class="actions">' + "".join(buttons) + "</div>")
-    log = "".join(
-        f"<tr><td>{escape(w.received_at)}</td><td>{escape(w.type)}</td><td><code>{escape(w.webhook_id)}</code></td></tr>"
-        for w in webhooks
+    log = (
+        "".join(
+            f"<tr><td>{escape(w.received_at)}</td><td>{escape(w.type)}</td><td><code>{escape(w.webhook_id)}</code></td></tr>"
+            for w in webhooks
+        )
+        or '<tr><td colspan="3">None yet: they arrive within seconds of each change.</td></tr>'
     )
+
     parts.append(
         '    <h2>Webhooks received</h2><table class="webhooks"><thead><tr><th>received</th><th>type</th>'
         f"<th>webhook-id</th></tr></thead><tbody>{log}</tbody></table>"
