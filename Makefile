@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 ARTIFACT_DIR := model/artifacts/credit-scorecard
 ARTIFACT := $(ARTIFACT_DIR)/model.json
-PACKAGE_DIRS := libs/common model services/user services/credit services/gateway services/psp-sandbox
+PACKAGE_DIRS := libs/common model services/user services/credit services/gateway services/psp-sandbox examples/demo_merchant
 PACKAGES := $(addprefix -e ,$(PACKAGE_DIRS))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 

@@ -58,6 +58,7 @@ class Ports:
     credit: int = int(os.environ.get("CREDIT_PORT", "8002"))
     model: int = int(os.environ.get("MODEL_PORT", "8080"))
     cognito: int = int(os.environ.get("COGNITO_PORT", "9229"))
+    demo_merchant: int = int(os.environ.get("DEMO_MERCHANT_PORT", "8100"))
 
 
 class LocalCognito:
@@ -139,6 +140,9 @@ class Stack:
     host: str = "127.0.0.1"
     artifact_dir: Path = DEFAULT_ARTIFACT
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The demo merchant (examples/demo_merchant) on ports.demo_merchant: `make run` and the tests
+    # that shop there start it; the rest of the platform does not need it.
+    demo_merchant: bool = False
     cognito: LocalCognito | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -204,6 +208,24 @@ class Stack:
             "credit": self._service("credit"),
             "gateway": self._service("gateway"),
         }
+        if self.demo_merchant:
+            self.services["demo_merchant"] = self._demo_merchant()
+
+    def _demo_merchant(self) -> ServiceProcess:
+        """The demo shops, a merchant's own server: it reads the keys `local-merchants.json` holds."""
+        proc = self._process("demo_merchant", [sys.executable, "-m", "bnpl_demo_merchant"], "/livez")
+        proc.env.update(
+            {
+                "DEMO_MERCHANT_HOST": self.host,
+                "DEMO_MERCHANT_PORT": str(self.ports.demo_merchant),
+                "DEMO_MERCHANT_PUBLIC_URL": self.url("demo_merchant"),
+                "DEMO_MERCHANT_API_URL": self.url("credit"),
+                "DEMO_MERCHANT_REGION": REGION,
+                "DEMO_MERCHANT_CREDENTIALS_FILE": str(self.data_dir / "local-merchants.json"),
+                "DEMO_MERCHANT_DATA_DIR": str(self.data_dir / "demo-merchant"),
+            }
+        )
+        return proc
 
     def start(self) -> Stack:
         # Local passwords (Cognito recording), one-time codes (SMS outbox) and personal data
@@ -272,7 +294,7 @@ def _banner(stack: Stack) -> str:
     return f"""
 BNPL platform is running (Ctrl-C stops everything).
 
-  Demo shop (start here)  {gw}/shop/
+  Demo shop (start here)  {stack.url("demo_merchant")}/   (demo-books: {stack.url("demo_merchant")}/books/)
   Checkout page           {gw}/checkout/
   GraphQL API + GraphiQL  {gw}/graphql
   user service            {stack.url("user")}/docs
@@ -297,7 +319,7 @@ def main() -> None:
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--data-dir", default=str(ROOT / ".data"))
     args = parser.parse_args()
-    stack = Stack(data_dir=Path(args.data_dir))
+    stack = Stack(data_dir=Path(args.data_dir), demo_merchant=True)
 
     def _stop(*_: object) -> None:
         raise KeyboardInterrupt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
 from scripts.devstack import Ports, Stack
+from tests.journey import merchants_of
 
 PASSWORD = "Passw0rd!e2e"
 
@@ -21,11 +23,31 @@ PASSWORD = "Passw0rd!e2e"
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("stack-data")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
-    stack = Stack(data_dir=data_dir, ports=ports, extra_env={"SCORER_TIMEOUT_SECONDS": "1.5"})
+    stack = Stack(
+        data_dir=data_dir, ports=free_ports(), extra_env={"SCORER_TIMEOUT_SECONDS": "1.5"}, demo_merchant=True
+    )
+    with running(stack):
+        yield stack
+
+
+def free_ports() -> Ports:
+    return Ports(
+        gateway=free_port(),
+        user=free_port(),
+        credit=free_port(),
+        model=free_port(),
+        cognito=free_port(),
+        demo_merchant=free_port(),
+    )
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    """Start the stack; while it runs, ``journey.order(...)`` creates its sessions there."""
     stack.start()
     try:
-        yield stack
+        with merchants_of(stack.url("credit"), stack.data_dir):
+            yield stack
     finally:
         stack.stop()
 

@@ -1,10 +1,19 @@
-"""The GraphQL documents and profiles of the shopper journey, shared by the e2e tests."""
+"""The GraphQL documents and profiles of the shopper journey, shared by the e2e tests, and
+``order(...)``: the input of ``applyForCredit`` for an order that a merchant's server first put
+in a checkout session through the merchant API (as a shop does), so every e2e application goes
+through a merchant-created session."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+from bnpl_credit.testing import MerchantClient
 
 CREATE_PROFILE = """
 mutation Create($input: ProfileInput!) {
@@ -23,7 +32,7 @@ CONFIRM_VERIFICATION = """
 mutation Confirm($code: String!) { confirmPhoneVerification(code: $code) { id phoneVerified } }"""
 
 APPLICATION_FIELDS = """
-  id status amount { amount currency } merchantId orderReference planType createdAt expiresAt
+  id status amount { amount currency } merchantId orderReference planType checkoutId createdAt expiresAt
   score riskGrade reasons { code description } modelVersion policyVersion
   offer { planType apr financeCharge { amount currency } totalOfPayments { amount currency }
           installments { sequence dueDate amount { amount currency } } }
@@ -84,10 +93,91 @@ def poor_profile(**overrides: Any) -> dict[str, Any]:
     return profile
 
 
-def order(amount: int = 20_000, currency: str = "EUR", plan: str = "PAY_IN_4") -> dict[str, Any]:
-    return {
-        "merchantId": "demo-shop",
-        "orderReference": f"ORD-{uuid.uuid4().hex[:8]}",
+# The seeded demo merchants (`make run`, the test stacks), by the currency of their market.
+MERCHANT_BY_CURRENCY = {"EUR": "demo-shop", "GBP": "demo-books"}
+
+
+class Merchants:
+    """The seeded merchants of one running stack, acting through the merchant API."""
+
+    def __init__(self, credit_url: str, credentials_file: Path) -> None:
+        self.credit_url = credit_url
+        self.credentials = json.loads(credentials_file.read_text())
+        self._clients: dict[str, MerchantClient] = {}
+
+    def client(self, merchant_id: str) -> MerchantClient:
+        if merchant_id not in self._clients:
+            self._clients[merchant_id] = MerchantClient(self.credit_url, self.credentials[merchant_id])
+        return self._clients[merchant_id]
+
+    def origin(self, merchant_id: str) -> str:
+        return str(self.credentials[merchant_id]["origins"][0])
+
+
+_ACTIVE: list[Merchants] = []
+_SESSIONS: dict[str, dict[str, Any]] = {}
+
+
+@contextmanager
+def merchants_of(credit_url: str, data_dir: Path) -> Iterator[Merchants]:
+    """Make ``order(...)`` create its sessions at this stack's merchant API while the block runs."""
+    merchants = Merchants(credit_url, data_dir / "local-merchants.json")
+    _ACTIVE.append(merchants)
+    try:
+        yield merchants
+    finally:
+        _ACTIVE.remove(merchants)
+
+
+def merchants() -> Merchants:
+    assert _ACTIVE, "no stack with merchants is running (tests/conftest.py's stack fixture enters merchants_of)"
+    return _ACTIVE[-1]
+
+
+def checkout(
+    amount: int = 20_000,
+    currency: str = "EUR",
+    *,
+    merchant: str | None = None,
+    reference: str | None = None,
+    **body: Any,
+) -> dict[str, Any]:
+    """A checkout session created by the merchant's server: the merchant's view (201), checked."""
+    merchant_id = merchant or MERCHANT_BY_CURRENCY.get(currency, "demo-shop")
+    origin = merchants().origin(merchant_id)
+    request = {
+        "orderReference": reference or f"ORD-{uuid.uuid4().hex[:8]}",
         "amount": {"amount": amount, "currency": currency},
-        "planType": plan,
+        "items": [{"name": "Espresso machine", "quantity": 1, "unitPrice": {"amount": amount, "currency": currency}}],
+        "returnUrl": f"{origin}/return",
+        "cancelUrl": f"{origin}/cancel",
+        **body,
     }
+    response = merchants().client(merchant_id).create_checkout(request)
+    assert response.status_code == 201, response.text
+    session: dict[str, Any] = response.json()
+    _SESSIONS[session["checkoutToken"]] = session
+    return session
+
+
+def order(amount: int = 20_000, currency: str = "EUR", plan: str = "PAY_IN_4", **session: Any) -> dict[str, Any]:
+    """The ``CreditApplicationInput`` for a fresh order of ``amount``: a merchant's checkout session
+    (see :func:`checkout`) and the plan the shopper picks. :func:`session_of` gives the session."""
+    return {"checkoutToken": checkout(amount, currency, **session)["checkoutToken"], "planType": plan}
+
+
+def session_of(the_order: dict[str, Any]) -> dict[str, Any]:
+    """The merchant's view of the session behind an ``order(...)`` input, as it was created."""
+    return _SESSIONS[the_order["checkoutToken"]]
+
+
+def ship(checkout_id: str, amount: int | None = None, *, merchant: str = "demo-shop") -> dict[str, Any]:
+    """The merchant captures ``amount`` of an authorized checkout (all that is left by default):
+    a checkout's plan starts (its dates run) at the first capture. Returns the merchant's view."""
+    client = merchants().client(merchant)
+    view = client.checkout(checkout_id).json()
+    left = view["authorizedAmount"]["amount"] - view["capturedAmount"]["amount"] - view["voidedAmount"]["amount"]
+    response = client.capture(checkout_id, left if amount is None else amount, view["amount"]["currency"])
+    assert response.status_code in (200, 201), response.text
+    captured: dict[str, Any] = response.json()
+    return captured

@@ -21,6 +21,7 @@ from tests.journey import (
     good_profile,
     order,
     poor_profile,
+    session_of,
 )
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +57,9 @@ def test_good_profile_is_approved_with_a_pay_in_4_schedule(stack: Stack, new_sho
     app = shopper.ok(APPLY, {"input": the_order, "key": key})["applyForCredit"]
     assert app["status"] == "APPROVED", app
     assert app["amount"] == {"amount": 20_001, "currency": "EUR"}
-    assert app["orderReference"] == the_order["orderReference"]
+    session = session_of(the_order)
+    assert (app["merchantId"], app["orderReference"]) == ("demo-shop", session["orderReference"])
+    assert app["checkoutId"] == session["id"]
     assert isinstance(app["score"], int) and app["riskGrade"] in {"A", "B", "C", "D", "E"}
     assert app["modelVersion"] and app["policyVersion"]
     assert len(app["reasons"]) <= 4
@@ -73,8 +76,8 @@ def test_good_profile_is_approved_with_a_pay_in_4_schedule(stack: Stack, new_sho
     # A retry with the same key returns the same decision, not a new one.
     again = shopper.ok(APPLY, {"input": the_order, "key": key})["applyForCredit"]
     assert again["id"] == app["id"]
-    # The same key with another order is refused.
-    err = shopper.error(APPLY, {"input": {**the_order, "orderReference": "other"}, "key": key})
+    # The same key with another order (another merchant session) is refused.
+    err = shopper.error(APPLY, {"input": {**the_order, "checkoutToken": order()["checkoutToken"]}, "key": key})
     assert err["errorType"] == "IdempotencyConflict"
 
     fetched = shopper.ok(APPLICATION, {"id": app["id"]})["application"]

@@ -10,15 +10,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from bnpl_common.sigv4 import SigV4Auth
-from bnpl_common.testing import free_port
-from botocore.credentials import Credentials
 
-from scripts.devstack import Ports, Stack
-from tests.conftest import Shopper, read_outbox
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order, poor_profile
+from scripts.devstack import Stack
+from tests.conftest import Shopper, free_ports, read_outbox, running
+from tests.journey import (
+    CONFIRM_VERIFICATION,
+    CREATE_PROFILE,
+    START_VERIFICATION,
+    good_profile,
+    merchants,
+    order,
+    poor_profile,
+    session_of,
+    ship,
+)
 from tests.plans_queries import (
     APPLICATION_NOTICE,
     APPLY,
@@ -34,7 +40,6 @@ from tests.plans_queries import (
 pytestmark = pytest.mark.e2e
 
 DAY = 86_400
-MERCHANT_KEY = ("AKIALOCALMERCHANT001", "local-only-merchant-secret-not-for-production")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +53,10 @@ def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Stack]:
     """This module's own stack: the credit service reads its clock offset from ``clock_file``."""
     data_dir = tmp_path_factory.mktemp("plans-stack")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
     env = {"SCORER_TIMEOUT_SECONDS": "1.5", "CLOCK_OFFSET_FILE": str(clock_file), "SWEEP_INTERVAL_SECONDS": "0.5"}
-    stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
-    stack.start()
-    try:
+    stack = Stack(data_dir=data_dir, ports=free_ports(), extra_env=env, demo_merchant=True)
+    with running(stack):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
@@ -73,14 +74,22 @@ def onboard(shopper: Shopper, stack: Stack, profile: dict[str, Any]) -> None:
     shopper.ok(CONFIRM_VERIFICATION, {"code": read_outbox(stack, profile["phoneNumber"])})
 
 
+_CHECKOUT_OF: dict[str, str] = {}  # application id -> its checkout session
+
+
 def approved(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
     app = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
     assert app["status"] == "APPROVED", app
+    _CHECKOUT_OF[app["id"]] = session_of(the_order)["id"]
     return app
 
 
 def confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
-    return shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    """Confirmed by the shopper, then shipped (captured in full) by the merchant: the plan runs."""
+    authorized = shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == 0, authorized
+    ship(_CHECKOUT_OF[app_id])
+    return shopper.ok(PLAN, {"id": authorized["id"]})["plan"]
 
 
 def pay(shopper: Shopper, plan_id: str, amount: int) -> dict[str, Any]:
@@ -175,18 +184,9 @@ def test_partial_merchant_refund(stack: Stack, new_shopper) -> None:
     onboard(shopper, stack, good_profile())
     the_order = order(amount=20_000)
     plan = confirm(shopper, approved(shopper, the_order)["id"])
-    auth = SigV4Auth(Credentials(*MERCHANT_KEY), region="us-east-1")
-    body = {
-        "merchantId": the_order["merchantId"],
-        "orderReference": the_order["orderReference"],
-        "amount": {"amount": 7_000, "currency": "EUR"},
-        "reason": "one item returned",
-    }
-    r = httpx.post(
-        f"{stack.url('credit')}/v1/merchant/refunds", json=body, auth=auth, headers={"Idempotency-Key": "refund-e2e-1"}
-    )
+    r = merchants().client("demo-shop").refund(session_of(the_order)["id"], 7_000, "EUR", reason="one item returned")
     assert r.status_code == 201, r.text
-    assert r.json()["amountOutstanding"]["amount"] == 8_000 and r.json()["returnedToShopper"]["amount"] == 0
+    assert r.json()["refundedAmount"]["amount"] == 7_000 and r.json()["status"] == "PARTIALLY_REFUNDED"
     after = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
     assert after["refunded"]["amount"] == 7_000 and after["installments"][3]["status"] == "REFUNDED"
     assert after["installments"][2]["refunded"]["amount"] == 2_000

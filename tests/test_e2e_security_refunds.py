@@ -1,11 +1,13 @@
-"""The security review's refund scenario (finding H1) end to end over the real processes.
+"""The security review's refund scenario (finding H1) end to end over the real processes, now
+that the order is the merchant's (issue 10, issue 17 item 2).
 
-A victim confirms a plan for ``coffee-shop`` / ``order-X``; an attacker applies with the same
-``merchantId`` and ``orderReference`` (free text from the checkout link). Before the fix the
-attacker got a plan too, and the merchant's refund by order landed on the attacker's plan.
-Now the attacker is refused (``OrderAlreadyFinanced``), the refund reaches the victim's plan,
-and where two plans ever carry one order (the first refunded in full, the order bought
-again) a refund by order is refused (``AmbiguousOrder``) instead of picking one.
+Before: a shopper applied with a free-text ``merchantId``/``orderReference`` from the checkout
+link, so an attacker could claim a victim's order first (the victim then got
+``OrderAlreadyFinanced``) and a refund by order could land on the attacker's plan. Now the order
+exists only as the merchant's checkout session: the attacker can apply only with a token, the
+victim's token is the victim's once they applied, and the merchant refunds by its checkout,
+which reaches the victim's plan. An order reference with the key separator is refused when the
+merchant creates the session.
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ from typing import Any
 
 import httpx
 import pytest
-from bnpl_common.sigv4 import SigV4Auth
-from bnpl_credit.settings import LOCAL_MERCHANT_ACCESS_KEY_ID, LOCAL_MERCHANT_SECRET
-from botocore.credentials import Credentials
 
 from scripts.devstack import Stack
 from tests.conftest import Shopper, read_outbox
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile
+from tests.journey import (
+    CONFIRM_VERIFICATION,
+    CREATE_PROFILE,
+    START_VERIFICATION,
+    good_profile,
+    merchants,
+    order,
+    session_of,
+    ship,
+)
 from tests.plans_queries import APPLY, CONFIRM_PLAN, PLAN
 
 pytestmark = pytest.mark.e2e
-
-MERCHANT = SigV4Auth(Credentials(LOCAL_MERCHANT_ACCESS_KEY_ID, LOCAL_MERCHANT_SECRET), region="us-east-1")
 
 
 def onboard(shopper: Shopper, stack: Stack) -> None:
@@ -45,67 +51,54 @@ def plan_for(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
     assert not body.get("errors"), body
     app = body["data"]["applyForCredit"]
     assert app["status"] == "APPROVED", app
-    return shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    ship(session_of(the_order)["id"])
+    return plan
 
 
-def refund(stack: Stack, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
-        f"{stack.url('credit')}/v1/merchant/refunds",
-        json=body,
-        auth=MERCHANT,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=30,
-    )
+def refund_by_order(body: dict[str, Any]) -> httpx.Response:
+    """The legacy refund by order (``/v1/merchant/refunds``), signed with demo-shop's registry key."""
+    return merchants().client("demo-shop").post("/v1/merchant/refunds", body)
 
 
 def test_a_refund_by_order_never_lands_on_another_shoppers_plan(stack: Stack, new_shopper) -> None:
     victim, attacker = new_shopper(), new_shopper()
     onboard(victim, stack)
     onboard(attacker, stack)
-    the_order = {
-        "merchantId": "coffee-shop",
-        "orderReference": f"order-{uuid.uuid4().hex[:8]}",
-        "amount": {"amount": 20_000, "currency": "EUR"},
-        "planType": "PAY_IN_4",
-    }
+    the_order = order(amount=20_000)
     victims_plan = plan_for(victim, the_order)
 
-    # the attacker reuses the order from the checkout link: refused, nothing made
+    # the attacker reuses the victim's checkout link: refused, nothing made
     body = apply(attacker, the_order).json()
-    assert body.get("errors") and body["errors"][0]["errorType"] == "OrderAlreadyFinanced", body
-    assert body["data"] is None or body["data"].get("applyForCredit") is None
+    assert body.get("errors") and body["data"] is None, body
     assert attacker.ok("query { applications { items { id } } }")["applications"]["items"] == []
 
-    by_order = {"merchantId": "coffee-shop", "orderReference": the_order["orderReference"], "reason": "returned"}
-    r = refund(stack, {**by_order, "amount": {"amount": 5_000, "currency": "EUR"}})
+    # the merchant refunds its order: the money reaches the victim's plan, the only one it backs
+    r = merchants().client("demo-shop").refund(session_of(the_order)["id"], 5_000, "EUR")
     assert r.status_code == 201, r.text
-    assert r.json()["planId"] == victims_plan["id"]
+    assert r.json()["planId"] == victims_plan["id"] and r.json()["refundedAmount"]["amount"] == 5_000
+    assert victim.ok(PLAN, {"id": victims_plan["id"]})["plan"]["refunded"]["amount"] == 5_000
+    # a refund by order text (the legacy route) is sent to the checkout's own route, never guessed
+    reference = session_of(the_order)["orderReference"]
+    by_order = {"merchantId": "demo-shop", "orderReference": reference, "reason": "returned"}
+    r = refund_by_order({**by_order, "amount": {"amount": 1_000, "currency": "EUR"}})
+    assert r.status_code == 409 and "/v1/merchant/checkouts/{id}/refunds" in r.json()["error"]["message"], r.text
     assert victim.ok(PLAN, {"id": victims_plan["id"]})["plan"]["refunded"]["amount"] == 5_000
 
-    # refunded in full, the order may be bought again; then a refund by order cannot tell the plans apart
-    r = refund(stack, {**by_order, "amount": {"amount": 15_000, "currency": "EUR"}})
-    assert r.status_code == 201 and r.json()["planStatus"] == "REFUNDED", r.text
-    attackers_plan = plan_for(attacker, the_order)
-    r = refund(stack, {**by_order, "amount": {"amount": 1_000, "currency": "EUR"}})
-    assert r.status_code == 409, r.text
-    assert r.json()["error"]["type"] == "AmbiguousOrder" and r.json()["error"]["field"] == "planId"
-    assert attacker.ok(PLAN, {"id": attackers_plan["id"]})["plan"]["refunded"]["amount"] == 0
-    r = refund(stack, {"planId": attackers_plan["id"], "amount": {"amount": 1_000, "currency": "EUR"}, "reason": "x"})
-    assert r.status_code == 201 and r.json()["planId"] == attackers_plan["id"]
 
-
-def test_order_text_with_the_key_separator_is_refused(stack: Stack, new_shopper) -> None:
-    shopper = new_shopper()
-    onboard(shopper, stack)
-    the_order = {
-        "merchantId": "coffee#shop",
-        "orderReference": "order-1",
-        "amount": {"amount": 20_000, "currency": "EUR"},
-        "planType": "PAY_IN_4",
+def test_an_order_reference_with_the_key_separator_is_refused_to_the_merchant(stack: Stack) -> None:
+    origin = merchants().origin("demo-shop")
+    money = {"amount": 20_000, "currency": "EUR"}
+    body = {
+        "orderReference": "order#1",
+        "amount": money,
+        "items": [{"name": "Lamp", "quantity": 1, "unitPrice": money}],
+        "returnUrl": f"{origin}/return",
+        "cancelUrl": f"{origin}/cancel",
     }
-    error = apply(shopper, the_order).json()["errors"][0]
-    assert error["errorType"] == "ValidationError", error
-    r = refund(
-        stack, {"merchantId": "a#b", "orderReference": "c", "amount": {"amount": 1, "currency": "EUR"}, "reason": "x"}
+    r = merchants().client("demo-shop").create_checkout(body)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "orderReference", r.text
+    r = refund_by_order(
+        {"merchantId": "a#b", "orderReference": "c", "amount": {"amount": 1, "currency": "EUR"}, "reason": "x"}
     )
     assert r.status_code == 422 and r.json()["error"]["field"] == "merchantId"

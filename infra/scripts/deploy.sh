@@ -7,7 +7,7 @@
 #   CERTIFICATE_ARN  ACM certificate of the gateway's HTTPS listener          (required)
 #   ARTIFACT_BUCKET  S3 bucket for model.tar.gz                                (required)
 #   AWS_REGION       target region (default: the CLI's)
-#   ALARM_EMAIL, CORS_ALLOW_ORIGINS, CHECKOUT_RETURN_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
+#   ALARM_EMAIL, CORS_ALLOW_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
 #   CHECKOUT_PUBLIC_URL              public URL of the checkout page (default https://<ALB DNS name>)
 #   MERCHANT_INTEGRATION_ROLE_ARNS   comma list of merchant roles for the merchant API (optional)
 #   MERCHANT_PRINCIPALS              ROLE_ARN=MERCHANT_ID pairs for those roles (with the roles)
@@ -82,7 +82,7 @@ aws s3 cp --region "$REGION" "build/model-$TAG.tar.gz" "$MODEL_URL" --sse aws:km
 deploy model ModelImageUri="$REGISTRY/model:$TAG" ModelDataUrl="$MODEL_URL" ModelVersion="$TAG" \
   Serverless="${MODEL_SERVERLESS:-false}"
 deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTIFICATE_ARN" \
-  CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" CheckoutReturnOrigins="${CHECKOUT_RETURN_ORIGINS:-}" \
+  CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" \
   SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" CheckoutPublicUrl="${CHECKOUT_PUBLIC_URL:-}" \
   MerchantIntegrationRoleArns="${MERCHANT_INTEGRATION_ROLE_ARNS:-}" \
   MerchantPrincipals="${MERCHANT_PRINCIPALS:-}" \

@@ -18,10 +18,10 @@ from typing import Any
 
 import jwt
 import pytest
-from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
-from scripts.devstack import ROOT, Ports, Stack
+from scripts.devstack import ROOT, Stack
+from tests.conftest import free_ports, running
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -60,13 +60,9 @@ _FAILED = pytest.StashKey[bool]()
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole platform for the browser tests, on free ports with its own data."""
     data_dir = tmp_path_factory.mktemp("web-stack-data")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
-    stack = Stack(data_dir=data_dir, ports=ports)
-    stack.start()
-    try:
+    stack = Stack(data_dir=data_dir, ports=free_ports(), demo_merchant=True)
+    with running(stack):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -108,11 +104,25 @@ class Shopper:
     def heading(self, text: str | re.Pattern[str]) -> None:
         self.page.get_by_role("heading", level=1, name=text).wait_for()
 
-    def open_shop_and_pay_later(self) -> str:
-        self.page.goto(f"{self.base}/shop/")
+    @property
+    def shop(self) -> str:
+        return self.stack.url("demo_merchant")
+
+    def open_shop_and_pay_later(self, path: str = "/") -> None:
+        """At the demo merchant, "Pay later": its server creates the checkout session and sends
+        the browser to the checkout page with the session's token."""
+        self.page.goto(f"{self.shop}{path}")
         self.shot("shop")
         self.page.get_by_role("button", name=re.compile("^Pay later")).click()
         self.heading("Sign in to pay later")
+        assert re.fullmatch(rf"{re.escape(self.base)}/checkout/\?token=[A-Za-z0-9_-]+", self.page.url), self.page.url
+
+    def open_checkout(self, checkout_token: str) -> None:
+        """The checkout page of this shopper's gateway for a session a merchant created."""
+        self.page.goto(f"{self.base}/checkout/?token={checkout_token}")
+        self.heading("Sign in to pay later")
+
+    def order_reference(self) -> str:
         return str(self.page.locator(".order .ref").inner_text())
 
     def sign_up(self) -> None:

@@ -4,41 +4,31 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Shopper, expired_copy
-from tests.journey import good_profile, phone, poor_profile
+from tests.journey import checkout, good_profile, phone, poor_profile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 def _signed_up_with_profile(shopper: Shopper, profile: dict) -> str:
-    order_reference = shopper.open_shop_and_pay_later()
+    shopper.open_shop_and_pay_later()
     shopper.shot("sign-in")
     shopper.sign_up()
     shopper.fill_profile(profile)
     shopper.verify_phone(profile["phoneNumber"])
-    return order_reference
+    return shopper.order_reference()
 
 
 def _signed_up_in(shopper: Shopper, currency: str, country: str, phone_number: str, amount: int) -> None:
-    """A shopper of the market of ``currency``, sent by the shop with an order in it, at the offers."""
-    shop = f"{shopper.base}/shop/"
-    query = urlencode(
-        {
-            "merchantId": "demo-shop",
-            "merchantName": "Demo Coffee Shop",
-            "orderReference": f"rate-{currency.lower()}-{uuid.uuid4().hex[:8]}",
-            "amount": amount,
-            "currency": currency,
-            "returnUrl": f"{shop}return.html",
-        }
-    )
-    shopper.page.goto(f"{shopper.base}/checkout/?{query}")
+    """A shopper of the market of ``currency``, sent by that market's merchant with an order of
+    ``amount`` (a session its server created), at the offers."""
+    session = checkout(amount, currency)
+    shopper.page.goto(session["redirectUrl"])
     shopper.heading("Sign in to pay later")
     shopper.sign_up()
 
@@ -108,16 +98,23 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     assert session["accessToken"].count(".") == 2
     assert session["accessToken"] not in page.url
 
-    page.get_by_role("link", name="Return to Demo Coffee Shop").click()
+    page.get_by_role("button", name="Return to Demo Shop").click()
     page.get_by_role("heading", name="Thank you, your order is placed").wait_for()
     query = parse_qs(urlsplit(page.url).query)
-    assert query == {"status": ["confirmed"], "planId": [plan_id], "orderReference": [order_reference]}
+    assert set(query) == {"checkoutId", "outcome", "webhookId", "timestamp", "signature"}
+    assert query["outcome"] == ["AUTHORIZED"]
     assert session["accessToken"] not in page.url
-    expect(page.locator("#plan-id")).to_have_text(plan_id)
+    expect(page.locator(".verified")).to_contain_text("Signed return verified")
+    expect(page.locator(".ref")).to_have_text(order_reference)
     shopper.shot("back-at-shop")
 
+    # The shop ships the order (captures it): the plan starts.
+    page.get_by_role("link", name="Order details").click()
+    page.get_by_role("button", name="Ship (capture)").click()
+    expect(page.get_by_test_id("status")).to_have_text("CAPTURED")
+
     # My plans: the plan with its schedule; the next installment is paid from there.
-    page.get_by_role("link", name="My pay-later plans").click()
+    page.goto(f"{shopper.base}/checkout/#my-plans")
     shopper.heading("My plans")
     plan = page.locator(f"article[data-plan-id='{plan_id}']")
     expect(plan).to_contain_text(f"order {order_reference}")
@@ -147,9 +144,9 @@ def test_a_decline_explains_its_reasons_on_a_phone_sized_screen(shopper_factory)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     shopper.shot("declined")
 
-    page.get_by_role("link", name="Return to Demo Coffee Shop").click()
+    page.get_by_role("button", name="Return to Demo Shop").click()
     page.get_by_role("heading", name="Pay later was not available").wait_for()
-    assert parse_qs(urlsplit(page.url).query)["status"] == ["declined"]
+    assert parse_qs(urlsplit(page.url).query)["outcome"] == ["DECLINED"]
     shopper.shot("back-at-shop")
 
 
@@ -248,11 +245,16 @@ def test_the_profile_form_refuses_what_the_server_would_refuse(shopper: Shopper)
     shopper.shot("profile-errors")
 
 
-def test_a_link_with_a_foreign_return_address_is_refused(shopper: Shopper) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        "merchantId=demo-shop&orderReference=X1&amount=1000&currency=EUR&returnUrl=https://attacker.example/steal",
+        "token={token}&amount=1000",  # a real session's link with an amount added
+    ],
+)
+def test_a_link_that_carries_an_order_is_refused(shopper: Shopper, query: str) -> None:
+    """The page reads the session's token and nothing else: an order in the URL is refused, not half-read."""
     page = shopper.page
-    page.goto(
-        f"{shopper.base}/checkout/?merchantId=demo-shop&orderReference=X1&amount=1000&currency=EUR"
-        "&returnUrl=https://attacker.example/steal"
-    )
+    page.goto(f"{shopper.base}/checkout/?{query.format(token=checkout(24_900)['checkoutToken'])}")
     shopper.heading("This checkout link does not work")
-    expect(page.locator(".notice.error")).to_contain_text("https://attacker.example")
+    expect(page.locator(".notice.error")).to_contain_text("carries an order instead of a checkout token")

@@ -25,6 +25,7 @@ from pycognito.aws_srp import AWSSRP, N_HEX, compute_hkdf, hex_hash, hex_to_long
 
 from scripts.devstack import ROOT, Stack
 from tests.browser.conftest import PASSWORD, Shopper
+from tests.journey import checkout
 
 CHECKOUT_DIR = ROOT / "services" / "gateway" / "web" / "checkout"
 ORIGIN = "https://srp.test"  # fulfilled by Playwright from the checkout directory: no server
@@ -252,7 +253,7 @@ def test_the_page_signs_in_with_srp_against_the_local_cognito(shopper_factory: A
 
     shopper.page.on("request", record)
     assert shopper.page.request.get(f"{srp_gateway}/config.json").json()["cognito"]["authFlow"] == "USER_SRP_AUTH"
-    shopper.open_shop_and_pay_later()
+    shopper.open_checkout(checkout(24_900)["checkoutToken"])
     shopper.sign_up()  # signs in right after the confirmation
     shopper.heading("Tell us about you")
     shopper.page.get_by_role("button", name="Sign out").click()

@@ -17,12 +17,7 @@ mutation Apply($input: CreditApplicationInput!) {
   applyForCredit(input: $input, idempotencyKey: "checkout-0001") { id }
 }
 """
-ORDER = {
-    "merchantId": "m-1",
-    "orderReference": "o-1",
-    "amount": {"amount": 10, "currency": "EUR"},
-    "planType": "PAY_IN_4",
-}
+ORDER = {"checkoutToken": "ct_4kQ9xY2mZr8wP1nB7vL3sD6fH0jT5gA", "planType": "PAY_IN_4"}
 
 
 def only_error(body: dict[str, Any]) -> dict[str, Any]:
@@ -37,12 +32,12 @@ def test_service_validation_error_names_the_graphql_field(gql, user_service, cre
     user_service.routes[("GET", "/v1/profile")] = (200, api.customer())
     credit_service.routes[("POST", "/v1/applications")] = (
         422,
-        api.error("ValidationError", "amount too small", field="order.amount.amount", minimum=1000),
+        api.error("ValidationError", "no such plan for this checkout", field="planType", allowed="PAY_IN_4"),
     )
     error = only_error(gql(APPLY, {"input": ORDER}))
     assert error["errorType"] == "ValidationError"
-    assert error["message"] == "amount too small"
-    assert error["errorInfo"] == {"field": "input.amount.amount", "minimum": 1000}
+    assert error["message"] == "no such plan for this checkout"
+    assert error["errorInfo"] == {"field": "input.planType", "allowed": "PAY_IN_4"}
     assert error["path"] == ["applyForCredit"]
     assert error["locations"][0]["line"] == 3
 

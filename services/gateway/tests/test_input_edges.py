@@ -24,7 +24,7 @@ PROFILE = {
 CREATE = "mutation C($input: ProfileInput!) { createProfile(input: $input) { id dateOfBirth } }"
 APPLY = """mutation A($key: String!) {
   applyForCredit(
-    input: {merchantId: "m-1", orderReference: "o-1", amount: {amount: 10000, currency: "EUR"}, planType: PAY_IN_4}
+    input: {checkoutToken: "ct_4kQ9xY2mZr8wP1nB7vL3sD6fH0jT5gA", planType: PAY_IN_4}
     idempotencyKey: $key
   ) { id }
 }"""

@@ -4,6 +4,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from bnpl_common.sigv4 import SIGNED_HEADERS
 from fastapi.testclient import TestClient
 
@@ -28,12 +29,8 @@ mutation Apply($input: CreditApplicationInput!, $key: String!) {
   }
 }
 """
-ORDER = {
-    "merchantId": "merchant-1",
-    "orderReference": "order-42",
-    "amount": {"amount": 40000, "currency": "EUR"},
-    "planType": "PAY_IN_4",
-}
+CHECKOUT_TOKEN = "ct_4kQ9xY2mZr8wP1nB7vL3sD6fH0jT5gA"
+ORDER = {"checkoutToken": CHECKOUT_TOKEN, "planType": "PAY_IN_4"}
 
 
 def test_me_reads_profile_and_credit_line_with_signed_calls(
@@ -98,7 +95,8 @@ def test_apply_for_credit_is_a_pipeline(gql, user_service, credit_service, api) 
     (call,) = credit_service.calls
     assert (call.method, call.path) == ("POST", "/v1/applications")
     assert call.headers["idempotency-key"] == "checkout-0001"
-    assert call.body == {"order": ORDER, "profile": profile}  # exactly what step 1 read
+    # the session's token and the plan; merchant, reference and amount are the session's own
+    assert call.body == {"checkoutToken": CHECKOUT_TOKEN, "planType": "PAY_IN_4", "profile": profile}
 
 
 def test_apply_without_profile_is_profile_not_found(gql, user_service, credit_service, api) -> None:
@@ -273,3 +271,84 @@ def test_graphql_request_needs_only_a_token(gateway: TestClient, token: str, use
             == 200
         )
     assert len(user_service.calls) == 2
+
+
+CHECKOUT = """
+query C($token: String!) {
+  checkoutSession(token: $token) {
+    id merchantId merchantName orderReference amount { amount currency } items { name quantity unitPrice { amount } }
+    planTypes offers { planType totalOfPayments { amount } } status expiresAt applicationId merchantRedirectUrl
+  }
+}
+"""
+
+
+def checkout_json(api: Any, **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": "chk_01",
+        "merchantId": "demo-shop",
+        "merchantName": "Demo Shop",
+        "orderReference": "SH-1",
+        "amount": api.money(40_000),
+        "items": [{"name": "Espresso machine", "quantity": 1, "unitPrice": api.money(40_000)}],
+        "planTypes": ["PAY_IN_4"],
+        "offers": [api.offer("PAY_IN_4", 40_000)],
+        "status": "OPEN",
+        "expiresAt": "2026-11-01T11:00:00Z",
+        "applicationId": None,
+        "merchantRedirectUrl": None,
+        **overrides,
+    }
+
+
+def test_checkout_session_reads_the_merchants_order_by_token(gql, credit_service, api) -> None:
+    credit_service.routes[("GET", f"/v1/checkout-sessions/{CHECKOUT_TOKEN}")] = (200, checkout_json(api))
+    body = gql(CHECKOUT, {"token": CHECKOUT_TOKEN})
+    assert "errors" not in body, body
+    session = body["data"]["checkoutSession"]
+    assert session["merchantName"] == "Demo Shop" and session["orderReference"] == "SH-1"
+    assert session["amount"] == {"amount": 40_000, "currency": "EUR"}
+    assert session["items"] == [{"name": "Espresso machine", "quantity": 1, "unitPrice": {"amount": 40_000}}]
+    assert session["offers"] == [{"planType": "PAY_IN_4", "totalOfPayments": {"amount": 40_000}}]
+    assert (session["status"], session["merchantRedirectUrl"]) == ("OPEN", None)
+    (call,) = credit_service.calls
+    assert (call.method, call.path) == ("GET", f"/v1/checkout-sessions/{CHECKOUT_TOKEN}")
+
+
+def test_an_unknown_or_expired_checkout_is_null(gql, credit_service, api) -> None:
+    credit_service.routes[("GET", f"/v1/checkout-sessions/{CHECKOUT_TOKEN}")] = (
+        404,
+        api.error("CheckoutNotFound", "no such checkout"),
+    )
+    assert gql(CHECKOUT, {"token": CHECKOUT_TOKEN}) == {"data": {"checkoutSession": None}}
+
+
+BAD_TOKENS = ["short", "../v1/applications", "a" * 200, "ct_4kQ9xY2mZr8wP1nB7vL3sD6f?x=1", "ct_4kQ9xY2mZr8wP1nB7vL3é"]
+
+
+@pytest.mark.parametrize("bad", BAD_TOKENS)
+def test_a_malformed_token_is_refused_at_the_edge_naming_the_field(gql, user_service, credit_service, api, bad) -> None:
+    user_service.routes[("GET", "/v1/profile")] = (200, api.customer())
+    (error,) = gql(CHECKOUT, {"token": bad})["errors"]
+    assert (error["errorType"], error["errorInfo"]) == ("ValidationError", {"field": "token"})
+    (error,) = gql(APPLY, {"input": {**ORDER, "checkoutToken": bad}, "key": "k-1"})["errors"]
+    assert (error["errorType"], error["errorInfo"]) == ("ValidationError", {"field": "input.checkoutToken"})
+    assert credit_service.calls == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"merchantId": "demo-shop"},
+        {"orderReference": "SH-1"},
+        {"amount": {"amount": 1000, "currency": "EUR"}},
+    ],
+)
+def test_the_order_cannot_be_sent_with_the_application(gql, user_service, credit_service, api, extra) -> None:
+    """The free-form order left the schema: a shopper who adds merchant, reference or amount is refused."""
+    user_service.routes[("GET", "/v1/profile")] = (200, api.customer())
+    credit_service.routes[("POST", "/v1/applications")] = (201, api.application("APPROVED"))
+    body = gql(APPLY, {"input": {**ORDER, **extra}, "key": "k-2"})
+    assert body.get("data") is None
+    assert any(name in body["errors"][0]["message"] for name in extra), body
+    assert credit_service.calls == []

@@ -22,7 +22,7 @@ type Payment { id: ID! }
 input QuoteInput { amount: MoneyInput! }
 input ProfileInput { givenName: String! }
 input ProfileUpdateInput { givenName: String }
-input CreditApplicationInput { merchantId: String! }
+input CreditApplicationInput { checkoutToken: String! }
 
 type Query {
   me: Customer
@@ -51,9 +51,13 @@ FIELDS = {
     "ProfileInput": "givenName familyName dateOfBirth phoneNumber address monthlyIncome monthlyExpenses housing "
     "employment employmentYears assets debt email",
     "AddressInput": "line1 line2 city region postalCode country",
-    "CreditApplicationInput": "merchantId orderReference amount planType",
+    # Issue 10: the order comes from the merchant's checkout session, named by its token.
+    "CreditApplicationInput": "checkoutToken planType",
     "CreditApplication": "id status amount merchantId orderReference planType createdAt expiresAt score riskGrade "
-    "reasons offer modelVersion policyVersion applicationStatus",
+    "reasons offer modelVersion policyVersion applicationStatus checkoutId",
+    "CheckoutSession": "id merchantId merchantName orderReference amount items planTypes offers status expiresAt "
+    "applicationId merchantRedirectUrl",
+    "CheckoutItem": "name quantity unitPrice",
     "Reason": "code description",
     "PlanOffer": "planType amountFinanced financeCharge totalOfPayments apr aprBasisPoints rateKind rateLabel "
     "annualRate installments",

@@ -46,7 +46,6 @@ def test_config_tells_the_page_where_cognito_and_the_api_are(build_gateway: Call
             "authFlow": "USER_PASSWORD_AUTH",
         },
         "graphqlUrl": "/graphql",
-        "returnOrigins": [],
         "local": True,
     }
 
@@ -66,7 +65,7 @@ def test_in_aws_the_page_talks_to_the_regional_cognito_endpoint(build_gateway: C
     assert config["local"] is False
     csp = gateway.get("/checkout/").headers["content-security-policy"]
     assert "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com;" in csp
-    # The demo shop is a local-mode convenience: not served in AWS unless asked for.
+    # The demo merchant is a server of its own (examples/demo_merchant): the gateway serves no shop.
     assert gateway.get("/shop/").status_code == 404
     assert gateway.get("/", follow_redirects=False).headers["location"] == "/checkout/"
 
@@ -75,11 +74,11 @@ def test_a_public_endpoint_overrides_the_one_the_services_use(build_gateway: Cal
     gateway = build_gateway(
         cognito_endpoint="http://cognito:9229",  # the container network's name
         cognito_public_endpoint="http://localhost:9229/",
-        checkout_return_origins=["https://shop.example"],
     )
     config = gateway.get("/config.json").json()
     assert config["cognito"]["endpoint"] == "http://localhost:9229"
-    assert config["returnOrigins"] == ["https://shop.example"]
+    # The merchant's return address comes signed from the checkout session, not from settings.
+    assert "returnOrigins" not in config
 
 
 AWS = {"bnpl_env": "aws", "service_signing": "aws", "service_auth_keys": {"K": "real-secret"}}
@@ -114,14 +113,9 @@ def test_srp_is_refused_with_the_local_pass_through() -> None:
     assert Settings(**proxied).checkout_auth_flow == "USER_PASSWORD_AUTH"
 
 
-def test_return_origins_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHECKOUT_RETURN_ORIGINS", "https://a.example, https://b.example")
-    assert Settings().checkout_return_origins == ["https://a.example", "https://b.example"]
-
-
-@pytest.mark.parametrize("path", ["/checkout/", "/checkout/app.js", "/shop/", "/shop/return.html"])
+@pytest.mark.parametrize("path", ["/checkout/", "/checkout/app.js", "/checkout/order.js"])
 def test_pages_carry_a_strict_content_security_policy(build_gateway: Callable[..., TestClient], path: str) -> None:
-    response = build_gateway(demo_shop=True).get(path)
+    response = build_gateway().get(path)
     assert response.status_code == 200
     csp = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
     assert csp["script-src"] == "'self'"
@@ -134,11 +128,12 @@ def test_pages_carry_a_strict_content_security_policy(build_gateway: Callable[..
         assert "javascript" in response.headers["content-type"]
 
 
-def test_the_home_page_is_the_demo_shop_locally(build_gateway: Callable[..., TestClient]) -> None:
+def test_the_home_page_is_the_checkout(build_gateway: Callable[..., TestClient]) -> None:
     gateway = build_gateway(bnpl_env="local")
     response = gateway.get("/", follow_redirects=False)
     assert response.status_code == 307
-    assert response.headers["location"] == "/shop/"
+    assert response.headers["location"] == "/checkout/"
+    assert gateway.get("/shop/").status_code == 404
     assert gateway.get("/checkout", follow_redirects=False).headers["location"].endswith("/checkout/")
 
 
@@ -160,7 +155,9 @@ def test_no_token_is_ever_written_outside_session_storage() -> None:
 
 def test_the_page_sends_documents_the_schema_accepts() -> None:
     documents = page_documents()
-    assert {"ME", "CREATE_PROFILE", "QUOTE", "APPLY", "CONFIRM_PLAN", "PLANS", "MAKE_PAYMENT"} <= set(documents)
+    assert {"ME", "CREATE_PROFILE", "CHECKOUT_SESSION", "APPLY", "CONFIRM_PLAN", "PLANS", "MAKE_PAYMENT"} <= set(
+        documents
+    )
     schema = create_schema()._schema
     for name, text in documents.items():
         errors = validate(schema, parse(text))
@@ -204,9 +201,3 @@ def test_without_the_web_folder_the_api_still_runs(build_gateway: Callable[..., 
     assert gateway.get("/checkout/").status_code == 404
     assert gateway.get("/config.json").status_code == 404
     assert gateway.get("/livez").status_code == 200
-
-
-def test_only_local_mode_shows_the_demo_shop_by_default() -> None:
-    assert Settings(bnpl_env="local").demo_shop_enabled is True
-    assert Settings(bnpl_env="test").demo_shop_enabled is False
-    assert Settings(bnpl_env="test", demo_shop=True).demo_shop_enabled is True

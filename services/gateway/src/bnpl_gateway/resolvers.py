@@ -12,6 +12,7 @@ from bnpl_gateway.convert import build, to_json
 from bnpl_gateway.errors import GatewayError
 from bnpl_gateway.types import (
     ApplicationConnection,
+    CheckoutSession,
     CreditApplication,
     CreditApplicationInput,
     CreditLine,
@@ -31,7 +32,10 @@ Info = strawberry.Info[GatewayContext, None]
 
 # REST body paths -> GraphQL argument paths, per resolver.
 PROFILE_FIELDS = {"": "input"}
-ORDER_FIELDS = {"order": "input"}
+APPLY_FIELDS = {"checkoutToken": "input.checkoutToken", "planType": "input.planType"}
+# Checkout tokens are random and URL-safe (letters, digits, "-" and "_").
+CHECKOUT_TOKEN_MIN = 16
+CHECKOUT_TOKEN_MAX = 128
 QUOTE_FIELDS = {"amount": "input.amount", "planTypes": "input.planTypes"}
 
 
@@ -100,6 +104,17 @@ class Query:
         line = await info.context.credit_line()
         return build(CreditLine, line or {})
 
+    @strawberry.field(description="The merchant's order behind a checkout link's token; null when unknown or expired.")
+    async def checkout_session(self, info: Info, token: str) -> CheckoutSession | None:
+        ctx = info.context
+        try:
+            data = await ctx.upstreams.credit.call(
+                "GET", f"/v1/checkout-sessions/{_checkout_token(token, 'token')}", token=ctx.token
+            )
+        except NotFoundUpstream:
+            return None
+        return build(CheckoutSession, data)
+
     @strawberry.field(description="The offers for an amount, one per plan type that allows it; nothing is stored.")
     async def quote(self, info: Info, input: QuoteInput) -> list[PlanOffer]:
         ctx = info.context
@@ -153,7 +168,10 @@ class Mutation:
         )
         return build(Customer, data)
 
-    @strawberry.mutation(description="Pipeline: read the caller's profile, then ask the credit service to decide.")
+    @strawberry.mutation(
+        description="Pipeline: read the caller's profile, then ask the credit service to decide on the order of "
+        "the checkout session (merchant, reference and amount come from the session)."
+    )
     async def apply_for_credit(
         self, info: Info, input: CreditApplicationInput, idempotency_key: str
     ) -> CreditApplication:
@@ -164,13 +182,18 @@ class Mutation:
             raise GatewayError(
                 "ProfileNotFound", "create a profile before applying for credit", info={"field": "profile"}
             ) from exc
+        body = {
+            "checkoutToken": _checkout_token(input.checkout_token, "input.checkoutToken"),
+            "planType": input.plan_type.value,
+            "profile": profile,
+        }
         data = await ctx.upstreams.credit.call(
             "POST",
             "/v1/applications",
             token=ctx.token,
-            json={"order": to_json(input), "profile": profile},
+            json=body,
             idempotency_key=idempotency_key,
-            field_map=ORDER_FIELDS,
+            field_map=APPLY_FIELDS,
         )
         return application_from(data)
 
@@ -217,4 +240,11 @@ def _is_segment(value: str) -> bool:
 def _segment(value: str, argument: str = "id") -> str:
     if not _is_segment(value):
         raise GatewayError("ValidationError", f"{argument} is not a valid id", info={"field": argument})
+    return value
+
+
+def _checkout_token(value: str, field: str) -> str:
+    """A checkout token goes into a URL path: only the shape the credit service issues is sent on."""
+    if not (CHECKOUT_TOKEN_MIN <= len(value) <= CHECKOUT_TOKEN_MAX and _is_segment(value)):
+        raise GatewayError("ValidationError", f"{field} is not a valid checkout token", info={"field": field})
     return value

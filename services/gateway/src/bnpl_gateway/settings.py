@@ -22,7 +22,7 @@ class Settings(CommonSettings):
     # None means "on in local mode only"; never on with BNPL_ENV=aws.
     graphiql: bool | None = None
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # The checkout page (web/checkout) and the demo shop (web/shop, on in local mode only by default).
+    # The checkout page (web/checkout).
     checkout_web_dir: Path | None = None  # None: services/gateway/web next to the package
     # Cognito's API as the shopper's browser reaches it; None: COGNITO_ENDPOINT, else the AWS regional endpoint.
     cognito_public_endpoint: str | None = None
@@ -31,16 +31,13 @@ class Settings(CommonSettings):
     # COGNITO_ENDPOINT and /config.json points the page there (docker compose publishes only
     # the gateway, not the moto container). Refused with BNPL_ENV=aws.
     cognito_proxy: bool = False
-    # Merchant origins the page may send the shopper back to, besides the gateway's own.
-    checkout_return_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    demo_shop: bool | None = None
     # How the page signs in. USER_SRP_AUTH keeps the password off the wire (AWS's app client allows
     # only that); USER_PASSWORD_AUTH is for the local Cognito (moto), which answers any SRP proof
     # with tokens, so only the password flow can refuse a wrong password there.
     # None: USER_SRP_AUTH with BNPL_ENV=aws, USER_PASSWORD_AUTH otherwise.
     cognito_auth_flow: Literal["USER_SRP_AUTH", "USER_PASSWORD_AUTH"] | None = None
 
-    _split_origins = field_validator("cors_allow_origins", "checkout_return_origins", mode="before")(split_csv)
+    _split_origins = field_validator("cors_allow_origins", mode="before")(split_csv)
 
     @model_validator(mode="after")
     def _aws_signs_with_the_task_role(self) -> Settings:
@@ -98,10 +95,6 @@ class Settings(CommonSettings):
         if self.bnpl_env == "aws":
             return False
         return self.bnpl_env == "local" if self.graphiql is None else self.graphiql
-
-    @property
-    def demo_shop_enabled(self) -> bool:
-        return self.bnpl_env == "local" if self.demo_shop is None else self.demo_shop
 
     @property
     def checkout_auth_flow(self) -> str:

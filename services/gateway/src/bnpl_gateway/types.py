@@ -54,6 +54,9 @@ class Employment(Enum):
 
 @strawberry.enum
 class PlanStatus(Enum):
+    AUTHORIZED = strawberry.enum_value(
+        "AUTHORIZED", description="Confirmed at a merchant's checkout; the dates run from the merchant's first capture"
+    )
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     REFUNDED = "REFUNDED"
@@ -190,11 +193,12 @@ class VerificationChallenge:
     attempts_remaining: int
 
 
-@strawberry.input
+@strawberry.input(
+    description="Apply for the order of a checkout session: the merchant, reference and amount come from the "
+    "session the merchant's server created, never from the shopper."
+)
 class CreditApplicationInput:
-    merchant_id: str
-    order_reference: str
-    amount: MoneyInput
+    checkout_token: str = strawberry.field(description="The token of the checkout page's link (?token=).")
     plan_type: PlanType
 
 
@@ -262,6 +266,9 @@ class CreditApplication:
     notice: AdverseActionNotice | None = strawberry.field(
         default=None, description="The adverse-action notice of a decline; null otherwise."
     )
+    checkout_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The merchant's checkout session this application is for."
+    )
 
 
 @strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")
@@ -325,3 +332,44 @@ class CreditLine:
     credit_limit: Money | None
     exposure: Money | None = strawberry.field(description="What approvals hold plus what is owed on plans.")
     available_credit: Money | None
+
+
+@strawberry.enum(description="Where a merchant's checkout session is; the merchant reads the same status.")
+class CheckoutStatus(Enum):
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    AUTHORIZED = "AUTHORIZED"
+    DECLINED = "DECLINED"
+    REFERRED = "REFERRED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    CAPTURED = "CAPTURED"
+    PARTIALLY_CAPTURED = "PARTIALLY_CAPTURED"
+    VOIDED = "VOIDED"
+    REFUNDED = "REFUNDED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+
+
+@strawberry.type(description="One line of the merchant's order.")
+class CheckoutItem:
+    name: str
+    quantity: int
+    unit_price: Money
+
+
+@strawberry.type(description="The order a merchant's server created for the shopper to pay later, read with its token.")
+class CheckoutSession:
+    id: strawberry.ID
+    merchant_id: str
+    merchant_name: str
+    order_reference: str
+    amount: Money
+    items: list[CheckoutItem]
+    plan_types: list[PlanType] = strawberry.field(description="The plans the merchant offers for this order.")
+    offers: list[PlanOffer] = strawberry.field(description="The figures of each plan on offer, as quote gives them.")
+    status: CheckoutStatus
+    expires_at: dt.datetime
+    application_id: strawberry.ID | None
+    merchant_redirect_url: str | None = strawberry.field(
+        description="Null while the shopper is still choosing; then the merchant's signed return (or cancel) URL."
+    )

@@ -1,4 +1,4 @@
-"""The checkout page and the demo shop: static files under ``services/gateway/web/``, served
+"""The checkout page: static files under ``services/gateway/web/checkout/``, served
 with a strict Content-Security-Policy, plus ``GET /config.json`` that tells the page where
 Cognito and the GraphQL API are. Nothing secret is in either: the app client is public.
 
@@ -54,7 +54,6 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
             "authFlow": settings.checkout_auth_flow,
         },
         "graphqlUrl": GRAPHQL_PATH,
-        "returnOrigins": settings.checkout_return_origins,
         "local": settings.is_local,
     }
 
@@ -79,7 +78,7 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     headers = {
         "content-security-policy": csp,
         "x-content-type-options": "nosniff",
-        # The page's URL carries the merchant's order and return address: nobody needs it.
+        # The page's URL carries the checkout token: no site it links to needs it.
         "referrer-policy": "no-referrer",
         "x-frame-options": "DENY",
         "cache-control": "no-cache",
@@ -204,8 +203,8 @@ def mount_cognito_proxy(app: FastAPI, settings: Settings) -> None:
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
-    """``/checkout/``, ``/shop/`` (demo merchant, local mode by default), ``/config.json``, ``/``,
-    and the local Cognito pass-through when COGNITO_PROXY is on."""
+    """``/checkout/``, ``/config.json``, ``/`` (to the checkout) and the local Cognito pass-through
+    when COGNITO_PROXY is on. The demo merchant is a server of its own (``examples/demo_merchant``)."""
     mount_cognito_proxy(app, settings)
     web_dir = settings.checkout_web_dir or DEFAULT_WEB_DIR
     if not (web_dir / "checkout" / "index.html").is_file():
@@ -223,12 +222,8 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
             body = {**config, "cognito": {**config["cognito"], "endpoint": endpoint}}
         return JSONResponse(body, headers={"cache-control": "no-store"})
 
-    home = "/shop/" if settings.demo_shop_enabled else "/checkout/"
-
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse(home)
+        return RedirectResponse("/checkout/")
 
     app.mount("/checkout", WithHeaders(StaticFiles(directory=web_dir / "checkout", html=True), headers))
-    if settings.demo_shop_enabled:
-        app.mount("/shop", WithHeaders(StaticFiles(directory=web_dir / "shop", html=True), headers))

@@ -1,5 +1,6 @@
-// The pay-later checkout: the order from the merchant's link, sign-in with Cognito, the
-// profile and phone check the first time, the plan choice, the decision and the plan.
+// The pay-later checkout: the merchant's checkout session named by the link's token, sign-in
+// with Cognito, the profile and phone check the first time, the plan choice, the decision and
+// the plan, then back to the merchant with the platform's signed return.
 // Every call goes to the gateway's GraphQL API with the Cognito access token.
 
 import { Api, ApiError, SessionExpired } from "./api.js";
@@ -7,7 +8,7 @@ import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
 import { countryOptions } from "./countries.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
-import { OrderError, loadOrder, orderKey, parseOrder, returnLink, saveOrder } from "./order.js";
+import { OrderError, loadToken, safeRedirect, saveToken, tokenFromLink } from "./order.js";
 import { EMPLOYMENT, HOUSING, MONEY_FIELDS, formField, validateProfile } from "./profile.js";
 import * as Q from "./queries.js";
 import { clearSession, loadFlow, loadSession, newKey, saveFlow, saveSession } from "./session.js";
@@ -20,7 +21,7 @@ const PLAN_NAMES = {
   MONTHLY_12: "12 monthly payments",
 };
 const STATUS_NAMES = { DUE: "Due", PAID: "Paid", LATE: "Late", REFUNDED: "Refunded" };
-const PLAN_STATUS_NAMES = { ACTIVE: "Active", COMPLETED: "Paid off", REFUNDED: "Refunded" };
+const PLAN_STATUS_NAMES = { AUTHORIZED: "Starts when shipped", ACTIVE: "Active", COMPLETED: "Paid off", REFUNDED: "Refunded" };
 
 const $view = document.getElementById("view");
 const $order = document.getElementById("order");
@@ -32,7 +33,8 @@ const app = {
   config: null,
   cognito: null,
   api: null,
-  order: null,
+  token: null, // the checkout session's token, from the link
+  order: null, // the checkout session, as checkoutSession returns it
   flow: null,
   session: loadSession(),
   pendingPassword: null, // between sign-up and its confirmation only; memory, never stored
@@ -90,7 +92,7 @@ function renderSteps(current) {
 
 function renderNav() {
   const links = [];
-  if (location.hash === "#my-plans" && app.order) links.push(h("a", { href: "./" }, "Back to checkout"));
+  if (location.hash === "#my-plans" && app.token) links.push(h("a", { href: "./" }, "Back to checkout"));
   if (location.hash !== "#my-plans") links.push(h("a", { href: "#my-plans" }, "My plans"));
   if (app.session) {
     links.push(
@@ -113,13 +115,14 @@ function renderOrder() {
     $order,
     h("p", { class: "merchant" }, order.merchantName),
     h("p", { class: "amount", "data-testid": "order-amount" }, money(order.amount)),
-    h(
-      "p",
-      { class: "meta" },
-      order.description ? `${order.description} · ` : "",
-      "Order ",
-      h("span", { class: "ref" }, order.orderReference),
-    ),
+    order.items.length
+      ? h(
+          "ul",
+          { class: "items" },
+          order.items.map((item) => h("li", {}, `${item.quantity} × ${item.name}`, h("span", { class: "num" }, money(item.unitPrice)))),
+        )
+      : null,
+    h("p", { class: "meta" }, "Order ", h("span", { class: "ref" }, order.orderReference)),
   );
 }
 
@@ -193,7 +196,7 @@ async function guard(work) {
       renderNav();
       return viewAuth({
         email,
-        notice: app.order
+        notice: app.token
           ? "Your session has expired. Sign in again to continue; your order is kept."
           : "Your session has expired. Sign in again.",
       });
@@ -228,20 +231,16 @@ async function start() {
   // The token is read from sessionStorage on every call: that is the one place it lives.
   app.api = new Api(app.config.graphqlUrl, () => (loadSession() || {}).accessToken);
 
-  const params = new URLSearchParams(location.search);
-  if (params.has("merchantId") || params.has("orderReference")) {
-    try {
-      app.order = parseOrder(params, app.config.returnOrigins || []);
-      saveOrder(app.order);
-    } catch (error) {
-      if (!(error instanceof OrderError)) throw error;
-      renderNav();
-      return show("This checkout link does not work", null, h("p", { class: "notice error" }, error.message),
-        h("p", {}, "Go back to the shop and choose pay later again."));
-    }
-  } else {
-    app.order = loadOrder();
+  try {
+    const token = tokenFromLink(new URLSearchParams(location.search));
+    if (token) saveToken(token);
+  } catch (error) {
+    if (!(error instanceof OrderError)) throw error;
+    renderNav();
+    return show("This checkout link does not work", null, h("p", { class: "notice error" }, error.message),
+      h("p", {}, "Go back to the shop and choose pay later again."));
   }
+  app.token = loadToken();
   window.addEventListener("hashchange", route);
   route();
 }
@@ -251,7 +250,7 @@ function route() {
   renderOrder();
   if (!app.session) return viewAuth({});
   if (location.hash === "#my-plans") return guard(viewMyPlans);
-  if (!app.order) {
+  if (!app.token) {
     return show(
       "Pay later",
       null,
@@ -262,32 +261,79 @@ function route() {
   return guard(continueCheckout);
 }
 
-/** Where this shopper is with this order: the next step to show. */
+/** The checkout session as the platform has it now (null: unknown or expired), shown in the order panel. */
+async function loadCheckout() {
+  const { checkoutSession } = await app.api.request(Q.CHECKOUT_SESSION, { token: app.token });
+  app.order = checkoutSession;
+  renderOrder();
+  return checkoutSession;
+}
+
+/** Where this shopper is with this checkout: the next step to show. */
 async function continueCheckout() {
+  const checkout = await loadCheckout();
+  if (!checkout) return viewNoCheckout();
   const { me } = await app.api.request(Q.ME);
   if (!me) return viewProfile();
   if (!me.phoneVerified) return viewPhone(me);
-  const flow = (app.flow = loadFlow(orderKey(app.order)));
-  if (flow.planId) {
-    const { plan } = await app.api.request(Q.PLAN_BY_ID, { id: flow.planId });
-    if (plan) return viewConfirmed(plan);
-  }
-  if (flow.applicationId) {
-    const { application } = await app.api.request(Q.APPLICATION_BY_ID, { id: flow.applicationId });
-    if (application) {
-      if (application.applicationStatus === "CONFIRMED" && application.planId) {
-        flow.planId = application.planId;
-        saveFlow(flow);
-        return continueCheckout();
-      }
-      if (application.applicationStatus === "APPROVED") return viewApproved(application);
-      if (application.applicationStatus === "DECLINED") return viewDeclined(application);
-      if (application.applicationStatus === "REFERRED") return viewReferred(application);
+  const flow = (app.flow = loadFlow(checkout.id));
+  if (checkout.applicationId) {
+    const { application } = await app.api.request(Q.APPLICATION_BY_ID, { id: checkout.applicationId });
+    if (!application) return viewClosed(checkout, "This checkout is being paid from another account.");
+    if (application.planId) {
+      const { plan } = await app.api.request(Q.PLAN_BY_ID, { id: application.planId });
+      if (plan) return viewConfirmed(plan);
     }
-    delete flow.applicationId; // cancelled or expired: choose again
-    saveFlow(flow);
+    if (application.applicationStatus === "APPROVED") return viewApproved(application);
+    if (application.applicationStatus === "DECLINED") return viewDeclined(application);
+    if (application.applicationStatus === "REFERRED") return viewReferred(application);
   }
+  if (checkout.status !== "OPEN") return viewClosed(checkout, "This checkout is over.");
+  delete flow.applicationId;
+  saveFlow(flow);
   return viewPlans();
+}
+
+function viewNoCheckout() {
+  show(
+    "This checkout is not available",
+    null,
+    h("p", {}, "The checkout has expired or does not exist. Go back to the shop and choose pay later again."),
+    h("p", {}, h("a", { href: "#my-plans" }, "See my plans")),
+  );
+}
+
+const CLOSED_TITLES = {
+  CANCELLED: "This checkout was cancelled",
+  EXPIRED: "This checkout has expired",
+};
+
+function viewClosed(checkout, text) {
+  show(
+    CLOSED_TITLES[checkout.status] || "This checkout is over",
+    null,
+    h("p", {}, text),
+    checkout.merchantRedirectUrl ? h("div", { class: "actions" }, returnButton()) : null,
+  );
+}
+
+/** "Return to <merchant>": reads the session again for a freshly signed return address, then goes there. */
+function returnButton(kind = "primary") {
+  const button = h("button", { type: "button", class: kind }, `Return to ${app.order.merchantName}`);
+  button.addEventListener("click", () => {
+    const done = busy(button, "Returning…");
+    return guard(async () => {
+      try {
+        const checkout = await loadCheckout();
+        const target = checkout && safeRedirect(checkout.merchantRedirectUrl || "");
+        if (!target) return announce("The shop's return address is not ready yet. Try again in a moment.", "warning");
+        window.location.assign(target);
+      } finally {
+        if (button.isConnected) done();
+      }
+    });
+  });
+  return button;
 }
 
 // --- account -------------------------------------------------------------------------
@@ -707,14 +753,13 @@ function offerSummary(offer) {
 }
 
 async function viewPlans() {
-  const { quote } = await app.api.request(Q.QUOTE, { input: { amount: app.order.amount } });
-  const back = h("a", { href: returnLink(app.order, { status: "cancelled" }) }, `Return to ${app.order.merchantName}`);
+  // The offers come with the session: the merchant's plans for the merchant's amount.
+  const quote = app.order.offers;
   if (!quote.length) {
     return show(
       "No pay-later plan for this amount",
       3,
-      h("p", {}, `We cannot offer a plan for ${money(app.order.amount)}.`),
-      h("p", {}, back),
+      h("p", {}, `We cannot offer a plan for ${money(app.order.amount)}. Go back to ${app.order.merchantName} and pay another way.`),
     );
   }
   const form = h(
@@ -753,9 +798,8 @@ async function viewPlans() {
     const done = busy(form.querySelector("button[type=submit]"), "Checking…");
     await guard(async () => {
       try {
-        const { orderReference, merchantId, amount } = app.order;
         const { applyForCredit } = await app.api.request(Q.APPLY, {
-          input: { merchantId, orderReference, amount, planType },
+          input: { checkoutToken: app.token, planType },
           key: flow.apply.key,
         });
         flow.applicationId = applyForCredit.id;
@@ -772,7 +816,7 @@ async function viewPlans() {
       }
     });
   });
-  show("Choose your plan", 3, form, h("p", { class: "switch" }, back));
+  show("Choose your plan", 3, form);
 }
 
 function scheduleTable(installments, { caption, withStatus = false }) {
@@ -820,7 +864,7 @@ function costList(entries) {
 function viewApproved(application) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
-  const another = h("button", { type: "button", class: "secondary" }, "Choose another plan");
+  const another = h("button", { type: "button", class: "secondary" }, `Cancel and return to ${app.order.merchantName}`);
   confirm.addEventListener("click", () => {
     const flow = app.flow;
     flow.confirmKey = flow.confirmKey || newKey();
@@ -836,8 +880,8 @@ function viewApproved(application) {
         if (error instanceof ApiError && error.type === "InvalidApplicationState") {
           delete flow.applicationId;
           saveFlow(flow);
-          await viewPlans();
-          return announce("That approval is no longer open (it may have expired). Choose a plan again.", "warning");
+          await continueCheckout();
+          return announce("That approval is no longer open (it may have expired).", "warning");
         }
         throw error;
       } finally {
@@ -850,10 +894,9 @@ function viewApproved(application) {
       await app.api.request(Q.CANCEL_APPLICATION, { id: application.id }).catch((error) => {
         if (!(error instanceof ApiError)) throw error; // already expired or cancelled: fine
       });
-      delete app.flow.applicationId;
       delete app.flow.confirmKey;
       saveFlow(app.flow);
-      return viewPlans();
+      return continueCheckout(); // the checkout is cancelled: its view sends the shopper back
     }),
   );
   show(
@@ -886,12 +929,6 @@ function reasonsList(application) {
 }
 
 function viewDeclined(application) {
-  const again = h("button", { type: "button", class: "secondary" }, "Try another plan");
-  again.addEventListener("click", () => {
-    delete app.flow.applicationId;
-    saveFlow(app.flow);
-    guard(viewPlans);
-  });
   show(
     "We can't offer pay later for this order",
     3,
@@ -901,14 +938,9 @@ function viewDeclined(application) {
     h(
       "p",
       {},
-      `Return to ${app.order.merchantName} and pay another way. A plan with smaller payments may work; you can try one.`,
+      `Return to ${app.order.merchantName} and pay another way.`,
     ),
-    h(
-      "div",
-      { class: "actions" },
-      h("a", { class: "button primary", href: returnLink(app.order, { status: "declined" }) }, `Return to ${app.order.merchantName}`),
-      again,
-    ),
+    h("div", { class: "actions" }, returnButton()),
     h("p", { class: "field-hint" }, `Reference ${application.id}`),
   );
 }
@@ -926,11 +958,7 @@ function viewReferred(application) {
       "Nothing has been charged and no plan was created. The application is kept for review under the reference below. ",
       `To finish this order now, return to ${app.order.merchantName} and pay another way, or try again in a few minutes.`,
     ),
-    h(
-      "div",
-      { class: "actions" },
-      h("a", { class: "button primary", href: returnLink(app.order, { status: "referred" }) }, `Return to ${app.order.merchantName}`),
-    ),
+    h("div", { class: "actions" }, returnButton()),
     h("p", { class: "field-hint" }, `Reference ${application.id}`),
   );
 }
@@ -940,21 +968,15 @@ function viewConfirmed(plan) {
     "Your plan is confirmed",
     4,
     h("p", { class: "lead" }, `${PLAN_NAMES[plan.planType]} for ${money(plan.principal)}. Plan reference `, h("span", { class: "ref", "data-testid": "plan-id" }, plan.id), "."),
+    plan.status === "AUTHORIZED"
+      ? h("p", {}, `Nothing is taken yet: your payments start when ${app.order.merchantName} ships your order, and the dates move with it.`)
+      : null,
     scheduleTable(plan.installments, { caption: "Your payments", withStatus: true }),
     costList([
       ["Interest and fees", money(plan.financeCharge)],
       ["Total to pay", money(plan.totalOfPayments)],
     ]),
-    h(
-      "div",
-      { class: "actions" },
-      h(
-        "a",
-        { class: "button primary", href: returnLink(app.order, { status: "confirmed", planId: plan.id }) },
-        `Return to ${app.order.merchantName}`,
-      ),
-      h("a", { class: "button secondary", href: "#my-plans" }, "My plans"),
-    ),
+    h("div", { class: "actions" }, returnButton(), h("a", { class: "button secondary", href: "#my-plans" }, "My plans")),
   );
 }
 

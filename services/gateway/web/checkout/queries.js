@@ -5,7 +5,7 @@ const MONEY = "{ amount currency }";
 const INSTALLMENTS = `installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} status }`;
 const OFFER = `planType apr aprBasisPoints rateKind rateLabel annualRate amountFinanced ${MONEY} financeCharge ${MONEY}
   totalOfPayments ${MONEY} ${INSTALLMENTS}`;
-const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType
+const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType checkoutId
   createdAt expiresAt reasons { code description } offer { ${OFFER} } planId`;
 const PLAN = `id applicationId status planType merchantId orderReference principal ${MONEY}
   financeCharge ${MONEY} totalOfPayments ${MONEY} apr rateKind rateLabel annualRate amountPaid ${MONEY} amountOutstanding ${MONEY}
@@ -22,7 +22,9 @@ export const START_PHONE_VERIFICATION = `mutation StartPhoneVerification {
 export const CONFIRM_PHONE_VERIFICATION = `mutation ConfirmPhoneVerification($code: String!) {
   confirmPhoneVerification(code: $code) { id phoneVerified } }`;
 
-export const QUOTE = `query Quote($input: QuoteInput!) { quote(input: $input) { ${OFFER} } }`;
+export const CHECKOUT_SESSION = `query CheckoutSession($token: String!) { checkoutSession(token: $token) {
+  id merchantId merchantName orderReference amount ${MONEY} items { name quantity unitPrice ${MONEY} }
+  planTypes offers { ${OFFER} } status expiresAt applicationId merchantRedirectUrl } }`;
 
 export const APPLY = `mutation Apply($input: CreditApplicationInput!, $key: String!) {
   applyForCredit(input: $input, idempotencyKey: $key) { ${APPLICATION} } }`;

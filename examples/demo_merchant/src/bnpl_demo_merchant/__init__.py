@@ -1,0 +1,1 @@
+"""A demo merchant: a small shop that integrates the pay-later merchant API as a real one would."""
