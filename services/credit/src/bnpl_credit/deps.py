@@ -10,6 +10,7 @@ from bnpl_common.jwt import Principal
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import Depends, Header, Request
 
+from bnpl_credit.applications.disclosure import Documents
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
@@ -26,6 +27,7 @@ class CreditState:
     clock: Clock
     authenticator: ServiceAuthenticator
     merchant_authenticator: MerchantAuthenticator
+    documents: Documents | None = None  # pre-contract information, notices and their links
 
 
 def _state(request: Request) -> CreditState:
@@ -57,6 +59,13 @@ def _markets(request: Request) -> MarketCatalog:
     return _state(request).engine.markets
 
 
+def _documents(request: Request) -> Documents:
+    documents = _state(request).documents
+    if documents is None:  # every app built by create_app has them
+        raise RuntimeError("documents are not configured")
+    return documents
+
+
 def _clock(request: Request) -> Clock:
     return _state(request).clock
 
@@ -68,4 +77,5 @@ Engine = Annotated[DecisionEngine, Depends(_engine)]
 CurrentPolicy = Annotated[Policy, Depends(_policy)]
 CurrentMarkets = Annotated[MarketCatalog, Depends(_markets)]
 AppClock = Annotated[Clock, Depends(_clock)]
+AppDocuments = Annotated[Documents, Depends(_documents)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

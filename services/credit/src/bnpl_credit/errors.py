@@ -64,3 +64,21 @@ class AmbiguousOrder(Conflict):
     """More than one plan carries this merchant order: the refund must name the plan."""
 
     error_type = "AmbiguousOrder"
+
+
+class WithdrawalNotAllowed(Conflict):
+    """The plan's market gives no right of withdrawal, or its period is over."""
+
+    error_type = "WithdrawalNotAllowed"
+
+
+class AcceptanceRequired(PreconditionFailed):
+    """The market requires the shopper to accept the pre-contract information before confirming."""
+
+    error_type = "AcceptanceRequired"
+
+
+class DocumentMismatch(Conflict):
+    """The accepted document is not the one this offer discloses now."""
+
+    error_type = "DocumentMismatch"

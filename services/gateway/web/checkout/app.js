@@ -5,6 +5,7 @@
 import { Api, ApiError, SessionExpired } from "./api.js";
 import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
 import { countryOptions } from "./countries.js";
+import { precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadOrder, orderKey, parseOrder, returnLink, saveOrder } from "./order.js";
@@ -821,14 +822,23 @@ function viewApproved(application) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
   const another = h("button", { type: "button", class: "secondary" }, "Choose another plan");
+  const disclosure = precontractPanel(app.api, application.id);
   confirm.addEventListener("click", () => {
+    if (!disclosure.accepted()) {
+      disclosure.focus();
+      return announce("Read the information above and tick the box to accept it before confirming.", "warning");
+    }
     const flow = app.flow;
     flow.confirmKey = flow.confirmKey || newKey();
     saveFlow(flow);
     const done = busy(confirm, "Confirming…");
     return guard(async () => {
       try {
-        const { confirmPlan } = await app.api.request(Q.CONFIRM_PLAN, { id: application.id, key: flow.confirmKey });
+        const { confirmPlan } = await app.api.request(Q.CONFIRM_PLAN, {
+          id: application.id,
+          key: flow.confirmKey,
+          hash: disclosure.hash(),
+        });
         flow.planId = confirmPlan.id;
         saveFlow(flow);
         return viewConfirmed(confirmPlan);
@@ -874,6 +884,7 @@ function viewApproved(application) {
     offer.installments[0].dueDate === todayIso()
       ? h("p", {}, `Payment 1, ${money(offer.installments[0].amount)}, is due today, when you confirm.`)
       : null,
+    disclosure.element,
     h("p", {}, "By confirming you agree to pay these amounts on these dates."),
     h("div", { class: "actions" }, confirm, another),
   );
@@ -996,10 +1007,12 @@ function planCard(plan) {
     ),
     h("p", {}, `${PLAN_NAMES[plan.planType]} · ${money(plan.totalOfPayments)} in total · reference `, h("span", { class: "ref" }, plan.id)),
     costList([
+      [plan.rateLabel, annualRate(plan)],
       ["Paid", money(plan.amountPaid)],
       ["Still to pay", money(plan.amountOutstanding)],
     ]),
     scheduleTable(plan.installments, { caption: "Payments", withStatus: true }),
+    planDocuments(plan),
     pay ? h("div", { class: "actions" }, pay) : null,
   );
 }

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import deciding, holds, queries
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
-from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, AppDocuments, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
 from bnpl_credit.plans import confirm
-from bnpl_credit.plans.schemas import PaymentPlan
+from bnpl_credit.plans.schemas import ConfirmInput, PaymentPlan
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERROR_RESPONSES)
 
@@ -71,9 +71,11 @@ async def confirm_application(
     store: Store,
     markets: CurrentMarkets,
     clock: AppClock,
+    documents: AppDocuments,
+    body: ConfirmInput | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Turn an approval into a payment plan."""
+    """Turn an approval into a payment plan (with the accepted pre-contract document's hash)."""
     stored = await confirm.confirm_application(
         store,
         markets,
@@ -81,6 +83,8 @@ async def confirm_application(
         customer.sub,
         application_id=application_id,
         idempotency_key=idempotency_key,
+        documents=documents,
+        accepted_document_hash=body.accepted_document_hash if body else None,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

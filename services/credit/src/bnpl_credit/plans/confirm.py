@@ -18,6 +18,7 @@ from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
 from bnpl_common.retry import retry_on_contention
 
+from bnpl_credit.applications.disclosure import Documents, accepted_document, market_of
 from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.decision.schedule import due_dates
@@ -27,7 +28,7 @@ from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_terms
-from bnpl_credit.plans.model import Payment, PaymentSource
+from bnpl_credit.plans.model import Payment, PaymentSource, PlanDocument
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
 
@@ -38,7 +39,15 @@ class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, Protocol):
     """What confirming reads and writes."""
 
 
-def open_plan(application: Application, offer: Offer, market: Market, *, plan_id: str, now: datetime) -> Plan:
+def open_plan(
+    application: Application,
+    offer: Offer,
+    market: Market,
+    *,
+    plan_id: str,
+    now: datetime,
+    documents: tuple[PlanDocument, ...] = (),
+) -> Plan:
     """The new plan of a confirmed approval: the offer's amounts, due dates from ``now``, and the
     rate disclosed for those dates (an APRC moves with the days between the payments)."""
     schedule = offer.schedule
@@ -69,6 +78,7 @@ def open_plan(application: Application, offer: Offer, market: Market, *, plan_id
         created_at=now,
         rate=rate,
         market_version=market.version,
+        documents=documents,
     )
     installments = [
         Installment(sequence=i.sequence, due_date=d, amount=i.amount)
@@ -86,7 +96,9 @@ class OpenedPlan:
     events: tuple[Event, ...]
 
 
-def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now: datetime) -> OpenedPlan:
+def open_confirmed_plan(
+    application: Application, markets: MarketCatalog, *, now: datetime, documents: tuple[PlanDocument, ...] = ()
+) -> OpenedPlan:
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
     first part is due, and taken, at once."""
     offer = application.offer_to_confirm(now)
@@ -96,7 +108,7 @@ def open_confirmed_plan(application: Application, markets: MarketCatalog, *, now
     if market is None:
         # the market stopped lending in this currency while the approval was held
         raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
-    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now)
+    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now, documents=documents)
     if not market.product(application.order.plan_type).first_due_at_start:
         return OpenedPlan(plan, (), (plan_activated(plan, now),))
     first = plan.installments[0].amount
@@ -121,10 +133,17 @@ async def confirm_application(
     *,
     application_id: str,
     idempotency_key: str | None,
+    documents: Documents | None = None,
+    accepted_document_hash: str | None = None,
 ) -> StoredResponse:
-    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now."""
+    """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now. The
+    accepted pre-contract document (its hash checked) is kept with the plan; a market that
+    requires acceptance refuses a confirmation without it."""
     key = check_key(idempotency_key)
-    request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
+    request: dict[str, str] = {"op": "confirm", "applicationId": application_id}
+    if accepted_document_hash is not None:
+        request["acceptedDocumentHash"] = accepted_document_hash.lower()
+    request_fp = fingerprint(request)
 
     async def attempt() -> StoredResponse:
         now = clock.now()
@@ -135,7 +154,14 @@ async def confirm_application(
         application = await store.get_application(customer_id, application_id)
         if application is None:
             raise ApplicationNotFound("no such application", field="applicationId")
-        opened = open_confirmed_plan(application, markets, now=now)  # InvalidApplicationState unless it holds
+        application.offer_to_confirm(now)  # InvalidApplicationState unless it holds
+        kept: tuple[PlanDocument, ...] = ()
+        if documents is not None:
+            accepted = await accepted_document(
+                documents, application, market_of(markets, application), accepted_document_hash
+            )
+            kept = (accepted,) if accepted is not None else ()
+        opened = open_confirmed_plan(application, markets, now=now, documents=kept)
         plan = opened.plan
         body = PaymentPlan.as_of(plan, now.date(), late_fee_terms(markets, plan)).to_json()
         winner = await store.save_confirmation(
