@@ -363,7 +363,8 @@ def plan_doc(plan: Plan) -> Doc:
                 "paid": i.paid,
                 "returned": i.returned,
                 "lateAt": i.late_on.isoformat() if i.late_on else None,
-                "rebated": i.rebated,
+                # only when some interest was cancelled: documents stored before stay as they were
+                **({"rebated": i.rebated} if i.rebated else {}),
             }
             for i in plan.installments
         ],
