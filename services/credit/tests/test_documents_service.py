@@ -151,3 +151,27 @@ def test_two_running_plans_count_against_a_third(api: Api, minter: Any, client: 
     # the same order from a customer without running plans: 300.00 fits under 315.00
     fresh = Api(client, minter)
     assert fresh.apply(order=make_order(amount=money(40_000, "EUR")), **figures).json()["status"] == "APPROVED"
+
+
+def test_without_fonts_the_service_starts_and_documents_answer_503(
+    settings: Any, minter: Any, clock: FixedClock, tmp_path: Any
+) -> None:
+    from bnpl_credit.disclosures.settings import DocumentSettings
+    from bnpl_credit.main import create_app
+    from bnpl_credit.testing import FakeScorer
+
+    async def fetch() -> dict[str, Any]:
+        return dict(minter.jwks())
+
+    no_fonts = DocumentSettings(
+        bnpl_env="test", documents_dir=str(tmp_path / "docs"), document_font=str(tmp_path / "missing.ttf")
+    )
+    app = create_app(settings, fetch_jwks=fetch, clock=clock, scorer=FakeScorer(), document_settings=no_fonts)
+    with TestClient(app) as client:
+        api = Api(client, minter)
+        eu = approval(api)
+        assert api.request("GET", f"/v1/applications/{eu['id']}/pre-contract").status_code == 503
+        assert confirm(api, eu["id"], None).status_code == 201  # the EU does not require acceptance
+        briton = Api(client, minter)  # a credit line has one currency: another customer
+        uk = approval(briton, "GBP")
+        assert confirm(briton, uk["id"], None).status_code == 422  # the UK does: nothing is confirmed

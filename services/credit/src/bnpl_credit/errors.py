@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bnpl_common.errors import AppError, Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from bnpl_common.errors import ConcurrentUpdate as ConcurrentUpdate  # re-exported: one class for every lost race
-from bnpl_common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 
 
 class ApplicationNotFound(NotFound):
@@ -82,3 +82,11 @@ class DocumentMismatch(Conflict):
     """The accepted document is not the one this offer discloses now."""
 
     error_type = "DocumentMismatch"
+
+
+class DocumentsUnavailable(AppError):
+    """Documents cannot be rendered by this process (its fonts are missing): nothing is confirmed
+    that needs one."""
+
+    status_code = 503
+    error_type = "DocumentsUnavailable"

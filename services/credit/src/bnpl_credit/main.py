@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
+from bnpl_credit.disclosures.render import DocumentRenderer
 from bnpl_credit.disclosures.settings import DocumentSettings, document_renderer, document_store
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.markets.catalog import load_catalog
@@ -81,10 +83,15 @@ def build_publisher(settings: Settings) -> Publisher | None:
 
 
 def build_documents(settings: DocumentSettings, clock: Clock) -> Documents:
-    """The renderer (fonts checked now: a missing font stops the start) and the document store."""
-    return Documents(
-        renderer=document_renderer(settings), store=document_store(settings, clock), link_ttl=settings.link_ttl
-    )
+    """The renderer and the document store. Without its fonts (an image without
+    fonts-dejavu-core) the service still starts: documents answer 503 and a market that requires
+    acceptance confirms nothing, which the log says once."""
+    try:
+        renderer: DocumentRenderer | None = document_renderer(settings)
+    except FileNotFoundError as exc:
+        logging.getLogger("bnpl.credit.documents").warning("documents cannot be rendered", extra={"reason": str(exc)})
+        renderer = None
+    return Documents(renderer=renderer, store=document_store(settings, clock), link_ttl=settings.link_ttl)
 
 
 def document_gate(settings: Settings) -> ServiceGate:

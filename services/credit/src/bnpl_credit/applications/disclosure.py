@@ -26,6 +26,7 @@ from bnpl_credit.errors import (
     AcceptanceRequired,
     ApplicationNotFound,
     DocumentMismatch,
+    DocumentsUnavailable,
     InvalidApplicationState,
     PlanNotFound,
 )
@@ -40,7 +41,7 @@ ACCEPTED_HASH_FIELD = "acceptedDocumentHash"
 class Documents:
     """What serving documents needs: the renderer, the store and how long a link lives."""
 
-    renderer: DocumentRenderer
+    renderer: DocumentRenderer | None  # None: this process cannot render (fonts missing)
     store: DocumentStore
     link_ttl: timedelta
 
@@ -124,6 +125,8 @@ async def _kept(docs: Documents, application: Application, market: Market, kind:
     html = await docs.store.head(document_key(subject, kind.value, "html"))
     if pdf is not None and html is not None:
         return KeptDocument(kind=kind, pdf=pdf, html=html)
+    if docs.renderer is None:
+        raise DocumentsUnavailable("documents cannot be produced now; try again later", field="applicationId")
     render = _render_pre_contract if kind is DocumentKind.PRE_CONTRACT else _render_decline
     rendered = await asyncio.to_thread(render, docs.renderer, application, market)  # CPU: ~0.2 s
     return await keep(docs.store, rendered, subject=subject)
