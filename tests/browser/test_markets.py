@@ -56,6 +56,7 @@ def open_checkout(shopper: Shopper, *, currency: str, country: str, amount: int)
         ("GBP", "GB", r"APR\d+\.\d%", "Pre-contract credit information", "Representative APR"),
         ("USD", "US", r"APR\d+\.\d\d%", "Truth in Lending disclosures", "ANNUAL PERCENTAGE RATE"),
     ],
+    ids=["EUR", "GBP", "USD"],
 )
 def test_a_shopper_accepts_their_markets_document_and_finds_it_in_my_plans(
     shopper: Shopper, currency: str, country: str, rate: str, title: str, wording: str
@@ -67,7 +68,7 @@ def test_a_shopper_accepts_their_markets_document_and_finds_it_in_my_plans(
     # the market's rate name with its own rounding (EU, UK: one decimal; US: two)
     expect(page.locator("dl.costs")).to_contain_text(re.compile(rate))
     panel = page.locator("section.precontract")
-    expect(panel.get_by_role("heading", name=title)).to_be_visible()
+    expect(panel.get_by_role("heading", level=2, name=title)).to_be_visible()
     expect(panel.locator(".document")).to_contain_text(wording)
     shopper.shot(f"document-{currency.lower()}")
 
@@ -87,6 +88,6 @@ def test_a_shopper_accepts_their_markets_document_and_finds_it_in_my_plans(
     link = plan.get_by_role("link", name=f"{title} (PDF)")
     expect(link).to_be_visible()
     shopper.shot(f"my-plans-{currency.lower()}")
-    download = page.request.get(str(link.get_attribute("href")))
+    download = page.request.get(shopper.base + str(link.get_attribute("href")))  # a relative link
     assert download.status == 200 and download.headers["content-type"] == "application/pdf"
     assert download.body().startswith(b"%PDF")

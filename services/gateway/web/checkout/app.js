@@ -802,7 +802,8 @@ function scheduleTable(installments, { caption, withStatus = false }) {
           {},
           h("td", {}, i.sequence),
           h("td", {}, formatDate(i.dueDate)),
-          h("td", { class: "num" }, money(i.amount)),
+          // a plan's installment as it stands (a refund recomputes what is still due); an offer's as scheduled
+          h("td", { class: "num" }, money(i.amountDue || i.amount)),
           withStatus ? h("td", { class: `st-${(i.status || "DUE").toLowerCase()}` }, STATUS_NAMES[i.status] || i.status || "Due") : null,
         ),
       ),
@@ -826,7 +827,7 @@ function viewApproved(application) {
   confirm.addEventListener("click", () => {
     if (!disclosure.accepted()) {
       disclosure.focus();
-      return announce("Read the information above and tick the box to accept it before confirming.", "warning");
+      return announce("Read the pre-contract information and tick the box to accept it before confirming.", "warning");
     }
     const flow = app.flow;
     flow.confirmKey = flow.confirmKey || newKey();
@@ -972,12 +973,13 @@ function viewConfirmed(plan) {
 // --- my plans ------------------------------------------------------------------------
 
 function nextInstallment(plan) {
-  return plan.installments.find((i) => i.status !== "PAID");
+  return plan.installments.find((i) => i.status === "DUE" || i.status === "LATE");
 }
 
 function planCard(plan) {
   const next = plan.status === "ACTIVE" ? nextInstallment(plan) : null;
-  const due = next ? { amount: next.amount.amount - (next.amountPaid ? next.amountPaid.amount : 0), currency: next.amount.currency } : null;
+  const owed = next ? (next.amountDue || next.amount) : null;
+  const due = next ? { amount: owed.amount - (next.amountPaid ? next.amountPaid.amount : 0), currency: owed.currency } : null;
   const pay = next ? h("button", { type: "button", class: "primary" }, `Pay installment ${next.sequence}: ${money(due)}`) : null;
   if (pay) {
     pay.addEventListener("click", () => {
@@ -1008,6 +1010,9 @@ function planCard(plan) {
     h("p", {}, `${PLAN_NAMES[plan.planType]} · ${money(plan.totalOfPayments)} in total · reference `, h("span", { class: "ref" }, plan.id)),
     costList([
       [plan.rateLabel, annualRate(plan)],
+      plan.interestCharged && plan.interestCharged.amount !== plan.financeCharge.amount
+        ? ["Interest now (after refunds or early payment)", money(plan.interestCharged)]
+        : null,
       ["Paid", money(plan.amountPaid)],
       ["Still to pay", money(plan.amountOutstanding)],
     ]),

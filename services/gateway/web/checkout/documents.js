@@ -18,9 +18,11 @@ function rebuild(node) {
   const children = [...node.childNodes].map(rebuild);
   const tag = node.tagName.toLowerCase();
   if (!TAGS.has(tag)) return children; // unknown markup keeps its text only
+  // the page has its own h1 and the panel's h2: the document's headings go below them
+  const level = { h1: "h3", h2: "h4", h3: "h5" }[tag];
   const attrs = {};
   for (const { name, value } of node.attributes) if (ATTRIBUTES.has(name)) attrs[name] = value;
-  return h(tag, attrs, children);
+  return h(level || tag, attrs, children);
 }
 
 /** The fragment as safe DOM nodes. */
@@ -54,7 +56,10 @@ export function precontractPanel(api, applicationId, onChange = () => {}) {
       state.document = doc;
       element.dataset.kind = doc.kind;
       element.querySelector("h2").textContent = doc.title;
-      body.replaceChildren(...documentNodes(doc.html).flat(Infinity).filter((n) => n !== null));
+      const nodes = documentNodes(doc.html).flat(Infinity).filter((n) => n !== null && !(typeof n === "string" && !n.trim()));
+      // the panel's own heading already names the document
+      if (nodes[0] instanceof Element && nodes[0].textContent.trim() === doc.title) nodes.shift();
+      body.replaceChildren(...nodes);
       download.replaceChildren(
         h("a", { href: doc.pdfUrl, download: "", "data-testid": "precontract-pdf" }, "Download it as a PDF"),
         ` (link valid until ${formatTime(doc.expiresAt)}).`,

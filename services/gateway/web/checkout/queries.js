@@ -7,9 +7,10 @@ const OFFER = `planType apr aprBasisPoints rateKind rateLabel annualRate amountF
   totalOfPayments ${MONEY} ${INSTALLMENTS}`;
 const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType
   createdAt expiresAt reasons { code description } offer { ${OFFER} } planId`;
+const PLAN_INSTALLMENTS = `installments { sequence dueDate amount ${MONEY} amountDue ${MONEY} amountPaid ${MONEY} status }`;
 const PLAN = `id applicationId status planType merchantId orderReference principal ${MONEY}
   financeCharge ${MONEY} totalOfPayments ${MONEY} apr rateKind rateLabel annualRate amountPaid ${MONEY} amountOutstanding ${MONEY}
-  interestCharged ${MONEY} createdAt ${INSTALLMENTS} documents { kind title contentHash url expiresAt }`;
+  interestCharged ${MONEY} createdAt ${PLAN_INSTALLMENTS} documents { kind title contentHash url expiresAt }`;
 
 export const ME = `query Me { me { id email givenName phoneNumber phoneVerified } }`;
 
