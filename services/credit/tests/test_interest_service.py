@@ -88,8 +88,7 @@ def test_payoff_after_15_days_costs_15_days_of_interest(api: Api, clock: FixedCl
     # 1 000.00 x (1 + 0.2499 / 12) ** (15 / (365 / 12)) = 1 010.22
     assert quote["amount"] == money(1_010_22, "EUR") and quote["rebate"] == money(1_140_49 - 1_010_22, "EUR")
     assert quote["asOf"] == clock.now().date().isoformat()
-    too_much = api.pay(plan["id"], 1_010_23)
-    assert too_much.status_code == 422 and too_much.json()["error"]["info"]["payoffAmount"] == 1_010_22
+    assert api.pay(plan["id"], 1_140_50).status_code == 422  # more than is owed at all
     paid = api.pay(plan["id"], 1_010_22)
     assert paid.status_code == 201, paid.text
     assert paid.json()["planStatus"] == "COMPLETED" and paid.json()["interestCancelled"]["amount"] == 130_27
@@ -133,3 +132,21 @@ def test_another_customers_plan_has_no_quote_and_cannot_be_withdrawn(api: Api, o
     plan = twelve_months(api)
     assert other.request("GET", f"/v1/plans/{plan['id']}/payoff-quote").status_code == 404
     assert other.request("POST", f"/v1/plans/{plan['id']}/withdrawal", key=new_key()).status_code == 404
+
+
+def test_paying_the_whole_schedule_early_takes_only_the_payoff(api: Api, clock: FixedClock) -> None:
+    plan = twelve_months(api)
+    clock.advance(timedelta(days=15))
+    paid = api.pay(plan["id"], 1_140_49)  # every installment as scheduled, on day 15
+    assert paid.status_code == 201, paid.text
+    body = paid.json()
+    assert body["amount"]["amount"] == 1_010_22 and body["interestCancelled"]["amount"] == 130_27
+    assert body["planStatus"] == "COMPLETED"
+
+
+def test_an_installment_paid_on_time_is_not_a_payoff(api: Api, clock: FixedClock) -> None:
+    plan = twelve_months(api)
+    clock.advance(timedelta(days=30))
+    paid = api.pay(plan["id"], 95_04).json()
+    assert paid["amount"]["amount"] == 95_04 and paid["interestCancelled"]["amount"] == 0
+    assert paid["planStatus"] == "ACTIVE"

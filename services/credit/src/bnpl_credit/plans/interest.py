@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bnpl_credit.errors import Overpayment, PlanNotActive, WithdrawalNotAllowed
+from bnpl_credit.errors import PlanNotActive, WithdrawalNotAllowed
 from bnpl_credit.markets import interest
 from bnpl_credit.markets.catalog import Market
 from bnpl_credit.plans.ledger import Plan, Recomputation
@@ -42,25 +42,18 @@ def payoff_quote(plan: Plan, today: date) -> interest.PayoffQuote:
     return interest.payoff_quote(today, _unpaid(plan), monthly_rate(plan))
 
 
-def take_payment(plan: Plan, amount: int, currency: str, today: date) -> tuple[tuple[Allocation, ...], int]:
-    """A repayment, oldest installment first. Paying exactly the payoff quote settles the plan:
-    the interest not yet earned is cancelled. More than the payoff amount is refused (it would
-    be interest not earned). The allocations and the interest cancelled."""
-    rebate = 0
+def take_payment(plan: Plan, amount: int, currency: str, today: date) -> tuple[tuple[Allocation, ...], int, int]:
+    """A repayment, oldest installment first. A payment that reaches the payoff quote settles the
+    plan early: only the payoff amount is taken and the interest not yet earned is cancelled
+    (paying the whole schedule early never costs unearned interest). More than is owed is
+    refused. The allocations, the amount taken and the interest cancelled."""
     if plan.status is PlanStatus.ACTIVE and plan.terms.finance_charge > 0 and currency == plan.currency:
         quote = payoff_quote(plan, today)
-        if quote.rebate > 0 and amount > quote.amount:
-            raise Overpayment(
-                f"the payment is more than the {quote.amount} minor units that settle this plan today",
-                field="amount.amount",
-                info={"payoffAmount": quote.amount, "amountOutstanding": quote.remaining},
-            )
-        if amount == quote.amount:
-            rebate = quote.rebate
-    allocations = plan.take_payment(amount, currency, today)
-    if rebate:
-        plan.cancel_interest(rebate, today)
-    return allocations, rebate
+        if quote.rebate > 0 and quote.amount <= amount <= plan.totals().amount_outstanding:
+            allocations = plan.take_payment(quote.amount, currency, today)
+            plan.cancel_interest(quote.rebate, today)
+            return allocations, quote.amount, quote.rebate
+    return plan.take_payment(amount, currency, today), amount, 0
 
 
 def refund_recomputation(plan: Plan, amount: int, today: date) -> Recomputation | None:

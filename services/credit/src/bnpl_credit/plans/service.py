@@ -48,7 +48,8 @@ async def make_payment(
     body: PaymentInput,
     idempotency_key: str | None,
 ) -> StoredResponse:
-    """A repayment: oldest installment first, partial payments fine, more than is owed refused."""
+    """A repayment: oldest installment first, partial payments fine, more than is owed refused; a
+    payment that reaches the payoff quote settles the plan at that amount."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "payment", "planId": plan_id, "body": body.model_dump(by_alias=True, mode="json")})
 
@@ -59,12 +60,12 @@ async def make_payment(
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))  # what is owed today, fees included
         # paying the payoff quote settles the plan early: the interest not yet earned is cancelled
-        allocations, rebate = interest.take_payment(plan, body.amount.amount, body.amount.currency, today)
+        allocations, taken, rebate = interest.take_payment(plan, body.amount.amount, body.amount.currency, today)
         payment = Payment(
             id=str(uuid.uuid4()),
             customer_id=plan.customer_id,
             plan_id=plan.id,
-            amount=body.amount.amount,
+            amount=taken,  # a payment reaching the payoff quote takes only that
             currency=plan.currency,
             source=PaymentSource.SHOPPER,
             created_at=now,
