@@ -104,7 +104,7 @@ def mount_documents(app: FastAPI) -> None:
         except httpx.HTTPError:
             return Response("the document service is unavailable", status_code=502, media_type="text/plain")
         if upstream.status_code != 200:
-            status = upstream.status_code if upstream.status_code in (403, 404) else 502
+            status = {401: 403, 403: 403, 404: 404}.get(upstream.status_code, 502)
             return Response("this link is not valid" if status == 403 else "not found", status, media_type="text/plain")
         headers = {
             "content-disposition": upstream.headers.get("content-disposition", "attachment"),

@@ -220,7 +220,9 @@ class Installment:
     status: InstallmentStatus | None = strawberry.field(description="Null in an offer.")
     late_fee: Money | None = strawberry.field(default=None, description="Null in an offer.")
     refunded: Money | None = strawberry.field(default=None, description="Taken off by merchant refunds.")
-    amount_due: Money | None = strawberry.field(default=None, description="amount + lateFee - refunded.")
+    amount_due: Money | None = strawberry.field(
+        default=None, description="amount + lateFee - refunded - interestCancelled."
+    )
     late_since: dt.date | None = strawberry.field(default=None, description="When it became LATE.")
     interest_cancelled: Money | None = strawberry.field(
         default=None, description="Interest not earned, cancelled (early settlement, a refund's recomputed schedule)."

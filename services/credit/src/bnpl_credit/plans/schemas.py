@@ -24,7 +24,7 @@ class PlanInstallment(CamelModel):
     amount: Money = Field(description="as scheduled")
     late_fee: Money
     refunded: Money = Field(description="taken off by merchant refunds")
-    amount_due: Money = Field(description="amount + lateFee - refunded")
+    amount_due: Money = Field(description="amount + lateFee - refunded - interestCancelled")
     amount_paid: Money = Field(description="paid and kept (net of what refunds returned)")
     status: InstallmentStatus
     late_since: date | None
