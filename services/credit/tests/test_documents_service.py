@@ -98,10 +98,12 @@ def test_links_expire_and_cannot_be_altered(api: Api, client: TestClient, clock:
     assert download(client, api, url).status_code == 403
 
 
-def test_another_customers_application_has_no_document(api: Api, other: Api) -> None:
+def test_another_customers_application_and_plan_have_no_document(api: Api, other: Api) -> None:
     app = approval(api)
     assert other.request("GET", f"/v1/applications/{app['id']}/pre-contract").status_code == 404
     assert other.request("GET", f"/v1/applications/{app['id']}/documents").status_code == 404
+    plan = confirm(api, app["id"], pre_contract(api, app["id"])["contentHash"]).json()
+    assert other.request("GET", f"/v1/plans/{plan['id']}/documents").status_code == 404
 
 
 def declined(api: Api, currency: str) -> dict[str, Any]:

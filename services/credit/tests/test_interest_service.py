@@ -150,3 +150,12 @@ def test_an_installment_paid_on_time_is_not_a_payoff(api: Api, clock: FixedClock
     paid = api.pay(plan["id"], 95_04).json()
     assert paid["amount"]["amount"] == 95_04 and paid["interestCancelled"]["amount"] == 0
     assert paid["planStatus"] == "ACTIVE"
+
+
+def test_withdrawing_from_pay_in_4_repays_what_is_left_of_the_principal(api: Api, clock: FixedClock) -> None:
+    app = api.approved(order=make_order(amount=money(200_00, "EUR")))  # 50.00 taken at confirmation
+    plan = api.confirm(app["id"]).json()
+    clock.advance(timedelta(days=3))
+    out = api.request("POST", f"/v1/plans/{plan['id']}/withdrawal", key=new_key()).json()
+    assert out["interest"] == money(0, "EUR") and out["amountPaid"] == money(150_00, "EUR")
+    assert out["plan"]["amountPaid"]["amount"] == 200_00 and out["plan"]["status"] == "COMPLETED"
