@@ -86,6 +86,7 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     expect(page.locator("dl.costs")).to_contain_text("Total to pay€249.00")
     expect(page.locator("dl.costs")).to_contain_text("APRC0.0%")
     shopper.shot("approved")
+    page.get_by_label(re.compile("^I have read the .* and accept it")).check()  # the pre-contract information
     page.get_by_role("button", name="Confirm plan").click()
 
     shopper.heading("Your plan is confirmed")

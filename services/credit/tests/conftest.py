@@ -19,6 +19,7 @@ from bnpl_common.testing import (
     moto_server,
     set_fake_aws_environment,
 )
+from bnpl_credit.disclosures.settings import DocumentSettings
 from bnpl_credit.main import create_app
 from bnpl_credit.settings import Settings
 from bnpl_credit.testing import NOW, Api, FakeScorer
@@ -53,11 +54,22 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, minter: TokenMinter, clock: FixedClock, scorer: FakeScorer) -> Iterator[TestClient]:
+def document_settings(tmp_path: Path) -> DocumentSettings:
+    return DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"))
+
+
+@pytest.fixture
+def client(
+    settings: Settings,
+    minter: TokenMinter,
+    clock: FixedClock,
+    scorer: FakeScorer,
+    document_settings: DocumentSettings,
+) -> Iterator[TestClient]:
     async def fetch() -> dict[str, Any]:
         return minter.jwks()
 
-    app = create_app(settings, fetch_jwks=fetch, clock=clock, scorer=scorer)
+    app = create_app(settings, fetch_jwks=fetch, clock=clock, scorer=scorer, document_settings=document_settings)
     with TestClient(app) as tc:
         yield tc
 

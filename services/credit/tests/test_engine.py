@@ -106,10 +106,44 @@ def test_under_age_knock_out() -> None:
 
 
 def test_affordability_decline_explains_in_plain_words() -> None:
-    # disposable 200.00, 35 % = 70.00; a 400.00 pay-in-4 has 100.00 installments
+    # disposable 200.00, less the EU's 10 % stress buffer 180.00, 35 % of it = 63.00; a 400.00
+    # pay-in-4 takes 300.00 in its first 30 days (at once, after 14 and after 28 days)
     d = evaluate(POLICY, ctx(amount=40_000, monthly_income=250_000, monthly_expenses=230_000), score_result(pd=0.01))
     assert d.status == "DECLINED" and codes(d)[0] == "AFFORDABILITY"
-    assert "EUR 100.00" in d.reasons[0].description and "EUR 200.00" in d.reasons[0].description
+    text = d.reasons[0].description
+    assert "first 30 days of this plan (EUR 300.00)" in text and "at most EUR 63.00" in text
+    assert "your income after expenses (EUR 200.00)" in text
+
+
+def test_pay_in_4_is_checked_against_its_first_30_days_not_one_installment() -> None:
+    # disposable 1 000.00, stressed 900.00, 35 % = 315.00. A 480.00 pay in 4: one installment of
+    # 120.00 is well within it (the old single-installment rule approved it), but 360.00 falls
+    # due within 30 days
+    d = evaluate(POLICY, ctx(amount=48_000, monthly_income=300_000, monthly_expenses=200_000), score_result(pd=0.01))
+    assert d.status == "DECLINED" and codes(d)[0] == "AFFORDABILITY"
+    assert "(EUR 360.00) would be more than we can lend against: at most EUR 315.00" in d.reasons[0].description
+    fits = evaluate(POLICY, ctx(amount=40_000, monthly_income=300_000, monthly_expenses=200_000), score_result(pd=0.01))
+    assert fits.status == "APPROVED"  # 300.00 in 30 days fits under 315.00
+
+
+def test_declared_debt_is_serviced_at_the_markets_stated_rate() -> None:
+    # 3 000.00 of declared debt at the EU's assumed 10 % over 36 months: 96.81 a month
+    d = evaluate(
+        POLICY,
+        ctx(amount=40_000, monthly_income=300_000, monthly_expenses=200_000, declared_debt=300_000),
+        score_result(pd=0.01),
+    )
+    assert d.status == "DECLINED" and codes(d)[0] == "AFFORDABILITY"
+    assert "less EUR 96.81 a month for the debts you told us about" in d.reasons[0].description
+
+
+def test_monthly_plans_are_checked_against_their_monthly_payment() -> None:
+    # MONTHLY_3 of 900.00 at grade A 9.99 %: about 305.00 a month against 315.00 allowed
+    ok = ctx(plan_type="MONTHLY_3", amount=90_000, monthly_income=300_000, monthly_expenses=200_000)
+    assert evaluate(POLICY, ok, score_result(pd=0.01)).status == "APPROVED"
+    tight = replace(ok, monthly_expenses=205_000)  # 950.00 left: stressed 855.00, 35 % = 299.25
+    d = evaluate(POLICY, tight, score_result(pd=0.01))
+    assert codes(d)[0] == "AFFORDABILITY" and "The monthly payment of this plan" in d.reasons[0].description
 
 
 def test_credit_limit_decline() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,9 +226,12 @@ def test_monthly_plan_refunds_partial_then_full(store: CreditStore) -> None:
         first = plan["installments"][0]["amount"]["amount"]
         await h.pay("ana", plan["id"], first)
         partial = await h.refund(plan["id"], 20_000)
-        assert partial["credits"][0]["sequence"] == 5 and partial["returnedToShopper"]["amount"] == 0
-        assert partial["amountOutstanding"]["amount"] == total - first - 20_000
-        await h.check_plan("ana", plan["id"])
+        # interest follows the money: the five installments still to come are recomputed
+        assert [c["sequence"] for c in partial["credits"]] == [2, 3, 4, 5, 6]
+        assert partial["returnedToShopper"]["amount"] == 0
+        cancelled = (await h.check_plan("ana", plan["id"])).totals().rebated
+        assert cancelled > 0  # the interest no longer earned on the 200.00 refunded
+        assert partial["amountOutstanding"]["amount"] == total - first - 20_000 - cancelled
         key = new_key()
         full = await h.refund(plan["id"], 40_000, key=key)
         assert full == await h.refund(plan["id"], 40_000, key=key)  # retry: same answer
@@ -573,5 +577,59 @@ def test_a_write_that_lost_to_another_transaction_is_read_and_tried_again(store:
         )
         assert stored.body["applicationId"] == to_confirm["id"] and contended.lost["save_confirmation"] == 0
         assert [p.terms.application_id for p in await store.list_plans("ana")] == [to_confirm["id"]]
+
+    run(scenario())
+
+
+def test_early_payoff_and_withdrawal_are_stored_with_their_rebates(store: CreditStore) -> None:
+    """What interest that follows the money writes (rebates, the withdrawal day) reads back the
+    same, with the ledger's equations, on both adapters."""
+
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("ana", planType="MONTHLY_6", amount={"amount": 60_000, "currency": "EUR"})
+        plan = await h.confirm("ana", app["id"])
+        h.clock.advance(timedelta(days=10))
+        quote = await plans.payoff_quote(store, MARKETS, h.clock, "ana", plan_id=plan["id"])
+        assert 60_000 < quote.amount.amount < plan["totalOfPayments"]["amount"]
+        paid = await h.pay("ana", plan["id"], quote.amount.amount)
+        assert paid["planStatus"] == "COMPLETED" and paid["interestCancelled"] == quote.rebate.model_dump()
+        settled = await h.check_plan("ana", plan["id"])
+        assert settled.totals().rebated == quote.rebate.amount and settled.totals().amount_outstanding == 0
+
+        other = await h.apply("bea", planType="MONTHLY_3", amount={"amount": 30_000, "currency": "EUR"})
+        second = await h.confirm("bea", other["id"])
+        h.clock.advance(timedelta(days=2))
+        out = await plans.withdraw(store, MARKETS, h.clock, "bea", plan_id=second["id"], idempotency_key=new_key())
+        withdrawn = await h.check_plan("bea", second["id"])
+        assert withdrawn.withdrawn_on == h.clock.now().date() and withdrawn.status.value == "COMPLETED"
+        assert out.body["amountPaid"]["amount"] == 30_000 + out.body["interest"]["amount"]
+
+    run(scenario())
+
+
+def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        from bnpl_credit.applications.disclosure import Documents, pre_contract
+        from bnpl_credit.disclosures.settings import DocumentSettings, document_renderer, document_store
+
+        h = Harness(store)
+        settings = DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"))
+        docs = Documents(document_renderer(settings), document_store(settings, h.clock), settings.link_ttl)
+        app = await h.apply("ana", planType="MONTHLY_3", amount={"amount": 30_000, "currency": "EUR"})
+        pc = await pre_contract(store, docs, MARKETS, "ana", application_id=app["id"])
+        stored = await confirming.confirm_application(
+            store,
+            MARKETS,
+            h.clock,
+            "ana",
+            application_id=app["id"],
+            idempotency_key=new_key(),
+            documents=docs,
+            accepted_document_hash=pc.pdf_sha256,
+        )
+        plan = await h.check_plan("ana", stored.body["id"])
+        (kept,) = plan.terms.documents
+        assert kept.pdf_sha256 == pc.pdf_sha256 and kept.pdf_key == f"applications/{app['id']}/pre-contract.pdf"
 
     run(scenario())

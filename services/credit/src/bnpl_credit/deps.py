@@ -11,6 +11,7 @@ from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import Depends, Header, Request
 
 from bnpl_credit.checkouts.config import CheckoutConfig
+from bnpl_credit.applications.disclosure import Documents
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
@@ -27,6 +28,7 @@ class CreditState:
     engine: DecisionEngine
     clock: Clock
     authenticator: ServiceAuthenticator
+    documents: Documents | None = None  # pre-contract information, notices and their links
 
 
 def _state(request: Request) -> CreditState:
@@ -61,6 +63,11 @@ def _markets(request: Request) -> MarketCatalog:
 def _checkout_config(request: Request) -> CheckoutConfig:
     config: CheckoutConfig = request.app.state.checkout_config
     return config
+def _documents(request: Request) -> Documents:
+    documents = _state(request).documents
+    if documents is None:  # every app built by create_app has them
+        raise RuntimeError("documents are not configured")
+    return documents
 
 
 def _clock(request: Request) -> Clock:
@@ -75,4 +82,5 @@ CurrentPolicy = Annotated[Policy, Depends(_policy)]
 CurrentMarkets = Annotated[MarketCatalog, Depends(_markets)]
 AppClock = Annotated[Clock, Depends(_clock)]
 CheckoutSettings = Annotated[CheckoutConfig, Depends(_checkout_config)]
+AppDocuments = Annotated[Documents, Depends(_documents)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bnpl_common.errors import AppError, Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from bnpl_common.errors import ConcurrentUpdate as ConcurrentUpdate  # re-exported: one class for every lost race
-from bnpl_common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 
 
 class ApplicationNotFound(NotFound):
@@ -64,3 +64,29 @@ class AmbiguousOrder(Conflict):
     """More than one plan carries this merchant order: the refund must name the plan."""
 
     error_type = "AmbiguousOrder"
+
+
+class WithdrawalNotAllowed(Conflict):
+    """The plan's market gives no right of withdrawal, or its period is over."""
+
+    error_type = "WithdrawalNotAllowed"
+
+
+class AcceptanceRequired(PreconditionFailed):
+    """The market requires the shopper to accept the pre-contract information before confirming."""
+
+    error_type = "AcceptanceRequired"
+
+
+class DocumentMismatch(Conflict):
+    """The accepted document is not the one this offer discloses now."""
+
+    error_type = "DocumentMismatch"
+
+
+class DocumentsUnavailable(AppError):
+    """Documents cannot be rendered by this process (its fonts are missing): nothing is confirmed
+    that needs one."""
+
+    status_code = 503
+    error_type = "DocumentsUnavailable"

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.clock import Clock, SystemClock
+from bnpl_common.errors import Forbidden
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
-from bnpl_common.service_auth import ServiceAuthenticator
-from fastapi import FastAPI
+from bnpl_common.service_auth import CALLER_ARN_HEADER, ServiceAuthenticator, role_arn_of, verify_request_signature
+from fastapi import FastAPI, Request
 
+from bnpl_credit.applications.disclosure import Documents
+from bnpl_credit.applications.documents_router import ServiceGate
+from bnpl_credit.applications.documents_router import router as documents_router
 from bnpl_credit.applications.holds import expire_approvals
 from bnpl_credit.applications.router import router as applications_router
 from bnpl_credit.checkouts.config import CheckoutConfig
@@ -28,6 +33,8 @@ from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.deps import CreditState
+from bnpl_credit.disclosures.render import DocumentRenderer
+from bnpl_credit.disclosures.settings import DocumentSettings, document_renderer, document_store
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants.auth import MerchantDirectory, MerchantGate
@@ -81,6 +88,38 @@ def build_publisher(settings: Settings) -> Publisher | None:
     return LogPublisher()
 
 
+def build_documents(settings: DocumentSettings, clock: Clock) -> Documents:
+    """The renderer and the document store. Without its fonts (an image without
+    fonts-dejavu-core) the service still starts: documents answer 503 and a market that requires
+    acceptance confirms nothing, which the log says once."""
+    try:
+        renderer: DocumentRenderer | None = document_renderer(settings)
+    except FileNotFoundError as exc:
+        logging.getLogger("bnpl.credit.documents").warning("documents cannot be rendered", extra={"reason": str(exc)})
+        renderer = None
+    return Documents(renderer=renderer, store=document_store(settings, clock), link_ttl=settings.link_ttl)
+
+
+def document_gate(settings: Settings) -> ServiceGate:
+    """The download route's check of its caller: the gateway's service signature (or, behind API
+    Gateway's IAM auth, an allowed role); a browser's link carries no user token."""
+
+    async def gate(request: Request) -> None:
+        if settings.service_auth_mode == "apigateway-iam":
+            if role_arn_of(request.headers.get(CALLER_ARN_HEADER, "")) not in settings.service_auth_principals:
+                raise Forbidden("caller not allowed")
+            return
+        await verify_request_signature(
+            request,
+            secrets=settings.service_auth_keys,
+            service=settings.sigv4_service,
+            now=datetime.now(UTC),  # real time, as the service authenticator: the signer's clock
+            max_skew_seconds=settings.sigv4_max_skew_seconds,
+        )
+
+    return gate
+
+
 def build_clock(settings: Settings) -> Clock:
     if settings.clock_offset_file:  # settings refuse it outside local/test
         return OffsetFileClock(settings.clock_offset_file)
@@ -98,10 +137,12 @@ def create_app(
     publisher: Publisher | None = None,
     background: bool = True,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    document_settings: DocumentSettings | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
     clock = clock or build_clock(settings)
+    documents = build_documents(document_settings or DocumentSettings(), clock)
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy file
     markets = load_catalog()  # the market terms in force, read once: a bad market file stops the start
     holder: dict[str, CreditStore] = {}
@@ -137,6 +178,7 @@ def create_app(
             ),
             clock=clock,
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
+            documents=documents,
         )
         app.state.checkout_config = checkout_config
         app.state.merchant_gate = MerchantGate(
@@ -190,6 +232,7 @@ def create_app(
         return the_store is not None and await the_store.ping()
 
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
+    app.state.document_gate = document_gate(settings)
     install_common(app, ready=ready)
     for router in (
         quotes_router,
@@ -200,6 +243,7 @@ def create_app(
         webhooks_router,
         checkouts_router,
         checkout_sessions_router,
+        documents_router,
     ):
         app.include_router(router)
     return app

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
+from bnpl_gateway.documents import mount_documents
 from bnpl_gateway.router import install_graphql
 from bnpl_gateway.schema import create_schema
 from bnpl_gateway.settings import Settings
@@ -115,5 +116,6 @@ def create_app(
     install_graphql(
         app, create_schema(introspection=settings.introspection_enabled), graphiql=settings.graphiql_enabled
     )
+    mount_documents(app)
     mount_web(app, settings)
     return app

@@ -9,6 +9,7 @@ import strawberry
 
 from bnpl_gateway.context import GatewayContext
 from bnpl_gateway.convert import build, to_json
+from bnpl_gateway.documents import PayoffQuote, PrecontractInformation, Withdrawal
 from bnpl_gateway.errors import GatewayError
 from bnpl_gateway.types import (
     ApplicationConnection,
@@ -114,6 +115,21 @@ class Query:
         except NotFoundUpstream:
             return None
         return build(CheckoutSession, data)
+    @strawberry.field(description="What settles one of the caller's plans today, and the interest it cancels.")
+    async def payoff_quote(self, info: Info, plan_id: strawberry.ID) -> PayoffQuote:
+        ctx = info.context
+        data = await ctx.upstreams.credit.call(
+            "GET", f"/v1/plans/{_segment(plan_id, 'planId')}/payoff-quote", token=ctx.token
+        )
+        return build(PayoffQuote, data)
+
+    @strawberry.field(description="The pre-contract information of an approved application, to read and accept.")
+    async def precontract_information(self, info: Info, application_id: strawberry.ID) -> PrecontractInformation:
+        ctx = info.context
+        data = await ctx.upstreams.credit.call(
+            "GET", f"/v1/applications/{_segment(application_id, 'applicationId')}/pre-contract", token=ctx.token
+        )
+        return build(PrecontractInformation, data)
 
     @strawberry.field(description="The offers for an amount, one per plan type that allows it; nothing is stored.")
     async def quote(self, info: Info, input: QuoteInput) -> list[PlanOffer]:
@@ -198,16 +214,43 @@ class Mutation:
         return application_from(data)
 
     @strawberry.mutation(description="Turn an approved application into a payment plan.")
-    async def confirm_plan(self, info: Info, application_id: strawberry.ID, idempotency_key: str) -> PaymentPlan:
+    async def confirm_plan(
+        self,
+        info: Info,
+        application_id: strawberry.ID,
+        idempotency_key: str,
+        accepted_document_hash: Annotated[
+            str | None,
+            strawberry.argument(
+                description="precontractInformation's contentHash: the shopper accepted that document. "
+                "Required where the market requires acceptance."
+            ),
+        ] = None,
+    ) -> PaymentPlan:
         ctx = info.context
+        body = {} if accepted_document_hash is None else {"acceptedDocumentHash": accepted_document_hash}
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/applications/{_segment(application_id, 'applicationId')}/confirm",
             token=ctx.token,
-            json={},
+            json=body,
             idempotency_key=idempotency_key,
         )
         return build(PaymentPlan, data)
+
+    @strawberry.mutation(
+        description="Withdraw from a plan within the market's period: repay principal and interest for the days used."
+    )
+    async def withdraw_from_plan(self, info: Info, plan_id: strawberry.ID, idempotency_key: str) -> Withdrawal:
+        ctx = info.context
+        data = await ctx.upstreams.credit.call(
+            "POST",
+            f"/v1/plans/{_segment(plan_id, 'planId')}/withdrawal",
+            token=ctx.token,
+            json={},
+            idempotency_key=idempotency_key,
+        )
+        return build(Withdrawal, data)
 
     @strawberry.mutation
     async def cancel_application(self, info: Info, id: strawberry.ID) -> CreditApplication:

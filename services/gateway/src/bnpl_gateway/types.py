@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from bnpl_gateway.convert import build
+
+if TYPE_CHECKING:
+    from bnpl_gateway.documents import Document
+
+# Document lives with the other markets types; resolved lazily (it imports PaymentPlan from here)
+LazyDocument = Annotated["Document", strawberry.lazy("bnpl_gateway.documents")]
 
 
 @strawberry.enum
@@ -217,8 +224,13 @@ class Installment:
     status: InstallmentStatus | None = strawberry.field(description="Null in an offer.")
     late_fee: Money | None = strawberry.field(default=None, description="Null in an offer.")
     refunded: Money | None = strawberry.field(default=None, description="Taken off by merchant refunds.")
-    amount_due: Money | None = strawberry.field(default=None, description="amount + lateFee - refunded.")
+    amount_due: Money | None = strawberry.field(
+        default=None, description="amount + lateFee - refunded - interestCancelled."
+    )
     late_since: dt.date | None = strawberry.field(default=None, description="When it became LATE.")
+    interest_cancelled: Money | None = strawberry.field(
+        default=None, description="Interest not earned, cancelled (early settlement, a refund's recomputed schedule)."
+    )
 
 
 @strawberry.type
@@ -270,6 +282,14 @@ class CreditApplication:
         default=None, description="The merchant's checkout session this application is for."
     )
 
+    @strawberry.field(description="The decline notice as a document (declined applications); empty otherwise.")
+    async def documents(self, info: strawberry.Info) -> list[LazyDocument]:
+        from bnpl_gateway.documents import application_documents
+
+        if self.status is not DecisionStatus.DECLINED:
+            return []
+        return await application_documents(info, str(self.id))
+
 
 @strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")
 class ApplicationConnection:
@@ -307,6 +327,19 @@ class PaymentPlan:
     refunded: Money | None = strawberry.field(default=None, description="Merchant refunds so far.")
     total_due: Money | None = strawberry.field(default=None, description="totalOfPayments + lateFees - refunds.")
     returned_to_shopper: Money | None = None
+    interest_cancelled: Money | None = strawberry.field(
+        default=None, description="Interest not earned that was cancelled: early payoff, withdrawal, a partial refund."
+    )
+    interest_charged: Money | None = strawberry.field(
+        default=None, description="financeCharge - interestCancelled: the interest the shopper pays."
+    )
+    withdrawn_on: dt.date | None = strawberry.field(default=None, description="When the shopper withdrew.")
+
+    @strawberry.field(description="The documents kept with the plan (the accepted pre-contract information).")
+    async def documents(self, info: strawberry.Info) -> list[LazyDocument]:
+        from bnpl_gateway.documents import plan_documents
+
+        return await plan_documents(info, str(self.id))
 
 
 @strawberry.type
@@ -325,6 +358,9 @@ class Payment:
     source: str | None = strawberry.field(default=None, description="SHOPPER, or CONFIRMATION for a first part.")
     plan_status: PlanStatus | None = None
     amount_outstanding: Money | None = None
+    interest_cancelled: Money | None = strawberry.field(
+        default=None, description="What paying the payoff quote cancelled (interest not earned)."
+    )
 
 
 @strawberry.type(description="The customer's credit line; all null before the first approval.")

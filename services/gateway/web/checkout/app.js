@@ -6,6 +6,7 @@
 import { Api, ApiError, SessionExpired } from "./api.js";
 import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
 import { countryOptions } from "./countries.js";
+import { precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadToken, safeRedirect, saveToken, tokenFromLink } from "./order.js";
@@ -845,7 +846,8 @@ function scheduleTable(installments, { caption, withStatus = false }) {
           {},
           h("td", {}, i.sequence),
           h("td", {}, formatDate(i.dueDate)),
-          h("td", { class: "num" }, money(i.amount)),
+          // a plan's installment as it stands (a refund recomputes what is still due); an offer's as scheduled
+          h("td", { class: "num" }, money(i.amountDue || i.amount)),
           withStatus ? h("td", { class: `st-${(i.status || "DUE").toLowerCase()}` }, STATUS_NAMES[i.status] || i.status || "Due") : null,
         ),
       ),
@@ -865,14 +867,23 @@ function viewApproved(application) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
   const another = h("button", { type: "button", class: "secondary" }, `Cancel and return to ${app.order.merchantName}`);
+  const disclosure = precontractPanel(app.api, application.id);
   confirm.addEventListener("click", () => {
+    if (!disclosure.accepted()) {
+      disclosure.focus();
+      return announce("Read the pre-contract information and tick the box to accept it before confirming.", "warning");
+    }
     const flow = app.flow;
     flow.confirmKey = flow.confirmKey || newKey();
     saveFlow(flow);
     const done = busy(confirm, "Confirming…");
     return guard(async () => {
       try {
-        const { confirmPlan } = await app.api.request(Q.CONFIRM_PLAN, { id: application.id, key: flow.confirmKey });
+        const { confirmPlan } = await app.api.request(Q.CONFIRM_PLAN, {
+          id: application.id,
+          key: flow.confirmKey,
+          hash: disclosure.hash(),
+        });
         flow.planId = confirmPlan.id;
         saveFlow(flow);
         return viewConfirmed(confirmPlan);
@@ -917,6 +928,7 @@ function viewApproved(application) {
     offer.installments[0].dueDate === todayIso()
       ? h("p", {}, `Payment 1, ${money(offer.installments[0].amount)}, is due today, when you confirm.`)
       : null,
+    disclosure.element,
     h("p", {}, "By confirming you agree to pay these amounts on these dates."),
     h("div", { class: "actions" }, confirm, another),
   );
@@ -983,12 +995,13 @@ function viewConfirmed(plan) {
 // --- my plans ------------------------------------------------------------------------
 
 function nextInstallment(plan) {
-  return plan.installments.find((i) => i.status !== "PAID");
+  return plan.installments.find((i) => i.status === "DUE" || i.status === "LATE");
 }
 
 function planCard(plan) {
   const next = plan.status === "ACTIVE" ? nextInstallment(plan) : null;
-  const due = next ? { amount: next.amount.amount - (next.amountPaid ? next.amountPaid.amount : 0), currency: next.amount.currency } : null;
+  const owed = next ? (next.amountDue || next.amount) : null;
+  const due = next ? { amount: owed.amount - (next.amountPaid ? next.amountPaid.amount : 0), currency: owed.currency } : null;
   const pay = next ? h("button", { type: "button", class: "primary" }, `Pay installment ${next.sequence}: ${money(due)}`) : null;
   if (pay) {
     pay.addEventListener("click", () => {
@@ -1018,10 +1031,15 @@ function planCard(plan) {
     ),
     h("p", {}, `${PLAN_NAMES[plan.planType]} · ${money(plan.totalOfPayments)} in total · reference `, h("span", { class: "ref" }, plan.id)),
     costList([
+      [plan.rateLabel, annualRate(plan)],
+      plan.interestCharged && plan.interestCharged.amount !== plan.financeCharge.amount
+        ? ["Interest now (after refunds or early payment)", money(plan.interestCharged)]
+        : null,
       ["Paid", money(plan.amountPaid)],
       ["Still to pay", money(plan.amountOutstanding)],
     ]),
     scheduleTable(plan.installments, { caption: "Payments", withStatus: true }),
+    planDocuments(plan),
     pay ? h("div", { class: "actions" }, pay) : null,
   );
 }

@@ -7,9 +7,10 @@ const OFFER = `planType apr aprBasisPoints rateKind rateLabel annualRate amountF
   totalOfPayments ${MONEY} ${INSTALLMENTS}`;
 const APPLICATION = `id status applicationStatus amount ${MONEY} merchantId orderReference planType checkoutId
   createdAt expiresAt reasons { code description } offer { ${OFFER} } planId`;
+const PLAN_INSTALLMENTS = `installments { sequence dueDate amount ${MONEY} amountDue ${MONEY} amountPaid ${MONEY} status }`;
 const PLAN = `id applicationId status planType merchantId orderReference principal ${MONEY}
   financeCharge ${MONEY} totalOfPayments ${MONEY} apr rateKind rateLabel annualRate amountPaid ${MONEY} amountOutstanding ${MONEY}
-  createdAt ${INSTALLMENTS}`;
+  interestCharged ${MONEY} createdAt ${PLAN_INSTALLMENTS} documents { kind title contentHash url expiresAt }`;
 
 export const ME = `query Me { me { id email givenName phoneNumber phoneVerified } }`;
 
@@ -33,8 +34,11 @@ export const APPLICATION_BY_ID = `query Application($id: ID!) { application(id: 
 
 export const CANCEL_APPLICATION = `mutation Cancel($id: ID!) { cancelApplication(id: $id) { id applicationStatus } }`;
 
-export const CONFIRM_PLAN = `mutation ConfirmPlan($id: ID!, $key: String!) {
-  confirmPlan(applicationId: $id, idempotencyKey: $key) { ${PLAN} } }`;
+export const CONFIRM_PLAN = `mutation ConfirmPlan($id: ID!, $key: String!, $hash: String) {
+  confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) { ${PLAN} } }`;
+
+export const PRECONTRACT = `query Precontract($id: ID!) { precontractInformation(applicationId: $id) {
+  kind title html contentHash pdfUrl expiresAt acceptanceRequired } }`;
 
 export const PLAN_BY_ID = `query Plan($id: ID!) { plan(id: $id) { ${PLAN} } }`;
 

@@ -4,6 +4,7 @@ model's inputs, the score and the policy, then one conditional write (retried on
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -13,6 +14,7 @@ from bnpl_common.dates import age_on
 from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
 from bnpl_common.retry import RetryPolicy, retry_on_contention
 
+from bnpl_credit.applications.affordability import own_plan_payments
 from bnpl_credit.applications.documents import decision_documents
 from bnpl_credit.applications.ports import ApplicationStore, Reservation, order_taken
 from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
@@ -40,6 +42,7 @@ from bnpl_credit.errors import (
 )
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -103,7 +106,12 @@ async def _check_order_free(store: ApplicationStore, customer_id: str, body: App
 
 
 def _inputs(
-    engine: DecisionEngine, market: Market, body: ApplicationInput, history: CustomerHistory, now: datetime
+    engine: DecisionEngine,
+    market: Market,
+    body: ApplicationInput,
+    history: CustomerHistory,
+    now: datetime,
+    plans: Sequence[Plan] = (),
 ) -> tuple[FeatureRow, DecisionContext]:
     policy = engine.policy
     order, profile = body.order, body.profile
@@ -144,6 +152,8 @@ def _inputs(
         today=today,
         now=now,
         market=market,
+        declared_debt=profile.debt.amount,
+        own_plans=own_plan_payments(plans, currency=currency, today=today),
     )
     return features, ctx
 
@@ -200,7 +210,7 @@ async def apply_for_credit(
             return stored
         snapshot = await store.snapshot(customer_id)
         history = customer_history(snapshot, now=now, markets=engine.markets)
-        features, ctx = _inputs(engine, market, body, history, now)
+        features, ctx = _inputs(engine, market, body, history, now, snapshot.plans)
         if scored is None or scored.features != features:
             scored = _Scored(features, await engine.score(features))
         decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
@@ -213,6 +223,7 @@ async def apply_for_credit(
             features=features,
             decision=decision,
             now=now,
+            market=market,
         )
         body_out = CreditApplication.of(docs.application, now).to_json()
         checkout_write = None

@@ -25,6 +25,7 @@ from bnpl_credit.decision.engine import Decision, DecisionStatus, Reason, hold_a
 from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.events.model import Event, EventType
+from bnpl_credit.markets.catalog import Market
 from bnpl_credit.scoring.port import FeatureRow
 
 ECOA_NOTICE = (
@@ -38,10 +39,18 @@ ECOA_NOTICE = (
 
 
 def adverse_action_notice(
-    *, reasons: tuple[Reason, ...], now: datetime, order: Order, score: int | None, max_reasons: int
+    *,
+    reasons: tuple[Reason, ...],
+    now: datetime,
+    order: Order,
+    score: int | None,
+    max_reasons: int,
+    market: Market | None = None,
 ) -> AdverseActionNotice:
-    """The adverse-action notice of a decline (ECOA / Reg B 12 CFR 1002.9): the action, the
-    principal reasons (at most four), the date, and the text the shopper is shown."""
+    """The notice of a decline: the action, the principal reasons (at most four), the date, and
+    the text the shopper is shown. The ECOA notice (Reg B 12 CFR 1002.9) only where the market's
+    notice is the US adverse-action notice; in the EU and the UK, the right to ask for a person
+    to review the decision (the market file's ``disclosures.human_review``)."""
     principal = reasons[:max_reasons]
     amount = Money(amount=order.amount, currency=order.currency).format()
     lines = [
@@ -53,7 +62,14 @@ def adverse_action_notice(
     ]
     if score is not None:
         lines.append(f"Your credit score with us was {score}; the reasons above are the key factors that affected it.")
-    lines.append(ECOA_NOTICE)
+    ecoa = market is None or market.disclosures.decline_notice == "ecoa-adverse-action"
+    if ecoa:
+        lines.append(ECOA_NOTICE)
+    elif market is not None and market.disclosures.human_review is not None:
+        lines.append(
+            "This decision was made by automated processing. You have the right to ask for a person to review it, "
+            f"to give your point of view and to contest it: {market.disclosures.human_review}."
+        )
     return AdverseActionNotice(date=now.date(), reasons=principal, score=score, text="\n".join(lines))
 
 
@@ -74,6 +90,7 @@ def decision_documents(
     features: FeatureRow,
     decision: Decision,
     now: datetime,
+    market: Market | None = None,
 ) -> DecisionDocuments:
     """The application a decision creates, with its record and its ``decision.made`` event."""
     score = decision.score
@@ -85,6 +102,7 @@ def decision_documents(
             order=order,
             score=score.score if score else None,
             max_reasons=policy.max_reasons,
+            market=market,
         )
         if decision.status is DecisionStatus.DECLINED
         else None

@@ -12,9 +12,18 @@ from fastapi.responses import JSONResponse
 from bnpl_credit.applications import deciding, holds, queries
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, ApplyInput, CreditApplication
 from bnpl_credit.checkouts import shopper
-from bnpl_credit.deps import AppClock, CheckoutSettings, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
+from bnpl_credit.deps import (
+    AppClock,
+    AppDocuments,
+    CheckoutSettings,
+    CurrentCustomer,
+    CurrentMarkets,
+    Engine,
+    IdempotencyKey,
+    Store,
+)
 from bnpl_credit.plans import confirm
-from bnpl_credit.plans.schemas import PaymentPlan
+from bnpl_credit.plans.schemas import ConfirmInput, PaymentPlan
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERROR_RESPONSES)
 
@@ -98,9 +107,11 @@ async def confirm_application(
     markets: CurrentMarkets,
     clock: AppClock,
     config: CheckoutSettings,
+    documents: AppDocuments,
+    body: ConfirmInput | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Turn an approval into a payment plan."""
+    """Turn an approval into a payment plan (with the accepted pre-contract document's hash)."""
     stored = await confirm.confirm_application(
         store,
         markets,
@@ -109,6 +120,8 @@ async def confirm_application(
         application_id=application_id,
         idempotency_key=idempotency_key,
         checkout_config=config,
+        documents=documents,
+        accepted_document_hash=body.accepted_document_hash if body else None,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

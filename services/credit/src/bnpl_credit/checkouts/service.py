@@ -52,7 +52,8 @@ from bnpl_credit.markets.catalog import Market, MarketCatalog
 from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.plans.events import installments_late, payment_applied, plan_activated, refund_applied
 from bnpl_credit.plans.ledger import Plan, late_fee_terms
-from bnpl_credit.plans.model import Payment, PaymentSource, Refund
+from bnpl_credit.plans.interest import refund_recomputation
+from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus, Refund
 from bnpl_credit.plans.ports import PlanStore
 
 log = logging.getLogger("bnpl.credit.checkouts")
@@ -315,10 +316,13 @@ def _begin(plan: Plan, markets: MarketCatalog, now: datetime) -> tuple[list[Paym
 def _plan_refund(
     plan: Plan, markets: MarketCatalog, session: CheckoutSession, amount: int, reason: str, by: str, now: datetime
 ) -> tuple[Refund, list[Event]]:
-    """Take ``amount`` off the plan's principal (a refund, or the release of an uncaptured part)."""
+    """Take ``amount`` off the plan's principal (a refund, or the release of an uncaptured part);
+    on a plan with interest the installments still to come are recomputed on what is still
+    financed, so no interest is charged on money the shopper no longer borrows."""
     today = now.date()
     marked = plan.mark_late(today, late_fee_terms(markets, plan))
-    outcome = plan.refund(amount, session.currency, today)
+    recomputed = refund_recomputation(plan, amount, today) if plan.status is PlanStatus.ACTIVE else None
+    outcome = plan.refund(amount, session.currency, today, recomputed=recomputed)
     t = plan.terms
     record = Refund(
         id=str(uuid.uuid4()),

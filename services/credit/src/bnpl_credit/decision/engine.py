@@ -15,10 +15,12 @@ from enum import StrEnum
 
 from bnpl_common.money import Money
 
+from bnpl_credit.decision.affordability import assess_offer
 from bnpl_credit.decision.policy import PlanTypeName, Policy
 from bnpl_credit.decision.schedule import Schedule, build_schedule
 from bnpl_credit.errors import UnsupportedCurrency
 from bnpl_credit.markets.catalog import Market, MarketCatalog
+from bnpl_credit.markets.interest import Installment
 from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
 log = logging.getLogger("bnpl.credit.decision")
@@ -58,6 +60,8 @@ class DecisionContext:
     today: date
     now: datetime
     market: Market  # the market of the order's currency: its products, rates and disclosures
+    declared_debt: int = 0  # the profile's declared debt balance (serviced at the market's assumed rate)
+    own_plans: tuple[Installment, ...] = ()  # what the customer's active plans here still ask, by due date
 
 
 def lending_market(policy: Policy, markets: MarketCatalog, currency: str, *, field: str) -> Market:
@@ -127,17 +131,20 @@ def evaluate(
         )
 
     if schedule is not None:
-        largest = max(i.amount for i in schedule.installments)
-        disposable = ctx.monthly_income - ctx.monthly_expenses
-        share = policy.affordability.max_installment_share_percent
-        if disposable <= 0 or largest * 100 > share * disposable:
-            policy_reasons.append(
-                Reason(
-                    "AFFORDABILITY",
-                    f"The largest payment of this plan ({_fmt(largest, ctx.currency)}) would be more than {share}% "
-                    f"of your monthly income after expenses ({_fmt(max(disposable, 0), ctx.currency)}).",
-                )
-            )
+        # income - expenses - declared debt's service - own plans' next 30 days, stressed (markets.affordability)
+        _, unaffordable = assess_offer(
+            policy,
+            ctx.market,
+            ctx.plan_type,
+            schedule,
+            today=ctx.today,
+            monthly_income=ctx.monthly_income,
+            monthly_expenses=ctx.monthly_expenses,
+            declared_debt=ctx.declared_debt,
+            own_plans=ctx.own_plans,
+        )
+        if unaffordable is not None:
+            policy_reasons.append(Reason("AFFORDABILITY", unaffordable))
 
     if score.pd > policy.cutoffs.refer_max_pd:
         risk_reasons.append(

@@ -169,7 +169,7 @@ class Reason:
 
     def __post_init__(self) -> None:
         _check_text("reason code", self.code, limit=64)
-        _check_text("reason sentence", self.sentence, limit=300)
+        _check_text("reason sentence", self.sentence, limit=600)
 
 
 @dataclass(frozen=True, slots=True)

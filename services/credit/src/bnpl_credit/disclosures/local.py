@@ -146,5 +146,10 @@ class LocalDocumentStore:
         )
         return await self.get(key)
 
+    async def open_signed(self, key: str, *, expires: str, signature: str) -> tuple[StoredDocument, bytes]:
+        """The download route's check and read, from the link's parts (key, expiry, signature)."""
+        granted = verify_link(self._link_key, key=key, expires=expires, signature=signature, now=self._clock.now())
+        return await self.get(granted)
+
     async def ping(self) -> bool:
         return await run_blocking(lambda: self._root.is_dir() or not self._root.exists())

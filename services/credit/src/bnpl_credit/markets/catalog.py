@@ -113,6 +113,8 @@ class Disclosures(_Frozen):
     pre_contract: str = Field(min_length=1)
     decline_notice: str = Field(min_length=1)
     human_review_right: bool
+    # confirming needs the shopper's acceptance of the pre-contract document (its content hash)
+    acceptance_required: bool = False
     # how a declined shopper asks for a person to review the decision (EU, UK)
     human_review: str | None = Field(default=None, min_length=1)
     # Regulation B 1002.9(b)(1): the federal agency that administers ECOA compliance for this

@@ -18,6 +18,7 @@ from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
 from bnpl_common.retry import retry_on_contention
 
+from bnpl_credit.applications.disclosure import Documents, accepted_document, market_of
 from bnpl_credit.applications.model import Application, Offer
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.checkouts.config import CheckoutConfig
@@ -30,7 +31,7 @@ from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_terms
-from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus
+from bnpl_credit.plans.model import Payment, PaymentSource, PlanDocument, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
 
@@ -41,7 +42,15 @@ class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, CheckoutStore,
     """What confirming reads and writes."""
 
 
-def open_plan(application: Application, offer: Offer, market: Market, *, plan_id: str, now: datetime) -> Plan:
+def open_plan(
+    application: Application,
+    offer: Offer,
+    market: Market,
+    *,
+    plan_id: str,
+    now: datetime,
+    documents: tuple[PlanDocument, ...] = (),
+) -> Plan:
     """The new plan of a confirmed approval: the offer's amounts, due dates from ``now``, and the
     rate disclosed for those dates (an APRC moves with the days between the payments)."""
     schedule = offer.schedule
@@ -72,6 +81,7 @@ def open_plan(application: Application, offer: Offer, market: Market, *, plan_id
         created_at=now,
         rate=rate,
         market_version=market.version,
+        documents=documents,
     )
     installments = [
         Installment(sequence=i.sequence, due_date=d, amount=i.amount)
@@ -90,7 +100,12 @@ class OpenedPlan:
 
 
 def open_confirmed_plan(
-    application: Application, markets: MarketCatalog, *, now: datetime, authorize_only: bool = False
+    application: Application,
+    markets: MarketCatalog,
+    *,
+    now: datetime,
+    authorize_only: bool = False,
+    documents: tuple[PlanDocument, ...] = (),
 ) -> OpenedPlan:
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
     first part is due, and taken, at once. ``authorize_only`` (a checkout session's approval): the
@@ -103,7 +118,7 @@ def open_confirmed_plan(
     if market is None:
         # the market stopped lending in this currency while the approval was held
         raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
-    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now)
+    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now, documents=documents)
     if authorize_only:
         return OpenedPlan(Plan(plan.terms, plan.installments, status=PlanStatus.AUTHORIZED), (), ())
     if not market.product(application.order.plan_type).first_due_at_start:
@@ -131,11 +146,18 @@ async def confirm_application(
     application_id: str,
     idempotency_key: str | None,
     checkout_config: CheckoutConfig | None = None,
+    documents: Documents | None = None,
+    accepted_document_hash: str | None = None,
 ) -> StoredResponse:
     """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now. A
-    checkout session's approval becomes an AUTHORIZED plan and the session AUTHORIZED."""
+    checkout session's approval becomes an AUTHORIZED plan and the session AUTHORIZED. The
+    accepted pre-contract document (its hash checked) is kept with the plan; a market that
+    requires acceptance refuses a confirmation without it."""
     key = check_key(idempotency_key)
-    request_fp = fingerprint({"op": "confirm", "applicationId": application_id})
+    request: dict[str, str] = {"op": "confirm", "applicationId": application_id}
+    if accepted_document_hash is not None:
+        request["acceptedDocumentHash"] = accepted_document_hash.lower()
+    request_fp = fingerprint(request)
 
     async def attempt() -> StoredResponse:
         now = clock.now()
@@ -146,9 +168,17 @@ async def confirm_application(
         application = await store.get_application(customer_id, application_id)
         if application is None:
             raise ApplicationNotFound("no such application", field="applicationId")
+        application.offer_to_confirm(now)  # InvalidApplicationState unless it holds
         session = await store.checkout_by_application(application_id)
-        # InvalidApplicationState unless it holds
-        opened = open_confirmed_plan(application, markets, now=now, authorize_only=session is not None)
+        kept: tuple[PlanDocument, ...] = ()
+        if documents is not None:
+            accepted = await accepted_document(
+                documents, application, market_of(markets, application), accepted_document_hash
+            )
+            kept = (accepted,) if accepted is not None else ()
+        opened = open_confirmed_plan(
+            application, markets, now=now, authorize_only=session is not None, documents=kept
+        )
         plan = opened.plan
         checkout = None
         if session is not None:

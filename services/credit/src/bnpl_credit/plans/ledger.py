@@ -1,14 +1,15 @@
 """The plan's ledger: the plan aggregate, all in integer minor units.
 
 Per installment the plan keeps ``amount`` (scheduled, never changes), ``late_fee``,
-``credited`` (what refunds took off it), ``paid`` (what payments put on it) and
-``returned`` (what was paid and later given back because a refund exceeded what was owed),
-so that at every moment::
+``credited`` (what refunds took off it), ``rebated`` (interest not earned that was cancelled:
+early settlement, withdrawal, a refund's recomputed schedule), ``paid`` (what payments put on
+it) and ``returned`` (what was paid and later given back because a refund exceeded what was
+owed), so that at every moment::
 
-    due(i)  = amount + lateFee - credited          >= 0
+    due(i)  = amount + lateFee - credited - rebated   >= 0
     net(i)  = paid - returned                      0 <= net(i) <= due(i)
     sum(amount)                = principal + financeCharge
-    sum(due)                   = principal + financeCharge + lateFees - credits   (totalDue)
+    sum(due)                   = principal + financeCharge + lateFees - credits - rebates   (totalDue)
     sum(payments)              = sum(paid),  sum(refunds' returnedToShopper) = sum(returned)
     amountOutstanding          = totalDue - sum(net)
 
@@ -26,14 +27,14 @@ stale read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bnpl_credit.decision.policy import PlanTypeName
 from bnpl_credit.errors import CurrencyMismatch, Overpayment, PlanNotActive, RefundExceedsPrincipal
 from bnpl_credit.markets.catalog import DisclosedRate, LateFeeRules, MarketCatalog
-from bnpl_credit.plans.model import Allocation, InstallmentStatus, Payment, PlanStatus, Refund
+from bnpl_credit.plans.model import Allocation, InstallmentStatus, Payment, PlanDocument, PlanStatus, Refund
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +47,11 @@ class Installment:
     paid: int = 0
     returned: int = 0
     late_on: date | None = None  # the day it was marked late (it stays marked once paid)
+    rebated: int = 0  # interest not earned, cancelled (early settlement, withdrawal, refund recompute)
 
     @property
     def due(self) -> int:
-        return self.amount + self.late_fee - self.credited
+        return self.amount + self.late_fee - self.credited - self.rebated
 
     @property
     def net_paid(self) -> int:
@@ -80,6 +82,7 @@ class Installment:
 class Totals:
     late_fees: int
     credited: int
+    rebated: int
     total_due: int
     amount_paid: int
     amount_outstanding: int
@@ -104,6 +107,16 @@ class RefundOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Recomputation:
+    """A refund's recomputed schedule: what each unpaid installment becomes (by sequence; an
+    installment not named becomes 0), and how much of the reduction is interest no longer
+    earned (the rest is the refund itself)."""
+
+    unpaid: Mapping[int, int]
+    interest_cancelled: int
+
+
+@dataclass(frozen=True, slots=True)
 class PlanTerms:
     """What a plan was opened with; never changes."""
 
@@ -121,6 +134,7 @@ class PlanTerms:
     created_at: datetime
     rate: DisclosedRate  # the annual rate disclosed for the plan's own cash flows (APRC or APR)
     market_version: str | None = None  # the market terms it was made under (None: stored before they were recorded)
+    documents: tuple[PlanDocument, ...] = ()  # what the shopper accepted, kept with its hash
 
     @property
     def apr(self) -> float:
@@ -131,7 +145,16 @@ class PlanTerms:
 class Plan:
     """A payment plan: its fixed terms, its installments and where it stands."""
 
-    __slots__ = ("_completed_on", "_installments", "_refunded", "_refunded_on", "_status", "terms", "version")
+    __slots__ = (
+        "_completed_on",
+        "_installments",
+        "_refunded",
+        "_refunded_on",
+        "_status",
+        "_withdrawn_on",
+        "terms",
+        "version",
+    )
 
     def __init__(
         self,
@@ -142,9 +165,11 @@ class Plan:
         refunded: int = 0,
         completed_on: date | None = None,
         refunded_on: date | None = None,
+        withdrawn_on: date | None = None,
         version: int = 0,
     ) -> None:
         self.terms = terms
+        self._withdrawn_on = withdrawn_on
         self._installments = sorted(installments, key=lambda i: i.sequence)
         self._status = status
         self._refunded = refunded
@@ -185,6 +210,11 @@ class Plan:
         return self._refunded_on
 
     @property
+    def withdrawn_on(self) -> date | None:
+        """The day the shopper withdrew from the agreement (EU Art. 26, UK s. 66A), if they did."""
+        return self._withdrawn_on
+
+    @property
     def installments(self) -> tuple[Installment, ...]:
         return tuple(self._installments)
 
@@ -195,6 +225,7 @@ class Plan:
         return Totals(
             late_fees=sum(i.late_fee for i in insts),
             credited=sum(i.credited for i in insts),
+            rebated=sum(i.rebated for i in insts),
             total_due=total_due,
             amount_paid=paid,
             amount_outstanding=total_due - paid,
@@ -210,6 +241,7 @@ class Plan:
             refunded=self._refunded,
             completed_on=self._completed_on,
             refunded_on=self._refunded_on,
+            withdrawn_on=self._withdrawn_on,
             version=self.version,
         )
 
@@ -289,14 +321,19 @@ class Plan:
         self._check_balances()
         return tuple(allocations)
 
-    def refund(self, amount: int, currency: str, today: date) -> RefundOutcome:
+    def refund(
+        self, amount: int, currency: str, today: date, *, recomputed: Recomputation | None = None
+    ) -> RefundOutcome:
         """A merchant refund of ``amount`` of the principal.
 
-        Partial: the amount comes off what is still owed, last installments first; if more is
-        refunded than is still owed, the rest comes off paid installments (last first) and is
-        returned to the shopper. Full (refunds reach the principal): the purchase is undone, so
-        every installment is cancelled, finance charge and fees included, and everything the
-        shopper paid is returned; the plan ends REFUNDED.
+        Partial: with ``recomputed`` (a plan with interest), each unpaid installment is brought
+        to its recomputed amount: the refund and the interest no longer earned on it come off,
+        so interest is charged only on what is still financed. Whatever of the refund is left
+        (or all of it, without ``recomputed``) comes off what is still owed, last installments
+        first; if more is refunded than is still owed, the rest comes off paid installments
+        (last first) and is returned to the shopper. Full (refunds reach the principal): the
+        purchase is undone, so every installment is cancelled, finance charge and fees
+        included, and everything the shopper paid is returned; the plan ends REFUNDED.
         """
         if currency != self.currency:
             raise CurrencyMismatch(f"this plan is in {self.currency}", field="amount.currency")
@@ -326,6 +363,8 @@ class Plan:
                     credit(n, self._installments[n].due)
         else:
             remaining = amount
+            if recomputed is not None:
+                remaining = self._recompute(recomputed, remaining, credit)
             for n in last_first:  # first what is still owed
                 take = min(max(self._installments[n].unpaid, 0), remaining)
                 if take > 0:
@@ -355,6 +394,52 @@ class Plan:
             returns=tuple(Allocation(s, a) for s, a in sorted(returns.items())),
         )
 
+    def _recompute(self, recomputed: Recomputation, refund: int, credit: Callable[[int, int], None]) -> int:
+        """Bring each unpaid installment to ``recomputed.unpaid`` (by sequence; absent: 0): the
+        interest cancelled comes off as a rebate (last installments first), the rest of each
+        reduction as a credit of the refund. What of the refund is left over."""
+        interest = recomputed.interest_cancelled
+        remaining = refund
+        for n in reversed(range(len(self._installments))):
+            inst = self._installments[n]
+            reduction = max(inst.unpaid, 0) - recomputed.unpaid.get(inst.sequence, 0)
+            if reduction <= 0:
+                continue
+            rebate = min(reduction, interest)
+            if rebate:
+                interest -= rebate
+                self._installments[n] = replace(inst, rebated=inst.rebated + rebate)
+            take = min(reduction - rebate, remaining)
+            if take > 0:
+                credit(n, take)
+                remaining -= take
+        return remaining
+
+    def cancel_interest(self, amount: int, today: date) -> tuple[Allocation, ...]:
+        """Cancel ``amount`` of interest not earned off what is still owed, last installments
+        first (the rebate of an early settlement or a withdrawal); at most what is owed."""
+        if amount < 0 or amount > self.totals().amount_outstanding:
+            raise LedgerInvariantBroken("an interest rebate is between nothing and what is owed")
+        left = amount
+        rebates = []
+        for n in reversed(range(len(self._installments))):
+            inst = self._installments[n]
+            take = min(max(inst.unpaid, 0), left)
+            if take > 0:
+                self._installments[n] = replace(inst, rebated=inst.rebated + take)
+                rebates.append(Allocation(inst.sequence, take))
+                left -= take
+        self._settle(today)
+        self._check_balances()
+        return tuple(sorted(rebates, key=lambda a: a.sequence))
+
+    def mark_withdrawn(self, today: date) -> None:
+        """Record the shopper's withdrawal; the plan must already be settled."""
+        if self.totals().amount_outstanding != 0:
+            raise LedgerInvariantBroken("a withdrawal settles the plan first")
+        self._withdrawn_on = today
+        self._settle(today)
+
     # -- checking --------------------------------------------------------------------------
 
     def _check_balances(self) -> None:
@@ -366,9 +451,13 @@ class Plan:
             "installments do not add up to principal + finance charge",
         )
         _require(terms.principal + terms.finance_charge == terms.total_of_payments, "total of payments is off")
-        _require(t.total_due == terms.principal + terms.finance_charge + t.late_fees - t.credited, "total due is off")
+        _require(
+            t.total_due == terms.principal + terms.finance_charge + t.late_fees - t.credited - t.rebated,
+            "total due is off",
+        )
         for i in self._installments:
             _require(0 <= i.credited <= i.amount + i.late_fee, f"installment {i.sequence}: credited out of range")
+            _require(i.rebated >= 0 and i.due >= 0, f"installment {i.sequence}: rebated out of range")
             _require(0 <= i.net_paid <= i.due, f"installment {i.sequence}: paid out of range")
         _require(0 <= self._refunded <= terms.principal, "refunded out of range")
 

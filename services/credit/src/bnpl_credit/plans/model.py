@@ -64,3 +64,16 @@ class Refund:
     amount_outstanding: int  # as the refund left it
     created_at: datetime
     by: str  # the merchant caller's access key id or role
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDocument:
+    """A document kept with a plan (the pre-contract information the shopper accepted): where
+    each form is stored and its SHA-256, so the plan itself records what was agreed."""
+
+    kind: str  # "pre-contract"
+    title: str
+    pdf_key: str
+    pdf_sha256: str
+    html_key: str
+    html_sha256: str

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, IdempotencyKey, Store
 from bnpl_credit.plans import service
-from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan, PlanList
+from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan, PayoffQuote, PlanList, Withdrawal
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
@@ -45,5 +45,34 @@ async def make_payment(
     """Pay towards a plan; the oldest installments are paid first."""
     stored = await service.make_payment(
         store, markets, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.get("/{plan_id}/payoff-quote", response_model=PayoffQuote, responses={404: {"description": "Not found"}})
+async def payoff_quote(
+    plan_id: str, customer: CurrentCustomer, store: Store, markets: CurrentMarkets, clock: AppClock
+) -> PayoffQuote:
+    """What settles the plan today (pay it as a payment) and the interest it cancels."""
+    return await service.payoff_quote(store, markets, clock, customer.sub, plan_id=plan_id)
+
+
+@router.post(
+    "/{plan_id}/withdrawal",
+    status_code=201,
+    response_model=Withdrawal,
+    responses={404: {"description": "Not found"}, 409: {"description": "Period over, not active or key reused"}},
+)
+async def withdraw(
+    plan_id: str,
+    customer: CurrentCustomer,
+    store: Store,
+    markets: CurrentMarkets,
+    clock: AppClock,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Withdraw from the plan within the market's period: repay principal and interest for the days used."""
+    stored = await service.withdraw(
+        store, markets, clock, customer.sub, plan_id=plan_id, idempotency_key=idempotency_key
     )
     return JSONResponse(stored.body, status_code=stored.status_code)

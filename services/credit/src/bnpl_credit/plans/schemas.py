@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from bnpl_credit.markets.catalog import LateFeeRules
+from bnpl_credit.markets.interest import PayoffQuote as EarlyQuote
+from bnpl_credit.plans.interest import WithdrawalTerms
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.schemas import NOMINAL_APR, CamelModel, InputModel, Money, MoneyInput, PlanType, RateFields
@@ -22,10 +24,11 @@ class PlanInstallment(CamelModel):
     amount: Money = Field(description="as scheduled")
     late_fee: Money
     refunded: Money = Field(description="taken off by merchant refunds")
-    amount_due: Money = Field(description="amount + lateFee - refunded")
+    amount_due: Money = Field(description="amount + lateFee - refunded - interestCancelled")
     amount_paid: Money = Field(description="paid and kept (net of what refunds returned)")
     status: InstallmentStatus
     late_since: date | None
+    interest_cancelled: Money = Field(description="interest not earned, cancelled (early settlement, refund)")
 
 
 class PaymentPlan(RateFields):
@@ -46,6 +49,12 @@ class PaymentPlan(RateFields):
     amount_paid: Money
     amount_outstanding: Money
     returned_to_shopper: Money
+    interest_cancelled: Money = Field(
+        description="interest not earned that was cancelled: early settlement, "
+        "withdrawal, the schedule a partial refund recomputed"
+    )
+    interest_charged: Money = Field(description="financeCharge - interestCancelled: the interest the shopper pays")
+    withdrawn_on: date | None = Field(description="the day the shopper withdrew from the agreement")
     installments: list[PlanInstallment]
     created_at: datetime
 
@@ -78,6 +87,9 @@ class PaymentPlan(RateFields):
             amount_paid=Money.of(totals.amount_paid, currency),
             amount_outstanding=Money.of(totals.amount_outstanding, currency),
             returned_to_shopper=Money.of(totals.returned_to_shopper, currency),
+            interest_cancelled=Money.of(totals.rebated, currency),
+            interest_charged=Money.of(t.finance_charge - totals.rebated, currency),
+            withdrawn_on=plan.withdrawn_on,
             installments=[
                 PlanInstallment(
                     sequence=i.sequence,
@@ -89,6 +101,7 @@ class PaymentPlan(RateFields):
                     amount_paid=Money.of(i.net_paid, currency),
                     status=i.status(today, grace_days).value,
                     late_since=i.late_on,
+                    interest_cancelled=Money.of(i.rebated, currency),
                 )
                 for i in plan.installments
             ],
@@ -98,6 +111,14 @@ class PaymentPlan(RateFields):
 
 class PlanList(CamelModel):
     items: list[PaymentPlan]
+
+
+class ConfirmInput(InputModel):
+    accepted_document_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="the pre-contract document's contentHash (SHA-256, hex): the shopper accepted it",
+    )
 
 
 class PaymentInput(InputModel):
@@ -118,9 +139,10 @@ class Payment(CamelModel):
     allocations: list[Allocation]
     plan_status: PlanStatus
     amount_outstanding: Money
+    interest_cancelled: Money = Field(description="what paying off early cancelled (the payoff quote's rebate)")
 
     @classmethod
-    def of(cls, payment: PaymentRecord, plan: Plan) -> Payment:
+    def of(cls, payment: PaymentRecord, plan: Plan, *, interest_cancelled: int = 0) -> Payment:
         """The payment with where it left ``plan``."""
         currency = payment.currency
         return cls(
@@ -134,4 +156,44 @@ class Payment(CamelModel):
             ],
             plan_status=plan.status.value,
             amount_outstanding=Money.of(plan.totals().amount_outstanding, currency),
+            interest_cancelled=Money.of(interest_cancelled, currency),
+        )
+
+
+class PayoffQuote(CamelModel):
+    amount: Money = Field(description="what settles the plan today")
+    as_of: date
+    rebate: Money = Field(description="the installments still to come less amount: the interest not earned")
+    remaining: Money = Field(description="the installments still to come, as scheduled")
+
+    @classmethod
+    def of(cls, quote: EarlyQuote, currency: str) -> PayoffQuote:
+        return cls(
+            amount=Money.of(quote.amount, currency),
+            as_of=quote.as_of,
+            rebate=Money.of(quote.rebate, currency),
+            remaining=Money.of(quote.remaining, currency),
+        )
+
+
+class Withdrawal(CamelModel):
+    plan_id: str
+    withdrawn_on: date
+    principal: Money = Field(description="the principal still financed, repaid")
+    interest: Money = Field(description="interest at the borrowing rate for the days used")
+    days: int = Field(description="days the credit was used")
+    amount_paid: Money = Field(description="taken now: principal + interest - what was already paid")
+    plan: PaymentPlan
+
+    @classmethod
+    def of(cls, terms: WithdrawalTerms, plan: PaymentPlan, currency: str) -> Withdrawal:
+        assert plan.withdrawn_on is not None
+        return cls(
+            plan_id=plan.id,
+            withdrawn_on=plan.withdrawn_on,
+            principal=Money.of(terms.principal, currency),
+            interest=Money.of(terms.interest, currency),
+            days=terms.days,
+            amount_paid=Money.of(terms.to_pay, currency),
+            plan=plan,
         )

@@ -11,13 +11,14 @@ from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
 
 from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
+from bnpl_credit.plans import interest
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import completion, installments_late, payment_applied
 from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
-from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PlanList
+from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PayoffQuote, PlanList, Withdrawal
 
 log = logging.getLogger("bnpl.credit.plans")
 
@@ -47,7 +48,8 @@ async def make_payment(
     body: PaymentInput,
     idempotency_key: str | None,
 ) -> StoredResponse:
-    """A repayment: oldest installment first, partial payments fine, more than is owed refused."""
+    """A repayment: oldest installment first, partial payments fine, more than is owed refused; a
+    payment that reaches the payoff quote settles the plan at that amount."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "payment", "planId": plan_id, "body": body.model_dump(by_alias=True, mode="json")})
 
@@ -58,12 +60,13 @@ async def make_payment(
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))  # what is owed today, fees included
         was = plan.status
-        allocations = plan.take_payment(body.amount.amount, body.amount.currency, today)
+        # paying the payoff quote settles the plan early: the interest not yet earned is cancelled
+        allocations, taken, rebate = interest.take_payment(plan, body.amount.amount, body.amount.currency, today)
         payment = Payment(
             id=str(uuid.uuid4()),
             customer_id=plan.customer_id,
             plan_id=plan.id,
-            amount=body.amount.amount,
+            amount=taken,  # a payment reaching the payoff quote takes only that
             currency=plan.currency,
             source=PaymentSource.SHOPPER,
             created_at=now,
@@ -71,7 +74,7 @@ async def make_payment(
         )
         return PlanChange(
             plan=plan,
-            response=PaymentOut.of(payment, plan).to_json(),
+            response=PaymentOut.of(payment, plan, interest_cancelled=rebate).to_json(),
             events=[
                 *installments_late(plan, marked, now),
                 payment_applied(payment, plan, now),
@@ -83,6 +86,71 @@ async def make_payment(
     outcome = await change_plan_once(store, clock, scope=customer_id, key=key, request_fp=request_fp, build=build)
     if outcome.written:
         log.info("payment applied", extra={"plan_id": plan_id, "payment_id": outcome.response.body["id"]})
+    return outcome.response
+
+
+async def payoff_quote(
+    store: PlanStore, markets: MarketCatalog, clock: Clock, customer_id: str, *, plan_id: str
+) -> PayoffQuote:
+    """What settles the plan today, and the interest that settling cancels."""
+    plan = await store.get_plan(customer_id, plan_id)
+    if plan is None:
+        raise PlanNotFound("no such plan", field="planId")
+    today = clock.now().date()
+    view = plan.as_of(today, late_fee_terms(markets, plan))
+    return PayoffQuote.of(interest.payoff_quote(view, today), view.currency)
+
+
+async def withdraw(
+    store: PlanChangeStore,
+    markets: MarketCatalog,
+    clock: Clock,
+    customer_id: str,
+    *,
+    plan_id: str,
+    idempotency_key: str | None,
+) -> StoredResponse:
+    """Withdraw from the agreement within the market's period: repay the principal with interest
+    for the days used (taken now, as any payment); everything else still owed is cancelled."""
+    key = check_key(idempotency_key)
+    request_fp = fingerprint({"op": "withdraw", "planId": plan_id})
+
+    async def build(now: datetime) -> PlanChange:
+        plan = await store.get_plan(customer_id, plan_id)
+        if plan is None:
+            raise PlanNotFound("no such plan", field="planId")
+        today = now.date()
+        market = markets.version(plan.terms.market_version or "") or markets.for_currency(plan.currency)
+        if market is None:
+            raise PlanNotFound("no such plan", field="planId")
+        marked = plan.mark_late(today, late_fee_terms(markets, plan))
+        terms = interest.withdrawal_terms(plan, market, today)
+        allocations = interest.withdraw(plan, terms, today)
+        payments = []
+        if terms.to_pay:
+            payments.append(
+                Payment(
+                    id=str(uuid.uuid4()),
+                    customer_id=plan.customer_id,
+                    plan_id=plan.id,
+                    amount=terms.to_pay,
+                    currency=plan.currency,
+                    source=PaymentSource.SHOPPER,
+                    created_at=now,
+                    allocations=allocations,
+                )
+            )
+        view = PaymentPlan.of(plan, today=today, grace_days=late_fee_terms(markets, plan).grace_days)
+        return PlanChange(
+            plan=plan,
+            response=Withdrawal.of(terms, view, plan.currency).to_json(),
+            events=[*installments_late(plan, marked, now), *(payment_applied(p, plan, now) for p in payments)],
+            payments=payments,
+        )
+
+    outcome = await change_plan_once(store, clock, scope=customer_id, key=key, request_fp=request_fp, build=build)
+    if outcome.written:
+        log.info("plan withdrawn", extra={"plan_id": plan_id})
     return outcome.response
 
 

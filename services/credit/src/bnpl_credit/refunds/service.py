@@ -1,5 +1,7 @@
-"""Merchant refunds: reduce what the shopper owes (last installments first), return what was
-overpaid; refunds reaching the principal undo the plan (REFUNDED). The arithmetic is the
+"""Merchant refunds: reduce what the shopper owes (a plan with interest: the remaining schedule
+recomputed, so interest is charged only on what is still financed; interest-free: the last
+installments first), return what was overpaid; refunds reaching the principal undo the plan
+(REFUNDED). The arithmetic is the
 plan's own (:meth:`Plan.refund`); this finds the plan the merchant means and records it."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bnpl_credit.errors import AmbiguousOrder, PlanNotActive, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import completion, installments_late, refund_applied
+from bnpl_credit.plans.interest import refund_recomputation
 from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.model import Refund
 from bnpl_credit.plans.ports import PlanStore
@@ -78,7 +81,11 @@ async def refund(
         today = now.date()
         marked = plan.mark_late(today, late_fee_terms(markets, plan))
         was = plan.status
-        outcome = plan.refund(body.amount.amount, body.amount.currency, today)
+        # a plan with interest: the remaining schedule is recomputed on what is still financed
+        recomputed = (
+            refund_recomputation(plan, body.amount.amount, today) if body.amount.currency == plan.currency else None
+        )
+        outcome = plan.refund(body.amount.amount, body.amount.currency, today, recomputed=recomputed)
         t = plan.terms
         record = Refund(
             id=str(uuid.uuid4()),

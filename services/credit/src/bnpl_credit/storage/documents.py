@@ -38,7 +38,7 @@ from bnpl_credit.decision.schedule import Schedule, ScheduledInstallment
 from bnpl_credit.markets.catalog import DisclosedRate, MarketCatalog, disclosed_rate, load_catalog
 from bnpl_credit.markets.rates import RateKind
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
-from bnpl_credit.plans.model import Allocation, Payment, PaymentSource, PlanStatus, Refund
+from bnpl_credit.plans.model import Allocation, Payment, PaymentSource, PlanDocument, PlanStatus, Refund
 from bnpl_credit.scoring.port import ScoreResult, parse_prediction
 
 Doc = dict[str, Any]
@@ -351,6 +351,7 @@ def plan_doc(plan: Plan) -> Doc:
         "aprBasisPoints": t.apr_basis_points,
         **_rate_doc(t.rate),
         **_version_doc(t.market_version),
+        **_plan_documents_doc(t.documents),
         "refunded": plan.refunded,
         "installments": [
             {
@@ -362,6 +363,8 @@ def plan_doc(plan: Plan) -> Doc:
                 "paid": i.paid,
                 "returned": i.returned,
                 "lateAt": i.late_on.isoformat() if i.late_on else None,
+                # only when some interest was cancelled: documents stored before stay as they were
+                **({"rebated": i.rebated} if i.rebated else {}),
             }
             for i in plan.installments
         ],
@@ -371,6 +374,8 @@ def plan_doc(plan: Plan) -> Doc:
         doc["completedOn"] = plan.completed_on.isoformat()
     if plan.refunded_on is not None:
         doc["refundedOn"] = plan.refunded_on.isoformat()
+    if plan.withdrawn_on is not None:
+        doc["withdrawnOn"] = plan.withdrawn_on.isoformat()
     return doc
 
 
@@ -399,6 +404,7 @@ def plan_from_doc(doc: Doc, version: int) -> Plan:
         created_at=created_at,
         rate=rate,
         market_version=doc.get("marketVersion"),
+        documents=_plan_documents(doc.get("documents", [])),
     )
     installments = [
         Installment(
@@ -410,6 +416,7 @@ def plan_from_doc(doc: Doc, version: int) -> Plan:
             paid=i["paid"],
             returned=i["returned"],
             late_on=_opt_date(i.get("lateAt")),
+            rebated=i.get("rebated", 0),
         )
         for i in doc["installments"]
     ]
@@ -420,7 +427,40 @@ def plan_from_doc(doc: Doc, version: int) -> Plan:
         refunded=doc.get("refunded", 0),
         completed_on=_opt_date(doc.get("completedOn")),
         refunded_on=_opt_date(doc.get("refundedOn")),
+        withdrawn_on=_opt_date(doc.get("withdrawnOn")),
         version=version,
+    )
+
+
+def _plan_documents_doc(documents: tuple[PlanDocument, ...]) -> Doc:
+    if not documents:
+        return {}
+    return {
+        "documents": [
+            {
+                "kind": d.kind,
+                "title": d.title,
+                "pdfKey": d.pdf_key,
+                "pdfSha256": d.pdf_sha256,
+                "htmlKey": d.html_key,
+                "htmlSha256": d.html_sha256,
+            }
+            for d in documents
+        ]
+    }
+
+
+def _plan_documents(docs: list[Doc]) -> tuple[PlanDocument, ...]:
+    return tuple(
+        PlanDocument(
+            kind=d["kind"],
+            title=d["title"],
+            pdf_key=d["pdfKey"],
+            pdf_sha256=d["pdfSha256"],
+            html_key=d["htmlKey"],
+            html_sha256=d["htmlSha256"],
+        )
+        for d in docs
     )
 
 
