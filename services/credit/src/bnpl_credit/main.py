@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
@@ -15,7 +16,9 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
+from bnpl_credit.applications.finance_review import FinanceReviewPolicy
 from bnpl_credit.applications.holds import expire_approvals
+from bnpl_credit.applications.profile_trust import profile_verifier
 from bnpl_credit.applications.router import router as applications_router
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.credit_line.router import router as credit_line_router
@@ -134,6 +137,13 @@ def create_app(
         )
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
+        app.state.finance_review = FinanceReviewPolicy(
+            window=timedelta(hours=settings.finance_review_window_hours),
+            threshold_percent=settings.finance_material_change_percent,
+        )
+        app.state.profile_verifier = profile_verifier(
+            settings.profile_verify_keys, max_age_seconds=settings.profile_snapshot_max_age_seconds
+        )
         tasks: list[asyncio.Task[None]] = []
         if background:
             if the_publisher is not None:

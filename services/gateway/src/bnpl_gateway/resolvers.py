@@ -159,7 +159,8 @@ class Mutation:
     ) -> CreditApplication:
         ctx = info.context
         try:
-            profile = await ctx.upstreams.user.call("GET", "/v1/profile", token=ctx.token)
+            # signed by the user service: passed through untouched, verified by the credit service
+            snapshot = await ctx.upstreams.user.call("GET", "/v1/profile/snapshot", token=ctx.token)
         except NotFoundUpstream as exc:
             raise GatewayError(
                 "ProfileNotFound", "create a profile before applying for credit", info={"field": "profile"}
@@ -168,7 +169,11 @@ class Mutation:
             "POST",
             "/v1/applications",
             token=ctx.token,
-            json={"order": to_json(input), "profile": profile},
+            json={
+                "order": to_json(input),
+                "profile": snapshot["profile"],
+                "profileSignature": {"signedAt": snapshot["signedAt"], "signature": snapshot["signature"]},
+            },
             idempotency_key=idempotency_key,
             field_map=ORDER_FIELDS,
         )

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from bnpl_common.errors import ERROR_RESPONSES
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import deciding, holds, queries
+from bnpl_credit.applications.profile_trust import check_profile_signature
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, CreditApplication
 from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, Engine, IdempotencyKey, Store
 from bnpl_credit.plans import confirm
@@ -22,9 +23,13 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=E
     "",
     status_code=201,
     response_model=CreditApplication,
-    responses={409: {"description": "Idempotency key reused with another body"}},
+    responses={
+        403: {"description": "`ProfileNotTrusted`: the profile is unsigned, altered or its signature too old"},
+        409: {"description": "Idempotency key reused with another body"},
+    },
 )
 async def apply_for_credit(
+    request: Request,
     body: ApplicationInput,
     customer: CurrentCustomer,
     store: Store,
@@ -33,8 +38,15 @@ async def apply_for_credit(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Decide a credit application for the caller's order."""
+    check_profile_signature(request.app.state.profile_verifier, await request.json(), body.profile_signature)
     stored = await deciding.apply_for_credit(
-        store, engine, clock, customer.sub, body=body, idempotency_key=idempotency_key
+        store,
+        engine,
+        clock,
+        customer.sub,
+        body=body,
+        idempotency_key=idempotency_key,
+        finance_review=request.app.state.finance_review,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 
