@@ -73,6 +73,8 @@ class FakeService:
             )
             self.calls.append(call)
             reply = self.routes.get((call.method, call.path))
+            if reply is None and (call.method, call.path) == ("GET", "/v1/profile/snapshot"):
+                reply = _snapshot_of(self.routes.get(("GET", "/v1/profile")), call)
             if reply is None:
                 return JSONResponse({"error": {"type": "NotFound", "message": "Not Found"}}, status_code=404)
             status, payload = reply(call) if callable(reply) else reply
@@ -82,6 +84,17 @@ class FakeService:
 
     def paths(self) -> list[tuple[str, str]]:
         return [(c.method, c.path) for c in self.calls]
+
+
+def _snapshot_of(profile_reply: Reply | None, call: Call) -> tuple[int, Any] | None:
+    """The user service's signed snapshot, as a test's ``GET /v1/profile`` route would give it
+    (the gateway passes it through; signatures are checked by the credit service's tests)."""
+    if profile_reply is None:
+        return None
+    status, payload = profile_reply(call) if callable(profile_reply) else profile_reply
+    if status != 200:
+        return status, payload
+    return 200, {"profile": payload, "signedAt": "2026-03-15T12:00:00.000000Z", "signature": "local.test"}
 
 
 class RoutingTransport(httpx.AsyncBaseTransport):

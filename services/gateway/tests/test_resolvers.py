@@ -94,11 +94,13 @@ def test_apply_for_credit_is_a_pipeline(gql, user_service, credit_service, api) 
     assert app["score"] == 712 and app["reasons"] == [{"code": "R01", "description": "Short credit history"}]
     assert app["offer"]["planType"] == "PAY_IN_4" and len(app["offer"]["installments"]) == 4
     assert (app["offer"]["rateKind"], app["offer"]["rateLabel"], app["offer"]["annualRate"]) == ("APRC", "APRC", 0.0)
-    assert user_service.paths() == [("GET", "/v1/profile")]
+    assert user_service.paths() == [("GET", "/v1/profile/snapshot")]  # the profile signed for the credit service
     (call,) = credit_service.calls
     assert (call.method, call.path) == ("POST", "/v1/applications")
     assert call.headers["idempotency-key"] == "checkout-0001"
-    assert call.body == {"order": ORDER, "profile": profile}  # exactly what step 1 read
+    # exactly what step 1 read, with the user service's signature passed through untouched
+    signature = {"signedAt": "2026-03-15T12:00:00.000000Z", "signature": "local.test"}
+    assert call.body == {"order": ORDER, "profile": profile, "profileSignature": signature}
 
 
 def test_apply_without_profile_is_profile_not_found(gql, user_service, credit_service, api) -> None:
