@@ -1,6 +1,7 @@
-"""Hardening items 3, 4, 5 and 10 end to end, each reproducing the attack of the issue against
+"""Hardening items 3, 4, 5, 7 and 10 end to end, each reproducing the attack of the issue against
 the real processes: one person with three accounts, declared-income shopping, codes asked for
-someone else's number, and a profile invented by a caller holding the gateway's credential."""
+someone else's number, revoked users, and a profile invented by a caller holding the gateway's
+credential."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import fake_aws_credentials
 
 from scripts.devstack import Stack
-from tests.conftest import Shopper, outbox_path
+from tests.conftest import PASSWORD, Shopper, outbox_path
 from tests.journey import APPLY, CREATE_PROFILE, ME, START_VERIFICATION, good_profile, order, phone
+from tests.plans_queries import CANCEL, CONFIRM_PLAN, PAY, PLAN
 from tests.test_e2e_journey import verified
 
 pytestmark = pytest.mark.e2e
 
+APPLICATION_STATUS = "query One($id: ID!) { application(id: $id) { id applicationStatus } }"
 UPDATE_PROFILE = """
 mutation Update($input: ProfileUpdateInput!) { updateProfile(input: $input) { id monthlyIncome { amount } } }"""
 
@@ -119,3 +122,44 @@ def test_a_leaked_gateway_credential_cannot_invent_an_income(stack: Stack, new_s
         )
         assert r.status_code == 403 and r.json()["error"]["type"] == "ProfileNotTrusted", r.text
     assert shopper.ok("query { applications { items { id } } }")["applications"]["items"] == []
+
+
+# -- item 7: revoked users ------------------------------------------------------------------------
+
+
+def _revoke(stack: Stack, how: str, email: str) -> None:
+    assert stack.cognito is not None
+    idp, pool = stack.cognito.client(), stack.cognito.pool_id
+    if how == "disabled":
+        idp.admin_disable_user(UserPoolId=pool, Username=email)
+    elif how == "deleted":
+        idp.admin_delete_user(UserPoolId=pool, Username=email)
+    else:
+        idp.admin_user_global_sign_out(UserPoolId=pool, Username=email)
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted", "signed out everywhere"])
+def test_a_revoked_user_cannot_apply_confirm_pay_or_cancel(stack: Stack, new_shopper, how: str) -> None:
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile(phoneNumber=phone()))
+    first = apply_for(shopper, 20_000)
+    plan = shopper.ok(CONFIRM_PLAN, {"id": first["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    pending = apply_for(shopper, 20_000)
+    assert pending["status"] == "APPROVED"
+    # a token the gateway has not seen yet (a cached live answer lasts TOKEN_REVOCATION_CACHE_SECONDS)
+    assert stack.cognito is not None
+    fresh = Shopper(shopper.email, shopper.sub, stack.cognito.access_token(shopper.email, PASSWORD), shopper.gateway)
+    _revoke(stack, how, shopper.email)
+    attempts = [
+        (APPLY, {"input": order(20_000), "key": uuid.uuid4().hex}),
+        (CONFIRM_PLAN, {"id": pending["id"], "key": uuid.uuid4().hex}),
+        (PAY, {"plan": plan["id"], "amount": {"amount": 5_000, "currency": "EUR"}, "key": uuid.uuid4().hex}),
+        (CANCEL, {"id": pending["id"]}),
+    ]
+    for document, variables in attempts:
+        error = fresh.error(document, variables)
+        assert error["errorType"] == "UnauthorizedException", error
+    # nothing moved: reads still work until the token expires (the README's stated window)
+    assert shopper.ok(APPLICATION_STATUS, {"id": pending["id"]})["application"]["applicationStatus"] == "APPROVED"
+    assert shopper.ok(PLAN, {"id": plan["id"]})["plan"]["amountPaid"] == plan["amountPaid"]
+    assert len(shopper.ok("query { applications { items { id } } }")["applications"]["items"]) == 2

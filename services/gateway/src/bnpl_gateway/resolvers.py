@@ -158,6 +158,7 @@ class Mutation:
         self, info: Info, input: CreditApplicationInput, idempotency_key: str
     ) -> CreditApplication:
         ctx = info.context
+        await ctx.ensure_live()
         try:
             # signed by the user service: passed through untouched, verified by the credit service
             snapshot = await ctx.upstreams.user.call("GET", "/v1/profile/snapshot", token=ctx.token)
@@ -182,6 +183,7 @@ class Mutation:
     @strawberry.mutation(description="Turn an approved application into a payment plan.")
     async def confirm_plan(self, info: Info, application_id: strawberry.ID, idempotency_key: str) -> PaymentPlan:
         ctx = info.context
+        await ctx.ensure_live()
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/applications/{_segment(application_id, 'applicationId')}/confirm",
@@ -194,6 +196,7 @@ class Mutation:
     @strawberry.mutation
     async def cancel_application(self, info: Info, id: strawberry.ID) -> CreditApplication:
         ctx = info.context
+        await ctx.ensure_live()
         data = await ctx.upstreams.credit.call(
             "POST", f"/v1/applications/{_segment(id)}/cancel", token=ctx.token, json={}
         )
@@ -204,6 +207,7 @@ class Mutation:
         self, info: Info, plan_id: strawberry.ID, amount: MoneyInput, idempotency_key: str
     ) -> Payment:
         ctx = info.context
+        await ctx.ensure_live()
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/plans/{_segment(plan_id, 'planId')}/payments",
