@@ -10,7 +10,16 @@ from bnpl_common.service_auth import USER_TOKEN_HEADER
 from bnpl_common.testing import TokenMinter
 from bnpl_credit.scoring.port import ScorerError
 from bnpl_credit.settings import Settings
-from bnpl_credit.testing import Api, FakeScorer, count_rows, make_order, make_profile, new_key, score_result
+from bnpl_credit.testing import (
+    Api,
+    FakeScorer,
+    application_body,
+    count_rows,
+    make_order,
+    make_profile,
+    new_key,
+    score_result,
+)
 from fastapi.testclient import TestClient
 
 
@@ -122,7 +131,7 @@ def test_keys_are_scoped_per_customer(api: Api, other: Api) -> None:
 
 
 def test_missing_or_bad_idempotency_key(api: Api) -> None:
-    body = {"order": make_order(), "profile": make_profile(api.sub)}
+    body = application_body(make_order(), make_profile(api.sub))
     r = api.request("POST", "/v1/applications", json=body)
     assert r.status_code == 422 and r.json()["error"]["field"] == "idempotencyKey"
     r = api.request("POST", "/v1/applications", json=body, key="short")

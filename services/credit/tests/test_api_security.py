@@ -17,7 +17,7 @@ from bnpl_common.testing import TEST_CLIENT_ID, TEST_POOL_ID, TokenMinter
 from bnpl_credit.main import create_app
 from bnpl_credit.refunds.auth import MerchantKey
 from bnpl_credit.settings import LOCAL_MERCHANT_ACCESS_KEY_ID, LOCAL_MERCHANT_SECRET, Settings
-from bnpl_credit.testing import Api, FakeScorer, count_rows, make_order, make_profile, new_key
+from bnpl_credit.testing import Api, FakeScorer, application_body, count_rows, make_order, make_profile, new_key
 from botocore.credentials import Credentials
 from fastapi.testclient import TestClient
 
@@ -206,7 +206,7 @@ def test_the_profile_snapshot_stays_lenient(api: Api) -> None:
         monthlyIncome={"amount": 300_000, "currency": "EUR", "formatted": "3,000.00"},
         somethingNew=True,
     )
-    r = api.request("POST", "/v1/applications", key=new_key(), json={"order": make_order(), "profile": customer})
+    r = api.request("POST", "/v1/applications", key=new_key(), json=application_body(make_order(), customer))
     assert r.status_code == 201 and r.json()["status"] == "APPROVED"
 
 

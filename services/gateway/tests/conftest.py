@@ -73,6 +73,8 @@ class FakeService:
             )
             self.calls.append(call)
             reply = self.routes.get((call.method, call.path))
+            if reply is None and (call.method, call.path) == ("GET", "/v1/profile/snapshot"):
+                reply = _snapshot_of(self.routes.get(("GET", "/v1/profile")), call)
             if reply is None:
                 return JSONResponse({"error": {"type": "NotFound", "message": "Not Found"}}, status_code=404)
             status, payload = reply(call) if callable(reply) else reply
@@ -82,6 +84,46 @@ class FakeService:
 
     def paths(self) -> list[tuple[str, str]]:
         return [(c.method, c.path) for c in self.calls]
+
+
+def _snapshot_of(profile_reply: Reply | None, call: Call) -> tuple[int, Any] | None:
+    """The user service's signed snapshot, as a test's ``GET /v1/profile`` route would give it
+    (the gateway passes it through; signatures are checked by the credit service's tests)."""
+    if profile_reply is None:
+        return None
+    status, payload = profile_reply(call) if callable(profile_reply) else profile_reply
+    if status != 200:
+        return status, payload
+    return 200, {"profile": payload, "signedAt": "2026-03-15T12:00:00.000000Z", "signature": "local.test"}
+
+
+@dataclass
+class FakeCognito:
+    """Cognito's ``GetUser`` as the gateway's revocation check asks it: 200 for a live token,
+    ``NotAuthorizedException`` for a revoked one, a 500 while ``down``."""
+
+    revoked: set[str] = field(default_factory=set)
+    down: bool = False
+    asked: int = 0
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/")
+        async def api(request: Request) -> JSONResponse:
+            assert request.headers["x-amz-target"] == "AWSCognitoIdentityProviderService.GetUser"
+            self.asked += 1
+            if self.down:
+                return JSONResponse({"__type": "InternalErrorException"}, status_code=500)
+            token = json.loads(await request.body())["AccessToken"]
+            if token in self.revoked:
+                return JSONResponse({"__type": "NotAuthorizedException", "message": "revoked"}, status_code=400)
+            return JSONResponse({"Username": "u", "UserAttributes": []})
+
+        return app
+
+
+COGNITO_HOST = f"cognito-idp.{TEST_REGION}.amazonaws.com"
 
 
 class RoutingTransport(httpx.AsyncBaseTransport):
@@ -131,8 +173,13 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
+def cognito() -> FakeCognito:
+    return FakeCognito()
+
+
+@pytest.fixture
 def build_gateway(
-    minter: TokenMinter, user_service: FakeService, credit_service: FakeService
+    minter: TokenMinter, user_service: FakeService, credit_service: FakeService, cognito: FakeCognito
 ) -> Iterator[Callable[..., TestClient]]:
     """Start a gateway (lifespan included) wired to the fakes; pass settings overrides or a transport."""
     clients: list[TestClient] = []
@@ -145,6 +192,7 @@ def build_gateway(
             {
                 "user.test": httpx.ASGITransport(app=user_service.app()),
                 "credit.test": httpx.ASGITransport(app=credit_service.app()),
+                COGNITO_HOST: httpx.ASGITransport(app=cognito.app()),
             }
         )
         app = create_app(

@@ -91,12 +91,19 @@ def test_apply_for_credit_is_a_pipeline(gql, user_service, credit_service, api) 
     assert app["score"] == 712 and app["reasons"] == [{"code": "R01", "description": "Short credit history"}]
     assert app["offer"]["planType"] == "PAY_IN_4" and len(app["offer"]["installments"]) == 4
     assert (app["offer"]["rateKind"], app["offer"]["rateLabel"], app["offer"]["annualRate"]) == ("APRC", "APRC", 0.0)
-    assert user_service.paths() == [("GET", "/v1/profile")]
+    assert user_service.paths() == [("GET", "/v1/profile/snapshot")]  # the profile signed for the credit service
     (call,) = credit_service.calls
     assert (call.method, call.path) == ("POST", "/v1/applications")
     assert call.headers["idempotency-key"] == "checkout-0001"
-    # the session's token and the plan; merchant, reference and amount are the session's own
-    assert call.body == {"checkoutToken": CHECKOUT_TOKEN, "planType": "PAY_IN_4", "profile": profile}
+    # the session's token and the plan (merchant, reference and amount are the session's own), and
+    # exactly what step 1 read, with the user service's signature passed through untouched
+    signature = {"signedAt": "2026-03-15T12:00:00.000000Z", "signature": "local.test"}
+    assert call.body == {
+        "checkoutToken": CHECKOUT_TOKEN,
+        "planType": "PAY_IN_4",
+        "profile": profile,
+        "profileSignature": signature,
+    }
 
 
 def test_apply_without_profile_is_profile_not_found(gql, user_service, credit_service, api) -> None:

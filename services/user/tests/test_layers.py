@@ -10,7 +10,7 @@ import bnpl_user
 
 LAYERS: list[set[str]] = [
     # foundations: errors, settings, country codes, the SMS port and its adapters
-    {"", "countries", "errors", "settings", "notifier", "profiles", "verification", "storage"},
+    {"", "countries", "errors", "persons", "settings", "notifier", "profiles", "verification", "storage"},
     # records
     {"profiles.model", "verification.model"},
     # storage ports
@@ -18,8 +18,10 @@ LAYERS: list[set[str]] = [
     # HTTP bodies and their mapping to records
     {"profiles.schemas", "verification.schemas"},
     # the rules
+    {"profiles.finances", "profiles.snapshot"},
     {"profiles.service", "verification.service"},
     # storage adapters: only the factory (and main, through it) may name them
+    {"storage.sqlite_numbers", "storage.dynamodb_numbers"},
     {"storage.table", "storage.profile_json", "storage.sqlite", "storage.dynamodb", "storage.factory"},
     # wiring: dependencies, routes, the app
     {"deps"},

@@ -57,6 +57,7 @@ def test_health_and_openapi_need_no_auth(api: UserApi) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     assert set(paths) == {
         "/v1/profile",
+        "/v1/profile/snapshot",
         "/v1/profile/phone-verification",
         "/v1/profile/phone-verification/confirm",
     }

@@ -9,6 +9,11 @@ from bnpl_user.settings import Settings
 from pydantic import ValidationError
 
 REAL_KEYS = {"AKIAREALCALLER000001": "a-real-secret-from-secrets-manager"}
+# a real person-key secret and profile signing seed (32 bytes, base64url), as Secrets Manager would hold
+REAL_IDENTITY = {
+    "person_key_secret": "a-real-person-key-secret-0123456789",
+    "profile_signing_key": "cmVhbC1wcm9maWxlLXNpZ25pbmctc2VlZC0zMmJ5dGU",
+}
 
 
 def test_defaults() -> None:
@@ -46,7 +51,7 @@ def test_aws_refuses_the_placeholder_pepper() -> None:
 
 def test_aws_refuses_the_outbox() -> None:
     with pytest.raises(ValidationError, match="SMS_NOTIFIER"):
-        Settings(bnpl_env="aws", service_auth_keys=REAL_KEYS, otp_pepper="a-real-pepper-0123456789")
+        Settings(bnpl_env="aws", service_auth_keys=REAL_KEYS, otp_pepper="a-real-pepper-0123456789", **REAL_IDENTITY)
 
 
 def test_aws_with_real_values_is_accepted() -> None:
@@ -55,5 +60,24 @@ def test_aws_with_real_values_is_accepted() -> None:
         service_auth_keys=REAL_KEYS,
         otp_pepper="a-real-pepper-0123456789",
         sms_notifier="end-user-messaging",
+        **REAL_IDENTITY,
     )
     assert s.secret_values()["OTP_PEPPER"] == "a-real-pepper-0123456789"
+
+
+@pytest.mark.parametrize("placeholder", ["person_key_secret", "profile_signing_key"])
+def test_aws_refuses_the_local_identity_keys(placeholder: str) -> None:
+    real = {name: value for name, value in REAL_IDENTITY.items() if name != placeholder}
+    with pytest.raises(ValidationError, match=placeholder.upper()):
+        Settings(
+            bnpl_env="aws",
+            service_auth_keys=REAL_KEYS,
+            otp_pepper="a-real-pepper-0123456789",
+            sms_notifier="end-user-messaging",
+            **real,
+        )
+
+
+def test_a_bad_profile_signing_key_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="32-byte Ed25519 seed"):
+        Settings(profile_signing_key="too-short")

@@ -17,6 +17,7 @@ from bnpl_common.clock import FixedClock
 from bnpl_common.idempotency import StoredResponse
 from bnpl_user.errors import CodeMismatch, NoVerificationPending, TooManyAttempts, TooManyRequests
 from bnpl_user.profiles import service as profiles
+from bnpl_user.profiles.finances import FinancePolicy
 from bnpl_user.profiles.model import Profile, ProfileDetails
 from bnpl_user.profiles.schemas import ProfileInput
 from bnpl_user.storage.dynamodb import DynamoUserStore
@@ -101,8 +102,9 @@ def test_concurrent_codes_to_one_number_stop_at_the_cap(store: UserStore) -> Non
             for sub in subs:
                 tg.start_soon(start, sub)
         assert len(inbox.codes) == 5
-        number = UsageScope(ScopeKind.DESTINATION, service.destination_key(POLICY.pepper, "+447700900111"))
-        assert len((await store.get_usage(number)).sent) == 5
+        profile = await store.get_profile(subs[0])
+        assert profile is not None  # the same person on every account: one allowance for the number
+        assert len((await store.get_usage(service.number_scope(POLICY, profile))).sent) == 5
         return outcomes
 
     assert sorted(run(scenario)) == ["TooManyRequests"] * 3 + ["ok"] * 5
@@ -191,6 +193,9 @@ class OneMoreYear:
         return replace(details, employment_years=details.employment_years + 1)
 
 
+MANY_EDITS = FinancePolicy(edits=100)
+
+
 def test_concurrent_updates_lose_nothing(store: UserStore) -> None:
     async def scenario() -> Profile | None:
         await _customer(store)
@@ -199,10 +204,14 @@ def test_concurrent_updates_lose_nothing(store: UserStore) -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(8):
                 tg.start_soon(
-                    lambda: profiles.update_profile(store, "customer-a", changes=OneMoreYear(), clock=FixedClock(NOW))
+                    lambda: profiles.update_profile(
+                        store, "customer-a", changes=OneMoreYear(), clock=FixedClock(NOW), finances=MANY_EDITS
+                    )
                 )
         final = await store.get_profile("customer-a")
         assert final is not None and final.details.employment_years == start.details.employment_years + 8
+        # each change of the declared finances moved their version once and is in the history
+        assert final.finance_version == start.finance_version + 8 and len(final.finance_history) == 8
         return final
 
     run(scenario)

@@ -21,7 +21,9 @@ from fastapi import FastAPI, Request
 from bnpl_credit.applications.disclosure import Documents
 from bnpl_credit.applications.documents_router import ServiceGate
 from bnpl_credit.applications.documents_router import router as documents_router
+from bnpl_credit.applications.finance_review import FinanceReviewPolicy
 from bnpl_credit.applications.holds import expire_approvals
+from bnpl_credit.applications.profile_trust import profile_verifier
 from bnpl_credit.applications.router import router as applications_router
 from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.checkouts.router import router as checkouts_router
@@ -196,6 +198,13 @@ def create_app(
         fan_out = fan_out_hook(the_store, clock, webhooks)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
+        app.state.finance_review = FinanceReviewPolicy(
+            window=timedelta(hours=settings.finance_review_window_hours),
+            threshold_percent=settings.finance_material_change_percent,
+        )
+        app.state.profile_verifier = profile_verifier(
+            settings.profile_verify_keys, max_age_seconds=settings.profile_snapshot_max_age_seconds
+        )
         tasks: list[asyncio.Task[None]] = []
         if background:
             if the_publisher is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
+from bnpl_common.profile_signature import LOCAL_PROFILE_SIGNING_KEY_ID, LOCAL_PROFILE_VERIFY_KEY, parse_verify_keys
 from bnpl_common.settings import CommonSettings
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -70,6 +71,14 @@ class Settings(CommonSettings):
     webhook_dispatch_interval_seconds: float = Field(default=1.0, gt=0)
     webhook_concurrency_per_merchant: int = Field(default=4, ge=1, le=64)
     webhook_max_in_flight: int = Field(default=64, ge=1, le=1024)
+    # profile snapshots: ``KEY_ID:BASE64URL_ED25519_PUBLIC_KEY,...`` of the user service, and how
+    # old a signature may be (the gateway reads the profile just before it applies)
+    profile_verify_keys: str = f"{LOCAL_PROFILE_SIGNING_KEY_ID}:{LOCAL_PROFILE_VERIFY_KEY}"
+    profile_snapshot_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # declared-finance shopping: an application within this window after a decline, on finances
+    # changed by at least this share (or a changed employment or housing), goes to review
+    finance_review_window_hours: int = Field(default=720, ge=0, le=24 * 365)
+    finance_material_change_percent: int = Field(default=10, ge=1, le=1000)
 
     # test-only: seconds of offset read from this file on every now(); refused for BNPL_ENV=aws
     clock_offset_file: str | None = None
@@ -139,6 +148,18 @@ class Settings(CommonSettings):
     def _dynamodb_needs_a_table(self) -> Settings:
         if self.credit_store == "dynamodb" and not self.credit_table:
             raise ValueError("CREDIT_STORE=dynamodb needs CREDIT_TABLE")
+        return self
+
+    @model_validator(mode="after")
+    def _profile_keys(self) -> Settings:
+        keys = parse_verify_keys(self.profile_verify_keys)
+        if not keys:
+            raise ValueError("PROFILE_VERIFY_KEYS needs at least one KEY_ID:PUBLIC_KEY")
+        if self.bnpl_env == "aws" and LOCAL_PROFILE_VERIFY_KEY in self.profile_verify_keys:
+            # its private half is in this repository: anyone could sign a profile with it
+            raise ValueError(
+                "PROFILE_VERIFY_KEYS holds the local key; set the user service's real key for BNPL_ENV=aws"
+            )
         return self
 
     def secret_values(self) -> dict[str, str]:

@@ -11,9 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from bnpl_common.profile_signature import (
+    LOCAL_PROFILE_SIGNING_KEY_ID,
+    LOCAL_PROFILE_SIGNING_SEED,
+    ProfileSigner,
+    private_key,
+)
 from bnpl_common.service_auth import USER_TOKEN_HEADER
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import TokenMinter, fake_aws_credentials
+from bnpl_common.timefmt import format_instant
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -102,6 +109,18 @@ def make_order(**overrides: Any) -> dict[str, Any]:
     return order
 
 
+def sign_profile(profile: dict[str, Any]) -> dict[str, str]:
+    """The ``profileSignature`` the local user service would give ``profile`` now."""
+    signed_at = format_instant(datetime.now(UTC))
+    signer = ProfileSigner(LOCAL_PROFILE_SIGNING_KEY_ID, private_key(LOCAL_PROFILE_SIGNING_SEED))
+    return {"signedAt": signed_at, "signature": signer.sign(profile, signed_at)}
+
+
+def application_body(order: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """An application's body with the profile signed as the user service signs it."""
+    return {"order": order, "profile": profile, "profileSignature": sign_profile(profile)}
+
+
 def new_key() -> str:
     return f"key-{uuid.uuid4().hex}"
 
@@ -123,7 +142,7 @@ class Api:
         return response
 
     def apply(self, *, key: str | None = None, order: dict[str, Any] | None = None, **profile: Any) -> httpx.Response:
-        body = {"order": order or make_order(), "profile": make_profile(self.sub, **profile)}
+        body = application_body(order or make_order(), make_profile(self.sub, **profile))
         return self.request("POST", "/v1/applications", key=key or new_key(), json=body)
 
     def approved(self, **kw: Any) -> dict[str, Any]:

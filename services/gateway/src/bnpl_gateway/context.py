@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bnpl_common.jwt import Principal
+from bnpl_common.revocation import RevocationChecker, RevocationUnknown, TokenRevoked
 from strawberry.fastapi import BaseContext
 
+from bnpl_gateway.errors import DependencyFailed, GatewayError
 from bnpl_gateway.upstream import Upstreams
 
 
@@ -18,6 +20,7 @@ class GatewayContext(BaseContext):
 
     upstreams: Upstreams
     principal: Principal | None = None
+    revocation: RevocationChecker | None = None
     _credit_line: asyncio.Future[Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -28,6 +31,18 @@ class GatewayContext(BaseContext):
         if self.principal is None:  # the router refuses unauthenticated requests first
             raise RuntimeError("no verified caller")
         return self.principal.token
+
+    async def ensure_live(self) -> None:
+        """Refuse a caller whose token Cognito no longer honours (disabled, deleted, signed
+        out): every mutation that moves money, and every staff operation, calls this first."""
+        if self.revocation is None:  # fail closed: nothing to ask means no money moves
+            raise DependencyFailed()
+        try:
+            await self.revocation.ensure_live(self.token)
+        except TokenRevoked:
+            raise GatewayError("UnauthorizedException", "this session is no longer valid; sign in again") from None
+        except RevocationUnknown:
+            raise DependencyFailed() from None
 
     async def credit_line(self) -> dict[str, Any]:
         """``GET /v1/credit-line``, fetched at most once per request."""

@@ -13,6 +13,7 @@ from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
+from bnpl_common.revocation import RevocationChecker
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from botocore.credentials import Credentials
@@ -83,6 +84,9 @@ def create_app(
                 issuer=settings.cognito_issuer,
                 client_ids=settings.cognito_client_ids,
                 fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            )
+            app.state.revocation = RevocationChecker(
+                client, settings.cognito_api_endpoint, cache_seconds=settings.token_revocation_cache_seconds
             )
             app.state.upstreams = Upstreams(
                 user=ServiceClient("user", settings.user_service_url, client, signer),

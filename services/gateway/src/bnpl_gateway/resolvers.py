@@ -192,8 +192,10 @@ class Mutation:
         self, info: Info, input: CreditApplicationInput, idempotency_key: str
     ) -> CreditApplication:
         ctx = info.context
+        await ctx.ensure_live()
         try:
-            profile = await ctx.upstreams.user.call("GET", "/v1/profile", token=ctx.token)
+            # signed by the user service: passed through untouched, verified by the credit service
+            snapshot = await ctx.upstreams.user.call("GET", "/v1/profile/snapshot", token=ctx.token)
         except NotFoundUpstream as exc:
             raise GatewayError(
                 "ProfileNotFound", "create a profile before applying for credit", info={"field": "profile"}
@@ -201,7 +203,8 @@ class Mutation:
         body = {
             "checkoutToken": _checkout_token(input.checkout_token, "input.checkoutToken"),
             "planType": input.plan_type.value,
-            "profile": profile,
+            "profile": snapshot["profile"],
+            "profileSignature": {"signedAt": snapshot["signedAt"], "signature": snapshot["signature"]},
         }
         data = await ctx.upstreams.credit.call(
             "POST",
@@ -228,6 +231,7 @@ class Mutation:
         ] = None,
     ) -> PaymentPlan:
         ctx = info.context
+        await ctx.ensure_live()
         body = {} if accepted_document_hash is None else {"acceptedDocumentHash": accepted_document_hash}
         data = await ctx.upstreams.credit.call(
             "POST",
@@ -255,6 +259,7 @@ class Mutation:
     @strawberry.mutation
     async def cancel_application(self, info: Info, id: strawberry.ID) -> CreditApplication:
         ctx = info.context
+        await ctx.ensure_live()
         data = await ctx.upstreams.credit.call(
             "POST", f"/v1/applications/{_segment(id)}/cancel", token=ctx.token, json={}
         )
@@ -265,6 +270,7 @@ class Mutation:
         self, info: Info, plan_id: strawberry.ID, amount: MoneyInput, idempotency_key: str
     ) -> Payment:
         ctx = info.context
+        await ctx.ensure_live()
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/plans/{_segment(plan_id, 'planId')}/payments",

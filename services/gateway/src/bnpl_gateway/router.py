@@ -60,7 +60,11 @@ Caller = Annotated[Principal | None, Depends(verified_caller)]
 
 async def graphql_context(connection: HTTPConnection, caller: Caller) -> GatewayContext:
     """Strawberry's context getter: built only once the caller is verified."""
-    return GatewayContext(upstreams=connection.app.state.upstreams, principal=caller)
+    return GatewayContext(
+        upstreams=connection.app.state.upstreams,
+        principal=caller,
+        revocation=getattr(connection.app.state, "revocation", None),
+    )
 
 
 class AppSyncRoute(APIRoute):

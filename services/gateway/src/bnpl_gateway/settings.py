@@ -36,6 +36,15 @@ class Settings(CommonSettings):
     # with tokens, so only the password flow can refuse a wrong password there.
     # None: USER_SRP_AUTH with BNPL_ENV=aws, USER_PASSWORD_AUTH otherwise.
     cognito_auth_flow: Literal["USER_SRP_AUTH", "USER_PASSWORD_AUTH"] | None = None
+    # Money-moving mutations ask Cognito (GetUser) whether the caller's token was revoked; a
+    # live answer is trusted this many seconds (0: ask on every call). Reads are not checked:
+    # a revoked token reads until it expires (the pool's access-token validity, 1 hour).
+    token_revocation_cache_seconds: int = Field(default=60, ge=0, le=300)
+
+    @property
+    def cognito_api_endpoint(self) -> str:
+        """Where the gateway itself calls Cognito's API (GetUser): the local stand-in or AWS."""
+        return (self.cognito_endpoint or f"https://cognito-idp.{self.aws_region}.amazonaws.com").rstrip("/")
 
     _split_origins = field_validator("cors_allow_origins", mode="before")(split_csv)
 

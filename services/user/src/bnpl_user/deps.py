@@ -7,9 +7,11 @@ from typing import Annotated
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import IDEMPOTENCY_HEADER
 from bnpl_common.jwt import Principal
+from bnpl_common.profile_signature import ProfileSigner
 from fastapi import Depends, Header, Request
 
 from bnpl_user import notifier as notifier_port
+from bnpl_user.profiles.finances import FinancePolicy
 from bnpl_user.storage.port import UserStore
 from bnpl_user.verification.model import OtpPolicy
 
@@ -40,6 +42,24 @@ def _otp(request: Request) -> OtpPolicy:
     return policy
 
 
+def _finances(request: Request) -> FinancePolicy:
+    policy: FinancePolicy = request.app.state.finances
+    return policy
+
+
+def _signer(request: Request) -> ProfileSigner:
+    signer: ProfileSigner = request.app.state.profile_signer
+    return signer
+
+
+def _person_secret(request: Request) -> str:
+    secret: str = request.app.state.person_key_secret
+    return secret
+
+
+Finances = Annotated[FinancePolicy, Depends(_finances)]
+Signer = Annotated[ProfileSigner, Depends(_signer)]
+PersonSecret = Annotated[str, Depends(_person_secret)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Store = Annotated[UserStore, Depends(_store)]
 Notifier = Annotated[notifier_port.Notifier, Depends(_notifier)]

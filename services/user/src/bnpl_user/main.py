@@ -11,10 +11,12 @@ from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
+from bnpl_common.profile_signature import ProfileSigner, private_key
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import FastAPI
 
 from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
+from bnpl_user.profiles.finances import FinancePolicy
 from bnpl_user.profiles.router import router as profiles_router
 from bnpl_user.settings import Settings
 from bnpl_user.storage.factory import build_store
@@ -39,6 +41,7 @@ def otp_policy(settings: Settings) -> OtpPolicy:
     """The one-time-code rules as the OTP_* settings set them."""
     return OtpPolicy(
         pepper=settings.otp_pepper,
+        person_secret=settings.person_key_secret,
         ttl=timedelta(seconds=settings.otp_ttl_seconds),
         max_attempts=settings.otp_max_attempts,
         resend_after=timedelta(seconds=settings.otp_resend_seconds),
@@ -86,6 +89,13 @@ def create_app(
             app.state.notifier = notifier or build_notifier(settings, clock)
             app.state.clock = clock
             app.state.otp = otp_policy(settings)
+            app.state.finances = FinancePolicy(
+                edits=settings.finance_edits_per_period, period=timedelta(days=settings.finance_edit_period_days)
+            )
+            app.state.profile_signer = ProfileSigner(
+                settings.profile_signing_key_id, private_key(settings.profile_signing_key)
+            )
+            app.state.person_key_secret = settings.person_key_secret
             yield
 
     app = FastAPI(

@@ -16,12 +16,13 @@ from bnpl_common.retry import RetryPolicy, retry_on_contention
 
 from bnpl_credit.applications.affordability import own_plan_payments
 from bnpl_credit.applications.documents import decision_documents
+from bnpl_credit.applications.finance_review import FinanceReviewPolicy, changed_since_decline, referred_for_review
 from bnpl_credit.applications.ports import ApplicationStore, Reservation, order_taken
 from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.checkouts.ports import CheckoutLink
 from bnpl_credit.credit_line.model import Account, CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore
-from bnpl_credit.credit_line.service import customer_history
+from bnpl_credit.credit_line.service import customer_history, line_snapshot, link_line, with_shared_line_notice
 from bnpl_credit.decision.engine import (
     DecisionContext,
     DecisionEngine,
@@ -175,6 +176,7 @@ async def apply_for_credit(
     body: ApplicationInput,
     idempotency_key: str | None,
     checkout: CheckoutLink | None = None,
+    finance_review: FinanceReviewPolicy | None = None,
 ) -> StoredResponse:
     """Decide one application and store it with its decision record, event and key.
 
@@ -182,7 +184,10 @@ async def apply_for_credit(
     it; if another reservation landed meanwhile, the decision is taken again on fresh data.
     """
     key = check_key(idempotency_key)
-    request_fp = fingerprint({"op": "apply", "body": body.model_dump(by_alias=True, mode="json")})
+    # the signature is fresh on every read of the profile: a retry is the same request without it
+    request_fp = fingerprint(
+        {"op": "apply", "body": body.model_dump(by_alias=True, mode="json", exclude={"profile_signature"})}
+    )
     order = body.order.to_order()
     profile = body.profile.model_dump(by_alias=True, mode="json")
     scored: _Scored | None = None
@@ -208,12 +213,19 @@ async def apply_for_credit(
             if stored is None:
                 raise
             return stored
-        snapshot = await store.snapshot(customer_id)
+        line = await link_line(store, customer_id, body.profile.person_key, now=now)  # one person, one line
+        snapshot = await line_snapshot(store, customer_id, line)
         history = customer_history(snapshot, now=now, markets=engine.markets)
         features, ctx = _inputs(engine, market, body, history, now, snapshot.plans)
         if scored is None or scored.features != features:
             scored = _Scored(features, await engine.score(features))
         decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
+        decision = with_shared_line_notice(decision, line, customer_id)
+        members = line.members if line is not None else (customer_id,)
+        if await changed_since_decline(
+            store, members, body.profile, now=now, policy=finance_review or FinanceReviewPolicy()
+        ):
+            decision = referred_for_review(decision)
         docs = decision_documents(
             engine.policy,
             customer_id=customer_id,
@@ -235,7 +247,13 @@ async def apply_for_credit(
             record=docs.record,
             idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, now),
             events=[docs.event],
-            reservation=_reservation(decision.status, decision.new_credit_limit, order.currency, history.account),
+            reservation=_reservation(
+                decision.status,
+                decision.new_credit_limit,
+                order.currency,
+                history.account,
+                holder=line.holder if line is not None else None,
+            ),
             checkout=checkout_write,
         )
         if winner is not None:
@@ -251,10 +269,16 @@ async def apply_for_credit(
 
 
 def _reservation(
-    status: DecisionStatus, new_credit_limit: int | None, currency: str, account: Account | None
+    status: DecisionStatus,
+    new_credit_limit: int | None,
+    currency: str,
+    account: Account | None,
+    *,
+    holder: str | None = None,
 ) -> Reservation | None:
-    """An approval reserves on the account it saw (creating it at the first approval)."""
+    """An approval reserves on the account it saw (creating it at the first approval): the
+    person's line, held by ``holder``'s account."""
     if status is not DecisionStatus.APPROVED:
         return None
     new_account = Account(new_credit_limit, currency, 1) if new_credit_limit is not None else None
-    return Reservation(expected_version=account.version if account else None, new_account=new_account)
+    return Reservation(expected_version=account.version if account else None, new_account=new_account, holder=holder)

@@ -28,10 +28,13 @@ class Reservation:
     """Make a decision's write conditional on the account the snapshot saw.
 
     ``expected_version`` None: no account may exist yet and ``new_account`` is created.
+    ``holder``: whose account item holds the line (the person's first account), if not the
+    applicant's own.
     """
 
     expected_version: int | None
     new_account: Account | None = None
+    holder: str | None = None  # the account whose line it is (a person's first); None: the applicant's
 
 
 class ReservationConflict(ConcurrentUpdate):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from bnpl_common.errors import ERROR_RESPONSES, ValidationFailed
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from bnpl_credit.applications import deciding, holds, queries
+from bnpl_credit.applications.profile_trust import check_profile_signature
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, ApplyInput, CreditApplication
 from bnpl_credit.checkouts import shopper
 from bnpl_credit.deps import (
@@ -32,9 +33,13 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=E
     "",
     status_code=201,
     response_model=CreditApplication,
-    responses={409: {"description": "Idempotency key reused with another body"}},
+    responses={
+        403: {"description": "`ProfileNotTrusted`: the profile is unsigned, altered or its signature too old"},
+        409: {"description": "Idempotency key reused with another body"},
+    },
 )
 async def apply_for_credit(
+    request: Request,
     body: ApplyInput,
     customer: CurrentCustomer,
     store: Store,
@@ -44,12 +49,20 @@ async def apply_for_credit(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Decide a credit application for the order of the caller's checkout session."""
+    check_profile_signature(request.app.state.profile_verifier, await request.json(), body.profile_signature)
+    finance_review = request.app.state.finance_review
     if body.order is not None:  # legacy: the order as the checkout link carried it
         if body.checkout_token is not None or body.plan_type is not None:
             raise ValidationFailed("give checkoutToken and planType, or order, not both", field="order")
-        legacy = ApplicationInput(order=body.order, profile=body.profile)
+        legacy = ApplicationInput(order=body.order, profile=body.profile, profile_signature=body.profile_signature)
         stored = await deciding.apply_for_credit(
-            store, engine, clock, customer.sub, body=legacy, idempotency_key=idempotency_key
+            store,
+            engine,
+            clock,
+            customer.sub,
+            body=legacy,
+            idempotency_key=idempotency_key,
+            finance_review=finance_review,
         )
         return JSONResponse(stored.body, status_code=stored.status_code)
     if body.checkout_token is None:
@@ -64,8 +77,10 @@ async def apply_for_credit(
         token=body.checkout_token,
         plan_type=body.plan_type,
         profile=body.profile,
+        profile_signature=body.profile_signature,
         idempotency_key=idempotency_key,
         config=config,
+        finance_review=finance_review,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool
+from bnpl_common.text import unencodable_path
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from bnpl_credit.applications.model import AdverseActionNotice as NoticeRecord
 from bnpl_credit.applications.model import Application, Order
@@ -58,11 +59,34 @@ class ProfileSnapshot(CamelModel):
     debt: NonNegativeMoney
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # the person (user service's HMAC of verified number, family name, date of birth): one
+    # credit line per person; and the version of the declared finances this decision uses
+    person_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    finance_version: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        # "\ud800" is valid JSON but no UTF-8 can carry it: stored, it fails the write (a 500)
+        where = unencodable_path(value)
+        if where is not None:
+            raise ValueError(f"{'.'.join(where) or 'profile'}: holds an unpaired surrogate, not valid Unicode text")
+        return value
+
+
+class ProfileSignatureIn(InputModel):
+    """The user service's signature of ``profile`` (``bnpl_common.profile_signature``)."""
+
+    signed_at: Annotated[str, Field(min_length=1, max_length=40)]
+    signature: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ApplicationInput(InputModel):
     order: OrderInput
     profile: ProfileSnapshot
+    profile_signature: ProfileSignatureIn | None = Field(
+        default=None, description="required: the user service's signature of the profile, as the gateway read it"
+    )
 
 
 CheckoutToken = Annotated[str, Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -76,6 +100,9 @@ class ApplyInput(InputModel):
     plan_type: PlanType | None = None
     order: OrderInput | None = None
     profile: ProfileSnapshot
+    profile_signature: ProfileSignatureIn | None = Field(
+        default=None, description="required: the user service's signature of the profile, as the gateway read it"
+    )
 
 
 class AdverseActionNotice(CamelModel):

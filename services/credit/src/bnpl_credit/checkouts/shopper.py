@@ -23,7 +23,8 @@ from standardwebhooks import Webhook
 
 from bnpl_credit.applications import deciding
 from bnpl_credit.applications.model import Application, ApplicationStatus, Order
-from bnpl_credit.applications.schemas import ApplicationInput, OrderInput, ProfileSnapshot
+from bnpl_credit.applications.finance_review import FinanceReviewPolicy
+from bnpl_credit.applications.schemas import ApplicationInput, OrderInput, ProfileSignatureIn, ProfileSnapshot
 from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.checkouts.events import status_event
 from bnpl_credit.checkouts.model import (
@@ -177,6 +178,8 @@ async def apply_with_checkout(
     profile: ProfileSnapshot,
     idempotency_key: str | None,
     config: CheckoutConfig,
+    profile_signature: ProfileSignatureIn | None = None,
+    finance_review: FinanceReviewPolicy | None = None,
 ) -> StoredResponse:
     """Decide an application for the session's order (one per session)."""
     now = clock.now()
@@ -198,6 +201,7 @@ async def apply_with_checkout(
             plan_type=plan_type,
         ),
         profile=profile,
+        profile_signature=profile_signature,
     )
     status = session.status_at(now)
     # a retry of the request that decided it gets its first answer (deciding replays it)
@@ -206,7 +210,14 @@ async def apply_with_checkout(
         raise InvalidCheckoutState(f"this checkout is {status}", field="checkoutToken", info={"status": status})
     link = _SessionLink(store, session.id, customer_id, config)
     return await deciding.apply_for_credit(
-        store, engine, clock, customer_id, body=body, idempotency_key=idempotency_key, checkout=link
+        store,
+        engine,
+        clock,
+        customer_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        checkout=link,
+        finance_review=finance_review,
     )
 
 

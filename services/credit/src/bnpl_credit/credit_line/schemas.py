@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from bnpl_credit.schemas import CamelModel, Money
 
 
@@ -9,3 +11,6 @@ class CreditLineOut(CamelModel):
     credit_limit: Money | None
     exposure: Money | None
     available_credit: Money | None
+    shared_accounts: int = Field(
+        default=0, description="other accounts of the same person that share this line (one person, one line)"
+    )

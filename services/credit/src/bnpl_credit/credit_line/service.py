@@ -4,15 +4,23 @@ Exposure = what approvals still hold (their plan's total of payments, until conf
 cancelled or expired) + what is still owed on active plans (late fees included). The limit
 is set once, from the risk grade capped by affordability (policy); reservations are
 serialised on the account's version, so concurrent approvals never push exposure past it.
+
+One person, one line: accounts that carry the same person key (the user service's HMAC of the
+verified phone number, family name and date of birth) share the line of the first of them to
+apply (its account item). Every member's approval reserves on that account's version, and the
+exposure counts every member's approvals and plans, so three accounts of one person get one
+line between them, and a second account is told that it shares it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bnpl_credit.credit_line.model import CustomerHistory
-from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot
+from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot, PersonLine
 from bnpl_credit.credit_line.schemas import CreditLineOut
+from bnpl_credit.decision.engine import Decision, DecisionStatus, Reason
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import PlanStatus
@@ -41,16 +49,61 @@ def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: Mark
     return CustomerHistory(late, outstanding, held, account)
 
 
+SHARED_LINE = Reason(
+    "SHARED_CREDIT_LINE",
+    "You already have a credit line with us through another account; this account shares that line and its limit.",
+)
+
+
+async def link_line(
+    store: CreditLineStore, customer_id: str, person_key: str | None, *, now: datetime
+) -> PersonLine | None:
+    """The person's line the customer belongs to (linking it on its first application)."""
+    if person_key is None:
+        return await store.person_of(customer_id)
+    return await store.link_person(person_key, customer_id, now=now)
+
+
+async def line_snapshot(store: CreditLineStore, customer_id: str, line: PersonLine | None) -> CustomerSnapshot:
+    """The holder's account (read first: reservations are conditional on it) with every
+    member's approvals and plans."""
+    if line is None or line.members == (customer_id,):
+        return await store.snapshot(customer_id)
+    holder = await store.snapshot(line.holder)
+    apps, plans = list(holder.approved_applications), list(holder.plans)
+    for member in line.members:
+        if member != line.holder:
+            other = await store.snapshot(member)
+            apps += other.approved_applications
+            plans += other.plans
+    return CustomerSnapshot(holder.account, tuple(apps), tuple(plans))
+
+
+def shares_line(line: PersonLine | None, customer_id: str) -> bool:
+    return line is not None and line.holder != customer_id
+
+
+def with_shared_line_notice(decision: Decision, line: PersonLine | None, customer_id: str) -> Decision:
+    """Tell a second account plainly that it uses its person's line (not on a decline's
+    adverse-action reasons, which must be the reasons for the decline)."""
+    if not shares_line(line, customer_id) or decision.status is DecisionStatus.DECLINED:
+        return decision
+    return replace(decision, reasons=(*decision.reasons, SHARED_LINE))
+
+
 async def credit_line(
     store: CreditLineStore, markets: MarketCatalog, customer_id: str, *, now: datetime
 ) -> CreditLineOut:
-    history = customer_history(await store.snapshot(customer_id), now=now, markets=markets)
+    line = await store.person_of(customer_id)
+    history = customer_history(await line_snapshot(store, customer_id, line), now=now, markets=markets)
     account = history.account
+    shared = len(line.members) - 1 if line is not None else 0
     if account is None:
-        return CreditLineOut(credit_limit=None, exposure=None, available_credit=None)
+        return CreditLineOut(credit_limit=None, exposure=None, available_credit=None, shared_accounts=shared)
     currency = account.currency
     return CreditLineOut(
         credit_limit=Money.of(account.credit_limit, currency),
         exposure=Money.of(history.exposure, currency),
         available_credit=Money.of(max(account.credit_limit - history.exposure, 0), currency),
+        shared_accounts=shared,
     )

@@ -68,6 +68,7 @@ from bnpl_credit.storage.documents import (
 from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
+from bnpl_credit.storage.dynamodb_persons import DynamoPersons
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -91,7 +92,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries):
+class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, DynamoPersons):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -330,7 +331,8 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries):
         )
 
     def _account_write(self, application: Application, reservation: Reservation) -> TransactOp:
-        key = {"PK": _cust(application.customer_id), "SK": "ACCOUNT"}
+        # a person's line is its first account's
+        key = {"PK": _cust(reservation.holder or application.customer_id), "SK": "ACCOUNT"}
         if reservation.expected_version is None:
             if reservation.new_account is None:
                 raise ReservationConflict("the credit line changed meanwhile", field="order")

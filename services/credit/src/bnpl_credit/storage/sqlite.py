@@ -48,6 +48,7 @@ from bnpl_credit.storage.documents import (
 from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckouts
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
 from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
+from bnpl_credit.storage.sqlite_persons import SqlitePersons
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -140,7 +141,7 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries):
+class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, SqlitePersons):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -150,6 +151,7 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries):
             self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA + WEBHOOK_SCHEMA, busy_timeout=30.0
         )
         self._db.create_schema_sync()
+        self._create_persons_schema()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -318,19 +320,20 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries):
             if winner is not None:  # a concurrent retry won the race: its answer stands
                 return winner
             if reservation is not None:
-                row = conn.execute("SELECT version FROM accounts WHERE customer_id = ?", (customer_id,)).fetchone()
+                holder = reservation.holder or customer_id  # a person's line is its first account's
+                row = conn.execute("SELECT version FROM accounts WHERE customer_id = ?", (holder,)).fetchone()
                 if reservation.expected_version is None:
                     if row is not None or reservation.new_account is None:
                         raise ReservationConflict("the credit line changed meanwhile", field="order")
                     new = reservation.new_account
                     conn.execute(
                         "INSERT INTO accounts (customer_id, credit_limit, currency, version) VALUES (?,?,?,1)",
-                        (customer_id, new.credit_limit, new.currency),
+                        (holder, new.credit_limit, new.currency),
                     )
                 else:
                     changed = conn.execute(
                         "UPDATE accounts SET version = version + 1 WHERE customer_id = ? AND version = ?",
-                        (customer_id, reservation.expected_version),
+                        (holder, reservation.expected_version),
                     )
                     if changed.rowcount != 1:
                         raise ReservationConflict("the credit line changed meanwhile", field="order")

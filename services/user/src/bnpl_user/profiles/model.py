@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bnpl_common.idempotency import StoredResponse
 from bnpl_common.money import Money
@@ -62,6 +62,19 @@ class ProfileDetails:
 
 DETAIL_FIELDS: frozenset[str] = frozenset(f.name for f in fields(ProfileDetails))
 MONEY_FIELDS = ("monthly_income", "monthly_expenses", "assets", "debt")
+# The declared finances: a change to any of them moves the profile's finance version.
+FINANCE_FIELDS = (*MONEY_FIELDS, "employment", "employment_years", "housing")
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceChange:
+    """One change of the declared finances: the version it made, when, and each changed field's
+    value before and after (JSON values, as the profile JSON writes them). Kept in the user
+    store only, never logged."""
+
+    version: int
+    at: datetime
+    changes: tuple[tuple[str, Any, Any], ...]  # (field, before, after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,9 @@ class Profile:
     created_at: datetime
     updated_at: datetime
     version: int = 0
+    # Version of the declared finances (1 at creation, +1 per change) and how they changed.
+    finance_version: int = 1
+    finance_history: tuple[FinanceChange, ...] = ()
 
 
 class ProfileChanges(Protocol):

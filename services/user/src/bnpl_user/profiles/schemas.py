@@ -200,6 +200,7 @@ class Customer(BaseModel):
     employment_years: int
     assets: Money
     debt: Money
+    finance_version: int = Field(description="moves with every change of the declared finances")
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -222,6 +223,7 @@ class Customer(BaseModel):
             employment_years=details.employment_years,
             assets=details.assets,
             debt=details.debt,
+            finance_version=profile.finance_version,
             created_at=profile.created_at,
             updated_at=profile.updated_at,
         )

@@ -12,6 +12,7 @@ from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_reque
 from bnpl_common.retry import retry_on_contention
 
 from bnpl_user.errors import InvalidProfile, ProfileExists, ProfileNotFound
+from bnpl_user.profiles.finances import FinancePolicy, with_finance_change
 from bnpl_user.profiles.model import DETAIL_FIELDS, MONEY_FIELDS, CreateOutcome, Profile, ProfileChanges, ProfileDetails
 from bnpl_user.profiles.port import ProfileStore
 from bnpl_user.profiles.schemas import Customer, ProfileInput
@@ -110,9 +111,18 @@ async def create_profile(
     return await retry_on_contention(attempt)
 
 
-async def update_profile(store: ProfileStore, customer_id: str, *, changes: ProfileChanges, clock: Clock) -> Profile:
+async def update_profile(
+    store: ProfileStore,
+    customer_id: str,
+    *,
+    changes: ProfileChanges,
+    clock: Clock,
+    finances: FinancePolicy | None = None,
+) -> Profile:
     """Apply a partial update; a new phone number has to be verified again (and the code sent
-    to the old one is void)."""
+    to the old one is void). A change of the declared finances moves their version and is
+    recorded (``profiles.finances``)."""
+    finance_policy = finances or FinancePolicy()
     changed = changes.changed_fields()
 
     async def attempt() -> Profile:
@@ -126,6 +136,7 @@ async def update_profile(store: ProfileStore, customer_id: str, *, changes: Prof
         updated = replace(
             current, details=details, phone_verified=current.phone_verified and not new_phone, updated_at=now
         )
+        updated = with_finance_change(current, updated, now=now, policy=finance_policy)
         return await store.save_profile(updated, drop_challenge=new_phone)
 
     profile = await retry_on_contention(attempt)

@@ -49,6 +49,7 @@ from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros,
 
 from bnpl_user.profiles.model import CreateOutcome, CreateResult, Profile
 from bnpl_user.storage import profile_json
+from bnpl_user.storage.dynamodb_numbers import DynamoNumberClaims
 from bnpl_user.storage.table import ttl_attribute
 from bnpl_user.verification.model import Challenge, ScopeKind, UsageLog, UsageScope, VerificationState
 
@@ -87,6 +88,7 @@ def _profile(item: dict[str, Any]) -> Profile:
         created_at=parse_instant(item["createdAt"]),
         updated_at=parse_instant(item["updatedAt"]),
         version=int(item["version"]),
+        **profile_json.finances(item["profile"]),
     )
 
 
@@ -118,7 +120,7 @@ def _response(item: dict[str, Any]) -> StoredResponse:
     return StoredResponse(item["fingerprint"], int(item["statusCode"]), json.loads(item["response"]))
 
 
-class DynamoUserStore:
+class DynamoUserStore(DynamoNumberClaims):
     """``UserStore`` on one DynamoDB table (``table.json``), through a boto3 client."""
 
     def __init__(self, client: Any, table: str, *, idempotency_retention: timedelta = IDEMPOTENCY_RETENTION) -> None:
@@ -153,7 +155,7 @@ class DynamoUserStore:
         item = {
             **self._key(customer_pk(profile.sub), PROFILE_SK),
             "sub": profile.sub,
-            "profile": profile_json.dumps(profile.details),
+            "profile": profile_json.dumps_profile(profile),
             "phoneNumber": profile.details.phone_number,
             "phoneVerified": profile.phone_verified,
             "createdAt": format_instant(profile.created_at),

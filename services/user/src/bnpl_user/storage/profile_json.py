@@ -2,6 +2,10 @@
 ``profile``): camelCase, money as ``{"amount", "currency"}``, dates ``YYYY-MM-DD``. It is
 the shape earlier versions wrote, so stored profiles stay readable; values are trusted
 (they were validated on the way in), not validated again.
+
+The same JSON holds the finance version and its history (``financeVersion``,
+``financeHistory``): written with the profile in one write, so a change and its record of what
+changed land together. Profiles written before they existed read as version 1, no history.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from datetime import date
 from typing import Any
 
 from bnpl_common.money import Money
+from bnpl_common.timefmt import format_instant, parse_instant
 
-from bnpl_user.profiles.model import Address, Employment, Housing, ProfileDetails
+from bnpl_user.profiles.model import Address, Employment, FinanceChange, Housing, Profile, ProfileDetails
 
 
 def _money(value: Money) -> dict[str, Any]:
@@ -24,32 +29,66 @@ def _money_from(raw: dict[str, Any]) -> Money:
 
 
 def dumps(details: ProfileDetails) -> str:
-    address = details.address
+    return json.dumps(_details_json(details), separators=(",", ":"))
+
+
+def dumps_profile(profile: Profile) -> str:
+    """The details with the finance version and history (what the adapters store)."""
     return json.dumps(
         {
-            "email": details.email,
-            "givenName": details.given_name,
-            "familyName": details.family_name,
-            "dateOfBirth": details.date_of_birth.isoformat(),
-            "phoneNumber": details.phone_number,
-            "address": {
-                "line1": address.line1,
-                "line2": address.line2,
-                "city": address.city,
-                "region": address.region,
-                "postalCode": address.postal_code,
-                "country": address.country,
-            },
-            "monthlyIncome": _money(details.monthly_income),
-            "monthlyExpenses": _money(details.monthly_expenses),
-            "housing": details.housing.value,
-            "employment": details.employment.value,
-            "employmentYears": details.employment_years,
-            "assets": _money(details.assets),
-            "debt": _money(details.debt),
+            **_details_json(profile.details),
+            "financeVersion": profile.finance_version,
+            "financeHistory": [
+                {
+                    "version": change.version,
+                    "at": format_instant(change.at),
+                    "changes": [{"field": f, "from": before, "to": after} for f, before, after in change.changes],
+                }
+                for change in profile.finance_history
+            ],
         },
         separators=(",", ":"),
     )
+
+
+def finances(text: str) -> dict[str, Any]:
+    """``finance_version`` and ``finance_history`` of a stored profile (keyword arguments of Profile)."""
+    raw = json.loads(text)
+    history = tuple(
+        FinanceChange(
+            version=int(entry["version"]),
+            at=parse_instant(entry["at"]),
+            changes=tuple((c["field"], c["from"], c["to"]) for c in entry["changes"]),
+        )
+        for entry in raw.get("financeHistory", [])
+    )
+    return {"finance_version": int(raw.get("financeVersion", 1)), "finance_history": history}
+
+
+def _details_json(details: ProfileDetails) -> dict[str, Any]:
+    address = details.address
+    return {
+        "email": details.email,
+        "givenName": details.given_name,
+        "familyName": details.family_name,
+        "dateOfBirth": details.date_of_birth.isoformat(),
+        "phoneNumber": details.phone_number,
+        "address": {
+            "line1": address.line1,
+            "line2": address.line2,
+            "city": address.city,
+            "region": address.region,
+            "postalCode": address.postal_code,
+            "country": address.country,
+        },
+        "monthlyIncome": _money(details.monthly_income),
+        "monthlyExpenses": _money(details.monthly_expenses),
+        "housing": details.housing.value,
+        "employment": details.employment.value,
+        "employmentYears": details.employment_years,
+        "assets": _money(details.assets),
+        "debt": _money(details.debt),
+    }
 
 
 def loads(text: str) -> ProfileDetails:

@@ -27,6 +27,7 @@ from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros,
 
 from bnpl_user.profiles.model import CreateOutcome, CreateResult, Profile
 from bnpl_user.storage import profile_json
+from bnpl_user.storage.sqlite_numbers import SqliteNumberClaims, create_numbers_table
 from bnpl_user.verification.model import Challenge, ScopeKind, UsageLog, UsageScope, VerificationState
 
 SCHEMA = """
@@ -98,6 +99,7 @@ def _profile(row: sqlite3.Row) -> Profile:
         created_at=parse_instant(row["created_at"]),
         updated_at=parse_instant(row["updated_at"]),
         version=int(row["version"]),
+        **profile_json.finances(row["data"]),
     )
 
 
@@ -169,7 +171,7 @@ def _write_profile(conn: sqlite3.Connection, profile: Profile) -> Profile:
     stored = conn.execute(
         "UPDATE profiles SET data = ?, phone_verified = ?, updated_at = ?, version = ? WHERE sub = ? AND version = ?",
         (
-            profile_json.dumps(profile.details),
+            profile_json.dumps_profile(profile),
             int(profile.phone_verified),
             format_instant(profile.updated_at),
             profile.version + 1,
@@ -188,7 +190,7 @@ def _same_challenge(current: Challenge | None, expected: Challenge | None) -> bo
     return (current.id, current.attempts) == (expected.id, expected.attempts)
 
 
-class SqliteUserStore:
+class SqliteUserStore(SqliteNumberClaims):
     """``UserStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
@@ -198,6 +200,7 @@ class SqliteUserStore:
     async def prepare(self) -> None:
         await self._db.create_schema()
         await self._db.write(_migrate)
+        await self._db.write(create_numbers_table)
 
     async def ping(self) -> bool:
         # a store that cannot write is not ready, though it still reads (a full disk)
@@ -223,7 +226,7 @@ class SqliteUserStore:
                 " VALUES (?, ?, ?, ?, ?, 1)",
                 (
                     profile.sub,
-                    profile_json.dumps(profile.details),
+                    profile_json.dumps_profile(profile),
                     int(profile.phone_verified),
                     format_instant(profile.created_at),
                     format_instant(profile.updated_at),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
+from bnpl_user.persons import LOCAL_PERSON_KEY_SECRET
 from bnpl_user.profiles.model import Profile
 
 
@@ -86,7 +87,9 @@ class DailyCaps:
 
     window: timedelta = timedelta(hours=24)
     challenges_per_customer: int = 5
-    challenges_per_destination: int = 5  # one phone number, across all customers
+    # one phone number for one person (family name and date of birth), across their accounts:
+    # strangers asking codes for someone's number use up their own allowance, not the owner's
+    challenges_per_destination: int = 5
     wrong_codes_per_customer: int = 10
 
     def __post_init__(self) -> None:
@@ -96,8 +99,17 @@ class DailyCaps:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberOwner:
+    """The account that first verified a phone number, and its person (``bnpl_user.persons``)."""
+
+    sub: str
+    person_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class OtpPolicy:
     pepper: str
+    person_secret: str = LOCAL_PERSON_KEY_SECRET
     ttl: timedelta = timedelta(minutes=10)
     max_attempts: int = 5
     resend_after: timedelta = timedelta(seconds=30)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bnpl_user.profiles.model import Profile
 from bnpl_user.profiles.port import ProfileStore
-from bnpl_user.verification.model import Challenge, UsageLog, UsageScope, VerificationState
+from bnpl_user.verification.model import Challenge, NumberOwner, UsageLog, UsageScope, VerificationState
 
 
 class VerificationStore(ProfileStore, Protocol):
@@ -47,4 +47,14 @@ class VerificationStore(ProfileStore, Protocol):
     async def verify_phone(self, challenge: Challenge, profile: Profile) -> Profile:
         """Delete ``challenge`` (if unchanged: same id, same tries spent) and save ``profile``
         (if still at its version) together; return the stored profile."""
+        ...
+
+    async def number_owner(self, number_key: str) -> NumberOwner | None:
+        """Who first verified the number that ``number_key`` (an HMAC of it) names, if anyone."""
+        ...
+
+    async def claim_number(self, number_key: str, owner: NumberOwner, *, replacing: str | None = None) -> None:
+        """Record ``owner`` as the number's owner if it has none, or if its owner is still the
+        account ``replacing`` (an owner that no longer holds the number verified); else nothing
+        changes."""
         ...

@@ -2,7 +2,13 @@
 
 A 6-digit code goes by SMS; only its HMAC is stored, it lives ``ttl``, and allows
 ``max_attempts`` tries, each stored before the answer is given. Daily caps over a rolling
-window: codes sent per customer and per phone number, wrong codes per customer.
+window: codes sent per customer and per phone number and person, wrong codes per customer.
+
+Someone else's number: once an account verified a number, a code asked for it by an account of
+another person (family name and date of birth differ) goes nowhere: the answer is the same as
+for a code sent, a challenge is stored that no code can match, and nothing counts against the
+number's allowance, so strangers can neither send its owner SMS nor lock the owner out. The
+per-number cap counts per (number, person) for the same reason.
 
 Every step reads, decides here, and hands the storage port a conditional write; when the
 write finds the data moved (another request got there first), the step runs again on fresh
@@ -36,10 +42,12 @@ from bnpl_user.errors import (
     TooManyRequests,
 )
 from bnpl_user.notifier import Notifier, NotifierError
+from bnpl_user.persons import person_key
 from bnpl_user.profiles.model import Profile
 from bnpl_user.verification.model import (
     AttemptOutcome,
     Challenge,
+    NumberOwner,
     OtpPolicy,
     ScopeKind,
     UsageScope,
@@ -65,6 +73,33 @@ def destination_key(pepper: str, phone: str) -> str:
     return hmac.new(pepper.encode(), b"sms-destination:" + phone.encode(), hashlib.sha256).hexdigest()
 
 
+def _person(policy: OtpPolicy, profile: Profile) -> str:
+    details = profile.details
+    return person_key(
+        policy.person_secret,
+        phone_number=details.phone_number,
+        family_name=details.family_name,
+        date_of_birth=details.date_of_birth,
+    )
+
+
+def number_scope(policy: OtpPolicy, profile: Profile) -> UsageScope:
+    """The per-number cap's scope: the profile's number for the profile's person."""
+    phone = profile.details.phone_number
+    return UsageScope(ScopeKind.DESTINATION, destination_key(policy.pepper, f"{phone}|{_person(policy, profile)}"))
+
+
+async def _live_owner(store: VerificationStore, number_key: str, phone: str) -> NumberOwner | None:
+    """The number's owner, if that account still holds the number verified."""
+    owner = await store.number_owner(number_key)
+    if owner is None:
+        return None
+    profile = await store.get_profile(owner.sub)
+    if profile is None or not profile.phone_verified or profile.details.phone_number != phone:
+        return None
+    return owner
+
+
 def free_at(moments: tuple[datetime, ...], *, cap: int, window: timedelta) -> datetime | None:
     """When a cap of ``cap`` events per ``window`` frees a slot, if ``moments`` (those inside
     the window) already fill it; None when there is room."""
@@ -84,8 +119,9 @@ def sms_text(code: str, ttl: timedelta) -> str:
 
 async def _new_challenge(
     store: VerificationStore, customer_id: str, *, clock: Clock, policy: OtpPolicy
-) -> tuple[Challenge, str]:
-    """One attempt at replacing the customer's challenge: the throttle, the caps, the write."""
+) -> tuple[Challenge, str | None]:
+    """One attempt at replacing the customer's challenge: the throttle, the caps, the write.
+    The code is None when it must go nowhere (the number is another person's)."""
     profile = await store.get_profile(customer_id)
     if profile is None:
         raise ProfileNotFound()
@@ -97,11 +133,16 @@ async def _new_challenge(
         raise TooManyRequests(_seconds_until(current.created_at + policy.resend_after, now))
     caps, since = policy.caps, now - policy.caps.window
     phone = profile.details.phone_number
+    me = _person(policy, profile)
+    owner = await _live_owner(store, destination_key(policy.pepper, phone), phone)
+    withheld = owner is not None and owner.sub != customer_id and owner.person_key != me
     mine = (await store.get_usage(UsageScope(ScopeKind.CUSTOMER, customer_id))).since(since)
-    theirs = (await store.get_usage(UsageScope(ScopeKind.DESTINATION, destination_key(policy.pepper, phone)))).since(
-        since
-    )
-    for usage, cap in ((mine, caps.challenges_per_customer), (theirs, caps.challenges_per_destination)):
+    scopes = [(mine, caps.challenges_per_customer)]
+    if not withheld:
+        scopes.append(
+            ((await store.get_usage(number_scope(policy, profile))).since(since), caps.challenges_per_destination)
+        )
+    for usage, cap in scopes:
         retry_at = free_at(usage.sent, cap=cap, window=caps.window)
         if retry_at is not None:
             log.warning(
@@ -112,19 +153,21 @@ async def _new_challenge(
                 "too many codes were sent for this customer or phone number today; try again later",
             )
     code, challenge_id = new_code(), str(uuid.uuid4())
+    # withheld: the stored hash is of a secret no six-digit code can equal, and no SMS goes out
+    hashed = secrets.token_hex(16) if withheld else code
     challenge = Challenge(
         id=challenge_id,
         sub=customer_id,
-        code_hash=hash_code(policy.pepper, challenge_id, code),
+        code_hash=hash_code(policy.pepper, challenge_id, hashed),
         phone_number=phone,
         created_at=now,
         expires_at=now + policy.ttl,
         max_attempts=policy.max_attempts,
     )
     await store.save_challenge(
-        challenge, replacing=current, profile=profile, usage=[mine.with_sent(now), theirs.with_sent(now)]
+        challenge, replacing=current, profile=profile, usage=[usage.with_sent(now) for usage, _ in scopes]
     )
-    return challenge, code
+    return challenge, None if withheld else code
 
 
 async def start_verification(
@@ -132,6 +175,9 @@ async def start_verification(
 ) -> Challenge:
     """Replace the customer's challenge with a new code and send it by SMS."""
     challenge, code = await retry_on_contention(lambda: _new_challenge(store, customer_id, clock=clock, policy=policy))
+    if code is None:
+        log.info("verification code withheld", extra={"customer_id": customer_id, "challenge_id": challenge.id})
+        return challenge
     try:
         await notifier.send_sms(challenge.phone_number, sms_text(code, policy.ttl))
     except BaseException as exc:
@@ -188,6 +234,15 @@ async def _attempt(
             _seconds_until(retry_at, now), "too many wrong codes today; try again later", field="code"
         )
     if hmac.compare_digest(challenge.code_hash, hash_code(policy.pepper, challenge.id, code)):
+        number_key = destination_key(policy.pepper, challenge.phone_number)
+        stale = await store.number_owner(number_key)
+        if stale is not None and await _live_owner(store, number_key, challenge.phone_number) is not None:
+            stale = None  # a live owner stays the owner
+        await store.claim_number(
+            number_key,
+            NumberOwner(customer_id, _person(policy, profile)),
+            replacing=stale.sub if stale is not None else None,
+        )
         verified = await store.verify_phone(challenge, replace(profile, phone_verified=True, updated_at=now))
         log.info("phone verified", extra={"customer_id": customer_id, "outcome": AttemptOutcome.VERIFIED.value})
         return verified
