@@ -161,6 +161,9 @@ class Stack:
             "MODEL_URL": self.url("model"),
             "USER_SERVICE_URL": self.url("user"),
             "CREDIT_SERVICE_URL": self.url("credit"),
+            # traces as JSON lines, one file per process (python -m bnpl_common.traces show ID)
+            "TRACES_DIR": str(self.data_dir / "traces"),
+            "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **self.extra_env,
         }
 
