@@ -214,6 +214,7 @@ def configure_tracing(service: str, config: TelemetryConfig | None = None) -> Tr
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _state["provider"] = provider
+    _state.pop("tracer", None)
     return provider
 
 
@@ -331,18 +332,29 @@ def instrument_client(client: Any) -> None:
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    """The process's tracer (looked up once per provider: the lookup is not free)."""
+    cached = _state.get("tracer")
+    if cached is None:
+        provider = _state.get("provider")
+        cached = provider.get_tracer(TRACER_NAME) if provider is not None else trace.get_tracer(TRACER_NAME)
+        _state["tracer"] = cached
+    return cast(trace.Tracer, cached)
 
 
 @contextmanager
 def span(
     name: str, attributes: Mapping[str, str | int | float | bool] | None = None, *, kind: SpanKind = SpanKind.INTERNAL
 ) -> Iterator[Span]:
-    """A child span of the current one; an exception marks it as an error and propagates.
-    Attributes are names and counts, never personal data or secrets."""
-    with tracer().start_as_current_span(
-        name, kind=kind, attributes=dict(attributes) if attributes else None
-    ) as current:
+    """A child span of the current one, only inside a recorded trace (a request that was
+    sampled); an exception marks it as an error and propagates. Attributes are names and counts,
+    never personal data or secrets."""
+    parent = trace.get_current_span()
+    if not parent.is_recording():
+        # outside a recorded trace (tracing off, not sampled, a background loop): no span at all
+        yield parent
+        return
+    attrs = dict(attributes) if attributes else None
+    with tracer().start_as_current_span(name, kind=kind, attributes=attrs) as current:
         yield current
 
 
