@@ -47,7 +47,7 @@ print(json.dumps({"cpu_us": cpu * 1e6, "wall_us": wall * 1e6}))
 
 def run(mode: str, ratio: str, n: int, traces: Path) -> dict[str, float]:
     env = {**os.environ, "OTEL_TRACES_EXPORTER": mode, "OTEL_TRACES_SAMPLER_ARG": ratio, "TRACES_DIR": str(traces)}
-    out = subprocess.run(  # noqa: S603 - our own interpreter
+    out = subprocess.run(
         [sys.executable, "-c", CHILD, str(ARTIFACT), str(n)], env=env, check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
