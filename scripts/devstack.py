@@ -168,6 +168,9 @@ class Stack:
             "USER_SERVICE_URL": self.url("user"),
             "CREDIT_SERVICE_URL": self.url("credit"),
             "GATEWAY_PUBLIC_URL": self.url("gateway"),
+            # traces as JSON lines, one file per process (python -m bnpl_common.traces show ID)
+            "TRACES_DIR": str(self.data_dir / "traces"),
+            "OTEL_BSP_SCHEDULE_DELAY": "1000",
             **self.extra_env,
         }
 

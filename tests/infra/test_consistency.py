@@ -67,6 +67,11 @@ NOT_SETTINGS = {
     "AWS_ACCESS_KEY_ID": "botocore credential chain (compose: dummy keys for the emulators)",
     "AWS_SECRET_ACCESS_KEY": "botocore credential chain (compose: dummy keys for the emulators)",
     "AWS_DEFAULT_REGION": "botocore",
+    # bnpl_common.telemetry reads its own settings (the OpenTelemetry names; README "Observability")
+    "OTEL_TRACES_EXPORTER": "bnpl_common.telemetry: otlp to the collector sidecar in AWS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "bnpl_common.telemetry: the collector sidecar on the task's loopback",
+    "OTEL_ID_GENERATOR": "bnpl_common.telemetry: X-Ray trace ids",
+    "OTEL_TRACES_SAMPLER_ARG": "bnpl_common.telemetry: share of new traces recorded",
 }
 
 

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bnpl_model.server import create_app
 
-    uvicorn.run(create_app(args.artifact), host=args.host, port=args.port, log_level="info")
+    # JSON logs are the app's (set up in its lifespan): uvicorn configures none, writes no access log
+    uvicorn.run(create_app(args.artifact), host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 

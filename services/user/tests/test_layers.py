@@ -11,6 +11,8 @@ import bnpl_user
 LAYERS: list[set[str]] = [
     # foundations: errors, settings, country codes, the SMS port and its adapters
     {"", "countries", "errors", "persons", "settings", "notifier", "profiles", "verification", "storage"},
+    # foundations: errors, settings, country codes, the SMS port and its adapters, the metrics
+    {"", "countries", "errors", "settings", "notifier", "profiles", "verification", "storage", "metrics"},
     # records
     {"profiles.model", "verification.model"},
     # storage ports

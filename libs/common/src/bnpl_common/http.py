@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bnpl_common.logging import REQUEST_ID_HEADER, request_id_var
+from bnpl_common.telemetry import instrument_client
 
 
 async def _add_request_id(request: httpx.Request) -> None:
@@ -24,8 +25,9 @@ def create_http_client(
     auth: httpx.Auth | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """Create the process's client; create it once (in the lifespan) and close it on shutdown."""
-    return httpx.AsyncClient(
+    """Create the process's client; create it once (in the lifespan) and close it on shutdown.
+    With tracing on, every call gets a client span and sends ``traceparent``."""
+    client = httpx.AsyncClient(
         base_url=base_url,
         auth=auth,
         transport=transport,
@@ -34,3 +36,5 @@ def create_http_client(
         event_hooks={"request": [_add_request_id]},
         follow_redirects=False,
     )
+    instrument_client(client)
+    return client

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 REQUEST_ID_HEADER = "X-Request-Id"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -45,7 +47,8 @@ def redact(value: Any, key: str = "") -> Any:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, service, extras."""
+    """One JSON object per line: time, level, logger, message, request id, trace and span id,
+    service, extras."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -62,6 +65,10 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:  # the trace this line belongs to (bnpl_common.telemetry)
+            entry["trace_id"] = format(span_context.trace_id, "032x")
+            entry["span_id"] = format(span_context.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = redact(value, key)

@@ -15,7 +15,10 @@ from bnpl_common.errors import Forbidden
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
+from bnpl_common.metrics import add_collect_hook
+from bnpl_common.observability import install_observability
 from bnpl_common.service_auth import CALLER_ARN_HEADER, ServiceAuthenticator, role_arn_of, verify_request_signature
+from bnpl_common.telemetry import trace_methods
 from fastapi import FastAPI, Request
 
 from bnpl_credit.applications.disclosure import Documents
@@ -40,6 +43,7 @@ from bnpl_credit.disclosures.settings import DocumentSettings, document_renderer
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants.auth import MerchantDirectory, MerchantGate
+from bnpl_credit.monitoring import MONITOR_INTERVAL_SECONDS, TimedPublisher, observe_outbox, observe_plans
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
@@ -157,7 +161,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE_NAME, settings.log_level)
-        the_store = store or build_store(settings)
+        the_store = trace_methods(store or build_store(settings), "storage")  # a span per call (tracing on)
         holder["store"] = the_store
         client = create_http_client(
             connect_timeout=settings.http_connect_timeout,
@@ -208,9 +212,10 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         if background:
             if the_publisher is not None:
+                timed = TimedPublisher(the_publisher, clock)
 
                 async def relay() -> None:
-                    while await relay_once(the_store, the_publisher, clock, before_publish=fan_out):
+                    while await relay_once(the_store, timed, clock, before_publish=fan_out):
                         pass
 
                 tasks.append(asyncio.create_task(run_forever("relay", relay, settings.relay_interval_seconds)))
@@ -225,6 +230,12 @@ def create_app(
             if webhooks.dispatcher is not None:
                 interval = settings.webhook_dispatch_interval_seconds
                 tasks.append(asyncio.create_task(webhooks.dispatcher.run_forever(interval)))
+
+            async def monitor() -> None:  # gauges for EMF in AWS (no scrape there)
+                await observe_outbox(the_store, clock)
+                await observe_plans(the_store, clock)
+
+            tasks.append(asyncio.create_task(run_forever("monitor", monitor, MONITOR_INTERVAL_SECONDS)))
         try:
             yield
         finally:
@@ -243,6 +254,13 @@ def create_app(
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     app.state.document_gate = document_gate(settings)
     install_common(app, ready=ready)
+    install_observability(app, SERVICE_NAME)
+
+    async def outbox_now() -> None:  # a scrape sees the outbox as it is
+        if "store" in holder:
+            await observe_outbox(holder["store"], clock)
+
+    add_collect_hook(app, outbox_now)
     for router in (
         quotes_router,
         applications_router,

@@ -14,6 +14,7 @@ from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.revocation import RevocationChecker
+from bnpl_common.observability import install_observability
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from botocore.credentials import Credentials
@@ -109,6 +110,7 @@ def create_app(
         return hasattr(app.state, "upstreams")
 
     install_common(app, ready=ready)
+    install_observability(app, SERVICE_NAME, public_edge=True)  # the internet's traceparent is not followed
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 from bnpl_common.http import create_http_client
 from bnpl_common.idempotency import fingerprint
 from bnpl_common.logging import RequestContextMiddleware, configure_logging
+from bnpl_common.observability import install_observability
 from bnpl_common.sqlite import SqliteDatabase
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="bnpl-psp-sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(RequestContextMiddleware)
+    install_observability(app, "psp-sandbox")
 
     def context(request: Request) -> engine.Context:
         return engine.Context(

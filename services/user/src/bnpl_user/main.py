@@ -12,7 +12,9 @@ from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.profile_signature import ProfileSigner, private_key
+from bnpl_common.observability import install_observability
 from bnpl_common.service_auth import ServiceAuthenticator
+from bnpl_common.telemetry import trace_methods
 from fastapi import FastAPI
 
 from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifier
@@ -74,7 +76,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging(SERVICE_NAME, settings.log_level)
-        app_store = store if store is not None else build_store(settings)
+        app_store = trace_methods(store if store is not None else build_store(settings), "storage")
         await app_store.prepare()
         async with create_http_client(
             connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
@@ -111,6 +113,7 @@ def create_app(
         return ready_store is not None and await ready_store.ping()
 
     install_common(app, ready=ready)
+    install_observability(app, SERVICE_NAME)
     app.include_router(profiles_router)
     app.include_router(verification_router)
     return app

@@ -44,6 +44,7 @@ from bnpl_credit.errors import (
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market
 from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.metrics import record_decision
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -260,6 +261,9 @@ async def apply_for_credit(
             ensure_same_request(winner.fingerprint, request_fp)
             return winner
         log.info("application decided", extra={"application_id": docs.application.id, "status": decision.status})
+        record_decision(
+            decision.status, grade=decision.score.grade if decision.score else None, plan_type=ctx.plan_type
+        )
         return StoredResponse(request_fp, 201, body_out)
 
     try:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bnpl_common.money import Money
+from bnpl_common.telemetry import mark_error, span
 
 from bnpl_credit.decision.affordability import assess_offer
 from bnpl_credit.decision.policy import PlanTypeName, Policy
@@ -21,6 +23,7 @@ from bnpl_credit.decision.schedule import Schedule, build_schedule
 from bnpl_credit.errors import UnsupportedCurrency
 from bnpl_credit.markets.catalog import Market, MarketCatalog
 from bnpl_credit.markets.interest import Installment
+from bnpl_credit.metrics import record_scoring
 from bnpl_credit.scoring.port import FeatureRow, Scorer, ScoreResult
 
 log = logging.getLogger("bnpl.credit.decision")
@@ -197,7 +200,16 @@ class DecisionEngine:
         self._timeout = timeout_seconds
 
     async def score(self, features: FeatureRow) -> ScoreOutcome:
-        """The score, or the failure class (never the data)."""
+        """The score, or the failure class (never the data); timed, counted and traced."""
+        started = time.perf_counter()
+        with span("score", {"scorer.timeout_seconds": self._timeout}) as current:
+            outcome = await self._score(features)
+            if outcome.failure is not None:
+                mark_error(current, outcome.failure)
+        record_scoring(time.perf_counter() - started, outcome.failure)
+        return outcome
+
+    async def _score(self, features: FeatureRow) -> ScoreOutcome:
         try:
             async with asyncio.timeout(self._timeout):
                 return ScoreOutcome(await self._scorer.score(features))

@@ -41,6 +41,7 @@ from bnpl_user.errors import (
     TooManyAttempts,
     TooManyRequests,
 )
+from bnpl_user.metrics import OTP_CAPPED, OTP_CONFIRMATIONS, OTP_FAILED, OTP_SENT
 from bnpl_user.notifier import Notifier, NotifierError
 from bnpl_user.persons import person_key
 from bnpl_user.profiles.model import Profile
@@ -148,6 +149,7 @@ async def _new_challenge(
             log.warning(
                 "verification codes capped", extra={"customer_id": customer_id, "scope": usage.scope.kind.value}
             )
+            OTP_CAPPED.inc(cap=usage.scope.kind.value)
             raise TooManyRequests(
                 _seconds_until(retry_at, now),
                 "too many codes were sent for this customer or phone number today; try again later",
@@ -188,14 +190,20 @@ async def start_verification(
             "verification SMS not sent",
             extra={"customer_id": customer_id, "challenge_id": challenge.id, "error_class": type(exc).__name__},
         )
+        if isinstance(exc, Exception):  # not a cancellation: the provider failed or was too slow
+            OTP_FAILED.inc()
         if isinstance(exc, NotifierError):
             raise DependencyFailed("the SMS could not be sent; try again later") from exc
         raise
     log.info("verification SMS sent", extra={"customer_id": customer_id, "challenge_id": challenge.id})
+    OTP_SENT.inc()
     return challenge
 
 
 def _refused(customer_id: str, outcome: AttemptOutcome, attempts_remaining: int) -> None:
+    OTP_CONFIRMATIONS.inc(outcome=outcome.value)
+    if outcome is AttemptOutcome.LIMITED:
+        OTP_CAPPED.inc(cap="wrong_codes")
     log.info(
         "verification attempt refused",
         extra={"customer_id": customer_id, "outcome": outcome.value, "attempts_remaining": attempts_remaining},
@@ -245,6 +253,7 @@ async def _attempt(
         )
         verified = await store.verify_phone(challenge, replace(profile, phone_verified=True, updated_at=now))
         log.info("phone verified", extra={"customer_id": customer_id, "outcome": AttemptOutcome.VERIFIED.value})
+        OTP_CONFIRMATIONS.inc(outcome=AttemptOutcome.VERIFIED.value)
         return verified
     spent = challenge.spent()
     # The try is stored (and counted) before the answer: parallel guesses cannot share one.
