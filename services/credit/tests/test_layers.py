@@ -97,6 +97,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.documents",
             "storage.sqlite",
             "storage.dynamodb",
+            "storage.dynamodb_outbox",
             "scoring.http",
             "scoring.inprocess",
             "scoring.sagemaker",
