@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+Row = TypeVar("Row", bound=Mapping[str, Any])
 
 OUTBOX_SHARDS = 16
 LEGACY_OUTBOX = "OUTBOX"
@@ -30,6 +32,6 @@ def outbox_partitions(*, shards: int = OUTBOX_SHARDS) -> list[str]:
     return [LEGACY_OUTBOX, *(f"OUTBOX#{n}" for n in range(shards))]
 
 
-def oldest(rows_by_partition: Iterable[list[Mapping[str, Any]]], *, limit: int) -> list[Mapping[str, Any]]:
+def oldest(rows_by_partition: Iterable[Sequence[Row]], *, limit: int) -> list[Row]:
     """The ``limit`` oldest rows of several partitions, each already sorted by ``GSI3SK``."""
     return list(heapq.merge(*rows_by_partition, key=lambda row: str(row["GSI3SK"])))[:limit]
