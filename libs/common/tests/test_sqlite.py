@@ -195,3 +195,50 @@ def test_writable_leaves_the_business_tables_alone(db: SqliteDatabase) -> None:
     rows = db.run_sync(lambda c: c.execute("SELECT COUNT(*) FROM readiness_probe").fetchone()[0], write=False)
     assert rows == 1
     assert db.run_sync(lambda c: _count(c, "log") + _count(c, "counters"), write=False) == 0
+
+
+def test_a_thread_keeps_its_connection_and_threads_do_not_share_one(db: SqliteDatabase) -> None:
+    seen: list[tuple[int, sqlite3.Connection]] = []
+
+    def record(conn: sqlite3.Connection) -> None:
+        seen.append((threading.get_ident(), conn))  # the object itself: an id could be reused
+
+    db.run_sync(record, write=False)
+    db.run_sync(record, write=True)
+    worker = threading.Thread(target=db.run_sync, args=(record,), kwargs={"write": False})
+    worker.start()
+    worker.join()
+    (t1, c1), (t2, c2), (t3, c3) = seen
+    assert t1 == t2 and c1 is c2  # kept between calls
+    assert t3 != t1 and c3 is not c1  # another thread, another connection
+
+
+def test_a_kept_connection_is_left_outside_any_transaction_after_a_failure(db: SqliteDatabase) -> None:
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO counters VALUES ('x', 1)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        db.run_sync(insert_then_fail, write=True)
+    assert db.run_sync(lambda conn: conn.in_transaction, write=False) is True  # only its own
+    assert db.run_sync(lambda conn: _count(conn, "counters"), write=False) == 0
+    db.run_sync(lambda conn: conn.execute("INSERT INTO counters VALUES ('y', 2)"), write=True)
+    with sqlite3.connect(db.path) as raw:  # committed, seen from outside
+        assert raw.execute("SELECT value FROM counters WHERE name = 'y'").fetchone()[0] == 2
+
+
+def test_a_connection_that_cannot_roll_back_is_replaced(db: SqliteDatabase) -> None:
+    used: list[sqlite3.Connection] = []
+
+    def break_it(conn: sqlite3.Connection) -> None:
+        used.append(conn)
+        conn.close()  # as if the connection died: its rollback fails too
+        raise RuntimeError("broken")
+
+    with pytest.raises(RuntimeError):
+        db.run_sync(break_it, write=True)
+    db.run_sync(lambda conn: used.append(conn) or conn.execute("INSERT INTO counters VALUES ('z', 3)"), write=True)
+    assert used[0] is not used[1]
+    assert db.run_sync(lambda conn: _count(conn, "counters"), write=False) == 1
+    db.close_thread_connection()
+    assert db.run_sync(lambda conn: _count(conn, "counters"), write=False) == 1

@@ -130,6 +130,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.dynamodb_checkouts",
             "storage.sqlite_persons",
             "storage.dynamodb_persons",
+            "storage.dynamodb_outbox",
             "scoring.http",
             "scoring.inprocess",
             "scoring.sagemaker",

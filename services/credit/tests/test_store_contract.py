@@ -38,6 +38,7 @@ from bnpl_credit.refunds import service as refunds
 from bnpl_credit.refunds.auth import MerchantCaller
 from bnpl_credit.refunds.schemas import RefundInput
 from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.storage.dynamodb_outbox import OUTBOX_SHARDS, oldest, outbox_partition, outbox_partitions
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
 
@@ -633,3 +634,30 @@ def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_p
         assert kept.pdf_sha256 == pc.pdf_sha256 and kept.pdf_key == f"applications/{app['id']}/pre-contract.pdf"
 
     run(scenario())
+# -- the outbox across partitions (DynamoDB shards it, SQLite has one table) ---------------
+def test_pending_events_are_the_oldest_first_whatever_their_shard(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        for n in range(12):
+            await h.apply(f"shopper-{n}")
+            h.clock.advance(timedelta(seconds=1))
+        pending = await store.pending_events(limit=1_000)
+        assert len(pending) >= 12
+        times = [e.occurred_at for e in pending]
+        assert times == sorted(times)
+        first = await store.pending_events(limit=5)
+        assert [e.id for e in first] == [e.id for e in pending[:5]]
+        await store.mark_published([e.id for e in first], published_at=h.clock.now())
+        rest = await store.pending_events(limit=1_000)
+        assert [e.id for e in rest] == [e.id for e in pending[5:]]
+
+    asyncio.run(scenario())
+
+
+def test_events_spread_over_every_shard_and_the_merge_keeps_the_order() -> None:
+    partitions = {outbox_partition(f"evt-{n}") for n in range(2_000)}
+    assert partitions == set(outbox_partitions()) - {"OUTBOX"}
+    assert len(partitions) == OUTBOX_SHARDS
+    rows: list[list[dict[str, Any]]] = [[{"GSI3SK": f"2026-01-0{d}#{s}"} for d in range(1, 8, 3)] for s in "abc"]
+    merged = oldest(rows, limit=4)
+    assert [r["GSI3SK"] for r in merged] == ["2026-01-01#a", "2026-01-01#b", "2026-01-01#c", "2026-01-04#a"]

@@ -3,6 +3,7 @@ the ``python -m`` entry point that serves it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
@@ -36,7 +37,24 @@ def install_common(app: FastAPI, *, ready: ReadinessCheck | None = None) -> None
 def serve(app_factory: str, *, host: str, port: int) -> None:
     """Serve ``"package.main:create_app"`` with uvicorn's factory mode (the app reads its own
     settings). Logging is the app's (JSON, set up in its lifespan): uvicorn configures none and
-    writes no access log of its own; ``X-Forwarded-*`` headers are not trusted."""
+    writes no access log of its own; ``X-Forwarded-*`` headers are not trusted.
+
+    The server itself is a deployment setting, read from uvicorn's own variables:
+    ``UVICORN_LOOP`` (``auto``: uvloop, installed with this package; or ``asyncio``),
+    ``UVICORN_HTTP`` (``auto``: httptools; or ``h11``) and ``WEB_CONCURRENCY`` (worker
+    processes, 1 by default; see the README's "Performance" for what more of them changes).
+    """
     import uvicorn
 
-    uvicorn.run(app_factory, factory=True, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        loop=os.environ.get("UVICORN_LOOP", "auto"),
+        http=os.environ.get("UVICORN_HTTP", "auto"),
+        workers=int(os.environ.get("WEB_CONCURRENCY", "1")),
+    )

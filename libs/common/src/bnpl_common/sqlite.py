@@ -1,15 +1,24 @@
 """The SQLite unit of work the services' embedded adapters share: one file in WAL mode, one
-connection per call in a worker thread, every call one transaction.
+connection per worker thread (opened at its first call, then reused), every call one transaction.
 
 Reads run in one deferred transaction (one snapshot; WAL readers never wait for the
 writer). Writes take ``BEGIN IMMEDIATE``, so two requests cannot interleave a
 read-check-write: concurrent writers queue on the file's lock (up to ``busy_timeout``) and
 everything one call writes is committed together, or rolled back when it raises.
+
+Connections are kept, one per thread (``sqlite3`` connections belong to their thread): opening
+one per call cost more than most calls (the open, the ``PRAGMA``, and above all the close of the
+last connection, which checkpoints the WAL and deletes it). A kept connection is always left
+outside a transaction; one whose rollback fails is closed and replaced at the next call. What
+this changes is nothing a caller sees: each call is still one transaction on one snapshot,
+and writers still serialise on the file's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -47,6 +56,7 @@ class SqliteDatabase:
         self._schema = schema_sql
         self._timeout = busy_timeout
         self._synchronous = synchronous
+        self._local = threading.local()
 
     def connect(self, *, busy_timeout: float | None = None) -> sqlite3.Connection:
         """A new connection: autocommit (transactions are begun explicitly), rows by name, waiting
@@ -73,20 +83,41 @@ class SqliteDatabase:
         """:meth:`create_schema_sync` in a worker thread."""
         await run_blocking(self.create_schema_sync)
 
+    def _thread_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.connect()
+            self._local.conn = conn
+        return conn
+
+    def _discard_thread_connection(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
     def run_sync(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        """Run ``fn`` in one transaction on a fresh connection, in the calling thread."""
-        conn = self.connect()
+        """Run ``fn`` in one transaction on this thread's connection, in the calling thread."""
+        conn = self._thread_connection()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            result = fn(conn)
             conn.execute("COMMIT")
             return result
-        finally:
-            conn.close()
+        except BaseException:
+            # fn raised, or COMMIT failed (the transaction may still be open): nothing of it
+            # stays. A connection that cannot even roll back is not reused.
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except BaseException:
+                self._discard_thread_connection()
+            raise
+
+    def close_thread_connection(self) -> None:
+        """Close the calling thread's kept connection, if any (tests; shutdown)."""
+        self._discard_thread_connection()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot), in a worker thread."""

@@ -74,13 +74,19 @@ def create_app(
         signer = SigV4Auth(
             credentials or signing_credentials(settings), region=settings.aws_region, service=settings.sigv4_service
         )
-        # One client for the process. Signing is per call (ServiceClient), so the JWKS
-        # fetch to Cognito goes out unsigned.
-        async with create_http_client(
-            connect_timeout=settings.http_connect_timeout,
-            read_timeout=settings.http_read_timeout,
-            transport=transport,
-        ) as client:
+
+        # One keep-alive pool per upstream, created once: httpcore checks every idle connection
+        # of a pool on each request (a select() per connection), so a pool shared by both
+        # services paid for the other's connections too. Signing is per call (ServiceClient),
+        # so the JWKS fetch to Cognito goes out unsigned.
+        def pool() -> httpx.AsyncClient:
+            return create_http_client(
+                connect_timeout=settings.http_connect_timeout,
+                read_timeout=settings.http_read_timeout,
+                transport=transport,
+            )
+
+        async with pool() as client, pool() as user_http, pool() as credit_http:
             app.state.verifier = CognitoJwtVerifier(
                 issuer=settings.cognito_issuer,
                 client_ids=settings.cognito_client_ids,
@@ -90,8 +96,8 @@ def create_app(
                 client, settings.cognito_api_endpoint, cache_seconds=settings.token_revocation_cache_seconds
             )
             app.state.upstreams = Upstreams(
-                user=ServiceClient("user", settings.user_service_url, client, signer),
-                credit=ServiceClient("credit", settings.credit_service_url, client, signer),
+                user=ServiceClient("user", settings.user_service_url, user_http, signer),
+                credit=ServiceClient("credit", settings.credit_service_url, credit_http, signer),
             )
             yield
             del app.state.upstreams

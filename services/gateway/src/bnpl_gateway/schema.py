@@ -12,8 +12,9 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
 
+from bnpl_gateway.query_cache import CachedDocuments, DocumentCache
 from bnpl_gateway.errors import is_unexpected
-from bnpl_gateway.limits import CostLimiter, Limits
+from bnpl_gateway.limits import Limits
 from bnpl_gateway.resolvers import Mutation, Query
 
 log = logging.getLogger("bnpl.gateway.graphql")
@@ -76,6 +77,8 @@ AWSDateTime = strawberry.scalar(
 class GatewaySchema(strawberry.Schema):
     """Logs each unexpected resolver failure once (with the request id); typed errors are not noise."""
 
+    documents: DocumentCache | None = None  # the documents that passed the limits and validation
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
             if is_unexpected(error):
@@ -91,16 +94,21 @@ def create_schema(*, introspection: bool = True) -> GatewaySchema:
     """The schema; the same object is exported to ``schema.graphql``.
 
     ``introspection=False`` refuses ``__schema`` and ``__type`` (``__typename`` stays).
+    Each schema keeps the documents that passed the limits and validation (one cache per
+    process, :mod:`bnpl_gateway.query_cache`).
     """
+    documents = DocumentCache()
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: CostLimiter(LIMITS),
+        lambda: CachedDocuments(documents, LIMITS),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         scalar_overrides={dt.date: AWSDate, dt.datetime: AWSDateTime},
         extensions=extensions,
     )
+    schema.documents = documents
+    return schema

@@ -6,7 +6,8 @@ time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue); 
 ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
 ``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
-(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX`` until published, then TTL); the
+(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX#<shard>`` until published, then TTL,
+``dynamodb_outbox``); the
 claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
 or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
 
@@ -69,6 +70,7 @@ from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
+from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -168,7 +170,7 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
             item = {
                 "PK": f"EVENT#{event.id}",
                 "SK": "EVENT",
-                "GSI3PK": "OUTBOX",
+                "GSI3PK": outbox_partition(event.id),
                 "GSI3SK": f"{message['occurredAt']}#{event.id}",
                 "type": message["type"],
                 "doc": dumps(message),
@@ -591,10 +593,13 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
     # -- outbox ---------------------------------------------------------------------------
 
     async def pending_events(self, *, limit: int) -> list[Event]:
-        rows = await self._query(
-            limit=limit, IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": "OUTBOX"}
-        )
-        return [Event.from_message(_doc(r)) for r in rows]
+        shards = [
+            await self._query(
+                limit=limit, IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": partition}
+            )
+            for partition in outbox_partitions()
+        ]
+        return [Event.from_message(_doc(r)) for r in oldest(shards, limit=limit)]
 
     def _mark_published_sync(self, event_id: str, published_at: datetime) -> None:
         try:

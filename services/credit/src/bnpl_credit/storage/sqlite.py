@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_by_customer ON applications (customer_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS applications_by_expiry ON applications (status, expires_at);
+-- a decision's snapshot reads the customer's live approvals only, however many applications they made
+CREATE INDEX IF NOT EXISTS applications_by_customer_status ON applications (customer_id, status);
 CREATE TABLE IF NOT EXISTS decisions (
     application_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,

@@ -1,0 +1,161 @@
+"""Does a decision cost more when more is stored? CPU per decision before and after growing the
+credit database, in one run.
+
+    .venv/bin/python bench/datasize.py [--rows 1000000] [--per-customer 1000] [--seconds 8]
+
+Starts the stack (SQLite), prepares shoppers, measures CPU per decision in each process with wrk
+(as the ladder does), then writes rows straight into the credit service's SQLite file (it runs
+in WAL mode, so the service keeps answering): ``--per-customer`` earlier applications for every
+benchmark shopper (ended ones: expired, as most are) and other customers' applications and
+decision records up to ``--rows`` in each table, copied from real ones by SQL (a million rows
+in a few minutes on a busy 2-core machine). Then it measures again and prints both, with the ratio. Written as JSON
+under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bnpl_common.testing import free_port  # noqa: E402
+
+from bench.bench_decision import shopper  # noqa: E402
+from bench.ladder import AMOUNT, RESULTS, Rung, closed_rung, machine, run_wrk  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+
+
+def grow(db_path: Path, *, rows: int, per_customer: int) -> dict[str, int]:
+    """Copy real rows under new ids: ``per_customer`` ended applications for each customer who
+    has one, then other customers' applications and decision records up to ``rows`` each."""
+    conn = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+    try:
+        customers = [r[0] for r in conn.execute("SELECT DISTINCT customer_id FROM applications")]
+        conn.execute("BEGIN IMMEDIATE")
+        for customer in customers:
+            have = conn.execute("SELECT COUNT(*) FROM applications WHERE customer_id = ?", (customer,)).fetchone()[0]
+            conn.execute(
+                """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                INSERT INTO applications (id, customer_id, created_at, status, expires_at, doc)
+                SELECT 'old-' || ? || '-' || i, a.customer_id, '2025-01-01T00:00:00.000000Z', 'EXPIRED',
+                       '2025-01-02T00:00:00.000000Z', a.doc
+                FROM n, (SELECT * FROM applications WHERE customer_id = ? LIMIT 1) a""",
+                (max(0, per_customer - have), customer, customer),
+            )
+        conn.execute("COMMIT")
+        for table, insert in (
+            (
+                "applications",
+                """INSERT INTO applications (id, customer_id, created_at, status, expires_at, doc)
+                SELECT 'bulk-' || i, 'other-' || (i % 100000), a.created_at, 'DECLINED', NULL, a.doc""",
+            ),
+            (
+                "decisions",
+                """INSERT INTO decisions (application_id, customer_id, created_at, record)
+                SELECT 'bulk-' || i, 'other-' || (i % 100000), d.created_at, d.record""",
+            ),
+        ):
+            have = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+            source = "applications" if table == "applications" else "decisions"
+            pick = (
+                "(SELECT * FROM applications LIMIT 1) a"
+                if source == "applications"
+                else "(SELECT * FROM decisions LIMIT 1) d"
+            )
+            todo = max(0, rows - have)
+            step = 100_000
+            for start in range(0, todo, step):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    f"""WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                    {insert} FROM n, {pick}""",  # noqa: S608 - fixed SQL
+                    (start, min(todo, start + step) - 1),
+                )
+                conn.execute("COMMIT")
+        return {
+            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+            for table in ("applications", "decisions", "plans", "idempotency")
+        }
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--per-customer", type=int, default=1_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--shoppers", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
+        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        try:
+            gateway = stack.url("gateway")
+            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
+            tokens_file = tmpdir / "tokens.txt"
+            tokens_file.write_text("\n".join(tokens) + "\n")
+            wrk_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT), "BENCH_MODE": "apply"}
+            url = f"{gateway}/graphql"
+            run_wrk(url, connections=2, seconds=2, env=wrk_env)
+
+            def measure(label: str) -> list[Rung]:
+                out = []
+                for _ in range(args.repeat):
+                    rung = closed_rung(
+                        label, url, pids, connections=args.connections, seconds=args.seconds, env=wrk_env
+                    )
+                    print(
+                        f"{label:<28} {rung.rps:7.1f} req/s  cpu/decision {rung.cpu_total_ms:6.2f} ms "
+                        f"{ {k: round(v, 2) for k, v in rung.cpu_ms_per_request.items()} }",
+                        flush=True,
+                    )
+                    out.append(rung)
+                return out
+
+            small = measure("small tables")
+            started = time.perf_counter()
+            counts = grow(stack.data_dir / "credit.sqlite3", rows=args.rows, per_customer=args.per_customer)
+            print(f"grown in {time.perf_counter() - started:.0f} s: {counts}", flush=True)
+            large = measure("grown tables")
+        finally:
+            stack.stop()
+
+    def best(rungs: list[Rung]) -> float:
+        return min(r.cpu_total_ms for r in rungs)
+
+    ratio = best(large) / best(small)
+    print(f"CPU per decision, grown over small (lowest of {args.repeat} each): {ratio:.2f} (goal: within 1.20)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"datasize-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "rows": counts,
+                "per_customer": args.per_customer,
+                "small": [r.__dict__ for r in small],
+                "grown": [r.__dict__ for r in large],
+                "ratio": ratio,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"written: {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

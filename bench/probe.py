@@ -1,0 +1,76 @@
+"""CPU per decision in each process, quickly: the ladder's measurement without the ladder.
+
+    .venv/bin/python bench/probe.py [--seconds 8] [--connections 4] [--repeat 3] [--mode apply]
+                                    [--hold] [--env NAME=VALUE ...]
+
+Starts the stack on free ports, prepares a few shoppers, warms every path, then runs wrk
+(``bench/wrk/graphql.lua``) ``--repeat`` times and prints, for each run, requests/s and the CPU
+milliseconds per request of each process (from ``/proc``). On a shared machine throughput moves
+with the neighbours' load; CPU per request moves much less, so compare that. ``--hold`` keeps
+the stack up after the runs (Ctrl-C stops it), for a profiler to attach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bnpl_common.testing import free_port  # noqa: E402
+
+from bench.bench_decision import shopper  # noqa: E402
+from bench.ladder import AMOUNT, closed_rung, run_wrk  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shoppers", type=int, default=16)
+    parser.add_argument("--mode", default="apply", choices=["apply", "me"])
+    parser.add_argument("--hold", action="store_true")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for every service")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING", **extra}
+        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        try:
+            gateway = stack.url("gateway")
+            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            print("pids", pids, flush=True)
+            tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
+            tokens_file = tmpdir / "tokens.txt"
+            tokens_file.write_text("\n".join(tokens) + "\n")
+            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT), "BENCH_MODE": args.mode}
+            url = f"{gateway}/graphql"
+            run_wrk(url, connections=2, seconds=2, env=base_env)
+            for _ in range(args.repeat):
+                rung = closed_rung(
+                    args.mode, url, pids, connections=args.connections, seconds=args.seconds, env=base_env
+                )
+                cpu = " ".join(f"{k}={v:.2f}" for k, v in sorted(rung.cpu_ms_per_request.items()))
+                print(
+                    f"{rung.rps:7.1f} req/s p50 {rung.p50_ms:6.1f} p99 {rung.p99_ms:6.1f} fail {rung.failures} "
+                    f"cpu/req {rung.cpu_total_ms:6.2f} ms ({cpu})",
+                    flush=True,
+                )
+            if args.hold:
+                print("holding; gateway at", gateway, "tokens in", tokens_file, flush=True)
+                while True:
+                    time.sleep(3600)
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
