@@ -157,6 +157,7 @@ class Stack:
             "SMS_NOTIFIER": "outbox",
             "SMS_OUTBOX_PATH": str(self.data_dir / "sms-outbox.jsonl"),
             "CREDIT_DB_PATH": str(self.data_dir / "credit.sqlite3"),
+            "LAKE_DIR": str(self.data_dir / "lake"),
             "SCORER": "http",
             "MODEL_URL": self.url("model"),
             "USER_SERVICE_URL": self.url("user"),

@@ -105,6 +105,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.s3",
             "psp.stripe_adapter",
             "psp.sandbox_adapter",
+            "lake.writer",
+            "lake.publisher",
+            "lake.query",
         ],
     ),
     (
@@ -126,6 +129,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.settings",
             "psp.settings",
             "psp.testing",
+            "lake.__main__",
         ],
     ),
 ]

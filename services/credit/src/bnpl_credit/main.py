@@ -71,7 +71,15 @@ def build_publisher(settings: Settings) -> Publisher | None:
         return EventBridgePublisher(
             boto3.client("events", region_name=settings.aws_region), bus_name=settings.event_bus_name
         )
-    return LogPublisher()
+    publisher = LogPublisher()
+    if settings.lake_dir:
+        from bnpl_credit.lake.publisher import LakePublisher
+        from bnpl_credit.lake.writer import LakeWriter
+
+        return LakePublisher(
+            publisher, LakeWriter(settings.lake_dir, pseudonym_key=settings.lake_pseudonym_key.encode())
+        )
+    return publisher
 
 
 def build_clock(settings: Settings) -> Clock:

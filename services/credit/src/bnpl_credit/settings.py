@@ -16,12 +16,17 @@ PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-29.json"
 # Local-only merchant integration key (refunds); known to everyone, refused for BNPL_ENV=aws.
 LOCAL_MERCHANT_ACCESS_KEY_ID = "AKIALOCALMERCHANT001"
 LOCAL_MERCHANT_SECRET = "local-only-merchant-secret-not-for-production"  # noqa: S105 - placeholder, refused in aws
+# Local-only key of the lake's customer pseudonyms; refused for BNPL_ENV=aws.
+LOCAL_LAKE_PSEUDONYM_KEY = "local-only-lake-pseudonym-key-not-for-production"
 
 
 class Settings(CommonSettings):
     """What the credit service reads from its environment."""
 
-    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {LOCAL_MERCHANT_SECRET}
+    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {
+        LOCAL_MERCHANT_SECRET,
+        LOCAL_LAKE_PSEUDONYM_KEY,
+    }
 
     credit_store: Literal["sqlite", "dynamodb"] = "sqlite"
     credit_db_path: str = ".data/credit.sqlite3"
@@ -53,6 +58,11 @@ class Settings(CommonSettings):
     event_bus_name: str = "default"
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
+    # data lake (local): the relay also writes every event as Parquet under LAKE_DIR (unset: no lake);
+    # customer ids are replaced by an HMAC under LAKE_PSEUDONYM_KEY
+    lake_dir: str | None = None
+    lake_pseudonym_key: str = LOCAL_LAKE_PSEUDONYM_KEY
 
     # test-only: seconds of offset read from this file on every now(); refused for BNPL_ENV=aws
     clock_offset_file: str | None = None
@@ -107,4 +117,5 @@ class Settings(CommonSettings):
 
     def secret_values(self) -> dict[str, str]:
         merchant = {f"MERCHANT_AUTH_KEYS[{k}]": v.secret for k, v in self.merchant_auth_keys.items()}
-        return {**super().secret_values(), **merchant}
+        lake = {"LAKE_PSEUDONYM_KEY": self.lake_pseudonym_key} if self.lake_dir else {}
+        return {**super().secret_values(), **merchant, **lake}

@@ -144,6 +144,13 @@ def decision_documents(
             "expiresAt": format_instant(decision.expires_at) if decision.expires_at else None,
             "modelVersion": application.model_version,
             "policyVersion": policy.version,
+            # what the data lake and retraining need: the model's inputs exactly as scored (model
+            # units, no personal identifiers), and what the model said
+            "featureMappingVersion": FEATURE_MAPPING_VERSION,
+            "features": dict(features),
+            "score": score.score if score else None,
+            "pd": score.pd if score else None,
+            "grade": score.grade if score else None,
         },
     )
     return DecisionDocuments(application, record, event)
