@@ -39,6 +39,10 @@ class Settings(CommonSettings):
     model_artifact_dir: str | None = None
     sagemaker_endpoint_name: str | None = None
     scorer_timeout_seconds: float = 2.0
+    # shadow scoring: a challenger that scores every decision beside the champion; its score is
+    # stored with the decision and sent to the lake, never used (unset: no shadow)
+    shadow_model_url: str | None = None  # the SageMaker contract over HTTP (a second model server)
+    shadow_sagemaker_endpoint_name: str | None = None  # AWS: the challenger's endpoint
     policy_path: str = str(PACKAGED_POLICY)
     credit_host: str = "127.0.0.1"
     credit_port: int = 8002

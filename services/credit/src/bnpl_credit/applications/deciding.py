@@ -24,7 +24,6 @@ from bnpl_credit.decision.engine import (
     DecisionEngine,
     DecisionStatus,
     ScoreOutcome,
-    evaluate,
     lending_market,
 )
 from bnpl_credit.decision.features import FeatureInputs, build_features
@@ -201,7 +200,7 @@ async def apply_for_credit(
         features, ctx = _inputs(engine, market, body, history, now)
         if scored is None or scored.features != features:
             scored = _Scored(features, await engine.score(features))
-        decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
+        decision = engine.evaluate(ctx, scored.outcome)
         docs = decision_documents(
             engine.policy,
             customer_id=customer_id,

@@ -25,7 +25,7 @@ from bnpl_credit.decision.engine import Decision, DecisionStatus, Reason, hold_a
 from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.events.model import Event, EventType
-from bnpl_credit.scoring.port import FeatureRow
+from bnpl_credit.scoring.port import FeatureRow, ScoreResult
 
 ECOA_NOTICE = (
     "The federal Equal Credit Opportunity Act prohibits creditors from discriminating against credit applicants "
@@ -128,6 +128,7 @@ def decision_documents(
         expires_at=decision.expires_at,
         new_credit_limit=decision.new_credit_limit,
         policy_version=policy.version,
+        shadow=decision.shadow,
     )
     event = Event.new(
         EventType.DECISION_MADE,
@@ -151,6 +152,11 @@ def decision_documents(
             "score": score.score if score else None,
             "pd": score.pd if score else None,
             "grade": score.grade if score else None,
+            **({"shadow": _shadow(decision.shadow)} if decision.shadow else {}),
         },
     )
     return DecisionDocuments(application, record, event)
+
+
+def _shadow(score: ScoreResult) -> dict[str, object]:
+    return {"pd": score.pd, "score": score.score, "grade": score.grade, "modelVersion": score.model_version}
