@@ -14,7 +14,7 @@ import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.events.relay import LogPublisher, relay_once
-from bnpl_credit.lake.publisher import LakePublisher
+from bnpl_credit.lake.publisher import LakeEnvelopePublisher, LakePublisher
 from bnpl_credit.lake.query import sql
 from bnpl_credit.lake.writer import LakeWriter, pseudonym, scrub
 
@@ -161,3 +161,27 @@ def test_cli_runs_a_query_and_names_a_bad_one(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "nope" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_the_aws_envelope_carries_the_pseudonym_and_the_scrubbed_payload() -> None:
+    inner = LogPublisher()
+    message = decision(customer="sub-9", shopper={"email": "a@example.com"})
+    await LakeEnvelopePublisher(inner, pseudonym_key=KEY).publish([message])
+    sent = inner.published[0]
+    assert sent["customerKey"] == pseudonym(KEY, "sub-9")
+    assert json.loads(sent["dataJson"]) == scrub(message["data"]) and "a@example.com" not in sent["dataJson"]
+    assert sent["id"] == message["id"] and sent["data"] == message["data"]  # other consumers: unchanged
+
+
+def test_aws_needs_a_real_pseudonym_key() -> None:
+    from bnpl_credit.settings import Settings
+
+    real = {
+        "bnpl_env": "aws",
+        "event_publisher": "eventbridge",
+        "service_auth_keys": {"AKIAX": "real-secret"},
+        "merchant_auth_keys": "AKIAM:real-merchant-secret:shop-1",
+    }
+    with pytest.raises(ValueError, match="LAKE_PSEUDONYM_KEY"):
+        Settings(**real)  # type: ignore[arg-type] - pydantic parses the settings
+    assert Settings(**real, lake_pseudonym_key="a-real-key-from-secrets-manager").lake_pseudonym_key  # type: ignore[arg-type]

@@ -81,6 +81,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "applications.deciding",
             "applications.holds",
             "applications.queries",
+            "credit_line.growth",
             "credit_line.service",
             "plans.events",
             "plans.changes",

@@ -85,9 +85,12 @@ def build_publisher(settings: Settings) -> Publisher | None:
     if settings.event_publisher == "eventbridge":
         import boto3
 
-        return EventBridgePublisher(
+        from bnpl_credit.lake.publisher import LakeEnvelopePublisher
+
+        bus = EventBridgePublisher(
             boto3.client("events", region_name=settings.aws_region), bus_name=settings.event_bus_name
         )
+        return LakeEnvelopePublisher(bus, pseudonym_key=settings.lake_pseudonym_key.encode())
     publisher = LogPublisher()
     if settings.lake_dir:
         from bnpl_credit.lake.publisher import LakePublisher

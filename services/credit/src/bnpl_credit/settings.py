@@ -63,8 +63,9 @@ class Settings(CommonSettings):
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     sweep_interval_seconds: float = Field(default=60.0, gt=0)
 
-    # data lake (local): the relay also writes every event as Parquet under LAKE_DIR (unset: no lake);
-    # customer ids are replaced by an HMAC under LAKE_PSEUDONYM_KEY
+    # data lake: locally the relay also writes every event as Parquet under LAKE_DIR (unset: no
+    # lake); in AWS (EVENT_PUBLISHER=eventbridge) Firehose writes it. Either way customer ids are
+    # replaced by an HMAC under LAKE_PSEUDONYM_KEY (a real secret is required in AWS)
     lake_dir: str | None = None
     lake_pseudonym_key: str = LOCAL_LAKE_PSEUDONYM_KEY
 
@@ -121,5 +122,6 @@ class Settings(CommonSettings):
 
     def secret_values(self) -> dict[str, str]:
         merchant = {f"MERCHANT_AUTH_KEYS[{k}]": v.secret for k, v in self.merchant_auth_keys.items()}
-        lake = {"LAKE_PSEUDONYM_KEY": self.lake_pseudonym_key} if self.lake_dir else {}
+        uses_lake = self.lake_dir or self.event_publisher == "eventbridge"  # local files, or Firehose in AWS
+        lake = {"LAKE_PSEUDONYM_KEY": self.lake_pseudonym_key} if uses_lake else {}
         return {**super().secret_values(), **merchant, **lake}
