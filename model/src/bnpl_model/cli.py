@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from bnpl_model.server import create_app
 
-    uvicorn.run(create_app(args.artifact), host=args.host, port=args.port, log_level="info")
+    # idle connections are kept longer than the credit service's client keeps them (30 s against
+    # 10 s, bnpl_common.http): a call is never sent on a connection the server is closing
+    uvicorn.run(create_app(args.artifact), host=args.host, port=args.port, log_level="info", timeout_keep_alive=30)
     return 0
 
 

@@ -39,4 +39,15 @@ def serve(app_factory: str, *, host: str, port: int) -> None:
     writes no access log of its own; ``X-Forwarded-*`` headers are not trusted."""
     import uvicorn
 
-    uvicorn.run(app_factory, factory=True, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    from bnpl_common.http import SERVER_KEEP_ALIVE_SECONDS
+
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,  # longer than our clients keep a connection
+    )
