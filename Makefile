@@ -12,7 +12,7 @@ PACKAGES := $(addprefix -e ,$(PACKAGE_DIRS))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help
-.PHONY: wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema merchant-openapi constraints clean bench
+.PHONY: simulate wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema merchant-openapi constraints clean bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ test-fast: $(STAMP) ## unit tests only (no service processes)
 bench: $(STAMP) $(ARTIFACT) wrk ## model scoring, then the ladder: hello world, GraphQL read, decisions (bench/results/)
 	$(PY) bench/bench_model.py
 	$(PY) bench/ladder.py
+
+simulate: $(STAMP) $(ARTIFACT) ## simulated shoppers through the platform, the lake, then retrain (docs/examples/promotion-report.md)
+	$(PY) scripts/simulate.py --shoppers $(or $(SHOPPERS),600) --report docs/examples/promotion-report.md
 
 bench-scorers: $(STAMP) $(ARTIFACT) ## decision latency with the model over HTTP against in-process, in one run
 	$(PY) bench/bench_decision.py

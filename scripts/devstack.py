@@ -163,6 +163,7 @@ class Stack:
             "SMS_OUTBOX_PATH": str(self.data_dir / "sms-outbox.jsonl"),
             "CREDIT_DB_PATH": str(self.data_dir / "credit.sqlite3"),
             "DOCUMENTS_DIR": str(self.data_dir / "documents"),
+            "LAKE_DIR": str(self.data_dir / "lake"),
             "SCORER": "http",
             "MODEL_URL": self.url("model"),
             "USER_SERVICE_URL": self.url("user"),

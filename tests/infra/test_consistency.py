@@ -41,6 +41,10 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "MERCHANT_AUTH_MODE": "default sigv4: in compose merchants sign with MERCHANT_AUTH_KEYS",
         "MERCHANT_PRINCIPALS": "only with MERCHANT_AUTH_MODE=apigateway-iam (AWS merchant API)",
         "SERVICE_AUTH_PRINCIPALS": "only with SERVICE_AUTH_MODE=apigateway-iam (AWS)",
+        "LAKE_DIR": "the data lake is a make-run and AWS feature; compose publishes events to the log only",
+        "LAKE_PSEUDONYM_KEY": "only with a lake (LAKE_DIR, or EVENT_PUBLISHER=eventbridge)",
+        "SHADOW_MODEL_URL": "shadow scoring is off unless a challenger is configured",
+        "SHADOW_SAGEMAKER_ENDPOINT_NAME": "shadow scoring in AWS, off unless a challenger endpoint exists",
     },
     "aws": {
         "COGNITO_ENDPOINT": "local Cognito only; in AWS the JWKS comes from the pool's issuer URL",
@@ -60,6 +64,9 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "SERVICE_AUTH_MODE": "inbound service auth: set for user and credit, unused by the gateway",
         "SERVICE_AUTH_PRINCIPALS": "inbound service auth: set for user and credit, unused by the gateway",
         "SERVICE_AUTH_KEYS": "sigv4 mode only; in AWS API Gateway verifies callers with IAM (apigateway-iam)",
+        "LAKE_DIR": "the local lake's folder; in AWS Firehose writes the lake (data.yaml)",
+        "SHADOW_MODEL_URL": "a second local model server; AWS uses SHADOW_SAGEMAKER_ENDPOINT_NAME",
+        "SHADOW_SAGEMAKER_ENDPOINT_NAME": "set when a challenger endpoint is deployed for shadow scoring",
     },
 }
 # Names given to the services that their settings classes do not read (yet), with the reason.

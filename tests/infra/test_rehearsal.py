@@ -190,6 +190,8 @@ def test_every_stack_deploys_in_order_then_destroys_and_deploys_again(rehearsal:
     # what moto could not create was still resolved in full
     for key, stand_in in moto_shims.STAND_INS.items():
         text = json.dumps(stand_in["properties"], default=str)
+        # Glue's partition projection template is itself written with ${...} (data.yaml, LakeEventsTable)
+        text = re.sub(r'"storage\.location\.template": "s3://[^"]*/events/type=\$\{type\}/date=\$\{date\}/"', "", text)
         assert "${" not in text and " object at 0x" not in text, (key, stand_in["type"], text[:400])
 
     # the retained resources stay, and nothing retained stops the same environment coming back
@@ -245,4 +247,6 @@ def test_prod_with_every_option_deploys(rehearsal: Rehearsal) -> None:
     assert merchant and "/restapis/" in merchant[0]["properties"]["ResourceArn"]
     for key, stand_in in moto_shims.STAND_INS.items():
         text = json.dumps(stand_in["properties"], default=str)
+        # Glue's partition projection template is itself written with ${...} (data.yaml, LakeEventsTable)
+        text = re.sub(r'"storage\.location\.template": "s3://[^"]*/events/type=\$\{type\}/date=\$\{date\}/"', "", text)
         assert "${" not in text and " object at 0x" not in text, (key, stand_in["type"], text[:400])

@@ -104,7 +104,8 @@ def _fixed_secret_name(t: Templates) -> None:
 
 
 def _no_rule(t: Templates) -> None:
-    del t["data"]["Resources"]["AllEventsRule"]
+    for name in [n for n, r in t["data"]["Resources"].items() if r["Type"] == "AWS::Events::Rule"]:
+        del t["data"]["Resources"][name]
 
 
 def _no_dead_letters(t: Templates) -> None:

@@ -97,6 +97,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "applications.profile_trust",
             "applications.holds",
             "applications.queries",
+            "credit_line.growth",
             "credit_line.service",
             "plans.events",
             "plans.changes",
@@ -145,6 +146,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.dynamodb_webhooks",
             "webhooks.addresses",
             "webhooks.dispatcher",
+            "lake.writer",
+            "lake.publisher",
+            "lake.query",
         ],
     ),
     (
@@ -176,6 +180,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "psp.settings",
             "psp.testing",
             "webhooks.testing",
+            "lake.__main__",
         ],
     ),
 ]

@@ -46,6 +46,8 @@ def serve(app_factory: str, *, host: str, port: int) -> None:
     """
     import uvicorn
 
+    from bnpl_common.http import SERVER_KEEP_ALIVE_SECONDS
+
     uvicorn.run(
         app_factory,
         factory=True,
@@ -57,4 +59,5 @@ def serve(app_factory: str, *, host: str, port: int) -> None:
         loop=os.environ.get("UVICORN_LOOP", "auto"),
         http=os.environ.get("UVICORN_HTTP", "auto"),
         workers=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,  # longer than our clients keep a connection
     )

@@ -7,6 +7,13 @@ import httpx
 from bnpl_common.logging import REQUEST_ID_HEADER, request_id_var
 from bnpl_common.telemetry import instrument_client
 
+# A kept-alive connection must be dropped by the client before the server closes it: a request
+# sent on a connection the server is closing at that moment fails (httpx ReadError) and is not
+# retried (a POST may not be). Our servers keep idle connections SERVER_KEEP_ALIVE_SECONDS
+# (bnpl_common.app.serve); the client lets them go well before.
+SERVER_KEEP_ALIVE_SECONDS = 30
+CLIENT_KEEPALIVE_EXPIRY_SECONDS = 10.0
+
 
 async def _add_request_id(request: httpx.Request) -> None:
     rid = request_id_var.get()
@@ -32,7 +39,11 @@ def create_http_client(
         auth=auth,
         transport=transport,
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections // 2,
+            keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY_SECONDS,
+        ),
         event_hooks={"request": [_add_request_id]},
         follow_redirects=False,
     )

@@ -81,6 +81,23 @@ def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
     return HttpScorer(client, base_url=settings.model_url, timeout_seconds=settings.scorer_timeout_seconds)
 
 
+def build_shadow_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer | None:
+    """The challenger of shadow scoring, if one is configured."""
+    if settings.shadow_sagemaker_endpoint_name:
+        from bnpl_credit.scoring.sagemaker import SageMakerScorer, runtime_client
+
+        return SageMakerScorer(
+            endpoint_name=settings.shadow_sagemaker_endpoint_name,
+            timeout_seconds=settings.scorer_timeout_seconds,
+            client=runtime_client(region=settings.aws_region, timeout_seconds=settings.scorer_timeout_seconds),
+        )
+    if settings.shadow_model_url:
+        from bnpl_credit.scoring.http import HttpScorer
+
+        return HttpScorer(client, base_url=settings.shadow_model_url, timeout_seconds=settings.scorer_timeout_seconds)
+    return None
+
+
 def build_publisher(settings: Settings) -> Publisher | None:
     """Where the outbox relay publishes: the log locally, EventBridge in AWS."""
     if settings.event_publisher == "none":
@@ -88,10 +105,21 @@ def build_publisher(settings: Settings) -> Publisher | None:
     if settings.event_publisher == "eventbridge":
         import boto3
 
-        return EventBridgePublisher(
+        from bnpl_credit.lake.publisher import LakeEnvelopePublisher
+
+        bus = EventBridgePublisher(
             boto3.client("events", region_name=settings.aws_region), bus_name=settings.event_bus_name
         )
-    return LogPublisher()
+        return LakeEnvelopePublisher(bus, pseudonym_key=settings.lake_pseudonym_key.encode())
+    publisher = LogPublisher()
+    if settings.lake_dir:
+        from bnpl_credit.lake.publisher import LakePublisher
+        from bnpl_credit.lake.writer import LakeWriter
+
+        return LakePublisher(
+            publisher, LakeWriter(settings.lake_dir, pseudonym_key=settings.lake_pseudonym_key.encode())
+        )
+    return publisher
 
 
 def build_documents(settings: DocumentSettings, clock: Clock) -> Documents:
@@ -138,6 +166,7 @@ def create_app(
     fetch_jwks: JwksFetcher | None = None,
     clock: Clock | None = None,
     scorer: Scorer | None = None,
+    shadow_scorer: Scorer | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
     store: CreditStore | None = None,
     publisher: Publisher | None = None,
@@ -174,13 +203,18 @@ def create_app(
             fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
         )
         the_scorer = scorer or build_scorer(settings, client)
+        the_shadow = shadow_scorer or build_shadow_scorer(settings, client)
         verify = getattr(the_scorer, "verify", None)
         if verify is not None:  # the in-process model: it must load and take the mapping's inputs (else no start)
             await verify()
         app.state.credit = CreditState(
             store=the_store,
             engine=DecisionEngine(
-                policy=policy, markets=markets, scorer=the_scorer, timeout_seconds=settings.scorer_timeout_seconds
+                policy=policy,
+                markets=markets,
+                scorer=the_scorer,
+                timeout_seconds=settings.scorer_timeout_seconds,
+                shadow=the_shadow,
             ),
             clock=clock,
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
@@ -244,6 +278,8 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await webhooks.aclose()
             await the_scorer.aclose()
+            if the_shadow is not None:
+                await the_shadow.aclose()
             await client.aclose()
             await the_store.close()
 

@@ -18,12 +18,17 @@ PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-29.json"
 # Local-only merchant integration key (refunds); known to everyone, refused for BNPL_ENV=aws.
 LOCAL_MERCHANT_ACCESS_KEY_ID = "AKIALOCALMERCHANT001"
 LOCAL_MERCHANT_SECRET = "local-only-merchant-secret-not-for-production"  # noqa: S105 - placeholder, refused in aws
+# Local-only key of the lake's customer pseudonyms; refused for BNPL_ENV=aws.
+LOCAL_LAKE_PSEUDONYM_KEY = "local-only-lake-pseudonym-key-not-for-production"
 
 
 class Settings(CommonSettings):
     """What the credit service reads from its environment."""
 
-    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {LOCAL_MERCHANT_SECRET}
+    placeholder_secrets: ClassVar[frozenset[str]] = CommonSettings.placeholder_secrets | {
+        LOCAL_MERCHANT_SECRET,
+        LOCAL_LAKE_PSEUDONYM_KEY,
+    }
 
     credit_store: Literal["sqlite", "dynamodb"] = "sqlite"
     credit_db_path: str = ".data/credit.sqlite3"
@@ -36,6 +41,10 @@ class Settings(CommonSettings):
     model_artifact_dir: str | None = None
     sagemaker_endpoint_name: str | None = None
     scorer_timeout_seconds: float = 2.0
+    # shadow scoring: a challenger that scores every decision beside the champion; its score is
+    # stored with the decision and sent to the lake, never used (unset: no shadow)
+    shadow_model_url: str | None = None  # the SageMaker contract over HTTP (a second model server)
+    shadow_sagemaker_endpoint_name: str | None = None  # AWS: the challenger's endpoint
     policy_path: str = str(PACKAGED_POLICY)
     credit_host: str = "127.0.0.1"
     credit_port: int = 8002
@@ -79,6 +88,11 @@ class Settings(CommonSettings):
     # changed by at least this share (or a changed employment or housing), goes to review
     finance_review_window_hours: int = Field(default=720, ge=0, le=24 * 365)
     finance_material_change_percent: int = Field(default=10, ge=1, le=1000)
+    # data lake: locally the relay also writes every event as Parquet under LAKE_DIR (unset: no
+    # lake); in AWS (EVENT_PUBLISHER=eventbridge) Firehose writes it. Either way customer ids are
+    # replaced by an HMAC under LAKE_PSEUDONYM_KEY (a real secret is required in AWS)
+    lake_dir: str | None = None
+    lake_pseudonym_key: str = LOCAL_LAKE_PSEUDONYM_KEY
 
     # test-only: seconds of offset read from this file on every now(); refused for BNPL_ENV=aws
     clock_offset_file: str | None = None
@@ -164,4 +178,6 @@ class Settings(CommonSettings):
 
     def secret_values(self) -> dict[str, str]:
         merchant = {f"MERCHANT_AUTH_KEYS[{k}]": v.secret for k, v in self.merchant_auth_keys.items()}
-        return {**super().secret_values(), **merchant}
+        uses_lake = self.lake_dir or self.event_publisher == "eventbridge"  # local files, or Firehose in AWS
+        lake = {"LAKE_PSEUDONYM_KEY": self.lake_pseudonym_key} if uses_lake else {}
+        return {**super().secret_values(), **merchant, **lake}

@@ -28,7 +28,6 @@ from bnpl_credit.decision.engine import (
     DecisionEngine,
     DecisionStatus,
     ScoreOutcome,
-    evaluate,
     lending_market,
 )
 from bnpl_credit.decision.features import FeatureInputs, build_features
@@ -220,7 +219,7 @@ async def apply_for_credit(
         features, ctx = _inputs(engine, market, body, history, now, snapshot.plans)
         if scored is None or scored.features != features:
             scored = _Scored(features, await engine.score(features))
-        decision = evaluate(engine.policy, ctx, scored.outcome.score, scored.outcome.failure)
+        decision = engine.evaluate(ctx, scored.outcome)
         decision = with_shared_line_notice(decision, line, customer_id)
         members = line.members if line is not None else (customer_id,)
         if await changed_since_decline(

@@ -26,7 +26,7 @@ from bnpl_credit.decision.features import FEATURE_MAPPING_VERSION
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.markets.catalog import Market
-from bnpl_credit.scoring.port import FeatureRow
+from bnpl_credit.scoring.port import FeatureRow, ScoreResult
 
 ECOA_NOTICE = (
     "The federal Equal Credit Opportunity Act prohibits creditors from discriminating against credit applicants "
@@ -146,6 +146,7 @@ def decision_documents(
         expires_at=decision.expires_at,
         new_credit_limit=decision.new_credit_limit,
         policy_version=policy.version,
+        shadow=decision.shadow,
     )
     event = Event.new(
         EventType.DECISION_MADE,
@@ -162,6 +163,18 @@ def decision_documents(
             "expiresAt": format_instant(decision.expires_at) if decision.expires_at else None,
             "modelVersion": application.model_version,
             "policyVersion": policy.version,
+            # what the data lake and retraining need: the model's inputs exactly as scored (model
+            # units, no personal identifiers), and what the model said
+            "featureMappingVersion": FEATURE_MAPPING_VERSION,
+            "features": dict(features),
+            "score": score.score if score else None,
+            "pd": score.pd if score else None,
+            "grade": score.grade if score else None,
+            **({"shadow": _shadow(decision.shadow)} if decision.shadow else {}),
         },
     )
     return DecisionDocuments(application, record, event)
+
+
+def _shadow(score: ScoreResult) -> dict[str, object]:
+    return {"pd": score.pd, "score": score.score, "grade": score.grade, "modelVersion": score.model_version}

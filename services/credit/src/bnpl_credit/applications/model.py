@@ -190,3 +190,4 @@ class DecisionRecord:
     expires_at: datetime | None
     new_credit_limit: int | None
     policy_version: str
+    shadow: ScoreResult | None = None  # a challenger's score (shadow scoring), never used

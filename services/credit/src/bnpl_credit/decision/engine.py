@@ -8,6 +8,7 @@ A scorer that fails, times out or answers nonsense gives REFERRED, never APPROVE
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class Decision:
     schedule: Schedule | None = None  # an approval's offer
     expires_at: datetime | None = None  # end of an approval's hold
     new_credit_limit: int | None = None  # set when this is the customer's first approval
+    shadow: ScoreResult | None = None  # a challenger's score of the same inputs: stored, never used
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class ScoreOutcome:
 
     score: ScoreResult | None
     failure: str | None = None
+    shadow: ScoreResult | None = None  # the challenger's score, when shadow scoring is on
 
 
 def _fmt(amount: int, currency: str) -> str:
@@ -191,16 +194,32 @@ def evaluate(
 
 
 class DecisionEngine:
-    """Scores with a hard timeout, then evaluates the policy."""
+    """Scores with a hard timeout, then evaluates the policy.
 
-    def __init__(self, *, policy: Policy, markets: MarketCatalog, scorer: Scorer, timeout_seconds: float) -> None:
+    With a ``shadow`` scorer (a challenger model, ``SHADOW_MODEL_URL``), the challenger scores the
+    same inputs at the same time as the champion; its result is only recorded (the decision
+    record and the ``decision.made`` event, so the lake can compare them). It never changes the
+    outcome, and its failure or slowness never delays or changes the decision: it gets the
+    champion's time and no more.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        markets: MarketCatalog,
+        scorer: Scorer,
+        timeout_seconds: float,
+        shadow: Scorer | None = None,
+    ) -> None:
         self.policy = policy
         self.markets = markets
         self._scorer = scorer
         self._timeout = timeout_seconds
+        self._shadow = shadow
 
-    async def score(self, features: FeatureRow) -> ScoreOutcome:
-        """The score, or the failure class (never the data); timed, counted and traced."""
+    async def _champion(self, features: FeatureRow) -> ScoreOutcome:
+        """The champion's score, or the failure class (never the data); timed, counted and traced."""
         started = time.perf_counter()
         with span("score", {"scorer.timeout_seconds": self._timeout}) as current:
             outcome = await self._score(features)
@@ -220,6 +239,26 @@ class DecisionEngine:
         log.warning("scorer unavailable", extra={"failure_class": failure})
         return ScoreOutcome(None, failure)
 
+    async def _challenger(self, features: FeatureRow) -> ScoreResult | None:
+        assert self._shadow is not None
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._shadow.score(features)
+        except Exception as exc:  # TimeoutError included: a shadow failure is only logged
+            log.info("shadow scorer failed", extra={"failure_class": type(exc).__name__})
+            return None
+
+    async def score(self, features: FeatureRow) -> ScoreOutcome:
+        """The score, or the failure class (never the data); with a shadow, its score beside."""
+        if self._shadow is None:
+            return await self._champion(features)
+        outcome, shadow = await asyncio.gather(self._champion(features), self._challenger(features))
+        return dataclasses.replace(outcome, shadow=shadow)
+
+    def evaluate(self, ctx: DecisionContext, outcome: ScoreOutcome) -> Decision:
+        """The policy's decision on a score; the shadow score is carried along, never looked at."""
+        decision = evaluate(self.policy, ctx, outcome.score, outcome.failure)
+        return dataclasses.replace(decision, shadow=outcome.shadow) if outcome.shadow else decision
+
     async def decide(self, ctx: DecisionContext, features: FeatureRow) -> Decision:
-        outcome = await self.score(features)
-        return evaluate(self.policy, ctx, outcome.score, outcome.failure)
+        return self.evaluate(ctx, await self.score(features))

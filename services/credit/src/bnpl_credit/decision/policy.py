@@ -53,6 +53,14 @@ class Cutoffs(_Frozen):
         return self
 
 
+class CreditLineGrowth(_Frozen):
+    """How repayment moves the limit (:mod:`bnpl_credit.credit_line.growth`)."""
+
+    percent_per_plan_repaid_on_time: int = Field(ge=0, le=100)
+    max_percent_of_initial: int = Field(ge=100)
+    freeze_days_after_late: int = Field(ge=0)
+
+
 class Policy(_Frozen):
     """One version of the credit policy."""
 
@@ -70,6 +78,7 @@ class Policy(_Frozen):
     credit_limit_rounding_minor: int = Field(default=1, gt=0)
     approval_hold_minutes: int = Field(gt=0)
     max_reasons: int = Field(default=4, gt=0)
+    credit_line_growth: CreditLineGrowth | None = None  # None: the first limit never changes
 
     @model_validator(mode="after")
     def _every_product_mapped(self) -> Policy:

@@ -34,6 +34,10 @@ def plan_activated(plan: Plan, now: datetime) -> Event:
             "orderReference": t.order_reference,
             "principal": _money(t.principal, t.currency),
             "totalOfPayments": _money(t.total_of_payments, t.currency),
+            "installments": [
+                {"sequence": i.sequence, "dueDate": i.due_date.isoformat(), "amount": _money(i.amount, t.currency)}
+                for i in plan.installments
+            ],
         },
     )
 

@@ -294,6 +294,8 @@ def decision_record_doc(record: DecisionRecord) -> Doc:
         "newCreditLimit": record.new_credit_limit,
         "modelVersion": record.score.model_version if record.score else None,
         "policyVersion": record.policy_version,
+        # only when a challenger scored (records before shadow scoring are written back unchanged)
+        **({"shadow": record.shadow.to_prediction()} if record.shadow else {}),
     }
 
 
@@ -327,6 +329,7 @@ def decision_record_from_doc(doc: Doc) -> DecisionRecord:
         expires_at=_opt_time(doc.get("expiresAt")),
         new_credit_limit=doc.get("newCreditLimit"),
         policy_version=doc["policyVersion"],
+        shadow=parse_prediction(doc["shadow"]) if doc.get("shadow") else None,
     )
 
 
