@@ -31,7 +31,7 @@ def test_approve_returns_credit_application(api: Api, scorer: FakeScorer, settin
     assert app["amount"] == {"amount": 20_000, "currency": "EUR"}
     assert app["merchantId"] == "m-9" and app["orderReference"] == "o-1" and app["planType"] == "PAY_IN_4"
     assert app["riskGrade"] == "A" and app["score"] == 600 and app["pd"] == 0.05
-    assert app["modelVersion"] == "test-model-1" and app["policyVersion"] == "policy-2026-11-29"
+    assert app["modelVersion"] == "test-model-1" and app["policyVersion"] == "policy-2026-11-30"
     assert app["expiresAt"].startswith("2026-11-02T10:30:00") and app["planId"] is None
     assert [i["amount"]["amount"] for i in app["offer"]["installments"]] == [5000] * 4
     assert app["offer"]["apr"] == 0.0 and app["offer"]["aprBasisPoints"] == 0
@@ -52,7 +52,7 @@ def test_decision_record_is_stored_and_immutable(api: Api, settings: Settings) -
     app = api.approved()
     conn = sqlite3.connect(settings.credit_db_path)
     record = json.loads(conn.execute("SELECT record FROM decisions").fetchone()[0])
-    assert record["featureMappingVersion"] and record["policyVersion"] == "policy-2026-11-29"
+    assert record["featureMappingVersion"] and record["policyVersion"] == "policy-2026-11-30"
     assert record["score"]["model_version"] == "test-model-1" and record["features"]["Home"] == "owner"
     assert record["profile"]["id"] == api.sub and record["order"]["amount"]["amount"] == 20_000
     with pytest.raises(sqlite3.DatabaseError):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
+from typing import Any
 
+from bnpl_credit.credit_line import service as credit_lines
 from bnpl_credit.credit_line.growth import GrowthRules, LimitStanding, RepaymentRecord, explain, standing
 from bnpl_credit.decision.policy import load_policy
 from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.storage.port import CreditStore
+
+from .test_store_contract import MARKETS, POLICY, Harness
 
 RULES = GrowthRules(percent_per_plan_repaid_on_time=20, max_percent_of_initial=300, freeze_days_after_late=180)
 TODAY = date(2026, 11, 29)
@@ -59,3 +65,55 @@ def test_growth_stops_at_the_maximum() -> None:
 def test_the_policy_states_the_rules_as_data() -> None:
     growth = load_policy(PACKAGED_POLICY).credit_line_growth
     assert growth is not None and growth.percent_per_plan_repaid_on_time > 0 and growth.freeze_days_after_late > 0
+
+
+# ---- through the service, on both storage adapters -----------------------------------------------
+
+
+async def _line(h: Harness, sub: str) -> dict[str, Any]:
+    return (await credit_lines.credit_line(h.store, MARKETS, sub, now=h.clock.now(), policy=POLICY)).to_json()
+
+
+async def _repaid_plan(h: Harness, sub: str, amount: int) -> None:
+    app = await h.apply(sub, amount={"amount": amount, "currency": "EUR"})
+    assert app["status"] == "APPROVED", app
+    plan = await h.confirm(sub, app["id"])
+    paid = await h.pay(sub, plan["id"], plan["amountOutstanding"]["amount"])
+    assert paid["planStatus"] == "COMPLETED"
+
+
+def test_two_plans_repaid_on_time_raise_the_limit_and_the_decision_uses_it(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        await _repaid_plan(h, "ana", 20_000)
+        first = await _line(h, "ana")
+        initial = first["creditLimit"]["amount"]
+        assert first["howToRaise"].startswith("Repay a plan on time")
+        await _repaid_plan(h, "ana", 20_000)
+        h.clock.advance(timedelta(days=1))
+        line = await _line(h, "ana")
+        assert line["creditLimit"]["amount"] == initial * 140 // 100 - (initial * 140 // 100) % 1000
+        assert any("2 plans you repaid on time" in r for r in line["limitReasons"])
+        # an order above the first limit but within the earned one is approved
+        app = await h.apply("ana", planType="MONTHLY_12", amount={"amount": initial + 10_000, "currency": "EUR"})
+        assert app["status"] == "APPROVED", app["reasons"]
+
+    asyncio.run(scenario())
+
+
+def test_a_late_installment_freezes_the_limit(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        await _repaid_plan(h, "bea", 20_000)
+        app = await h.apply("bea", amount={"amount": 20_000, "currency": "EUR"})
+        await h.confirm("bea", app["id"])
+        h.clock.advance(timedelta(days=40))  # the second installment is past its grace period, unpaid
+        line = await _line(h, "bea")
+        initial_times_growth = line["creditLimit"]["amount"]
+        assert any("cannot grow until" in r for r in line["limitReasons"])
+        assert "can grow again" in line["howToRaise"]
+        # what the one plan repaid before the lateness earned is kept; nothing more while frozen
+        assert any("1 plan you repaid on time" in r for r in line["limitReasons"])
+        assert initial_times_growth > 0
+
+    asyncio.run(scenario())

@@ -634,6 +634,8 @@ def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_p
         assert kept.pdf_sha256 == pc.pdf_sha256 and kept.pdf_key == f"applications/{app['id']}/pre-contract.pdf"
 
     run(scenario())
+
+
 # -- the outbox across partitions (DynamoDB shards it, SQLite has one table) ---------------
 def test_pending_events_are_the_oldest_first_whatever_their_shard(store: CreditStore) -> None:
     async def scenario() -> None:

@@ -10,8 +10,8 @@ from bnpl_common.jwt import Principal
 from bnpl_common.service_auth import ServiceAuthenticator
 from fastapi import Depends, Header, Request
 
-from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.applications.disclosure import Documents
+from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
@@ -63,6 +63,8 @@ def _markets(request: Request) -> MarketCatalog:
 def _checkout_config(request: Request) -> CheckoutConfig:
     config: CheckoutConfig = request.app.state.checkout_config
     return config
+
+
 def _documents(request: Request) -> Documents:
     documents = _state(request).documents
     if documents is None:  # every app built by create_app has them

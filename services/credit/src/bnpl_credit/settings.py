@@ -13,7 +13,7 @@ from pydantic_settings import NoDecode
 from bnpl_credit.refunds.auth import MerchantKey
 from bnpl_credit.webhooks.model import DEFAULT_RETRY_CEILINGS, DEFAULT_RETRY_WINDOW
 
-PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-29.json"
+PACKAGED_POLICY = Path(__file__).parent / "policies" / "policy-2026-11-30.json"
 
 # Local-only merchant integration key (refunds); known to everyone, refused for BNPL_ENV=aws.
 LOCAL_MERCHANT_ACCESS_KEY_ID = "AKIALOCALMERCHANT001"

@@ -13,8 +13,8 @@ from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
-from bnpl_common.revocation import RevocationChecker
 from bnpl_common.observability import install_observability
+from bnpl_common.revocation import RevocationChecker
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from botocore.credentials import Credentials

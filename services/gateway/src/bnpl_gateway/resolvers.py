@@ -115,6 +115,7 @@ class Query:
         except NotFoundUpstream:
             return None
         return build(CheckoutSession, data)
+
     @strawberry.field(description="What settles one of the caller's plans today, and the interest it cancels.")
     async def payoff_quote(self, info: Info, plan_id: strawberry.ID) -> PayoffQuote:
         ctx = info.context

@@ -12,9 +12,9 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
 
-from bnpl_gateway.query_cache import CachedDocuments, DocumentCache
 from bnpl_gateway.errors import is_unexpected
 from bnpl_gateway.limits import Limits
+from bnpl_gateway.query_cache import CachedDocuments, DocumentCache
 from bnpl_gateway.resolvers import Mutation, Query
 
 log = logging.getLogger("bnpl.gateway.graphql")

@@ -368,6 +368,14 @@ class CreditLine:
     credit_limit: Money | None
     exposure: Money | None = strawberry.field(description="What approvals hold plus what is owed on plans.")
     available_credit: Money | None
+    limit_reasons: list[str] = strawberry.field(
+        default_factory=list,
+        description="Why the limit is what it is: where it started, how repaying on time raised it, or why it is "
+        "frozen.",
+    )
+    how_to_raise: str | None = strawberry.field(
+        default=None, description="What would raise the limit; null when nothing would now."
+    )
 
 
 @strawberry.enum(description="Where a merchant's checkout session is; the merchant reads the same status.")

@@ -11,8 +11,8 @@ from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
-from bnpl_common.profile_signature import ProfileSigner, private_key
 from bnpl_common.observability import install_observability
+from bnpl_common.profile_signature import ProfileSigner, private_key
 from bnpl_common.service_auth import ServiceAuthenticator
 from bnpl_common.telemetry import trace_methods
 from fastapi import FastAPI

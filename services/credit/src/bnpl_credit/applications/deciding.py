@@ -20,6 +20,7 @@ from bnpl_credit.applications.finance_review import FinanceReviewPolicy, changed
 from bnpl_credit.applications.ports import ApplicationStore, Reservation, order_taken
 from bnpl_credit.applications.schemas import ApplicationInput, CreditApplication
 from bnpl_credit.checkouts.ports import CheckoutLink
+from bnpl_credit.credit_line.growth import limit_standing
 from bnpl_credit.credit_line.model import Account, CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.credit_line.service import customer_history, line_snapshot, link_line, with_shared_line_notice
@@ -42,8 +43,8 @@ from bnpl_credit.errors import (
 )
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market
-from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.metrics import record_decision
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -120,6 +121,8 @@ def _inputs(
     today = now.date()
     account = history.account
     same_currency = account is None or account.currency == currency
+    standing = limit_standing(history, policy, today=today)
+    history_limit = standing.limit if standing is not None else None
     features = build_features(
         FeatureInputs(
             employment_years=profile.employment_years,
@@ -148,7 +151,8 @@ def _inputs(
         monthly_income=profile.monthly_income.amount,
         monthly_expenses=profile.monthly_expenses.amount,
         # a line in another currency leaves nothing available in this one
-        credit_limit=(account.credit_limit if same_currency else 0) if account else None,
+        # the limit the customer's repayments have earned (credit_line.growth), not only the first one
+        credit_limit=(history_limit if same_currency else 0) if account else None,
         exposure=history.exposure if same_currency else 0,
         today=today,
         now=now,

@@ -51,8 +51,8 @@ from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog
 from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.plans.events import installments_late, payment_applied, plan_activated, refund_applied
-from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.interest import refund_recomputation
+from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus, Refund
 from bnpl_credit.plans.ports import PlanStore
 

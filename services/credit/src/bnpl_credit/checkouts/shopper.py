@@ -22,8 +22,8 @@ from bnpl_common.idempotency import StoredResponse
 from standardwebhooks import Webhook
 
 from bnpl_credit.applications import deciding
-from bnpl_credit.applications.model import Application, ApplicationStatus, Order
 from bnpl_credit.applications.finance_review import FinanceReviewPolicy
+from bnpl_credit.applications.model import Application, ApplicationStatus, Order
 from bnpl_credit.applications.schemas import ApplicationInput, OrderInput, ProfileSignatureIn, ProfileSnapshot
 from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.checkouts.events import status_event

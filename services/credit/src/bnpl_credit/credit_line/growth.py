@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bnpl_credit.credit_line.model import CustomerHistory
+from bnpl_credit.decision.policy import Policy
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import PlanStatus
 
@@ -30,6 +32,18 @@ class GrowthRules:
     max_percent_of_initial: int
     freeze_days_after_late: int
     rounding_minor: int = 1
+
+    @classmethod
+    def of(cls, policy: Policy) -> GrowthRules | None:
+        g = policy.credit_line_growth
+        if g is None:
+            return None
+        return cls(
+            g.percent_per_plan_repaid_on_time,
+            g.max_percent_of_initial,
+            g.freeze_days_after_late,
+            policy.credit_limit_rounding_minor,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +117,15 @@ def explain(s: LimitStanding, rules: GrowthRules, fmt: Callable[[int], str]) -> 
         return why, None
     assert s.next_limit is not None
     return why, f"Repay a plan on time and your limit will grow to {fmt(s.next_limit)}."
+
+
+def limit_standing(history: CustomerHistory, policy: Policy, *, today: date) -> LimitStanding | None:
+    """Where the customer's limit stands today (None before the first approval)."""
+    account = history.account
+    if account is None:
+        return None
+    record = RepaymentRecord(history.repaid_on_time, history.late_on)
+    rules = GrowthRules.of(policy)
+    if rules is None:  # the policy keeps the first limit
+        return LimitStanding(account.credit_limit, account.credit_limit, 0, None, True, None)
+    return standing(account.credit_limit, record, rules, today=today)

@@ -4,6 +4,7 @@ decision and the credit line read from the customer's own applications and plans
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,9 @@ class CustomerHistory:
     open_plans_outstanding: int  # in the credit line's currency (or any, before there is a line)
     held_approvals: int
     account: Account | None
+    # plans repaid on time and lateness, with their days: how the limit grows (credit_line.growth)
+    repaid_on_time: tuple[date, ...] = ()
+    late_on: tuple[date, ...] = ()
 
     @property
     def exposure(self) -> int:

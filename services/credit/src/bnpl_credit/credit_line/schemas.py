@@ -14,3 +14,7 @@ class CreditLineOut(CamelModel):
     shared_accounts: int = Field(
         default=0, description="other accounts of the same person that share this line (one person, one line)"
     )
+    limit_reasons: list[str] = Field(
+        default_factory=list, description="why the limit is what it is: where it started, how it grew or froze"
+    )
+    how_to_raise: str | None = Field(default=None, description="what would raise the limit (null: nothing now)")

@@ -17,10 +17,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from bnpl_common.money import Money as MoneyValue
+
+from bnpl_credit.credit_line.growth import GrowthRules, LimitStanding, explain, limit_standing, record_of
 from bnpl_credit.credit_line.model import CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot, PersonLine
 from bnpl_credit.credit_line.schemas import CreditLineOut
 from bnpl_credit.decision.engine import Decision, DecisionStatus, Reason
+from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans.ledger import late_fee_terms
 from bnpl_credit.plans.model import PlanStatus
@@ -35,18 +39,21 @@ def customer_history(snapshot: CustomerSnapshot, *, now: datetime, markets: Mark
     account = snapshot.account
     late = 0
     outstanding = 0
+    as_of = []
     for stored in snapshot.plans:
         fees = late_fee_terms(markets, stored)
         plan = stored.as_of(today, fees)
+        as_of.append(plan)
         late += sum(1 for inst in plan.installments if inst.was_ever_late(today, fees.grace_days))
         if plan.status in _OWED and (account is None or plan.currency == account.currency):
             outstanding += plan.totals().amount_outstanding
+    record = record_of(as_of, today=today, grace_days_of=lambda p: late_fee_terms(markets, p).grace_days)
     held = sum(
         application.held_amount
         for application in snapshot.approved_applications
         if application.holds_credit_at(now) and (account is None or application.order.currency == account.currency)
     )
-    return CustomerHistory(late, outstanding, held, account)
+    return CustomerHistory(late, outstanding, held, account, record.repaid_on_time, record.late_on)
 
 
 SHARED_LINE = Reason(
@@ -92,18 +99,36 @@ def with_shared_line_notice(decision: Decision, line: PersonLine | None, custome
 
 
 async def credit_line(
-    store: CreditLineStore, markets: MarketCatalog, customer_id: str, *, now: datetime
+    store: CreditLineStore, markets: MarketCatalog, customer_id: str, *, now: datetime, policy: Policy | None = None
 ) -> CreditLineOut:
+    """The line as the customer's record stands today; ``policy`` says how repayment moves the
+    limit (without one, the first limit is the limit)."""
     line = await store.person_of(customer_id)
     history = customer_history(await line_snapshot(store, customer_id, line), now=now, markets=markets)
     account = history.account
     shared = len(line.members) - 1 if line is not None else 0
-    if account is None:
-        return CreditLineOut(credit_limit=None, exposure=None, available_credit=None, shared_accounts=shared)
+    standing = limit_standing(history, policy, today=now.date()) if policy else None
+    if standing is None and account is not None:
+        standing = LimitStanding(account.credit_limit, account.credit_limit, 0, None, True, None)
+    if account is None or standing is None:
+        return CreditLineOut(
+            credit_limit=None,
+            exposure=None,
+            available_credit=None,
+            shared_accounts=shared,
+            limit_reasons=[],
+            how_to_raise="Your first approved purchase sets your limit.",
+        )
     currency = account.currency
+    rules = GrowthRules.of(policy) if policy else None
+    why, to_raise = (
+        explain(standing, rules, lambda m: MoneyValue(amount=m, currency=currency).format()) if rules else ([], None)
+    )
     return CreditLineOut(
-        credit_limit=Money.of(account.credit_limit, currency),
+        credit_limit=Money.of(standing.limit, currency),
         exposure=Money.of(history.exposure, currency),
-        available_credit=Money.of(max(account.credit_limit - history.exposure, 0), currency),
+        available_credit=Money.of(max(standing.limit - history.exposure, 0), currency),
         shared_accounts=shared,
+        limit_reasons=why,
+        how_to_raise=to_raise,
     )

@@ -176,9 +176,7 @@ async def confirm_application(
                 documents, application, market_of(markets, application), accepted_document_hash
             )
             kept = (accepted,) if accepted is not None else ()
-        opened = open_confirmed_plan(
-            application, markets, now=now, authorize_only=session is not None, documents=kept
-        )
+        opened = open_confirmed_plan(application, markets, now=now, authorize_only=session is not None, documents=kept)
         plan = opened.plan
         checkout = None
         if session is not None:
