@@ -17,6 +17,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ def register(stack: Stack, merchant_id: str, webhook_url: str) -> tuple[Merchant
             local=True,
         )
 
-    merchant = asyncio.run(create())
+    # in a thread of its own: another test's driver may hold an event loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        merchant = pool.submit(lambda: asyncio.run(create())).result()
     key = merchant.keys[0]
     credentials = {"accessKeyId": key.access_key_id, "secretAccessKey": key.secret_access_key}
     return MerchantClient(stack.url("credit"), credentials), merchant.webhook_secret
@@ -128,7 +131,9 @@ def test_webhooks_retried_in_order_isolated_listed_and_redelivered(stack: Stack,
         WebhookReceiver() as healthy,
     ):
         shop_a, secret_a = register(stack, f"shop-a-{suffix}", flaky.url)
-        shop_dead, secret_dead = register(stack, f"shop-dead-{suffix}", dead.url)
+        shop_dead, secret_dead = register(
+            stack, f"dead-shop-{suffix}", dead.url
+        )  # listed first: dispatched before shop-b
         shop_b, secret_b = register(stack, f"shop-b-{suffix}", healthy.url)
         flaky.secret, dead.secret, healthy.secret = secret_a, secret_dead, secret_b
 
