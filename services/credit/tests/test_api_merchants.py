@@ -219,6 +219,7 @@ def test_the_shopper_sees_the_merchants_order_and_returns_signed(
     applied = apply_with(api, token)
     assert applied.status_code == 201 and applied.json()["amount"]["amount"] == 30_000
     assert applied.json()["checkoutId"] == session["id"]
+    assert api.request("GET", f"/v1/applications/{applied.json()['id']}").json()["checkoutId"] == session["id"]
     assert other.request("GET", f"/v1/checkout-sessions/{token}").status_code == 404  # another shopper's now
     assert apply_with(other, token).status_code == 404
     assert api.confirm(applied.json()["id"]).json()["status"] == "AUTHORIZED"

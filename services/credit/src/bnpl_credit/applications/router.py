@@ -78,7 +78,11 @@ async def get_application(
     application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock
 ) -> CreditApplication:
     """One of the caller's applications."""
-    return await queries.get_application(store, clock, customer.sub, application_id=application_id)
+    view = await queries.get_application(store, clock, customer.sub, application_id=application_id)
+    session = await store.checkout_by_application(application_id)
+    if session is not None:
+        view.checkout_id = session.id
+    return view
 
 
 @router.post(
