@@ -220,6 +220,8 @@ def test_the_shopper_sees_the_merchants_order_and_returns_signed(
     assert applied.status_code == 201 and applied.json()["amount"]["amount"] == 30_000
     assert applied.json()["checkoutId"] == session["id"]
     assert api.request("GET", f"/v1/applications/{applied.json()['id']}").json()["checkoutId"] == session["id"]
+    listed = api.request("GET", "/v1/applications").json()["items"]
+    assert [a["checkoutId"] for a in listed if a["id"] == applied.json()["id"]] == [session["id"]]
     assert other.request("GET", f"/v1/checkout-sessions/{token}").status_code == 404  # another shopper's now
     assert apply_with(other, token).status_code == 404
     assert api.confirm(applied.json()["id"]).json()["status"] == "AUTHORIZED"
@@ -250,3 +252,17 @@ def test_legacy_refunds_use_the_registry_and_leave_checkout_plans_to_their_route
     plain = api.confirm(api.approved()["id"]).json()  # a plan of merchant-1's (legacy checkout link)
     other = {"planId": plain["id"], "amount": {"amount": 1_000, "currency": "EUR"}, "reason": "returned"}
     assert shop.post("/v1/merchant/refunds", other).status_code == 404  # coffee-shop may refund only its own
+
+
+def test_a_cancelled_approval_cancels_the_session_and_returns_to_the_cancel_url(shop: MerchantClient, api: Api) -> None:
+    session = created(shop)
+    applied = apply_with(api, session["checkoutToken"]).json()
+    cancelled = api.request("POST", f"/v1/applications/{applied['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["checkoutId"] == session["id"]
+    assert shop.checkout(session["id"]).json()["status"] == "CANCELLED"
+    page = api.request("GET", f"/v1/checkout-sessions/{session['checkoutToken']}").json()
+    assert page["status"] == "CANCELLED"
+    assert (
+        page["merchantRedirectUrl"].startswith(f"{ORIGIN}/orders/cancel?")
+        and "outcome=CANCELLED" in page["merchantRedirectUrl"]
+    )

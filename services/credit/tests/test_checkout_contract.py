@@ -252,6 +252,7 @@ def test_lifecycle_apply_authorize_capture_refund(store: CreditStore) -> None:
         applied = await s.apply(created["checkoutToken"])
         session = await s.get(shop, created["id"])
         assert session["status"] == "APPROVED" and session["applicationId"] == applied["id"]
+        assert await store.checkout_ids_of([applied["id"], "no-such-application"]) == {applied["id"]: created["id"]}
         assert applied["amount"] == {"amount": 20_000, "currency": "EUR"} and applied["merchantId"] == "shop-1"
         with pytest.raises(InvalidCheckoutState):  # one application per session
             await s.apply(created["checkoutToken"], "ana")
