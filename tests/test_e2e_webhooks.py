@@ -17,6 +17,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ def register(stack: Stack, merchant_id: str, webhook_url: str) -> tuple[Merchant
             local=True,
         )
 
-    merchant = asyncio.run(create())
+    # in a thread of its own: another test's driver may hold an event loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        merchant = pool.submit(lambda: asyncio.run(create())).result()
     key = merchant.keys[0]
     credentials = {"accessKeyId": key.access_key_id, "secretAccessKey": key.secret_access_key}
     return MerchantClient(stack.url("credit"), credentials), merchant.webhook_secret
@@ -128,7 +131,9 @@ def test_webhooks_retried_in_order_isolated_listed_and_redelivered(stack: Stack,
         WebhookReceiver() as healthy,
     ):
         shop_a, secret_a = register(stack, f"shop-a-{suffix}", flaky.url)
-        shop_dead, secret_dead = register(stack, f"shop-dead-{suffix}", dead.url)
+        shop_dead, secret_dead = register(
+            stack, f"dead-shop-{suffix}", dead.url
+        )  # listed first: dispatched before shop-b
         shop_b, secret_b = register(stack, f"shop-b-{suffix}", healthy.url)
         flaky.secret, dead.secret, healthy.secret = secret_a, secret_dead, secret_b
 
@@ -193,3 +198,55 @@ def test_webhooks_retried_in_order_isolated_listed_and_redelivered(stack: Stack,
             assert redelivered[0]["attempts"][-1]["trigger"] == "REDELIVERY"
         finally:
             clock_file.write_text("0")
+
+
+def test_a_checkout_from_approval_to_a_paid_off_plan_reaches_the_merchant_in_order(
+    stack: Stack, new_shopper: Any
+) -> None:
+    """A shopper applies with the session's token, confirms; the merchant captures; the shopper
+    pays the rest: the merchant's receiver gets approved, authorized, captured and completed, in
+    that order, each verified, each once."""
+    from tests.test_e2e_merchants import credit_as_shopper, shopper_apply
+
+    with WebhookReceiver() as receiver:
+        shop, secret = register(stack, f"shop-journey-{uuid.uuid4().hex[:6]}", receiver.url)
+        receiver.secret = secret
+        shopper = new_shopper()
+        created = shop.create_checkout(checkout_body(20_000, origin=ORIGIN))
+        assert created.status_code == 201, created.text
+        session = created.json()
+        applied = shopper_apply(stack, shopper, session["checkoutToken"])
+        assert applied.status_code == 201 and applied.json()["status"] == "APPROVED", applied.text
+        confirmed = credit_as_shopper(
+            stack,
+            shopper,
+            "POST",
+            f"/v1/applications/{applied.json()['id']}/confirm",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert confirmed.status_code == 201, confirmed.text
+        captured = shop.capture(session["id"], 20_000, "EUR")
+        assert captured.status_code in (200, 201), captured.text
+        plan_id = confirmed.json()["id"]
+        plan = credit_as_shopper(stack, shopper, "GET", f"/v1/plans/{plan_id}").json()
+        owed = plan["amountOutstanding"]
+        paid = credit_as_shopper(
+            stack,
+            shopper,
+            "POST",
+            f"/v1/plans/{plan_id}/payments",
+            json={"amount": owed},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert paid.status_code == 201, paid.text
+
+        expected = ["checkout.approved", "checkout.authorized", "checkout.captured", "plan.completed"]
+        receiver.wait_for(len(expected), timeout=15.0)
+        assert wait_until(lambda: len(receiver.events) == len(expected))
+        received = list(receiver.events.values())
+        assert [e["type"] for e in received] == expected
+        assert {e["data"]["checkoutId"] for e in received} == {session["id"]}
+        assert all(r.verified for r in receiver.requests)
+        completed = received[-1]["data"]
+        assert (completed["planId"], completed["orderReference"]) == (plan_id, session["orderReference"])
+        assert shopper.sub not in str(received)  # the shopper's identity is not the merchant's to know

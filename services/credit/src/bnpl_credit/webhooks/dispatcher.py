@@ -236,7 +236,7 @@ class Dispatcher:
                 "merchant_id": delivery.merchant_id,
                 "event_type": delivery.event_type,
                 "attempt": attempt.number,
-                "status_code": status_code,
+                "http_status": status_code,  # ("status_code" would be redacted: it contains "code")
                 "error": error,
                 "duration_ms": attempt.duration_ms,
             },
