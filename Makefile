@@ -12,7 +12,7 @@ PACKAGES := $(addprefix -e ,$(PACKAGE_DIRS))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help
-.PHONY: wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema constraints clean bench
+.PHONY: wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema merchant-openapi constraints clean bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ fmt: $(STAMP) ## format and autofix
 
 schema: $(STAMP) ## export the gateway's GraphQL schema to services/gateway/schema.graphql
 	$(PY) -m bnpl_gateway.export_schema
+
+merchant-openapi: $(STAMP) ## export the merchant API's OpenAPI document to services/credit/merchant-openapi.json
+	$(PY) -m bnpl_credit.merchant_openapi
 
 constraints: $(STAMP) ## re-pin constraints.txt from the current virtualenv
 	$(PIP) freeze --exclude-editable | grep -v '^-e' > constraints.txt

@@ -8,6 +8,7 @@
 #   ARTIFACT_BUCKET  S3 bucket for model.tar.gz                                (required)
 #   AWS_REGION       target region (default: the CLI's)
 #   ALARM_EMAIL, CORS_ALLOW_ORIGINS, SMS_ORIGINATION_IDENTITY (optional)
+#   CHECKOUT_PUBLIC_URL              public URL of the checkout page (default https://<ALB DNS name>)
 #   MERCHANT_INTEGRATION_ROLE_ARNS   comma list of merchant roles for the merchant API (optional)
 #   MERCHANT_PRINCIPALS              ROLE_ARN=MERCHANT_ID pairs for those roles (with the roles)
 #   ENABLE_WAF (default true), WAF_RATE_LIMIT (requests per IP per 5 minutes, default 1000)
@@ -82,7 +83,7 @@ deploy model ModelImageUri="$REGISTRY/model:$TAG" ModelDataUrl="$MODEL_URL" Mode
   Serverless="${MODEL_SERVERLESS:-false}"
 deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTIFICATE_ARN" \
   CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" \
-  SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" \
+  SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" CheckoutPublicUrl="${CHECKOUT_PUBLIC_URL:-}" \
   MerchantIntegrationRoleArns="${MERCHANT_INTEGRATION_ROLE_ARNS:-}" \
   MerchantPrincipals="${MERCHANT_PRINCIPALS:-}" \
   EnableWaf="${ENABLE_WAF:-true}" WafRateLimit="${WAF_RATE_LIMIT:-1000}" \

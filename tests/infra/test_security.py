@@ -5,6 +5,7 @@ resources. Each test reads the templates as CloudFormation does (cfn-lint's deco
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from functools import cache
 from typing import Any
@@ -91,16 +92,48 @@ def test_merchants_reach_only_the_merchant_routes_with_their_iam_role() -> None:
     assert allow["Effect"] == "Allow"
     assert allow["Principal"] == {"AWS": {"Ref": "MerchantIntegrationRoleArns"}}
     assert allow["Resource"] == "execute-api:/*/*/v1/merchant/*"
-    method = res["MerchantProxyMethod"]["Properties"]
-    assert method["AuthorizationType"] == "AWS_IAM"
-    integration = method["Integration"]
-    assert integration["Uri"]["Fn::Sub"].endswith(":8002/v1/merchant/{proxy}")
-    assert (
-        integration["RequestParameters"]["integration.request.header.X-Bnpl-Caller-Arn"] == "context.identity.userArn"
-    )
-    path = [res["MerchantV1Resource"], res["MerchantResource"], res["MerchantProxyResource"]]
-    assert [r["Properties"]["PathPart"] for r in path] == ["v1", "merchant", "{proxy+}"]
+    methods = {
+        name: r["Properties"]
+        for name, r in res.items()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["RestApiId"] == {"Ref": "MerchantApi"}
+    }
+    routes = set()
+    for method in methods.values():
+        assert method["AuthorizationType"] == "AWS_IAM"
+        integration = method["Integration"]
+        path = _resource_path(res, method["ResourceId"]["Ref"])
+        assert integration["Uri"]["Fn::Sub"].endswith(":8002" + path)
+        assert path.startswith("/v1/merchant/")
+        assert (
+            integration["RequestParameters"]["integration.request.header.X-Bnpl-Caller-Arn"]
+            == "context.identity.userArn"
+        )
+        routes.add((method["HttpMethod"], path))
+    # exactly the merchant API's routes (its OpenAPI document, plus the webhook-delivery routes)
+    document = json.loads((ROOT / "services" / "credit" / "merchant-openapi.json").read_text())
+    documented = {
+        (verb.upper(), re.sub(r"\{[a-z_]+\}", "{id}", path))
+        for path, item in document["paths"].items()
+        for verb in item
+    }
+    deliveries = {
+        ("GET", "/v1/merchant/webhook-deliveries"),
+        ("POST", "/v1/merchant/webhook-deliveries/{id}/redeliver"),
+    }
+    assert routes == documented | deliveries
     assert template("services")["Parameters"]["MerchantIntegrationRoleArns"]["Type"] == "CommaDelimitedList"
+
+
+def _resource_path(res: dict[str, Any], name: str) -> str:
+    parts = []
+    while name in res and res[name]["Type"] == "AWS::ApiGateway::Resource":
+        props = res[name]["Properties"]
+        parts.append(props["PathPart"])
+        parent = props["ParentId"]
+        if "Ref" not in parent:
+            break
+        name = parent["Ref"]
+    return "/" + "/".join(reversed(parts))
 
 
 def test_the_gateway_cannot_call_the_merchant_routes() -> None:

@@ -4,6 +4,7 @@ idempotency, field-named errors, and the shopper's side of a session with its si
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import Api, FakeScorer, MerchantClient, checkout_body, make_profile, new_key
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 ORIGIN = "http://127.0.0.1:8100"
 
@@ -217,6 +219,9 @@ def test_the_shopper_sees_the_merchants_order_and_returns_signed(
     applied = apply_with(api, token)
     assert applied.status_code == 201 and applied.json()["amount"]["amount"] == 30_000
     assert applied.json()["checkoutId"] == session["id"]
+    assert api.request("GET", f"/v1/applications/{applied.json()['id']}").json()["checkoutId"] == session["id"]
+    listed = api.request("GET", "/v1/applications").json()["items"]
+    assert [a["checkoutId"] for a in listed if a["id"] == applied.json()["id"]] == [session["id"]]
     assert other.request("GET", f"/v1/checkout-sessions/{token}").status_code == 404  # another shopper's now
     assert apply_with(other, token).status_code == 404
     assert api.confirm(applied.json()["id"]).json()["status"] == "AUTHORIZED"
@@ -227,11 +232,11 @@ def test_the_shopper_sees_the_merchants_order_and_returns_signed(
     q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert q["checkoutId"] == session["id"] and q["outcome"] == "AUTHORIZED"
     secret = asyncio.run(registry_store.get_merchant("coffee-shop")).webhook_secret  # type: ignore[union-attr]
-    payload = '{"checkoutId":"%s","outcome":"AUTHORIZED"}' % session["id"]
+    payload = json.dumps({"checkoutId": session["id"], "outcome": "AUTHORIZED"}, separators=(",", ":"), sort_keys=True)
     headers = {"webhook-id": q["webhookId"], "webhook-timestamp": q["timestamp"], "webhook-signature": q["signature"]}
     assert Webhook(secret).verify(payload, headers) == {"checkoutId": session["id"], "outcome": "AUTHORIZED"}
-    forged = '{"checkoutId":"%s","outcome":"AUTHORIZED"}' % "chk_000000000000000000000000"
-    with pytest.raises(Exception):  # noqa: B017 - the library's own verification error
+    forged = payload.replace(session["id"], "chk_000000000000000000000000")
+    with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(forged, headers)
 
 
@@ -247,3 +252,17 @@ def test_legacy_refunds_use_the_registry_and_leave_checkout_plans_to_their_route
     plain = api.confirm(api.approved()["id"]).json()  # a plan of merchant-1's (legacy checkout link)
     other = {"planId": plain["id"], "amount": {"amount": 1_000, "currency": "EUR"}, "reason": "returned"}
     assert shop.post("/v1/merchant/refunds", other).status_code == 404  # coffee-shop may refund only its own
+
+
+def test_a_cancelled_approval_cancels_the_session_and_returns_to_the_cancel_url(shop: MerchantClient, api: Api) -> None:
+    session = created(shop)
+    applied = apply_with(api, session["checkoutToken"]).json()
+    cancelled = api.request("POST", f"/v1/applications/{applied['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["checkoutId"] == session["id"]
+    assert shop.checkout(session["id"]).json()["status"] == "CANCELLED"
+    page = api.request("GET", f"/v1/checkout-sessions/{session['checkoutToken']}").json()
+    assert page["status"] == "CANCELLED"
+    assert (
+        page["merchantRedirectUrl"].startswith(f"{ORIGIN}/orders/cancel?")
+        and "outcome=CANCELLED" in page["merchantRedirectUrl"]
+    )

@@ -252,6 +252,7 @@ def test_lifecycle_apply_authorize_capture_refund(store: CreditStore) -> None:
         applied = await s.apply(created["checkoutToken"])
         session = await s.get(shop, created["id"])
         assert session["status"] == "APPROVED" and session["applicationId"] == applied["id"]
+        assert await store.checkout_ids_of([applied["id"], "no-such-application"]) == {applied["id"]: created["id"]}
         assert applied["amount"] == {"amount": 20_000, "currency": "EUR"} and applied["merchantId"] == "shop-1"
         with pytest.raises(InvalidCheckoutState):  # one application per session
             await s.apply(created["checkoutToken"], "ana")
@@ -392,5 +393,33 @@ def test_a_captured_authorization_does_not_expire(store: CreditStore) -> None:
         s.clock.advance(timedelta(days=40))
         assert await service.sweep_checkouts(store, MARKETS, s.clock, config=CONFIG) == 0
         assert (await s.get(shop, session["id"]))["status"] == "PARTIALLY_CAPTURED"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("scorer", "outcome"), [("decline", "DECLINED"), ("fail", "REFERRED")])
+def test_a_declined_or_referred_decision_ends_the_session(store: CreditStore, scorer: str, outcome: str) -> None:
+    async def scenario() -> None:
+        s = Shop(store)
+        if scorer == "decline":
+            s.engine = DecisionEngine(
+                policy=POLICY,
+                markets=MARKETS,
+                scorer=FakeScorer(result=score_result(pd=0.9, grade="E")),
+                timeout_seconds=1,
+            )
+        else:
+            s.engine = DecisionEngine(
+                policy=POLICY, markets=MARKETS, scorer=FakeScorer(error=TimeoutError()), timeout_seconds=1
+            )
+        shop = await s.merchant()
+        created = await s.create(shop)
+        applied = await s.apply(created["checkoutToken"])
+        assert applied["status"] == outcome
+        session = await s.get(shop, created["id"])
+        assert session["status"] == outcome and session["applicationId"] == applied["id"]
+        assert f"checkout.{outcome.lower()}" in await s.event_types()
+        with pytest.raises(InvalidCheckoutState):
+            await s.apply(created["checkoutToken"])
 
     run(scenario())

@@ -144,6 +144,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "quotes.router",
             "credit_line.router",
             "main",
+            "merchant_openapi",
             "__main__",
             "testing",
             "disclosures.settings",

@@ -70,7 +70,11 @@ async def list_applications(
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=1024)] = None,
 ) -> ApplicationPage:
     """The caller's applications, newest first."""
-    return await queries.list_applications(store, clock, customer.sub, limit=limit, next_token=next_token)
+    page = await queries.list_applications(store, clock, customer.sub, limit=limit, next_token=next_token)
+    checkouts = await store.checkout_ids_of([item.id for item in page.items])
+    for item in page.items:
+        item.checkout_id = checkouts.get(item.id)
+    return page
 
 
 @router.get("/{application_id}", response_model=CreditApplication, responses={404: {"description": "Not found"}})
@@ -78,7 +82,11 @@ async def get_application(
     application_id: str, customer: CurrentCustomer, store: Store, clock: AppClock
 ) -> CreditApplication:
     """One of the caller's applications."""
-    return await queries.get_application(store, clock, customer.sub, application_id=application_id)
+    view = await queries.get_application(store, clock, customer.sub, application_id=application_id)
+    session = await store.checkout_by_application(application_id)
+    if session is not None:
+        view.checkout_id = session.id
+    return view
 
 
 @router.post(
@@ -120,4 +128,5 @@ async def cancel_application(
     """Withdraw an approval that was not confirmed."""
     cancelled = await holds.cancel_application(store, clock, customer.sub, application_id=application_id)
     await shopper.after_cancel(store, clock, application_id=application_id, config=config)
+    cancelled.checkout_id = (await store.checkout_ids_of([application_id])).get(application_id)
     return cancelled

@@ -117,6 +117,7 @@ class CreditApplication(CamelModel):
     model_version: str | None
     policy_version: str
     plan_id: str | None
+    checkout_id: str | None = Field(default=None, description="the merchant's checkout session it was made for")
 
     @classmethod
     def of(cls, app: Application, now: datetime) -> CreditApplication:

@@ -52,6 +52,10 @@ class CheckoutStore(Protocol):
 
     async def checkout_by_application(self, application_id: str) -> CheckoutSession | None: ...
 
+    async def checkout_ids_of(self, application_ids: Sequence[str]) -> dict[str, str]:
+        """``{applicationId: checkoutId}`` for those of ``application_ids`` made for a session."""
+        ...
+
     async def list_checkouts(
         self, merchant_id: str, *, limit: int, after: CheckoutCursor | None
     ) -> list[CheckoutSession]:

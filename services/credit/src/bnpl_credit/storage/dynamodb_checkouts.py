@@ -129,6 +129,14 @@ class DynamoCheckouts:
     async def checkout_by_application(self, application_id: str) -> CheckoutSession | None:
         return await self._by_pointer(f"CHKAPP#{application_id}", "CHKAPP")
 
+    async def checkout_ids_of(self, application_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for application_id in dict.fromkeys(application_ids):  # at most a page (100) of GetItems
+            pointer = await self._get(f"CHKAPP#{application_id}", "CHKAPP")
+            if pointer is not None:
+                found[application_id] = str(pointer["checkoutId"])
+        return found
+
     async def list_checkouts(
         self, merchant_id: str, *, limit: int, after: CheckoutCursor | None
     ) -> list[CheckoutSession]:

@@ -114,6 +114,21 @@ class SqliteCheckouts:
     async def checkout_by_application(self, application_id: str) -> CheckoutSession | None:
         return await self._one("application_id", application_id)
 
+    async def checkout_ids_of(self, application_ids: Sequence[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(application_ids))[:100]
+
+        def run(conn: sqlite3.Connection) -> dict[str, str]:
+            if not ids:
+                return {}
+            marks = ",".join("?" * len(ids))
+            rows = conn.execute(
+                f"SELECT application_id, id FROM checkouts WHERE application_id IN ({marks})",  # noqa: S608 - placeholders only
+                ids,
+            )
+            return {r["application_id"]: r["id"] for r in rows}
+
+        return await self._db.read(run)
+
     async def list_checkouts(
         self, merchant_id: str, *, limit: int, after: CheckoutCursor | None
     ) -> list[CheckoutSession]:
