@@ -5,7 +5,7 @@
 import { Api, ApiError, SessionExpired } from "./api.js";
 import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
 import { countryOptions } from "./countries.js";
-import { precontractPanel, planDocuments } from "./documents.js";
+import { declineNotice, precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadOrder, orderKey, parseOrder, returnLink, saveOrder } from "./order.js";
@@ -909,6 +909,7 @@ function viewDeclined(application) {
     3,
     h("p", { class: "lead" }, "This is why:"),
     reasonsList(application),
+    declineNotice(app.api, application.id),
     h("h2", {}, "What you can do"),
     h(
       "p",
