@@ -823,7 +823,7 @@ function viewApproved(application) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
   const another = h("button", { type: "button", class: "secondary" }, "Choose another plan");
-  const disclosure = precontractPanel(app.api, application.id);
+  const disclosure = precontractPanel(app.api, application.id, (accepted) => accepted && announce(null));
   confirm.addEventListener("click", () => {
     if (!disclosure.accepted()) {
       disclosure.focus();
