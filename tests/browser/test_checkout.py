@@ -140,7 +140,9 @@ def test_a_decline_explains_its_reasons_on_a_phone_sized_screen(shopper_factory)
     reasons = page.locator("ul.reasons li")
     expect(reasons.first).to_be_visible()
     assert page.locator("ul.reasons li[data-code=AFFORDABILITY]").count() == 1
-    expect(page.locator("ul.reasons")).to_contain_text("of your monthly income after expenses")
+    # the figure that failed: what is left after expenses and the declared debt's service
+    expect(page.locator("ul.reasons")).to_contain_text("your income after expenses (EUR 100.00)")
+    expect(page.locator("ul.reasons")).to_contain_text("a month for the debts you told us about")
     # Readable on a phone: nothing wider than the screen.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     shopper.shot("declined")

@@ -23,7 +23,7 @@ ADDRESSES = {
 }
 
 
-def open_checkout(shopper: Shopper, *, currency: str, country: str, amount: int) -> None:
+def open_checkout(shopper: Shopper, *, currency: str, country: str, amount: int, **overrides: object) -> None:
     """The one way these tests reach the checkout: the shop's link with an order in ``currency``
     (the lead switches this helper to checkout sessions), then sign-up, profile and phone."""
     shop = f"{shopper.base}/shop/"
@@ -43,7 +43,7 @@ def open_checkout(shopper: Shopper, *, currency: str, country: str, amount: int)
     number = phone()
     base = good_profile(phoneNumber=number)
     names = ("monthlyIncome", "monthlyExpenses", "assets", "debt")
-    money = {name: {**base[name], "currency": currency} for name in names}
+    money = {name: {**base[name], "currency": currency} for name in names} | overrides
     shopper.fill_profile(good_profile(phoneNumber=number, address=ADDRESSES[country], **money))
     shopper.verify_phone(number)
     shopper.heading("Choose your plan")
@@ -91,3 +91,26 @@ def test_a_shopper_accepts_their_markets_document_and_finds_it_in_my_plans(
     download = page.request.get(shopper.base + str(link.get_attribute("href")))  # a relative link
     assert download.status == 200 and download.headers["content-type"] == "application/pdf"
     assert download.body().startswith(b"%PDF")
+
+
+def test_a_declined_euro_shopper_gets_the_notice_as_a_document(shopper: Shopper) -> None:
+    page = shopper.page
+    # 1 200.00 - 1 000.00 leaves 200.00: a 400.00 pay in 4 asks 300.00 in its first 30 days
+    open_checkout(
+        shopper,
+        currency="EUR",
+        country="ES",
+        amount=40_000,
+        monthlyIncome={"amount": 120_000, "currency": "EUR"},
+        monthlyExpenses={"amount": 100_000, "currency": "EUR"},
+    )
+    shopper.choose_plan("Pay in 4")
+    shopper.heading("We can't offer pay later for this order")
+    expect(page.locator("ul.reasons li[data-code=AFFORDABILITY]")).to_contain_text(
+        "first 30 days of this plan (EUR 300.00)"
+    )
+    link = page.get_by_role("link", name="Your credit application: our decision (PDF)")
+    expect(link).to_be_visible()
+    shopper.shot("declined-eur")
+    download = page.request.get(shopper.base + str(link.get_attribute("href")))
+    assert download.status == 200 and download.body().startswith(b"%PDF")

@@ -6,7 +6,7 @@
 import { Api, ApiError, SessionExpired } from "./api.js";
 import { AuthError, Cognito, PASSWORD_RULES } from "./cognito.js";
 import { countryOptions } from "./countries.js";
-import { precontractPanel, planDocuments } from "./documents.js";
+import { declineNotice, precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadToken, safeRedirect, saveToken, tokenFromLink } from "./order.js";
@@ -867,7 +867,7 @@ function viewApproved(application) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
   const another = h("button", { type: "button", class: "secondary" }, `Cancel and return to ${app.order.merchantName}`);
-  const disclosure = precontractPanel(app.api, application.id);
+  const disclosure = precontractPanel(app.api, application.id, (accepted) => accepted && announce(null));
   confirm.addEventListener("click", () => {
     if (!disclosure.accepted()) {
       disclosure.focus();
@@ -946,6 +946,7 @@ function viewDeclined(application) {
     3,
     h("p", { class: "lead" }, "This is why:"),
     reasonsList(application),
+    declineNotice(app.api, application.id),
     h("h2", {}, "What you can do"),
     h(
       "p",

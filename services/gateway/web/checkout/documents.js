@@ -94,3 +94,16 @@ export function planDocuments(plan) {
     ),
   );
 }
+
+/** A declined application's notice as a downloadable document (filled in when it arrives). */
+export function declineNotice(api, applicationId) {
+  const element = h("p", { class: "field-hint notice-document" });
+  api
+    .request(Q.APPLICATION_DOCUMENTS, { id: applicationId })
+    .then(({ application }) => {
+      const notice = application && application.documents.find((d) => d.kind === "decline-notice");
+      if (notice) element.replaceChildren(h("a", { href: notice.url, download: "" }, `${notice.title} (PDF)`));
+    })
+    .catch(() => {}); // the reasons above are the notice's content; the PDF is a copy
+  return element;
+}

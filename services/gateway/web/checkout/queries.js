@@ -46,3 +46,6 @@ export const PLANS = `query Plans { plans { ${PLAN} } }`;
 
 export const MAKE_PAYMENT = `mutation Pay($planId: ID!, $amount: MoneyInput!, $key: String!) {
   makePayment(planId: $planId, amount: $amount, idempotencyKey: $key) { id amount ${MONEY} } }`;
+
+export const APPLICATION_DOCUMENTS = `query ApplicationDocuments($id: ID!) { application(id: $id) {
+  id documents { kind title url expiresAt } } }`;
