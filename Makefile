@@ -12,7 +12,7 @@ PACKAGES := $(addprefix -e ,$(PACKAGE_DIRS))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGE_DIRS))
 
 .DEFAULT_GOAL := help
-.PHONY: simulate wrk bench-scorers help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema merchant-openapi constraints clean bench
+.PHONY: simulate wrk bench-scorers bench-datasize help install model train evaluate-model package-model bench-model run test test-fast lint fmt schema merchant-openapi constraints clean bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ simulate: $(STAMP) $(ARTIFACT) ## simulated shoppers through the platform, the l
 
 bench-scorers: $(STAMP) $(ARTIFACT) ## decision latency with the model over HTTP against in-process, in one run
 	$(PY) bench/bench_decision.py
+
+bench-datasize: $(STAMP) $(ARTIFACT) wrk ## CPU per decision before and after growing the credit tables to 1,000,000 rows
+	$(PY) bench/datasize.py
 
 # wrk, the ladder's load generator, is Debian's package: installed here when missing (as root).
 wrk:
