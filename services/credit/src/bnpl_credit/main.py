@@ -259,6 +259,7 @@ def create_app(
                 await sweep_checkouts(the_store, markets, clock, config=checkout_config)
                 await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
+                await observe_plans(the_store, clock)  # reads the open plans, as the lateness sweep does
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
             if webhooks.dispatcher is not None:
@@ -267,7 +268,6 @@ def create_app(
 
             async def monitor() -> None:  # gauges for EMF in AWS (no scrape there)
                 await observe_outbox(the_store, clock)
-                await observe_plans(the_store, clock)
 
             tasks.append(asyncio.create_task(run_forever("monitor", monitor, MONITOR_INTERVAL_SECONDS)))
         try:

@@ -1,6 +1,7 @@
 """Gauges measured from the store (the outbox, late plans) and the publisher that times the
-outbox's publications. Run by the credit service's background loop (every
-``MONITOR_INTERVAL_SECONDS``, which also feeds EMF in AWS) and before each ``/metrics`` answer."""
+outbox's publications. The outbox is measured every ``MONITOR_INTERVAL_SECONDS`` (which also
+feeds EMF in AWS) and before each ``/metrics`` answer; late plans by each lateness sweep (it
+reads the open plans anyway)."""
 
 from __future__ import annotations
 
