@@ -105,7 +105,8 @@ def create_app(
     )
 
     async def ready() -> bool:
-        return hasattr(app.state, "upstreams")
+        # not ready while no token can be verified (no signing keys and the JWKS unreachable)
+        return hasattr(app.state, "upstreams") and await app.state.verifier.ready()
 
     install_common(app, ready=ready)
     if settings.cors_allow_origins:
