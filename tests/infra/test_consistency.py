@@ -155,7 +155,7 @@ def test_aws_values_pass_the_settings_validation(service: str) -> None:
     for item in container(service)["Environment"]:
         env[item["Name"]] = _literal(item["Value"])
     for secret in container(service).get("Secrets", []):
-        env[secret["Name"]] = "generated-secret"
+        env[secret["Name"]] = "GeneratedSecretValue0123456789abcdefghijklm"  # 43 letters and digits, as generated
     names = fields(service)
     settings = SETTINGS[service](**{k.lower(): v for k, v in env.items() if k in names})
     assert settings.bnpl_env == "aws"

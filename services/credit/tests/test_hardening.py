@@ -234,3 +234,21 @@ def _signed(profile: dict[str, Any], at: datetime, *, seed: str | None = None) -
     signer = ProfileSigner("local", private_key(seed or LOCAL_PROFILE_SIGNING_SEED))
     signed_at = format_instant(at)
     return {"signedAt": signed_at, "signature": signer.sign(profile, signed_at)}
+
+
+def test_the_local_verify_key_is_refused_in_aws_and_no_key_refuses_every_profile() -> None:
+    from bnpl_common.profile_signature import LOCAL_PROFILE_VERIFY_KEY, ProfileSignatureError
+    from bnpl_credit.applications.profile_trust import profile_verifier
+    from bnpl_credit.settings import Settings
+
+    real = {"service_auth_keys": {"AKIAX": "real-secret"}, "merchant_auth_keys": "AKIAM:real-merchant-secret:shop"}
+    with pytest.raises(ValueError, match="PROFILE_VERIFY_KEYS holds the local key"):
+        Settings(bnpl_env="aws", profile_verify_keys=f"local:{LOCAL_PROFILE_VERIFY_KEY}", **real)
+    assert Settings(bnpl_env="aws", profile_verify_keys="", **real).profile_verify_keys == ""
+    verifier = profile_verifier("", max_age_seconds=300)
+    profile = make_profile("x")
+    signature = sign_profile(profile)
+    with pytest.raises(ProfileSignatureError):
+        verifier.verify(
+            profile, signed_at=signature["signedAt"], signature=signature["signature"], now=datetime.now(UTC)
+        )

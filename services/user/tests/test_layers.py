@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"deps"},
     {"profiles.router", "verification.router"},
     {"main"},
-    {"__main__", "testing"},
+    {"__main__", "testing", "profile_key"},
 ]
 
 ROOT = Path(bnpl_user.__file__).parent

@@ -99,6 +99,17 @@ class CognitoJwtVerifier:
             raise Unauthorized("token signed with an unknown key")
         return key
 
+    async def ready(self) -> bool:
+        """Can tokens be verified now? Keys in hand, or fetched now (at most once per refetch
+        interval): a process that cannot reach the JWKS and has no keys turns every caller away."""
+        if self._keys:
+            return True
+        try:
+            await self._refresh()
+        except Exception:  # readiness: any failure is "not ready"
+            return False
+        return bool(self._keys)
+
     async def verify(self, token: str) -> Principal:
         """Return the principal of a valid access token or raise :class:`Unauthorized`."""
         if not token:

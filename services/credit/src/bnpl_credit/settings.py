@@ -166,9 +166,8 @@ class Settings(CommonSettings):
 
     @model_validator(mode="after")
     def _profile_keys(self) -> Settings:
-        keys = parse_verify_keys(self.profile_verify_keys)
-        if not keys:
-            raise ValueError("PROFILE_VERIFY_KEYS needs at least one KEY_ID:PUBLIC_KEY")
+        # empty is allowed and fails closed: every application is refused (ProfileNotTrusted)
+        parse_verify_keys(self.profile_verify_keys)
         if self.bnpl_env == "aws" and LOCAL_PROFILE_VERIFY_KEY in self.profile_verify_keys:
             # its private half is in this repository: anyone could sign a profile with it
             raise ValueError(

@@ -113,7 +113,8 @@ def create_app(
     )
 
     async def ready() -> bool:
-        return hasattr(app.state, "upstreams")
+        # not ready while no token can be verified (no signing keys and the JWKS unreachable)
+        return hasattr(app.state, "upstreams") and await app.state.verifier.ready()
 
     install_common(app, ready=ready)
     install_observability(app, SERVICE_NAME, public_edge=True)  # the internet's traceparent is not followed
