@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.inputs",
             "disclosures.formatting",
             "disclosures.render",
+            "reviews.reasons",
+            "reviews.roles",
         ],
     ),
     (
@@ -48,6 +50,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "plans.ledger",
             "refunds.model",
             "psp.records",
+            "audit.model",
+            "reviews.model",
+            "reviews.opening",
         ],
     ),
     (
@@ -60,6 +65,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.port",
             "psp.port",
             "disclosures.store",
+            "reviews.ports",
         ],
     ),
     (
@@ -71,6 +77,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "refunds.schemas",
             "quotes.schemas",
             "credit_line.schemas",
+            "reviews.schemas",
         ],
     ),
     (
@@ -89,6 +96,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "refunds.service",
             "quotes.service",
             "disclosures.archive",
+            "reviews.cursor",
+            "reviews.notify",
+            "reviews.service",
         ],
     ),
     (
@@ -105,6 +115,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.s3",
             "psp.stripe_adapter",
             "psp.sandbox_adapter",
+            "storage.review_documents",
+            "storage.sqlite_reviews",
+            "storage.dynamodb_reviews",
         ],
     ),
     (
@@ -126,6 +139,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "disclosures.settings",
             "psp.settings",
             "psp.testing",
+            "reviews.settings",
+            "reviews.deps",
+            "reviews.router",
         ],
     ),
 ]

@@ -14,6 +14,7 @@ from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.refunds.auth import MerchantAuthenticator, MerchantCaller
+from bnpl_credit.reviews.roles import refuse_staff
 from bnpl_credit.storage.port import CreditStore
 
 
@@ -34,7 +35,8 @@ def _state(request: Request) -> CreditState:
 
 
 async def _customer(request: Request) -> Principal:
-    return await _state(request).authenticator(request)
+    # a staff token acts on no shopper's data as if it were theirs (reviews.roles)
+    return refuse_staff(await _state(request).authenticator(request))
 
 
 async def _merchant(request: Request) -> MerchantCaller:

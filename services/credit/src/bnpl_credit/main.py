@@ -30,6 +30,11 @@ from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
 from bnpl_credit.refunds.auth import MerchantAuthenticator
 from bnpl_credit.refunds.router import router as refunds_router
+from bnpl_credit.reviews.deps import ReviewState
+from bnpl_credit.reviews.router import shopper_router as review_requests_router
+from bnpl_credit.reviews.router import staff_router
+from bnpl_credit.reviews.service import ReviewRules, expire_cases
+from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
 from bnpl_credit.storage.factory import build_store
@@ -90,6 +95,7 @@ def create_app(
     store: CreditStore | None = None,
     publisher: Publisher | None = None,
     background: bool = True,
+    review_settings: ReviewSettings | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -97,6 +103,8 @@ def create_app(
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy file
     markets = load_catalog()  # the market terms in force, read once: a bad market file stops the start
     holder: dict[str, CreditStore] = {}
+    review_settings = review_settings or ReviewSettings()
+    review_rules = ReviewRules(ttl=review_settings.ttl, four_eyes_amount=review_settings.review_four_eyes_amount)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +140,8 @@ def create_app(
                 principals=settings.merchant_principals,
             ),
         )
+        sms = review_settings.build_sms(clock)
+        app.state.reviews = ReviewState(rules=review_rules, sms=sms)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         tasks: list[asyncio.Task[None]] = []
@@ -146,6 +156,7 @@ def create_app(
 
             async def sweep() -> None:
                 await expire_approvals(the_store, clock)
+                await expire_cases(the_store, clock, review_rules, sms)
                 await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
 
@@ -166,6 +177,14 @@ def create_app(
 
     app = FastAPI(title="BNPL credit service", version="0.2.0", lifespan=lifespan, max_body_size=MAX_BODY_BYTES)
     install_common(app, ready=ready)
-    for router in (quotes_router, applications_router, plans_router, credit_line_router, refunds_router):
+    for router in (
+        quotes_router,
+        review_requests_router,
+        applications_router,
+        plans_router,
+        credit_line_router,
+        refunds_router,
+        staff_router,
+    ):
         app.include_router(router)
     return app

@@ -39,6 +39,7 @@ from bnpl_credit.errors import (
 )
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market
+from bnpl_credit.reviews.opening import referral_case
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -219,6 +220,7 @@ async def apply_for_credit(
             idempotency=NewIdempotency(customer_id, key, request_fp, 201, body_out, now),
             events=[docs.event],
             reservation=_reservation(decision.status, decision.new_credit_limit, order.currency, history.account),
+            review=referral_case(docs.application),  # every REFERRED decision opens a review case
         )
         if winner is not None:
             ensure_same_request(winner.fingerprint, request_fp)

@@ -28,6 +28,11 @@ class EventType(StrEnum):
     PAYMENT_APPLIED = "payment.applied"
     INSTALLMENT_LATE = "installment.late"
     REFUND_APPLIED = "refund.applied"
+    # review cases (bnpl_credit.reviews): data carries caseId and applicationId
+    REVIEW_OPENED = "review.opened"
+    REVIEW_UPDATED = "review.updated"
+    REVIEW_DECIDED = "review.decided"
+    REVIEW_EXPIRED = "review.expired"
 
 
 # An event's payload is the published message body, so it is JSON already; each event type's

@@ -49,6 +49,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.reviews.model import ReviewCase
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -64,6 +65,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -87,7 +89,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore:
+class DynamoStore(DynamoReviews):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -358,6 +360,7 @@ class DynamoStore:
         idempotency: NewIdempotency,
         events: Sequence[Event],
         reservation: Reservation | None,
+        review: ReviewCase | None = None,
     ) -> StoredResponse | None:
         cid = application.customer_id
         created = format_instant(application.created_at)
@@ -383,6 +386,8 @@ class DynamoStore:
         operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
         if application.status is ApplicationStatus.APPROVED:
             operations.append(self._claim_put(application, now=application.created_at))
+        if review is not None:  # a REFERRED decision opens its review case
+            operations += self._case_open_ops(review)
         operations += self._event_puts(events)
         return await self._transact_claiming(
             operations,

@@ -16,9 +16,10 @@ from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
 from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.reviews.ports import ReviewStore
 
 
-class CreditStore(ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, Protocol):
+class CreditStore(ApplicationStore, PlanStore, CreditLineStore, OutboxStore, IdempotencyStore, ReviewStore, Protocol):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...

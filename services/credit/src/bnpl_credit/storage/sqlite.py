@@ -29,6 +29,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.reviews.model import ReviewCase
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -44,6 +45,7 @@ from bnpl_credit.storage.documents import (
     refund_doc,
     refund_from_doc,
 )
+from bnpl_credit.storage.sqlite_reviews import REVIEW_SCHEMA, SqliteReviews
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -136,13 +138,13 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore:
+class SqliteStore(SqliteReviews):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
-        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA, busy_timeout=30.0)
+        self._db = SqliteDatabase(self.path, schema_sql=SCHEMA + REVIEW_SCHEMA, busy_timeout=30.0)
         self._db.create_schema_sync()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -303,6 +305,7 @@ class SqliteStore:
         idempotency: NewIdempotency,
         events: Sequence[Event],
         reservation: Reservation | None,
+        review: ReviewCase | None = None,
     ) -> StoredResponse | None:
         customer_id = application.customer_id
 
@@ -349,6 +352,8 @@ class SqliteStore:
                     dumps(decision_record_doc(record)),
                 ),
             )
+            if review is not None:  # a REFERRED decision opens its review case
+                self._insert_case(conn, review)
             self._add_events(conn, events)
             return None
 
