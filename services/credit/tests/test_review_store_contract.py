@@ -110,7 +110,9 @@ def test_a_referral_opens_a_case_and_an_approval_makes_a_new_decision(store: Cre
         assert detail.decision.features and detail.decision.policy_version == POLICY.version
         h.clock.advance(timedelta(minutes=5))
 
-        out = await h.decide(REVIEWER, case.id, decision="APPROVE", amount=15_000, note="income checked")
+        out = await h.decide(
+            REVIEWER, case.id, decision="APPROVE", amount={"amount": 15_000, "currency": "EUR"}, note="income checked"
+        )
         assert out["status"] == "APPROVED"
         application = await store.get_application("cust-1", app["id"])
         assert application is not None and application.status is ApplicationStatus.APPROVED
@@ -184,7 +186,7 @@ def test_approving_a_decline_needs_four_eyes_and_request_info_round_trip(store: 
             store, h.clock, RULES, "cust-4", application_id=app["id"], statement="payslip attached"
         )
         assert answered.status == "OPEN"
-        out = await h.decide(REVIEWER, status.case_id, decision="APPROVE", amount=10_000)
+        out = await h.decide(REVIEWER, status.case_id, decision="APPROVE", amount={"amount": 10_000, "currency": "EUR"})
         assert out["status"] == "AWAITING_SECOND_APPROVAL"  # the model declined it
 
     run(scenario())
@@ -201,7 +203,7 @@ def test_an_undecided_case_expires_and_a_referral_application_with_it(store: Cre
         assert stored is not None and stored.status is CaseStatus.EXPIRED
         application = await store.get_application("cust-5", app["id"])
         assert application is not None and application.status is ApplicationStatus.EXPIRED
-        with pytest.raises(Exception):  # noqa: B017, PT011 - InvalidCaseState
+        with pytest.raises(Exception):  # noqa: B017 - InvalidCaseState
             await h.decide(REVIEWER, case.id, decision="DECLINE", reasons=["HIGH_RISK"])
         assert EventType.REVIEW_EXPIRED in await h.events()
         assert [r.action for r in await store.list_audit(case_subject(case.id), limit=5, after=None)] == [

@@ -8,7 +8,9 @@ from enum import Enum
 
 import strawberry
 
+from bnpl_gateway.context import GatewayContext
 from bnpl_gateway.convert import build
+from bnpl_gateway.review_status import ReviewStatus, fetch_review_status
 
 
 @strawberry.enum
@@ -262,6 +264,10 @@ class CreditApplication:
     notice: AdverseActionNotice | None = strawberry.field(
         default=None, description="The adverse-action notice of a decline; null otherwise."
     )
+
+    @strawberry.field(description="The review by a person, once one is opened (REFERRED, or a contested decline).")
+    async def review_status(self, info: strawberry.Info[GatewayContext, None]) -> ReviewStatus | None:
+        return await fetch_review_status(info.context, str(self.id))
 
 
 @strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")

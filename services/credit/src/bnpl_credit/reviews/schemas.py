@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from bnpl_credit.schemas import CamelModel, InputModel, Money, PlanType, ReasonOut
+from bnpl_credit.schemas import CamelModel, InputModel, Money, MoneyInput, PlanType, ReasonOut
 
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
 CaseStatusName = Literal["OPEN", "INFO_REQUESTED", "AWAITING_SECOND_APPROVAL", "APPROVED", "DECLINED", "EXPIRED"]
@@ -21,10 +21,8 @@ class ReviewRequestInput(InputModel):
 class DecideInput(InputModel):
     decision: Literal["APPROVE", "DECLINE", "REQUEST_INFO"]
     note: Note | None = None
-    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=4)] = Field(
-        default_factory=list
-    )
-    amount: Annotated[int, Field(gt=0)] | None = None
+    reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=4)] | None = None
+    amount: MoneyInput | None = None
     plan_type: PlanType | None = None
 
 

@@ -386,13 +386,18 @@ def _proposal(staff: Principal, body: DecideInput, case: ReviewCase, now: dateti
             raise ValidationFailed("say what the shopper should send", field="input.note")
         return Proposal(action, staff.sub, now, None, None, (), body.note)
     if action is ReviewAction.DECLINE:
-        if not body.reasons:
+        codes = body.reasons or []
+        if not codes:
             raise ValidationFailed("a decline names at least one reason from the catalogue", field="input.reasons")
-        unknown = [code for code in body.reasons if code not in REVIEW_REASONS]
+        unknown = [code for code in codes if code not in REVIEW_REASONS]
         if unknown:
             raise ValidationFailed(f"not in the reason catalogue: {', '.join(unknown)}", field="input.reasons")
-        return Proposal(action, staff.sub, now, None, None, tuple(dict.fromkeys(body.reasons)), body.note)
-    amount = body.amount if body.amount is not None else case.amount
+        return Proposal(action, staff.sub, now, None, None, tuple(dict.fromkeys(codes)), body.note)
+    if body.amount is not None and body.amount.currency != case.currency:
+        raise ValidationFailed(f"the case is in {case.currency}", field="input.amount.currency")
+    amount = body.amount.amount if body.amount is not None else case.amount
+    if amount <= 0:
+        raise ValidationFailed("approve a positive amount", field="input.amount.amount")
     if amount > case.amount:
         raise ValidationFailed("a reviewer may approve the amount asked or less", field="input.amount")
     return Proposal(action, staff.sub, now, amount, body.plan_type or case.plan_type, (), body.note)
