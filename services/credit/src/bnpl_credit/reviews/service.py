@@ -383,23 +383,23 @@ def _proposal(staff: Principal, body: DecideInput, case: ReviewCase, now: dateti
     action = ReviewAction(body.decision)
     if action is ReviewAction.REQUEST_INFO:
         if not body.note:
-            raise ValidationFailed("say what the shopper should send", field="input.note")
+            raise ValidationFailed("say what the shopper should send", field="note")
         return Proposal(action, staff.sub, now, None, None, (), body.note)
     if action is ReviewAction.DECLINE:
         codes = body.reasons or []
         if not codes:
-            raise ValidationFailed("a decline names at least one reason from the catalogue", field="input.reasons")
+            raise ValidationFailed("a decline names at least one reason from the catalogue", field="reasons")
         unknown = [code for code in codes if code not in REVIEW_REASONS]
         if unknown:
-            raise ValidationFailed(f"not in the reason catalogue: {', '.join(unknown)}", field="input.reasons")
+            raise ValidationFailed(f"not in the reason catalogue: {', '.join(unknown)}", field="reasons")
         return Proposal(action, staff.sub, now, None, None, tuple(dict.fromkeys(codes)), body.note)
     if body.amount is not None and body.amount.currency != case.currency:
-        raise ValidationFailed(f"the case is in {case.currency}", field="input.amount.currency")
+        raise ValidationFailed(f"the case is in {case.currency}", field="amount.currency")
     amount = body.amount.amount if body.amount is not None else case.amount
     if amount <= 0:
-        raise ValidationFailed("approve a positive amount", field="input.amount.amount")
+        raise ValidationFailed("approve a positive amount", field="amount.amount")
     if amount > case.amount:
-        raise ValidationFailed("a reviewer may approve the amount asked or less", field="input.amount")
+        raise ValidationFailed("a reviewer may approve the amount asked or less", field="amount")
     return Proposal(action, staff.sub, now, amount, body.plan_type or case.plan_type, (), body.note)
 
 
@@ -417,28 +417,28 @@ async def _approval_change(
     """The approval a review grants: the policy's plan and schedule, a hold on the credit line."""
     assert proposal.amount is not None and proposal.plan_type is not None
     policy = engine.policy
-    market = lending_market(policy, engine.markets, case.currency, field="input.amount.currency")
+    market = lending_market(policy, engine.markets, case.currency, field="amount.currency")
     if proposal.plan_type not in market.products:
-        raise PreconditionFailed(f"{proposal.plan_type} is not offered in {case.currency}", field="input.planType")
+        raise PreconditionFailed(f"{proposal.plan_type} is not offered in {case.currency}", field="planType")
     product = market.product(proposal.plan_type)
     if not product.min_amount <= proposal.amount <= product.max_amount:
         raise PreconditionFailed(
             f"{proposal.plan_type} is available from {product.min_amount} to {product.max_amount} minor units",
-            field="input.amount",
+            field="amount",
         )
     grade = application.risk_grade or policy.quote_grade
     try:
         schedule = build_schedule(market, proposal.plan_type, amount=proposal.amount, grade=grade, start=now.date())
     except KeyError:
         raise PreconditionFailed(
-            f"{proposal.plan_type} is not offered at risk grade {grade}", field="input.planType"
+            f"{proposal.plan_type} is not offered at risk grade {grade}", field="planType"
         ) from None
     hold = hold_amount(proposal.amount, schedule)
     history = customer_history(await store.snapshot(case.customer_id), now=now, markets=engine.markets)
     account = history.account
     if account is not None:
         if account.currency != case.currency:
-            raise PreconditionFailed("the customer's credit line is in another currency", field="input.amount")
+            raise PreconditionFailed("the customer's credit line is in another currency", field="amount")
         available = max(account.credit_limit - history.exposure, 0)
         reservation = Reservation(expected_version=account.version)
     else:
@@ -455,7 +455,7 @@ async def _approval_change(
     if hold > available:
         raise PreconditionFailed(
             f"the plan's total of payments is more than the credit available ({available} minor units)",
-            field="input.amount",
+            field="amount",
         )
     approved = replace(
         application,
