@@ -17,6 +17,7 @@ only (as are the SQLite files and the SMS outbox in it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -133,10 +134,8 @@ class LocalCognito:
         """A staff user in ``group`` (``operations`` or ``operations-risk``): the group's name
         is in the user's access tokens as ``cognito:groups``."""
         idp = self.client()
-        try:
+        with contextlib.suppress(idp.exceptions.GroupExistsException):
             idp.create_group(GroupName=group, UserPoolId=self.pool_id)
-        except idp.exceptions.GroupExistsException:
-            pass
         sub = self.sign_up(email, password)
         idp.admin_add_user_to_group(UserPoolId=self.pool_id, Username=email, GroupName=group)
         return sub
