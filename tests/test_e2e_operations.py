@@ -11,15 +11,12 @@ real model declines a poor profile. Both outcomes are deterministic.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from bnpl_common.testing import free_port
 from bnpl_gateway.schema import create_schema
@@ -38,6 +35,7 @@ from graphql import (
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
 from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, order, poor_profile
+from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
 pytestmark = pytest.mark.e2e
@@ -51,41 +49,6 @@ def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ops-clock") / "offset-seconds"
     path.write_text("0")
     return path
-
-
-class ModelSwitch:
-    """A pass-through to the real model server that refuses (503) while ``down``."""
-
-    def __init__(self) -> None:
-        self.down = True
-        self.target = ""
-        switch = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if switch.down:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                answer = httpx.post(
-                    switch.target + self.path,
-                    content=body,
-                    headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
-                    timeout=10,
-                )
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(scope="module")
@@ -107,21 +70,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path, model_swit
         "REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES),
     }
     stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
-    stack.build = _through(stack.build, stack, model_switch)  # type: ignore[method-assign]
+    stack.build = through_switch(stack.build, stack, model_switch)  # type: ignore[method-assign]
     stack.start()
     try:
         yield stack
     finally:
         stack.stop()
-
-
-def _through(build: Any, stack: Stack, switch: ModelSwitch) -> Any:
-    def wrapped() -> None:
-        build()
-        switch.target = stack.services["credit"].env["MODEL_URL"]
-        stack.services["credit"].env["MODEL_URL"] = switch.url
-
-    return wrapped
 
 
 @pytest.fixture

@@ -232,3 +232,5 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     app.mount("/checkout", WithHeaders(StaticFiles(directory=web_dir / "checkout", html=True), headers))
     if settings.demo_shop_enabled:
         app.mount("/shop", WithHeaders(StaticFiles(directory=web_dir / "shop", html=True), headers))
+    if (web_dir / "ops" / "index.html").is_file():  # the operations console (staff sign in; see roles.py)
+        app.mount("/ops", WithHeaders(StaticFiles(directory=web_dir / "ops", html=True), headers))
