@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.settings import Settings as CreditSettings
 from bnpl_gateway.settings import Settings as GatewaySettings
 from bnpl_user.settings import Settings as UserSettings
@@ -41,6 +42,8 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "MERCHANT_AUTH_MODE": "default sigv4: in compose merchants sign with MERCHANT_AUTH_KEYS",
         "MERCHANT_PRINCIPALS": "only with MERCHANT_AUTH_MODE=apigateway-iam (AWS merchant API)",
         "SERVICE_AUTH_PRINCIPALS": "only with SERVICE_AUTH_MODE=apigateway-iam (AWS)",
+        "STAFF_COGNITO_USER_POOL_ID": "AWS's own staff pool; locally staff are users of the one pool in the operations groups",
+        "STAFF_COGNITO_CLIENT_IDS": "with STAFF_COGNITO_USER_POOL_ID only (AWS)",
     },
     "aws": {
         "COGNITO_ENDPOINT": "local Cognito only; in AWS the JWKS comes from the pool's issuer URL",
@@ -70,8 +73,13 @@ NOT_SETTINGS = {
 }
 
 
+# settings classes of a capability not yet folded into the service's own (read from the same environment)
+EXTRA_SETTINGS: dict[str, list[Any]] = {"credit": [ReviewSettings]}
+
+
 def fields(service: str) -> set[str]:
-    return {name.upper() for name in SETTINGS[service].model_fields}
+    classes = [SETTINGS[service], *EXTRA_SETTINGS.get(service, [])]
+    return {name.upper() for cls in classes for name in cls.model_fields}
 
 
 def compose() -> dict[str, Any]:

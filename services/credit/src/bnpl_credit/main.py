@@ -13,6 +13,7 @@ from bnpl_common.http import create_http_client
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.service_auth import ServiceAuthenticator
+from bnpl_common.staff_pool import user_token_verifier
 from fastapi import FastAPI
 
 from bnpl_credit.applications.holds import expire_approvals
@@ -116,10 +117,14 @@ def create_app(
             read_timeout=settings.http_read_timeout,
             transport=http_transport,
         )
-        verifier = CognitoJwtVerifier(
-            issuer=settings.cognito_issuer,
-            client_ids=settings.cognito_client_ids,
-            fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
+        verifier = user_token_verifier(  # the staff pool's tokens too, where there is one
+            settings,
+            CognitoJwtVerifier(
+                issuer=settings.cognito_issuer,
+                client_ids=settings.cognito_client_ids,
+                fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            ),
+            client,
         )
         the_scorer = scorer or build_scorer(settings, client)
         verify = getattr(the_scorer, "verify", None)

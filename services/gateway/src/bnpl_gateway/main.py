@@ -15,6 +15,7 @@ from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.staff_pool import user_token_verifier
 from botocore.credentials import Credentials
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -78,10 +79,14 @@ def create_app(
             read_timeout=settings.http_read_timeout,
             transport=transport,
         ) as client:
-            app.state.verifier = CognitoJwtVerifier(
-                issuer=settings.cognito_issuer,
-                client_ids=settings.cognito_client_ids,
-                fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            app.state.verifier = user_token_verifier(  # staff sign in to their own pool in AWS
+                settings,
+                CognitoJwtVerifier(
+                    issuer=settings.cognito_issuer,
+                    client_ids=settings.cognito_client_ids,
+                    fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+                ),
+                client,
             )
             app.state.upstreams = Upstreams(
                 user=ServiceClient("user", settings.user_service_url, client, signer),

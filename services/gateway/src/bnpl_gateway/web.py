@@ -53,6 +53,18 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
             "userPoolId": settings.cognito_user_pool_id,
             "authFlow": settings.checkout_auth_flow,
         },
+        # The operations console (web/ops) signs staff in here; null: the pool above (local).
+        "staffCognito": (
+            {
+                "region": settings.aws_region,
+                "endpoint": settings.cognito_browser_endpoint,
+                "clientId": settings.staff_cognito_client_ids[0],
+                "userPoolId": settings.staff_cognito_user_pool_id,
+                "authFlow": "USER_SRP_AUTH",
+            }
+            if settings.staff_cognito_user_pool_id and settings.staff_cognito_client_ids
+            else None
+        ),
         "graphqlUrl": GRAPHQL_PATH,
         "returnOrigins": settings.checkout_return_origins,
         "local": settings.is_local,
