@@ -42,7 +42,7 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "MERCHANT_AUTH_MODE": "default sigv4: in compose merchants sign with MERCHANT_AUTH_KEYS",
         "MERCHANT_PRINCIPALS": "only with MERCHANT_AUTH_MODE=apigateway-iam (AWS merchant API)",
         "SERVICE_AUTH_PRINCIPALS": "only with SERVICE_AUTH_MODE=apigateway-iam (AWS)",
-        "STAFF_COGNITO_USER_POOL_ID": "AWS's own staff pool; locally staff are users of the one pool in the operations groups",
+        "STAFF_COGNITO_USER_POOL_ID": "AWS only; locally staff are users of the one pool, in the operations groups",
         "STAFF_COGNITO_CLIENT_IDS": "with STAFF_COGNITO_USER_POOL_ID only (AWS)",
     },
     "aws": {
