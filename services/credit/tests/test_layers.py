@@ -99,6 +99,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.cursor",
             "reviews.notify",
             "reviews.service",
+            "reviews.dashboard",
         ],
     ),
     (

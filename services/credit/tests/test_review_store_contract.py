@@ -242,3 +242,21 @@ def test_sqlite_audit_records_cannot_be_changed(tmp_path: Any) -> None:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(sql)
     conn.close()
+
+
+def test_the_dashboard_counts_the_queue_and_todays_outcomes(store: CreditStore) -> None:
+    from bnpl_credit.reviews.dashboard import dashboard
+
+    async def scenario() -> None:
+        h = Harness(store, pd=0.25)
+        first = await h.apply("cust-8")
+        await h.apply("cust-9")
+        h.clock.advance(timedelta(hours=1))
+        case = await h.case_of("cust-8", first["id"])
+        await h.decide(REVIEWER, case.id, decision="DECLINE", reasons=["HIGH_RISK"])
+        board = await dashboard(store, h.clock, ttl=RULES.ttl)
+        assert board.by_status["OPEN"] == 1 and board.by_status["DECLINED"] == 1
+        assert board.oldest_live_age_seconds == 3600 and board.median_live_age_seconds == 3600
+        assert board.opened_today == {"REFERRAL": 2} and board.closed_today == {"DECLINED": 1}
+
+    run(scenario())

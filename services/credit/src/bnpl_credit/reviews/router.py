@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from bnpl_credit.deps import AppClock, CurrentCustomer, Engine, IdempotencyKey, Store
-from bnpl_credit.reviews import service
+from bnpl_credit.reviews import dashboard, service
 from bnpl_credit.reviews.deps import Approver, Reviewer, Reviews
 from bnpl_credit.reviews.model import CaseStatus
 from bnpl_credit.reviews.reasons import REVIEW_REASONS
@@ -20,6 +20,7 @@ from bnpl_credit.reviews.schemas import (
     CasePage,
     CaseStatusName,
     CaseSummary,
+    DashboardOut,
     DecideInput,
     ReasonCatalogue,
     ReviewRequestInput,
@@ -108,6 +109,21 @@ async def approve_review(
         idempotency_key=idempotency_key,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@staff_router.get("/dashboard", response_model=DashboardOut)
+async def review_dashboard(staff: Reviewer, store: Store, clock: AppClock, reviews: Reviews) -> DashboardOut:
+    """The queue by status and age, today's cases and outcomes."""
+    board = await dashboard.dashboard(store, clock, ttl=reviews.rules.ttl)
+    return DashboardOut(
+        generated_at=board.generated_at,
+        by_status=board.by_status,
+        capped=board.capped,
+        oldest_live_age_seconds=board.oldest_live_age_seconds,
+        median_live_age_seconds=board.median_live_age_seconds,
+        opened_today=board.opened_today,
+        closed_today=board.closed_today,
+    )
 
 
 @staff_router.get("/review-reasons", response_model=ReasonCatalogue)

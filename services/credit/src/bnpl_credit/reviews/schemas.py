@@ -133,3 +133,13 @@ class AuditPage(CamelModel):
 
 class ReasonCatalogue(CamelModel):
     items: list[ReasonOut]
+
+
+class DashboardOut(CamelModel):
+    generated_at: datetime
+    by_status: dict[str, int]
+    capped: list[str]
+    oldest_live_age_seconds: int | None
+    median_live_age_seconds: int | None
+    opened_today: dict[str, int]
+    closed_today: dict[str, int]
