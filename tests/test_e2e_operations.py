@@ -68,6 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path, model_swit
         "SWEEP_INTERVAL_SECONDS": "0.5",
         "REVIEW_CASE_TTL_SECONDS": str(TTL_SECONDS),
         "REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES),
+        "HTTP_CONNECT_TIMEOUT": "5.0",  # a shared, busy machine
     }
     stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
     stack.build = through_switch(stack.build, stack, model_switch)  # type: ignore[method-assign]
@@ -307,7 +308,15 @@ def root_operations() -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-STAFF_ONLY = {"reviewQueue", "reviewCase", "reviewReasons", "decideReview", "approveReview", "auditLog"}
+STAFF_ONLY = {
+    "reviewQueue",
+    "reviewCase",
+    "reviewReasons",
+    "reviewDashboard",
+    "decideReview",
+    "approveReview",
+    "auditLog",
+}
 APPROVER_ONLY = {"approveReview", "auditLog"}
 
 

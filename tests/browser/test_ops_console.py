@@ -34,7 +34,11 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     switch = ModelSwitch()  # stays down: every decision is REFERRED
     data_dir = tmp_path_factory.mktemp("ops-web-stack")
     ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
-    stack = Stack(data_dir=data_dir, ports=ports, extra_env={"REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES)})
+    stack = Stack(
+        data_dir=data_dir,
+        ports=ports,
+        extra_env={"REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES), "HTTP_CONNECT_TIMEOUT": "5.0"},
+    )
     stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
     stack.start()
     try:
@@ -102,29 +106,21 @@ class Staff:
 
 
 @pytest.fixture
-def staff_factory(request: pytest.FixtureRequest, ops_stack: Stack) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
+def staff_factory(request: pytest.FixtureRequest, ops_stack: Stack, chromium: Any) -> Iterator[Any]:
+    """Staff browser contexts in the session's Chromium (conftest's ``chromium``)."""
     shots = SCREENSHOTS / request.node.name
     shutil.rmtree(shots, ignore_errors=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"], headless=True
-        )
-        made: list[Staff] = []
+    made: list[Staff] = []
 
-        def make(role: str) -> Staff:
-            member = Staff(browser, ops_stack, role, shots)
-            made.append(member)
-            return member
+    def make(role: str) -> Staff:
+        member = Staff(chromium, ops_stack, role, shots)
+        made.append(member)
+        return member
 
-        try:
-            yield make
-        finally:
-            for member in made:
-                assert not member.errors, member.errors
-                member.context.close()
-            browser.close()
+    yield make
+    for member in made:
+        assert not member.errors, member.errors
+        member.context.close()
 
 
 def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: Stack, staff_factory: Any) -> None:
@@ -160,6 +156,10 @@ def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: S
     page.get_by_text("Case is now Approved.").wait_for()
     page.get_by_role("heading", name="Outcome").wait_for()
     approver.shot("approved")
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.get_by_role("img", name="Cases by status").wait_for()
+    approver.shot("dashboard")
 
     seen = gql(
         ops_stack,

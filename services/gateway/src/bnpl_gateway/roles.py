@@ -32,7 +32,9 @@ APPROVER_GROUP = "operations-risk"
 STAFF_GROUPS = frozenset({REVIEWER_GROUP, APPROVER_GROUP})
 
 # root fields for staff (snake-free GraphQL names); approver-only ones need operations-risk
-STAFF_FIELDS = frozenset({"reviewQueue", "reviewCase", "reviewReasons", "decideReview", "approveReview", "auditLog"})
+STAFF_FIELDS = frozenset(
+    {"reviewQueue", "reviewCase", "reviewReasons", "reviewDashboard", "decideReview", "approveReview", "auditLog"}
+)
 APPROVER_FIELDS = frozenset({"approveReview", "auditLog"})
 OPEN_FIELDS = frozenset({"__typename", "__schema", "__type"})
 

@@ -143,6 +143,27 @@ class AuditConnection:
     next_token: str | None
 
 
+@strawberry.type(description="A count by a name (a status, an origin or an outcome).")
+class NamedCount:
+    name: str
+    count: int
+
+
+@strawberry.type(description="The console's dashboard: the queue by status and age, today's cases and outcomes.")
+class ReviewDashboard:
+    generated_at: dt.datetime
+    by_status: list[NamedCount]
+    capped: list[str] = strawberry.field(description="Statuses with more cases than were counted.")
+    oldest_live_age_seconds: int | None
+    median_live_age_seconds: int | None
+    opened_today: list[NamedCount] = strawberry.field(description="Cases opened today (UTC), by origin.")
+    closed_today: list[NamedCount] = strawberry.field(description="Cases closed today (UTC), by outcome.")
+
+
+def _counts(values: dict[str, int]) -> list[NamedCount]:
+    return [NamedCount(name=k, count=v) for k, v in values.items()]
+
+
 @strawberry.input
 class ReviewDecisionInput:
     decision: ReviewDecisionKind
@@ -198,6 +219,20 @@ class StaffQuery:
         except NotFoundUpstream:
             return None
         return _case(data)
+
+    @strawberry.field(description="Staff: the queue by status and age, today's cases and outcomes.")
+    async def review_dashboard(self, info: Info) -> ReviewDashboard:
+        ctx = info.context
+        data = await ctx.upstreams.credit.call("GET", "/v1/staff/dashboard", token=ctx.token)
+        return ReviewDashboard(
+            generated_at=dt.datetime.fromisoformat(data["generatedAt"]),
+            by_status=_counts(data["byStatus"]),
+            capped=data["capped"],
+            oldest_live_age_seconds=data["oldestLiveAgeSeconds"],
+            median_live_age_seconds=data["medianLiveAgeSeconds"],
+            opened_today=_counts(data["openedToday"]),
+            closed_today=_counts(data["closedToday"]),
+        )
 
     @strawberry.field(description="Staff: the reason catalogue a decline chooses from.")
     async def review_reasons(self, info: Info) -> list[Reason]:

@@ -36,6 +36,8 @@ const Q_CASE = `query Case($id: ID!) { reviewCase(id: $id) {
              monthlyIncome { amount currency } monthlyExpenses { amount currency } }
   outcome { status decidedAt amount { amount currency } planType reasons deciders note } } }`;
 const Q_REASONS = "query { reviewReasons { code description } }";
+const Q_DASHBOARD = `query { reviewDashboard { generatedAt byStatus { name count } capped oldestLiveAgeSeconds
+  medianLiveAgeSeconds openedToday { name count } closedToday { name count } } }`;
 const M_DECIDE = `mutation Decide($id: ID!, $input: ReviewDecisionInput!, $key: String!) {
   decideReview(caseId: $id, input: $input, idempotencyKey: $key) { id status } }`;
 const M_APPROVE = `mutation Approve($id: ID!, $key: String!) {
@@ -91,6 +93,7 @@ function renderNav() {
   replace(
     nav,
     h("a", { href: "#/queue" }, "Review queue"),
+    h("a", { href: "#/dashboard" }, "Dashboard"),
     h("span", { class: "who" }, `${session.email} (${role})`),
     h("button", { class: "secondary", type: "button", onclick: signOut }, "Sign out"),
   );
@@ -329,6 +332,66 @@ async function caseView(id) {
   );
 }
 
+// -- dashboard --------------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+
+/** A horizontal bar chart as inline SVG (no styles, no scripts: the CSP allows it). */
+function barChart(titleText, rows) {
+  const width = 420;
+  const bar = 22;
+  const gap = 8;
+  const labelWidth = 170;
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const height = rows.length * (bar + gap) + gap;
+  const chart = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": titleText },
+    svg("title", {}, titleText),
+    ...rows.flatMap((r, i) => {
+      const y = gap + i * (bar + gap);
+      const w = Math.round(((width - labelWidth - 50) * r.count) / max);
+      return [
+        svg("text", { x: 0, y: y + bar * 0.7, "font-size": 13, fill: "#1b1b1f" }, label(r.name)),
+        svg("rect", { x: labelWidth, y, width: Math.max(w, 1), height: bar, rx: 3, fill: "#3a2fb4" }),
+        svg("text", { x: labelWidth + Math.max(w, 1) + 6, y: y + bar * 0.7, "font-size": 13, fill: "#1b1b1f" }, String(r.count)),
+      ];
+    }));
+  return h("div", { class: "card" }, h("h2", {}, titleText), chart,
+    h("table", { class: "visually-hidden" }, h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, label(r.name)), h("td", {}, String(r.count)))))));
+}
+
+async function dashboardView() {
+  show(title("Dashboard"), h("p", { class: "loading" }, "Loading…"));
+  const mine = ++rendering;
+  const { reviewDashboard: d } = await api.request(Q_DASHBOARD);
+  if (mine !== rendering) return;
+  const live = d.byStatus.filter((r) => ["OPEN", "INFO_REQUESTED", "AWAITING_SECOND_APPROVAL"].includes(r.name));
+  const waiting = live.reduce((n, r) => n + r.count, 0);
+  const opened = d.openedToday.reduce((n, r) => n + r.count, 0);
+  const referrals = (d.openedToday.find((r) => r.name === "REFERRAL") || { count: 0 }).count;
+  show(
+    title("Dashboard"),
+    h("div", { class: "grid" },
+      h("div", { class: "card" }, h("h2", {}, "Queue"), dl([
+        ["Waiting for a person", String(waiting)],
+        ["Oldest waiting", d.oldestLiveAgeSeconds === null ? "none" : age(d.oldestLiveAgeSeconds)],
+        ["Median wait", d.medianLiveAgeSeconds === null ? "none" : age(d.medianLiveAgeSeconds)],
+        ["Cases opened today", String(opened)],
+        ["Of them referrals", opened ? `${referrals} (${Math.round((100 * referrals) / opened)} %)` : "none"],
+        ["Counted at", formatTime(d.generatedAt)],
+      ]), d.capped.length ? h("p", { class: "muted" }, `At least: ${d.capped.map(label).join(", ")}`) : null),
+      barChart("Cases by status", d.byStatus),
+      barChart("Closed today by outcome", d.closedToday.length ? d.closedToday : [{ name: "NONE_YET", count: 0 }]),
+    ),
+  );
+}
+
 // -- routing ----------------------------------------------------------------------------------
 
 async function route() {
@@ -337,6 +400,7 @@ async function route() {
   try {
     const caseMatch = /^#\/case\/([A-Za-z0-9_-]+)$/.exec(hash);
     if (caseMatch) return await caseView(caseMatch[1]);
+    if (hash === "#/dashboard") return await dashboardView();
     const filter = new URLSearchParams(hash.split("?")[1] || "").get("status");
     return await queueView(STATUSES.includes(filter) ? filter : "OPEN");
   } catch (error) {
