@@ -17,9 +17,11 @@ only (as are the SQLite files and the SMS outbox in it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -129,6 +131,32 @@ class LocalCognito:
 
     def describe(self) -> dict[str, str]:
         return {"endpoint": self.endpoint, "region": REGION, "userPoolId": self.pool_id, "clientId": self.client_id}
+
+    def add_staff(self, email: str, password: str, group: str) -> str:
+        """A staff user in ``group`` (``operations`` or ``operations-risk``): the group's name
+        is in the user's access tokens as ``cognito:groups``."""
+        idp = self.client()
+        with contextlib.suppress(idp.exceptions.GroupExistsException):
+            idp.create_group(GroupName=group, UserPoolId=self.pool_id)
+        sub = self.sign_up(email, password)
+        idp.admin_add_user_to_group(UserPoolId=self.pool_id, Username=email, GroupName=group)
+        return sub
+
+
+def seed_staff(cognito: LocalCognito, data_dir: Path) -> Path:
+    """One reviewer and one approver, written to ``<data>/local-staff.json`` (kept across restarts:
+    the Cognito recording replays them)."""
+    path = data_dir / "local-staff.json"
+    if path.exists():
+        return path
+    staff = {}
+    for role, group in (("reviewer", "operations"), ("approver", "operations-risk")):
+        email = f"{role}@ops.bnpl.invalid"
+        password = f"Ops-{secrets.token_urlsafe(12)}-9a"
+        cognito.add_staff(email, password, group)
+        staff[role] = {"email": email, "password": password}
+    path.write_text(json.dumps(staff, indent=2) + "\n")
+    return path
 
 
 @dataclass
@@ -242,6 +270,7 @@ class Stack:
             raise SystemExit(f"model artifact missing at {self.artifact_dir}; run `make model`")
         self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host).start()
         (self.data_dir / "local-cognito.json").write_text(json.dumps(self.cognito.describe(), indent=2) + "\n")
+        seed_staff(self.cognito, self.data_dir)
         self.build()
         self.seed_merchants()
         try:
@@ -309,6 +338,7 @@ BNPL platform is running (Ctrl-C stops everything).
 
   Cognito details         {stack.data_dir / "local-cognito.json"}
   merchant keys (demo)    {stack.merchants_file}
+  Operations console      {gw}/ops/  (staff sign-ins in {stack.data_dir / "local-staff.json"})
   SMS outbox (codes)      {stack.data_dir / "sms-outbox.jsonl"}
   logs                    {stack.data_dir / "logs"}/
 

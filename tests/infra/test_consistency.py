@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.settings import Settings as CreditSettings
 from bnpl_gateway.settings import Settings as GatewaySettings
 from bnpl_user.settings import Settings as UserSettings
@@ -45,6 +46,8 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "LAKE_PSEUDONYM_KEY": "only with a lake (LAKE_DIR, or EVENT_PUBLISHER=eventbridge)",
         "SHADOW_MODEL_URL": "shadow scoring is off unless a challenger is configured",
         "SHADOW_SAGEMAKER_ENDPOINT_NAME": "shadow scoring in AWS, off unless a challenger endpoint exists",
+        "STAFF_COGNITO_USER_POOL_ID": "AWS only; locally staff are users of the one pool, in the operations groups",
+        "STAFF_COGNITO_CLIENT_IDS": "with STAFF_COGNITO_USER_POOL_ID only (AWS)",
     },
     "aws": {
         "COGNITO_ENDPOINT": "local Cognito only; in AWS the JWKS comes from the pool's issuer URL",
@@ -82,8 +85,13 @@ NOT_SETTINGS = {
 }
 
 
+# settings classes of a capability not yet folded into the service's own (read from the same environment)
+EXTRA_SETTINGS: dict[str, list[Any]] = {"credit": [ReviewSettings]}
+
+
 def fields(service: str) -> set[str]:
-    return {name.upper() for name in SETTINGS[service].model_fields}
+    classes = [SETTINGS[service], *EXTRA_SETTINGS.get(service, [])]
+    return {name.upper() for cls in classes for name in cls.model_fields}
 
 
 def compose() -> dict[str, Any]:

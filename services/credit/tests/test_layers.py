@@ -41,6 +41,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.signing",
             "merchants.urls",
             "checkouts.config",
+            "reviews.reasons",
+            "reviews.roles",
         ],
     ),
     (
@@ -57,6 +59,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.model",
             "merchants.model",
             "checkouts.model",
+            "audit.model",
+            "reviews.model",
+            "reviews.opening",
         ],
     ),
     (
@@ -72,6 +77,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.ports",
             "merchants.ports",
             "checkouts.ports",
+            "reviews.ports",
         ],
     ),
     (
@@ -85,6 +91,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "credit_line.schemas",
             "webhooks.schemas",
             "checkouts.schemas",
+            "reviews.schemas",
         ],
     ),
     (
@@ -116,6 +123,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "checkouts.shopper",
             "applications.disclosure",
             "applications.affordability",
+            "reviews.cursor",
+            "reviews.notify",
+            "reviews.service",
+            "reviews.dashboard",
         ],
     ),
     (
@@ -149,6 +160,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "lake.writer",
             "lake.publisher",
             "lake.query",
+            "storage.review_documents",
+            "storage.sqlite_reviews",
+            "storage.dynamodb_reviews",
         ],
     ),
     (
@@ -181,6 +195,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "psp.testing",
             "webhooks.testing",
             "lake.__main__",
+            "reviews.settings",
+            "reviews.deps",
+            "reviews.router",
         ],
     ),
 ]

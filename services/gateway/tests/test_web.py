@@ -45,8 +45,25 @@ def test_config_tells_the_page_where_cognito_and_the_api_are(build_gateway: Call
             # moto accepts any SRP proof: locally only the password flow refuses a wrong password.
             "authFlow": "USER_PASSWORD_AUTH",
         },
+        "staffCognito": None,  # locally staff sign in to the same pool (groups operations*)
         "graphqlUrl": "/graphql",
         "local": True,
+    }
+
+
+def test_with_a_staff_pool_the_console_signs_in_there_with_srp(build_gateway: Callable[..., TestClient]) -> None:
+    gateway = build_gateway(
+        cognito_endpoint="http://127.0.0.1:9229",
+        staff_cognito_user_pool_id="us-east-1_Staff",
+        staff_cognito_client_ids=["ops-client"],
+    )
+    staff = gateway.get("/config.json").json()["staffCognito"]
+    assert staff == {
+        "region": "us-east-1",
+        "endpoint": "http://127.0.0.1:9229",
+        "clientId": "ops-client",
+        "userPoolId": "us-east-1_Staff",
+        "authFlow": "USER_SRP_AUTH",
     }
 
 

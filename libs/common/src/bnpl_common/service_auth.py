@@ -20,10 +20,11 @@ from fastapi import Request
 
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.errors import Forbidden
-from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
+from bnpl_common.jwt import Principal, bearer_token
 from bnpl_common.nonce import NonceCache
 from bnpl_common.settings import CommonSettings
 from bnpl_common.sigv4 import NONCE_HEADER, SignedCaller, check_signature_header, verify_signed_body
+from bnpl_common.staff_pool import TokenVerifier
 
 USER_TOKEN_HEADER = "X-User-Authorization"  # noqa: S105 - a header name
 CALLER_ARN_HEADER = "X-Bnpl-Caller-Arn"
@@ -72,7 +73,7 @@ class ServiceAuthenticator:
         *,
         secrets: dict[str, str],
         service: str,
-        verifier: CognitoJwtVerifier,
+        verifier: TokenVerifier,
         clock: Clock | None = None,
         max_skew_seconds: int = 300,
         mode: Literal["sigv4", "apigateway-iam"] = "sigv4",
@@ -92,7 +93,7 @@ class ServiceAuthenticator:
 
     @classmethod
     def from_settings(
-        cls, settings: CommonSettings, *, verifier: CognitoJwtVerifier, clock: Clock | None = None
+        cls, settings: CommonSettings, *, verifier: TokenVerifier, clock: Clock | None = None
     ) -> ServiceAuthenticator:
         """The gate as the common settings configure it (keys or allowed roles, scope, skew)."""
         return cls(

@@ -64,6 +64,10 @@ class CommonSettings(BaseSettings):
     cognito_user_pool_id: str = ""
     cognito_client_ids: Annotated[list[str], NoDecode] = []
     cognito_endpoint: str | None = None
+    # The staff user pool (AWS: its own pool, TOTP MFA required; groups operations and
+    # operations-risk). Empty: staff are users of the pool above, in those groups (local).
+    staff_cognito_user_pool_id: str = ""
+    staff_cognito_client_ids: Annotated[list[str], NoDecode] = []
 
     # Incoming SigV4: ``ACCESS_KEY_ID:SECRET`` pairs of allowed callers, comma separated.
     service_auth_keys: Annotated[dict[str, str], NoDecode] = {LOCAL_SIGV4_ACCESS_KEY_ID: LOCAL_SIGV4_SECRET}
@@ -81,7 +85,9 @@ class CommonSettings(BaseSettings):
     http_connect_timeout: float = 1.0
     http_read_timeout: float = 5.0
 
-    _split_lists = field_validator("cognito_client_ids", "service_auth_principals", mode="before")(split_csv)
+    _split_lists = field_validator(
+        "cognito_client_ids", "staff_cognito_client_ids", "service_auth_principals", mode="before"
+    )(split_csv)
 
     @field_validator("service_auth_keys", mode="before")
     @classmethod
@@ -150,3 +156,17 @@ class CommonSettings(BaseSettings):
     def cognito_jwks_url(self) -> str:
         base = self.cognito_endpoint.rstrip("/") if self.cognito_endpoint else self.cognito_issuer.rsplit("/", 1)[0]
         return f"{base}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+
+    @property
+    def staff_cognito_issuer(self) -> str | None:
+        if not self.staff_cognito_user_pool_id:
+            return None
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.staff_cognito_user_pool_id}"
+
+    @property
+    def staff_cognito_jwks_url(self) -> str | None:
+        issuer = self.staff_cognito_issuer
+        if issuer is None:
+            return None
+        base = self.cognito_endpoint.rstrip("/") if self.cognito_endpoint else issuer.rsplit("/", 1)[0]
+        return f"{base}/{self.staff_cognito_user_pool_id}/.well-known/jwks.json"

@@ -17,6 +17,7 @@ from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.merchants.auth import current_caller
 from bnpl_credit.refunds.model import MerchantCaller
+from bnpl_credit.reviews.roles import refuse_staff
 from bnpl_credit.storage.port import CreditStore
 
 
@@ -37,7 +38,8 @@ def _state(request: Request) -> CreditState:
 
 
 async def _customer(request: Request) -> Principal:
-    return await _state(request).authenticator(request)
+    # a staff token acts on no shopper's data as if it were theirs (reviews.roles)
+    return refuse_staff(await _state(request).authenticator(request))
 
 
 async def _merchant(request: Request) -> MerchantCaller:

@@ -18,6 +18,7 @@ from bnpl_common.logging import configure_logging
 from bnpl_common.metrics import add_collect_hook
 from bnpl_common.observability import install_observability
 from bnpl_common.service_auth import CALLER_ARN_HEADER, ServiceAuthenticator, role_arn_of, verify_request_signature
+from bnpl_common.staff_pool import user_token_verifier
 from bnpl_common.telemetry import trace_methods
 from fastapi import FastAPI, Request
 
@@ -48,6 +49,11 @@ from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
 from bnpl_credit.refunds.router import router as refunds_router
+from bnpl_credit.reviews.deps import ReviewState
+from bnpl_credit.reviews.router import shopper_router as review_requests_router
+from bnpl_credit.reviews.router import staff_router
+from bnpl_credit.reviews.service import ReviewRules, expire_cases
+from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
 from bnpl_credit.storage.factory import build_store
@@ -173,6 +179,7 @@ def create_app(
     background: bool = True,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     document_settings: DocumentSettings | None = None,
+    review_settings: ReviewSettings | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -186,6 +193,8 @@ def create_app(
         session_ttl=timedelta(minutes=settings.checkout_session_ttl_minutes),
         authorization_ttl=timedelta(days=settings.authorization_ttl_days),
     )
+    review_settings = review_settings or ReviewSettings()
+    review_rules = ReviewRules(ttl=review_settings.ttl, four_eyes_amount=review_settings.review_four_eyes_amount)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -197,10 +206,14 @@ def create_app(
             read_timeout=settings.http_read_timeout,
             transport=http_transport,
         )
-        verifier = CognitoJwtVerifier(
-            issuer=settings.cognito_issuer,
-            client_ids=settings.cognito_client_ids,
-            fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
+        verifier = user_token_verifier(  # the staff pool's tokens too, where there is one
+            settings,
+            CognitoJwtVerifier(
+                issuer=settings.cognito_issuer,
+                client_ids=settings.cognito_client_ids,
+                fetch_jwks=fetch_jwks or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            ),
+            client,
         )
         the_scorer = scorer or build_scorer(settings, client)
         the_shadow = shadow_scorer or build_shadow_scorer(settings, client)
@@ -234,6 +247,8 @@ def create_app(
         )
         app.state.webhooks = webhooks
         fan_out = fan_out_hook(the_store, clock, webhooks)
+        sms = review_settings.build_sms(clock)
+        app.state.reviews = ReviewState(rules=review_rules, sms=sms)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         app.state.finance_review = FinanceReviewPolicy(
@@ -257,6 +272,7 @@ def create_app(
             async def sweep() -> None:
                 await expire_approvals(the_store, clock)
                 await sweep_checkouts(the_store, markets, clock, config=checkout_config)
+                await expire_cases(the_store, clock, review_rules, sms)
                 await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
                 await observe_plans(the_store, clock)  # reads the open plans, as the lateness sweep does
@@ -299,6 +315,9 @@ def create_app(
     add_collect_hook(app, outbox_now)
     for router in (
         quotes_router,
+    for router in (
+        quotes_router,
+        review_requests_router,
         applications_router,
         plans_router,
         credit_line_router,
@@ -307,6 +326,7 @@ def create_app(
         checkouts_router,
         checkout_sessions_router,
         documents_router,
+        staff_router,
     ):
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ from bnpl_common.observability import install_observability
 from bnpl_common.revocation import RevocationChecker
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.staff_pool import user_token_verifier
 from botocore.credentials import Credentials
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -87,10 +88,14 @@ def create_app(
             )
 
         async with pool() as client, pool() as user_http, pool() as credit_http:
-            app.state.verifier = CognitoJwtVerifier(
-                issuer=settings.cognito_issuer,
-                client_ids=settings.cognito_client_ids,
-                fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+            app.state.verifier = user_token_verifier(  # staff sign in to their own pool in AWS
+                settings,
+                CognitoJwtVerifier(
+                    issuer=settings.cognito_issuer,
+                    client_ids=settings.cognito_client_ids,
+                    fetch_jwks=jwks_fetcher or http_jwks_fetcher(client, settings.cognito_jwks_url),
+                ),
+                client,
             )
             app.state.revocation = RevocationChecker(
                 client, settings.cognito_api_endpoint, cache_seconds=settings.token_revocation_cache_seconds

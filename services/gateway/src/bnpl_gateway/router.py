@@ -15,7 +15,8 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from bnpl_common.errors import Unauthorized
-from bnpl_common.jwt import CognitoJwtVerifier, Principal, bearer_token
+from bnpl_common.jwt import Principal, bearer_token
+from bnpl_common.staff_pool import TokenVerifier
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import WebSocketException
 from fastapi.requests import HTTPConnection
@@ -47,7 +48,7 @@ async def verified_caller(connection: HTTPConnection) -> Principal | None:
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION)
     if connection.scope["method"] != "POST":
         return None
-    verifier: CognitoJwtVerifier = connection.app.state.verifier
+    verifier: TokenVerifier = connection.app.state.verifier
     try:
         return await verifier.verify(bearer_token(connection.headers.get("authorization")))
     except Unauthorized as exc:

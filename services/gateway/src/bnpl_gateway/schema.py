@@ -10,14 +10,22 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from bnpl_gateway.errors import is_unexpected
 from bnpl_gateway.limits import Limits
 from bnpl_gateway.query_cache import CachedDocuments, DocumentCache
-from bnpl_gateway.resolvers import Mutation, Query
+from bnpl_gateway.resolvers import Mutation as ShopperMutation
+from bnpl_gateway.resolvers import Query as ShopperQuery
+from bnpl_gateway.roles import RoleGuard
+from bnpl_gateway.staff import StaffMutation, StaffQuery
 
 log = logging.getLogger("bnpl.gateway.graphql")
+
+# the shopper's operations and the staff's, in one schema (roles.RoleGuard says who calls which)
+Query = merge_types("Query", (ShopperQuery, StaffQuery))
+Mutation = merge_types("Mutation", (ShopperMutation, StaffMutation))
 
 # What one document may cost, checked before anything runs (AppSync has limits of its kind).
 # The parser stops at MAX_TOKENS: a document of 100,000 fields costs no more than one of 2,000
@@ -101,6 +109,7 @@ def create_schema(*, introspection: bool = True) -> GatewaySchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: CachedDocuments(documents, LIMITS),
+        RoleGuard,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from bnpl_gateway.context import GatewayContext
 from bnpl_gateway.convert import build
+from bnpl_gateway.review_status import ReviewStatus, fetch_review_status
 
 if TYPE_CHECKING:
     from bnpl_gateway.documents import Document
@@ -289,6 +291,10 @@ class CreditApplication:
         if self.status is not DecisionStatus.DECLINED:
             return []
         return await application_documents(info, str(self.id))
+
+    @strawberry.field(description="The review by a person, once one is opened (REFERRED, or a contested decline).")
+    async def review_status(self, info: strawberry.Info[GatewayContext, None]) -> ReviewStatus | None:
+        return await fetch_review_status(info.context, str(self.id))
 
 
 @strawberry.type(description="A page of a list, as AppSync lists: pass nextToken back for the next page.")

@@ -53,6 +53,18 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
             "userPoolId": settings.cognito_user_pool_id,
             "authFlow": settings.checkout_auth_flow,
         },
+        # The operations console (web/ops) signs staff in here; null: the pool above (local).
+        "staffCognito": (
+            {
+                "region": settings.aws_region,
+                "endpoint": settings.cognito_browser_endpoint,
+                "clientId": settings.staff_cognito_client_ids[0],
+                "userPoolId": settings.staff_cognito_user_pool_id,
+                "authFlow": "USER_SRP_AUTH",
+            }
+            if settings.staff_cognito_user_pool_id and settings.staff_cognito_client_ids
+            else None
+        ),
         "graphqlUrl": GRAPHQL_PATH,
         "local": settings.is_local,
     }
@@ -227,3 +239,5 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
         return RedirectResponse("/checkout/")
 
     app.mount("/checkout", WithHeaders(StaticFiles(directory=web_dir / "checkout", html=True), headers))
+    if (web_dir / "ops" / "index.html").is_file():  # the operations console (staff sign in; see roles.py)
+        app.mount("/ops", WithHeaders(StaticFiles(directory=web_dir / "ops", html=True), headers))

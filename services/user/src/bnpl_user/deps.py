@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from bnpl_common.clock import Clock
+from bnpl_common.errors import Forbidden
 from bnpl_common.idempotency import IDEMPOTENCY_HEADER
 from bnpl_common.jwt import Principal
 from bnpl_common.profile_signature import ProfileSigner
+from bnpl_common.staff_pool import STAFF_GROUPS
 from fastapi import Depends, Header, Request
 
 from bnpl_user import notifier as notifier_port
@@ -19,6 +21,8 @@ from bnpl_user.verification.model import OtpPolicy
 async def current_principal(request: Request) -> Principal:
     """SigV4 (403) then the user's token (401): see ``bnpl_common.service_auth``."""
     principal: Principal = await request.app.state.authenticator(request)
+    if STAFF_GROUPS & set(principal.groups):  # staff act on no profile as if it were theirs
+        raise Forbidden("a staff token cannot act as a customer", field="authorization")
     return principal
 
 

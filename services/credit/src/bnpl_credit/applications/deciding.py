@@ -45,6 +45,7 @@ from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market
 from bnpl_credit.metrics import record_decision
 from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.reviews.opening import referral_case
 from bnpl_credit.scoring.port import FeatureRow
 
 log = logging.getLogger("bnpl.credit.applications")
@@ -259,6 +260,7 @@ async def apply_for_credit(
                 holder=line.holder if line is not None else None,
             ),
             checkout=checkout_write,
+            review=referral_case(docs.application),  # every REFERRED decision opens a review case
         )
         if winner is not None:
             ensure_same_request(winner.fingerprint, request_fp)

@@ -21,6 +21,7 @@ from bnpl_credit.credit_line.model import Account
 from bnpl_credit.errors import OrderAlreadyFinanced
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.reviews.model import ReviewCase
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,13 @@ class ApplicationStore(Protocol):
         events: Sequence[Event],
         reservation: Reservation | None,
         checkout: CheckoutWrite | None = None,
+        review: ReviewCase | None = None,
     ) -> StoredResponse | None:
-        """Store a decided application with its record; None, or the winner's response when
-        the key was taken meanwhile. Raises :class:`ReservationConflict` when ``reservation``
-        no longer holds. An APPROVED application claims its order in the same transaction
-        (``OrderAlreadyFinanced`` when another live approval or plan holds it)."""
+        """Store a decided application with its record (and the review case a REFERRED one
+        opens); None, or the winner's response when the key was taken meanwhile. Raises
+        :class:`ReservationConflict` when ``reservation`` no longer holds. An APPROVED
+        application claims its order in the same transaction (``OrderAlreadyFinanced`` when
+        another live approval or plan holds it)."""
         ...
 
     async def get_application(self, customer_id: str, application_id: str) -> Application | None: ...

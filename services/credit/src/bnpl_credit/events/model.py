@@ -40,6 +40,11 @@ class EventType(StrEnum):
     CHECKOUT_CANCELLED = "checkout.cancelled"
     PLAN_COMPLETED = "plan.completed"
     PLAN_INSTALLMENT_LATE = "plan.installment_late"
+    # review cases (bnpl_credit.reviews): data carries caseId and applicationId
+    REVIEW_OPENED = "review.opened"
+    REVIEW_UPDATED = "review.updated"
+    REVIEW_DECIDED = "review.decided"
+    REVIEW_EXPIRED = "review.expired"
 
 
 # An event's payload is the published message body, so it is JSON already; each event type's

@@ -51,6 +51,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.reviews.model import ReviewCase
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -71,6 +72,7 @@ from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
 from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
+from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
@@ -94,7 +96,7 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, DynamoPersons):
+class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, DynamoPersons, DynamoReviews):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -367,6 +369,7 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         events: Sequence[Event],
         reservation: Reservation | None,
         checkout: CheckoutWrite | None = None,
+        review: ReviewCase | None = None,
     ) -> StoredResponse | None:
         cid = application.customer_id
         created = format_instant(application.created_at)
@@ -392,6 +395,8 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
         if application.status is ApplicationStatus.APPROVED:
             operations.append(self._claim_put(application, now=application.created_at))
+        if review is not None:  # a REFERRED decision opens its review case
+            operations += self._case_open_ops(review)
         operations += self._event_puts(events)
         if checkout is not None:
             operations += self.checkout_ops(checkout)

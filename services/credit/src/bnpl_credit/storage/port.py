@@ -18,6 +18,7 @@ from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
 from bnpl_credit.merchants.ports import MerchantStore
 from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.reviews.ports import ReviewStore
 from bnpl_credit.webhooks.ports import WebhookDeliveryStore
 
 
@@ -30,6 +31,7 @@ class CreditStore(
     MerchantStore,
     CheckoutStore,
     WebhookDeliveryStore,
+    ReviewStore,
     Protocol,
 ):
     async def ping(self) -> bool: ...

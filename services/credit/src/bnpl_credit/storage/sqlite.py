@@ -30,6 +30,7 @@ from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import DEFAULT_IDEMPOTENCY_TTL, NewIdempotency
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import Payment, PlanStatus, Refund
+from bnpl_credit.reviews.model import ReviewCase
 from bnpl_credit.storage.documents import (
     Doc,
     application_doc,
@@ -49,6 +50,7 @@ from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckout
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
 from bnpl_credit.storage.sqlite_persons import SqlitePersons
 from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
+from bnpl_credit.storage.sqlite_reviews import REVIEW_SCHEMA, SqliteReviews
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
@@ -143,14 +145,16 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, SqlitePersons):
+class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, SqlitePersons, SqliteReviews):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
         self.path = str(path)
         self._ttl = idempotency_ttl
         self._db = SqliteDatabase(
-            self.path, schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA + WEBHOOK_SCHEMA, busy_timeout=30.0
+            self.path,
+            schema_sql=SCHEMA + MERCHANT_SCHEMA + CHECKOUT_SCHEMA + WEBHOOK_SCHEMA + REVIEW_SCHEMA,
+            busy_timeout=30.0,
         )
         self._db.create_schema_sync()
         self._create_persons_schema()
@@ -314,6 +318,7 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
         events: Sequence[Event],
         reservation: Reservation | None,
         checkout: CheckoutWrite | None = None,
+        review: ReviewCase | None = None,
     ) -> StoredResponse | None:
         customer_id = application.customer_id
 
@@ -361,6 +366,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
                     dumps(decision_record_doc(record)),
                 ),
             )
+            if review is not None:  # a REFERRED decision opens its review case
+                self._insert_case(conn, review)
             self._add_events(conn, events)
             if checkout is not None:
                 self.write_checkout(conn, checkout)

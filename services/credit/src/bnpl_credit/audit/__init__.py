@@ -1,0 +1,1 @@
+"""The append-only audit log of staff actions and staff views of personal data."""

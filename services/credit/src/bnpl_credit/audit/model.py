@@ -1,0 +1,66 @@
+"""Audit records: who did or saw what, when, why and from which case. Written once, in the
+same transaction as the change they record, and never changed (both adapters refuse it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    CASE_VIEWED = "case.viewed"
+    CASE_DECIDED = "case.decided"
+    CASE_SECOND_APPROVAL = "case.second_approval"
+    CASE_INFO_REQUESTED = "case.info_requested"
+    CASE_OPENED = "case.opened"
+    CASE_EXPIRED = "case.expired"
+    AUDIT_VIEWED = "audit.viewed"
+
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One staff action or view. ``subjects`` are what it is filed under (``case:<id>``,
+    ``application:<id>``, ``customer:<sub>``): ``auditLog(subject)`` reads by any of them."""
+
+    id: str
+    at: datetime
+    actor: str  # the staff member's ``sub`` (or ``system`` for the expiry sweeper)
+    actor_groups: tuple[str, ...]
+    action: AuditAction
+    subjects: tuple[str, ...]
+    case_id: str | None
+    reason: str | None  # why: the reviewer's note, or the reason given to open personal data
+    details: Mapping[str, object]
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        at: datetime,
+        actor: str,
+        actor_groups: tuple[str, ...],
+        action: AuditAction,
+        subjects: tuple[str, ...],
+        case_id: str | None = None,
+        reason: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> AuditRecord:
+        return cls(str(uuid.uuid4()), at, actor, actor_groups, action, subjects, case_id, reason, dict(details or {}))
+
+
+def case_subject(case_id: str) -> str:
+    return f"case:{case_id}"
+
+
+def application_subject(application_id: str) -> str:
+    return f"application:{application_id}"
+
+
+def customer_subject(customer_id: str) -> str:
+    return f"customer:{customer_id}"

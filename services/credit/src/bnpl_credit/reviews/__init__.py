@@ -1,0 +1,1 @@
+"""Human review of referred and contested decisions (issue 13)."""

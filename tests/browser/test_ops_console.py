@@ -1,0 +1,170 @@
+"""The operations console in Chromium: the reviewer signs in, opens the oldest case and
+approves it (four eyes needed); the approver signs in and confirms; the shopper's application
+then reads APPROVED. The referral is real: the credit service's model is switched off."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from bnpl_common.testing import free_port
+
+from scripts.devstack import Ports, Stack
+from tests.browser.conftest import CHROMIUM, DESKTOP, SCREENSHOTS, TIMEOUT_MS
+from tests.journey import APPLY, CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order
+from tests.ops_support import ModelSwitch, through_switch
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Passw0rd!ops"
+FOUR_EYES = 10_000
+
+
+@pytest.fixture(scope="module")
+def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    switch = ModelSwitch()  # stays down: every decision is REFERRED
+    data_dir = tmp_path_factory.mktemp("ops-web-stack")
+    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+    stack = Stack(
+        data_dir=data_dir,
+        ports=ports,
+        extra_env={"REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES), "HTTP_CONNECT_TIMEOUT": "5.0"},
+    )
+    stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        switch.server.shutdown()
+
+
+def gql(stack: Stack, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = httpx.post(
+        f"{stack.url('gateway')}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": token},
+        timeout=30,
+    ).json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def referred_application(stack: Stack) -> tuple[str, str]:
+    """A shopper with a verified phone whose application was REFERRED: (token, application id)."""
+    assert stack.cognito is not None
+    email = f"ops-web-{uuid.uuid4().hex[:8]}@example.com"
+    stack.cognito.sign_up(email, PASSWORD)
+    token = stack.cognito.access_token(email, PASSWORD)
+    profile = good_profile()
+    gql(stack, token, CREATE_PROFILE, {"input": {**profile, "email": email}})
+    gql(stack, token, START_VERIFICATION, {})
+    outbox = [json.loads(line) for line in (stack.data_dir / "sms-outbox.jsonl").read_text().splitlines()]
+    code = re.search(r"\b(\d{6})\b", [m for m in outbox if m["to"] == profile["phoneNumber"]][-1]["body"])
+    assert code is not None
+    gql(stack, token, CONFIRM_VERIFICATION, {"code": code.group(1)})
+    app = gql(stack, token, APPLY, {"input": order(amount=20_000), "key": uuid.uuid4().hex})["applyForCredit"]
+    assert app["status"] == "REFERRED"
+    return token, app["id"]
+
+
+class Staff:
+    def __init__(self, browser: Any, stack: Stack, role: str, shots: Path) -> None:
+        self.context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/Madrid")
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.stack = stack
+        self.creds = json.loads((stack.data_dir / "local-staff.json").read_text())[role]
+        self.shots = shots
+        self.role = role
+        self.step = 0
+
+    def shot(self, name: str) -> None:
+        self.step += 1
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"{self.role}-{self.step:02d}-{name}.png"), full_page=True)
+
+    def sign_in(self) -> None:
+        self.page.goto(f"{self.stack.url('gateway')}/ops/")
+        self.page.get_by_role("heading", name="Staff sign-in").wait_for()
+        self.page.get_by_label("E-mail").fill(self.creds["email"])
+        self.page.get_by_label("Password").fill(self.creds["password"])
+        self.shot("sign-in")
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.get_by_role("heading", name="Review queue").wait_for()
+
+
+@pytest.fixture
+def staff_factory(request: pytest.FixtureRequest, ops_stack: Stack, chromium: Any) -> Iterator[Any]:
+    """Staff browser contexts in the session's Chromium (conftest's ``chromium``)."""
+    shots = SCREENSHOTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    made: list[Staff] = []
+
+    def make(role: str) -> Staff:
+        member = Staff(chromium, ops_stack, role, shots)
+        made.append(member)
+        return member
+
+    yield make
+    for member in made:
+        assert not member.errors, member.errors
+        member.context.close()
+
+
+def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: Stack, staff_factory: Any) -> None:
+    shopper_token, application_id = referred_application(ops_stack)
+
+    reviewer = staff_factory("reviewer")
+    reviewer.sign_in()
+    page = reviewer.page
+    page.get_by_role("table").wait_for()
+    reviewer.shot("queue")
+    page.get_by_role("link", name=re.compile("^Open case")).first.click()  # oldest first
+    page.get_by_role("heading", name=re.compile("^Review case: ")).wait_for()
+    assert page.get_by_text("What the decision saw").is_visible()
+    assert page.get_by_text("SCORER_UNAVAILABLE").first.is_visible()
+    reviewer.shot("case")
+    page.get_by_label("Decision").select_option("APPROVE")
+    page.get_by_label("Note (kept in the audit log)").fill("Income and expenses are consistent.")
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Case is now Awaiting second approval.").wait_for()
+    page.get_by_role("heading", name="Second approval needed").wait_for()
+    assert page.get_by_role("button", name="Confirm approval").count() == 0  # a reviewer cannot confirm
+    reviewer.shot("awaiting-second-approval")
+
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    page.get_by_text(re.compile(r"case\(s\), oldest first")).wait_for()
+    page.get_by_label("Status").select_option("AWAITING_SECOND_APPROVAL")
+    page.get_by_role("link", name=re.compile("^Open case")).first.click()
+    page.get_by_role("heading", name="Second approval needed").wait_for()
+    approver.shot("case-to-confirm")
+    page.get_by_role("button", name="Confirm approval").click()
+    page.get_by_text("Case is now Approved.").wait_for()
+    page.get_by_role("heading", name="Outcome").wait_for()
+    approver.shot("approved")
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.get_by_role("img", name="Cases by status").wait_for()
+    approver.shot("dashboard")
+
+    seen = gql(
+        ops_stack,
+        shopper_token,
+        "query A($id: ID!) { application(id: $id) { status applicationStatus reviewStatus { status } } }",
+        {"id": application_id},
+    )["application"]
+    assert seen == {"status": "APPROVED", "applicationStatus": "APPROVED", "reviewStatus": {"status": "APPROVED"}}
