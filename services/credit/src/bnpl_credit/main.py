@@ -315,8 +315,6 @@ def create_app(
     add_collect_hook(app, outbox_now)
     for router in (
         quotes_router,
-    for router in (
-        quotes_router,
         review_requests_router,
         applications_router,
         plans_router,

@@ -71,8 +71,8 @@ from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
-from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
+from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 

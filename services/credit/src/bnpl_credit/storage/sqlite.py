@@ -49,8 +49,8 @@ from bnpl_credit.storage.documents import (
 from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckouts
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
 from bnpl_credit.storage.sqlite_persons import SqlitePersons
-from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 from bnpl_credit.storage.sqlite_reviews import REVIEW_SCHEMA, SqliteReviews
+from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applications (
