@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from bnpl_common.testing import free_port
 from bnpl_credit.markets.catalog import load_catalog
@@ -176,6 +177,12 @@ def test_webhooks_retried_in_order_isolated_listed_and_redelivered(stack: Stack,
             assert all(a["attemptedAt"] for a in delivery["attempts"])
             assert [d["checkoutId"] for d in deliveries(shop_b)] == [checkout_b]
             assert {d["status"] for d in deliveries(shop_dead)} == {"PENDING"}  # still being retried
+
+            # the failures are counted per merchant on the credit service's /metrics (issue 15)
+            metrics = httpx.get(f"{stack.url('credit')}/metrics", timeout=10).text
+            failed = f'bnpl_webhook_delivery_failures_total{{merchant="shop-a-{suffix}"}} 3.0'
+            assert failed in metrics, [line for line in metrics.splitlines() if "webhook" in line][:20]
+            assert f'bnpl_webhook_deliveries_total{{merchant="shop-b-{suffix}",result="delivered"}}' in metrics
 
             # another merchant's delivery does not exist for shop-b
             stolen = shop_b.post(f"/v1/merchant/webhook-deliveries/{delivery['id']}/redeliver", {})

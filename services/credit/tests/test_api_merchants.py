@@ -22,7 +22,7 @@ from bnpl_credit.merchants.model import MerchantStatus
 from bnpl_credit.merchants.seed import credentials
 from bnpl_credit.settings import Settings
 from bnpl_credit.storage.sqlite import SqliteStore
-from bnpl_credit.testing import Api, FakeScorer, MerchantClient, checkout_body, make_profile, new_key
+from bnpl_credit.testing import Api, FakeScorer, MerchantClient, checkout_body, make_profile, new_key, sign_profile
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -94,7 +94,13 @@ def created(shop: MerchantClient, **overrides: Any) -> dict[str, Any]:
 
 
 def apply_with(api: Api, token: str, plan_type: str = "PAY_IN_4", key: str | None = None) -> Any:
-    body = {"checkoutToken": token, "planType": plan_type, "profile": make_profile(api.sub)}
+    profile = make_profile(api.sub)
+    body = {
+        "checkoutToken": token,
+        "planType": plan_type,
+        "profile": profile,
+        "profileSignature": sign_profile(profile),
+    }
     return api.request("POST", "/v1/applications", key=key or new_key(), json=body)
 
 

@@ -137,7 +137,14 @@ def test_late_installment_shows_and_knocks_out_next_application(
 
 def test_credit_line_numbers(api: Api, clock: FixedClock, scorer: FakeScorer) -> None:
     empty = api.request("GET", "/v1/credit-line").json()
-    assert empty == {"creditLimit": None, "exposure": None, "availableCredit": None, "sharedAccounts": 0}
+    assert empty == {
+        "creditLimit": None,
+        "exposure": None,
+        "availableCredit": None,
+        "sharedAccounts": 0,
+        "limitReasons": [],
+        "howToRaise": "Your first approved purchase sets your limit.",
+    }
 
     scorer.result = score_result(pd=0.1, grade="B")  # limit 2000.00
     first = api.approved(order=make_order(amount={"amount": 50_000, "currency": "EUR"}))

@@ -54,6 +54,8 @@ def run(coro: Any) -> Any:
 
 async def _apply(h: Harness, sub: str, *, review: FinanceReviewPolicy | None = None, **profile: Any) -> dict[str, Any]:
     order = make_order(amount={"amount": 100_000, "currency": "EUR"})
+    # income enough that pay in 4's first 30 days (750.00) pass affordability: the line is what is tested
+    profile = {"monthlyIncome": {"amount": 500_000, "currency": "EUR"}, **profile}
     body = ApplicationInput.model_validate({"order": order, "profile": make_profile(sub, **profile)})
     stored = await deciding.apply_for_credit(
         h.store, h.engine, h.clock, sub, body=body, idempotency_key=new_key(), finance_review=review

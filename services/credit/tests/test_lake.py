@@ -181,6 +181,7 @@ def test_aws_needs_a_real_pseudonym_key() -> None:
         "event_publisher": "eventbridge",
         "service_auth_keys": {"AKIAX": "real-secret"},
         "merchant_auth_keys": "AKIAM:real-merchant-secret:shop-1",
+        "profile_verify_keys": "",  # no key: every application refused (fails closed)
     }
     with pytest.raises(ValueError, match="LAKE_PSEUDONYM_KEY"):
         Settings(**real)  # type: ignore[arg-type] - pydantic parses the settings

@@ -84,16 +84,17 @@ async def _repaid_plan(h: Harness, sub: str, amount: int) -> None:
 
 def test_two_plans_repaid_on_time_raise_the_limit_and_the_decision_uses_it(store: CreditStore) -> None:
     async def scenario() -> None:
-        h = Harness(store)
+        h = Harness(store)  # grade B: the first limit is 2,000.00 (policy)
         await _repaid_plan(h, "ana", 20_000)
         first = await _line(h, "ana")
-        initial = first["creditLimit"]["amount"]
-        assert first["howToRaise"].startswith("Repay a plan on time")
+        assert first["creditLimit"]["amount"] == 240_000  # + 20 % of the first limit for one plan repaid on time
+        assert first["howToRaise"] == "Repay a plan on time and your limit will grow to EUR 2,800.00."
         await _repaid_plan(h, "ana", 20_000)
         h.clock.advance(timedelta(days=1))
         line = await _line(h, "ana")
-        assert line["creditLimit"]["amount"] == initial * 140 // 100 - (initial * 140 // 100) % 1000
+        assert line["creditLimit"]["amount"] == 280_000
         assert any("2 plans you repaid on time" in r for r in line["limitReasons"])
+        initial = 200_000
         # an order above the first limit but within the earned one is approved
         app = await h.apply("ana", planType="MONTHLY_12", amount={"amount": initial + 10_000, "currency": "EUR"})
         assert app["status"] == "APPROVED", app["reasons"]

@@ -501,7 +501,11 @@ def test_in_aws_webhooks_are_retried_for_at_least_a_day() -> None:
     from bnpl_credit.settings import Settings
     from pydantic import ValidationError
 
-    real = {"service_auth_keys": {"AKIAX": "real-secret"}, "merchant_auth_keys": "AKIAM:real-merchant-secret:shop-1"}
+    real = {
+        "service_auth_keys": {"AKIAX": "real-secret"},
+        "merchant_auth_keys": "AKIAM:real-merchant-secret:shop-1",
+        "profile_verify_keys": "",  # no key: every application refused (fails closed)
+    }
     assert Settings(bnpl_env="aws", **real).webhook_retry_window_seconds == 86_400  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="WEBHOOK_RETRY_WINDOW_SECONDS"):
         Settings(bnpl_env="aws", webhook_retry_window_seconds=3600, **real)  # type: ignore[arg-type]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 APPLY = """mutation A($key: String!) {
-  applyForCredit(input: {merchantId: "m-1", orderReference: "o-1", amount: {amount: 40000, currency: "EUR"},
-                 planType: PAY_IN_4}, idempotencyKey: $key) { id } }"""
+  applyForCredit(input: {checkoutToken: "chk-token-0123456789abcdef", planType: PAY_IN_4}, idempotencyKey: $key) {
+    id } }"""
 CONFIRM = 'mutation { confirmPlan(applicationId: "app-1", idempotencyKey: "confirm-0001") { id } }'
 PAY = """mutation { makePayment(planId: "plan-1", amount: {amount: 100, currency: "EUR"},
                                 idempotencyKey: "pay-00000001") { id } }"""

@@ -44,7 +44,13 @@ from bnpl_credit.disclosures.settings import DocumentSettings, document_renderer
 from bnpl_credit.events.relay import EventBridgePublisher, LogPublisher, Publisher, relay_once, run_forever
 from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants.auth import MerchantDirectory, MerchantGate
-from bnpl_credit.monitoring import MONITOR_INTERVAL_SECONDS, TimedPublisher, observe_outbox, observe_plans
+from bnpl_credit.monitoring import (
+    MONITOR_INTERVAL_SECONDS,
+    TimedPublisher,
+    observe_outbox,
+    observe_plans,
+    observe_review_queue,
+)
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
 from bnpl_credit.quotes.router import router as quotes_router
@@ -284,6 +290,7 @@ def create_app(
 
             async def monitor() -> None:  # gauges for EMF in AWS (no scrape there)
                 await observe_outbox(the_store, clock)
+                await observe_review_queue(the_store, clock)
 
             tasks.append(asyncio.create_task(run_forever("monitor", monitor, MONITOR_INTERVAL_SECONDS)))
         try:
@@ -308,9 +315,10 @@ def create_app(
     install_common(app, ready=ready)
     install_observability(app, SERVICE_NAME)
 
-    async def outbox_now() -> None:  # a scrape sees the outbox as it is
+    async def outbox_now() -> None:  # a scrape sees the outbox and the review queue as they are
         if "store" in holder:
             await observe_outbox(holder["store"], clock)
+            await observe_review_queue(holder["store"], clock)
 
     add_collect_hook(app, outbox_now)
     for router in (

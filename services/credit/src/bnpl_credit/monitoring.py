@@ -1,4 +1,4 @@
-"""Gauges measured from the store (the outbox, late plans) and the publisher that times the
+"""Gauges measured from the store (the outbox, late plans, the review queue) and the publisher that times the
 outbox's publications. The outbox is measured every ``MONITOR_INTERVAL_SECONDS`` (which also
 feeds EMF in AWS) and before each ``/metrics`` answer; late plans by each lateness sweep (it
 reads the open plans anyway)."""
@@ -12,10 +12,11 @@ from bnpl_common.timefmt import parse_instant
 
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.events.relay import Message, Publisher
-from bnpl_credit.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PUBLISH_LAG, PLANS_LATE
+from bnpl_credit.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PUBLISH_LAG, PLANS_LATE, record_review_queue
 from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.plans.model import PlanStatus
 from bnpl_credit.plans.ports import PlanStore
+from bnpl_credit.reviews.ports import ReviewStore
 
 MONITOR_INTERVAL_SECONDS = 15.0
 PENDING_SCAN_LIMIT = 1000
@@ -55,3 +56,11 @@ class TimedPublisher:
             if event["id"] in taken:
                 OUTBOX_PUBLISH_LAG.observe(max(0.0, (now - parse_instant(event["occurredAt"])).total_seconds()))
         return accepted
+
+
+async def observe_review_queue(store: ReviewStore, clock: Clock) -> None:
+    """How many review cases are live (open, waiting for information or a second approval) and
+    how long the oldest has waited (up to the first PENDING_SCAN_LIMIT)."""
+    now = clock.now()
+    live = await store.list_live_cases_opened_before(now, limit=PENDING_SCAN_LIMIT)
+    record_review_queue((case.opened_at for case in live), now=now)

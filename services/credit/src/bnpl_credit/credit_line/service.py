@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bnpl_common.money import Money as MoneyValue
-
 from bnpl_credit.credit_line.growth import GrowthRules, LimitStanding, explain, limit_standing, record_of
 from bnpl_credit.credit_line.model import CustomerHistory
 from bnpl_credit.credit_line.ports import CreditLineStore, CustomerSnapshot, PersonLine
@@ -121,9 +119,8 @@ async def credit_line(
         )
     currency = account.currency
     rules = GrowthRules.of(policy) if policy else None
-    why, to_raise = (
-        explain(standing, rules, lambda m: MoneyValue(amount=m, currency=currency).format()) if rules else ([], None)
-    )
+    # money as the decisions' sentences write it (decision.affordability): "EUR 2,800.00"
+    why, to_raise = explain(standing, rules, lambda m: f"{currency} {m / 100:,.2f}") if rules else ([], None)
     return CreditLineOut(
         credit_limit=Money.of(standing.limit, currency),
         exposure=Money.of(history.exposure, currency),

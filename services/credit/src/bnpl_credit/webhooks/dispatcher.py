@@ -28,7 +28,9 @@ from typing import Protocol
 
 import httpx
 from bnpl_common.clock import Clock
+from bnpl_common.telemetry import mark_error, span
 
+from bnpl_credit.metrics import record_webhook_attempt
 from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, resolve_target, system_resolver
 from bnpl_credit.webhooks.fanout import ReceiverDirectory, WebhookReceiver
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
@@ -212,14 +214,21 @@ class Dispatcher:
         elif not receiver.live_webhook_secrets(now):
             error = "no_webhook_secret"
         else:
-            try:
-                status_code = await self._post(delivery, url, receiver.live_webhook_secrets(now))
-            except AddressRefused as refused:
-                error = refused.reason
-            except (TimeoutError, httpx.TimeoutException):
-                error = "timeout"
-            except httpx.HTTPError:
-                error = "connection_error"
+            with span(
+                "webhook.deliver", {"webhook.merchant_id": delivery.merchant_id, "webhook.event": delivery.event_type}
+            ) as current:
+                try:
+                    status_code = await self._post(delivery, url, receiver.live_webhook_secrets(now))
+                except AddressRefused as refused:
+                    error = refused.reason
+                except (TimeoutError, httpx.TimeoutException):
+                    error = "timeout"
+                except httpx.HTTPError:
+                    error = "connection_error"
+                if error is not None or status_code is None or not 200 <= status_code < 300:
+                    mark_error(current, error or f"http_{status_code}")
+        delivered = error is None and status_code is not None and 200 <= status_code < 300
+        record_webhook_attempt(delivery.merchant_id, delivered=delivered, seconds=time.monotonic() - started)
         attempt = Attempt(
             number=len(delivery.attempts) + 1,
             attempted_at=now,
