@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script: the repository's packages (scr
     sys.path.insert(0, str(ROOT))
 
 from bnpl_common.testing import free_port  # noqa: E402
+from bnpl_credit.testing import MerchantClient  # noqa: E402
 from bnpl_user.testing import last_code  # noqa: E402
 
 from scripts.devstack import Ports, Stack  # noqa: E402
@@ -175,6 +176,29 @@ class Simulation:
     rng: random.Random
     shoppers: list[Shopper] = field(default_factory=list)
     offset_days: int = 0
+    _shop: MerchantClient | None = None
+
+    @property
+    def shop(self) -> MerchantClient:
+        """demo-shop's server, as a merchant integrates: SigV4-signed calls to the merchant API."""
+        if self._shop is None:
+            credentials = json.loads((self.stack.data_dir / "local-merchants.json").read_text())["demo-shop"]
+            self._shop = MerchantClient(self.stack.url("credit"), credentials)
+        return self._shop
+
+    def checkout(self, total: int) -> dict[str, Any]:
+        """The merchant's checkout session for the basket (the shopper can change nothing in it)."""
+        origin = json.loads((self.stack.data_dir / "local-merchants.json").read_text())["demo-shop"]["origins"][0]
+        body = {
+            "orderReference": f"SIM-{uuid.uuid4().hex[:10]}",
+            "amount": {"amount": total, "currency": "EUR"},
+            "returnUrl": f"{origin}/return",
+            "cancelUrl": f"{origin}/cancel",
+        }
+        response = self.shop.create_checkout(body)
+        if response.status_code != 201:
+            raise RuntimeError(f"checkout: {response.status_code} {response.text[:200]}")
+        return dict(response.json())
 
     def gql(self, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """One GraphQL call; a keyed mutation that met a dependency failure is sent again with its key."""
@@ -210,17 +234,17 @@ class Simulation:
         code = last_code(self.stack.data_dir / "sms-outbox.jsonl", to=profile["phoneNumber"])
         self.gql(shopper.token, CONFIRM_VERIFICATION, {"code": code})
         plan, total = order_for(row)
-        order = {
-            "merchantId": "demo-shop",
-            "orderReference": f"SIM-{uuid.uuid4().hex[:10]}",
-            "amount": {"amount": total, "currency": "EUR"},
-            "planType": plan,
-        }
+        session = self.checkout(total)
+        order = {"checkoutToken": session["checkoutToken"], "planType": plan}
         decided = self.gql(shopper.token, APPLY, {"input": order, "key": str(uuid.uuid4())})["applyForCredit"]
         shopper.application_id, shopper.status = decided["id"], decided["status"]
         if shopper.status == "APPROVED":
             confirmed = self.gql(shopper.token, CONFIRM, {"id": shopper.application_id, "key": str(uuid.uuid4())})
             shopper.plan_id = confirmed["confirmPlan"]["id"]
+            # the merchant ships at once: the plan's schedule starts at the capture
+            shipped = self.shop.capture(session["id"], total, "EUR")
+            if shipped.status_code not in (200, 201):
+                raise RuntimeError(f"capture: {shipped.status_code} {shipped.text[:200]}")
         return shopper
 
     def advance(self, days: int) -> None:
@@ -245,7 +269,14 @@ class Simulation:
 @contextmanager
 def platform(data_dir: Path, artifact: Path, clock_file: Path) -> Iterator[Stack]:
     clock_file.write_text("0")
-    ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+    ports = Ports(
+        gateway=free_port(),
+        user=free_port(),
+        credit=free_port(),
+        model=free_port(),
+        cognito=free_port(),
+        demo_merchant=free_port(),
+    )
     stack = Stack(
         data_dir=data_dir,
         ports=ports,
