@@ -925,11 +925,20 @@ function viewApproved(application) {
     application.expiresAt
       ? h("p", { class: "field-hint" }, `This offer is held for you until ${formatTime(application.expiresAt)}.`)
       : null,
+    // a checkout's plan starts when the merchant ships (captures): the dates shown run from that day
     offer.installments[0].dueDate === todayIso()
-      ? h("p", {}, `Payment 1, ${money(offer.installments[0].amount)}, is due today, when you confirm.`)
+      ? h(
+          "p",
+          {},
+          `Payment 1, ${money(offer.installments[0].amount)}, is taken when ${app.order.merchantName} ships your order.`,
+        )
       : null,
     disclosure.element,
-    h("p", {}, "By confirming you agree to pay these amounts on these dates."),
+    h(
+      "p",
+      {},
+      `By confirming you agree to pay these amounts. The schedule starts on the day ${app.order.merchantName} ships your order (the dates above assume today).`,
+    ),
     h("div", { class: "actions" }, confirm, another),
   );
 }
