@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import Shopper, read_outbox
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order
+from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, merchants_of, order
 from tests.markets_queries import (
     CONFIRM_ACCEPTED,
     DECLINE_DOCUMENTS,
@@ -66,7 +66,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterato
     stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
     stack.start()
     try:
-        yield stack
+        with merchants_of(stack.url("credit"), stack.data_dir):  # journey.order() sells here
+            yield stack
     finally:
         stack.stop()
 

@@ -23,7 +23,7 @@ from bnpl_common.service_auth import USER_TOKEN_HEADER
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_common.testing import free_port
-from bnpl_credit.testing import MerchantClient, checkout_body, make_profile
+from bnpl_credit.testing import MerchantClient, checkout_body, make_profile, sign_profile
 from botocore.credentials import Credentials
 
 from scripts.devstack import Ports, Stack
@@ -84,7 +84,13 @@ def credit_as_shopper(stack: Stack, shopper: Shopper, method: str, path: str, **
 
 
 def shopper_apply(stack: Stack, shopper: Shopper, token: str, plan_type: str = "PAY_IN_4") -> httpx.Response:
-    body = {"checkoutToken": token, "planType": plan_type, "profile": make_profile(shopper.sub)}
+    profile = make_profile(shopper.sub)
+    body = {
+        "checkoutToken": token,
+        "planType": plan_type,
+        "profile": profile,
+        "profileSignature": sign_profile(profile),
+    }
     return credit_as_shopper(
         stack, shopper, "POST", "/v1/applications", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
     )

@@ -34,7 +34,7 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, order, poor_profile
+from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants_of, order, poor_profile
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -74,7 +74,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path, model_swit
     stack.build = through_switch(stack.build, stack, model_switch)  # type: ignore[method-assign]
     stack.start()
     try:
-        yield stack
+        with merchants_of(stack.url("credit"), stack.data_dir):  # journey.order() sells here
+            yield stack
     finally:
         stack.stop()
 

@@ -133,7 +133,9 @@ def test_pay_in_4_from_quote_to_completion(stack: Stack, new_shopper) -> None:
     done = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
     assert done["status"] == "COMPLETED" and {i["status"] for i in done["installments"]} == {"PAID"}
     check_sums(done)
-    assert shopper.ok(CREDIT)["me"]["availableCredit"]["amount"] == limit
+    # nothing is owed any more, and a plan repaid on time raised the limit by 20 % (policy-2026-11-30)
+    after = shopper.ok(CREDIT)["me"]
+    assert after["creditLimit"]["amount"] == limit * 120 // 100 == after["availableCredit"]["amount"]
     assert plan["id"] in [p["id"] for p in shopper.ok(PLANS)["plans"]]
     stranger = new_shopper()
     assert stranger.ok(PLAN, {"id": plan["id"]})["plan"] is None

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
-import botocore.auth
 import httpx
 import pytest
 from bnpl_common.service_auth import USER_TOKEN_HEADER
@@ -71,9 +70,19 @@ def test_jwks_unreachable_moves_no_money_loses_nothing_and_readiness_says_so(sta
     assert shopper.ok(APPLY, {"input": order(), "key": uuid.uuid4().hex})["applyForCredit"]["status"]
 
 
+def _skewed(skew: timedelta) -> Any:
+    """The signer's clock moved by ``skew`` (bnpl_common.sigv4 reads ``datetime.now``)."""
+
+    class Skewed(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + skew
+
+    return mock.patch("bnpl_common.sigv4.datetime", Skewed)
+
+
 def _signed_get(stack: Stack, token: str, skew: timedelta) -> httpx.Response:
-    real = botocore.auth.get_current_datetime
-    with mock.patch("botocore.auth.get_current_datetime", lambda: real() + skew):
+    with _skewed(skew):
         return httpx.get(
             f"{stack.url('user')}/v1/profile",
             headers={USER_TOKEN_HEADER: token},
@@ -91,8 +100,7 @@ def test_a_signature_from_a_skewed_clock(stack: Stack, new_shopper: Any) -> None
     for minutes in (-10, 10):
         r = _signed_get(stack, shopper.token, timedelta(minutes=minutes))
         assert r.status_code == 403, r.text
-    real = botocore.auth.get_current_datetime
-    with mock.patch("botocore.auth.get_current_datetime", lambda: real() + timedelta(minutes=10)):
+    with _skewed(timedelta(minutes=10)):
         r = httpx.patch(
             f"{stack.url('user')}/v1/profile",
             json={"givenName": "Skewed"},

@@ -111,8 +111,8 @@ def test_a_leaked_gateway_credential_cannot_invent_an_income(stack: Stack, new_s
     invented = {**snapshot["profile"], "monthlyIncome": {"amount": 9_000_000, "currency": "EUR"}}
     signature = {"signedAt": snapshot["signedAt"], "signature": snapshot["signature"]}
     for body in (
-        {"order": order(100_000), "profile": invented},  # unsigned
-        {"order": order(100_000), "profile": invented, "profileSignature": signature},  # altered
+        {**order(100_000), "profile": invented},  # unsigned
+        {**order(100_000), "profile": invented, "profileSignature": signature},  # altered
     ):
         r = httpx.post(
             f"{stack.url('credit')}/v1/applications",

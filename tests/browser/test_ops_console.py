@@ -18,7 +18,15 @@ from bnpl_common.testing import free_port
 
 from scripts.devstack import Ports, Stack
 from tests.browser.conftest import CHROMIUM, DESKTOP, SCREENSHOTS, TIMEOUT_MS
-from tests.journey import APPLY, CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, order
+from tests.journey import (
+    APPLY,
+    CONFIRM_VERIFICATION,
+    CREATE_PROFILE,
+    START_VERIFICATION,
+    good_profile,
+    merchants_of,
+    order,
+)
 from tests.ops_support import ModelSwitch, through_switch
 
 pytestmark = pytest.mark.browser
@@ -42,7 +50,8 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
     stack.start()
     try:
-        yield stack
+        with merchants_of(stack.url("credit"), stack.data_dir):  # journey.order() sells here
+            yield stack
     finally:
         stack.stop()
         switch.server.shutdown()

@@ -82,6 +82,13 @@ NOT_SETTINGS = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": "bnpl_common.telemetry: the collector sidecar on the task's loopback",
     "OTEL_ID_GENERATOR": "bnpl_common.telemetry: X-Ray trace ids",
     "OTEL_TRACES_SAMPLER_ARG": "bnpl_common.telemetry: share of new traces recorded",
+    # the credit service's documents read their own settings class (disclosures/settings.py)
+    "DOCUMENT_STORE": "DocumentSettings: s3 in AWS",
+    "DOCUMENT_BUCKET": "DocumentSettings: the data stack's documents bucket",
+    "DOCUMENT_KMS_KEY_ID": "DocumentSettings: the data key",
+    "DOCUMENT_LINK_BASE_URL": "DocumentSettings: where browsers reach /documents/ (the gateway)",
+    "DOCUMENT_LINK_KEY": "DocumentSettings: signs the time-limited links (Secrets Manager)",
+    "DOCUMENT_LINK_TTL_SECONDS": "DocumentSettings: how long a link works",
 }
 
 
