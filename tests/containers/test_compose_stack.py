@@ -223,6 +223,7 @@ def cut_credit_off_dynamodb(compose_stack: Any, shopper: Shopper, reference: str
     """Disconnect the credit container from the data network, apply and list, reconnect."""
     network, credit = compose_stack.network("data"), compose_stack.container("credit")
     the_order = order(20_000, reference)  # the merchant's session, before the cut
+    time.sleep(1.0)  # its access-log line (201) lands before the window the statuses are read from
     since = f"{time.time():.3f}"
     docker("network", "disconnect", network, credit)
     try:
