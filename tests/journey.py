@@ -110,6 +110,12 @@ class Merchants:
             self._clients[merchant_id] = MerchantClient(self.credit_url, self.credentials[merchant_id])
         return self._clients[merchant_id]
 
+    def retarget(self, credit_url: str) -> None:
+        """The merchant API moved (a container started again with another address)."""
+        if credit_url != self.credit_url:
+            self.credit_url = credit_url
+            self._clients.clear()
+
     def origin(self, merchant_id: str) -> str:
         return str(self.credentials[merchant_id]["origins"][0])
 

@@ -2,9 +2,12 @@
 both compose files (docker/stack.py), torn down with its volumes whatever happens. Where no
 Docker engine answers, every test here is skipped with the reason.
 
-Everything the tests do goes to the published gateway port on 127.0.0.1, as a shopper's browser
-would; the only other look inside is the user container's SMS outbox, which stands in for a
-phone. A failing test gets the containers' logs attached to its report.
+Everything a shopper does goes to the published gateway port on 127.0.0.1, as a shopper's browser
+would; a merchant's server creates checkout sessions and captures at the credit service's merchant
+API (the credit container's address: only the gateway is published), signed with the keys the
+credit container seeded for the demo merchants (read from its volume). The only other look inside
+is the user container's SMS outbox, which stands in for a phone. A failing test gets the
+containers' logs attached to its report.
 """
 
 from __future__ import annotations
@@ -58,8 +61,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def credit_url(stack: Any) -> str:
+    """The credit service's merchant API as a merchant's server on this host reaches it: compose
+    publishes only the gateway, so the credit container's address on the stack's default network
+    (the engine routes its host to its bridge networks)."""
+    inspect = subprocess.run(
+        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", stack.container("credit")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    address = json.loads(inspect.stdout)[stack.network("default")]["IPAddress"]
+    assert address, "the credit container has no address on the default network"
+    return f"http://{address}:8002"
+
+
+def merchant_credentials(stack: Any, data_dir: Path) -> Path:
+    """The demo merchants' credentials the credit container seeded (its volume's
+    local-merchants.json), copied to ``data_dir`` as a merchant's server would hold them."""
+    result = subprocess.run(
+        ["docker", "exec", stack.container("credit"), "cat", "/var/lib/bnpl/local-merchants.json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    path = data_dir / "local-merchants.json"
+    path.write_text(result.stdout)
+    path.chmod(0o600)
+    return path
+
+
+def reach_credit(stack: Any) -> None:
+    """Point the merchants' clients at the credit container's current address (after a restart)."""
+    journey.merchants().retarget(credit_url(stack))
+
+
 @pytest.fixture(scope="session")
-def compose_stack() -> Iterator[Any]:
+def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     problem = stack_module.engine_problem()
     if problem:
         pytest.skip(f"{problem}: the container tests need a Docker engine (`make test-containers` where one runs)")
@@ -86,7 +126,10 @@ def compose_stack() -> Iterator[Any]:
         stack.up()
         healthy = stack.wait_healthy()
         print(f"containers: images ready in {built:.0f} s, stack healthy in {healthy:.0f} s", file=sys.stderr)
-        yield stack
+        data_dir = tmp_path_factory.mktemp("merchants")
+        merchant_credentials(stack, data_dir)
+        with journey.merchants_of(credit_url(stack), data_dir):
+            yield stack
     except stack_module.StackError as exc:
         pytest.fail(f"the compose stack did not come up: {exc}")
     finally:

@@ -2,9 +2,12 @@
 with its expected outcome. One stack for the module (built and started once: minutes cold,
 about a minute warm); each test makes its own shoppers, and the restart test comes last.
 
-Drives the published gateway only: sign-up and sign-in through its local Cognito pass-through,
-then GraphQL. The faults are done with the engine (`docker stop`, `kill -9`, `docker network
-disconnect`, `compose down` + `up`), as an operator or a crash would.
+Shoppers use the published gateway only: sign-up and sign-in through its local Cognito
+pass-through, then GraphQL. A merchant's server (the seeded demo-shop, with the keys the credit
+container wrote) creates each checkout session and captures ("ships") at the merchant API before
+installments are paid, as a real integration does. The faults are done with the engine
+(`docker stop`, `kill -9`, `docker network disconnect`, `compose down` + `up`), as an operator or
+a crash would.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import httpx
 import pytest
 
 from tests import journey, plans_queries
-from tests.containers.conftest import Shopper
+from tests.containers.conftest import Shopper, reach_credit
 
 # The whole module shares one stack whose first use builds the images: a generous bound.
 pytestmark = pytest.mark.timeout(4200)
@@ -35,11 +38,24 @@ query List($next: String) { applications(limit: 50, nextToken: $next) {
 PLANS = "query { plans { id status amountOutstanding { amount currency } } }"
 
 
-def apply(shopper: Shopper, amount: int = 20_000, reference: str | None = None) -> dict[str, Any]:
-    order = journey.order(amount)
-    if reference:
-        order["orderReference"] = reference
-    return shopper.ok(journey.APPLY, {"input": order, "key": uuid.uuid4().hex})["applyForCredit"]
+# application id -> its checkout session's id (what the merchant captures)
+_CHECKOUT_OF: dict[str, str] = {}
+
+
+def order(amount: int = 20_000, reference: str | None = None) -> dict[str, Any]:
+    """A checkout session created by the merchant's server (demo-shop): the shopper's apply input."""
+    return journey.order(amount, reference=reference)
+
+
+def apply(
+    shopper: Shopper, amount: int = 20_000, reference: str | None = None, *, the_order: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    the_order = the_order or order(amount, reference)
+    decision: dict[str, Any] = shopper.ok(journey.APPLY, {"input": the_order, "key": uuid.uuid4().hex})[
+        "applyForCredit"
+    ]
+    _CHECKOUT_OF[decision["id"]] = journey.session_of(the_order)["id"]
+    return decision
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -74,8 +90,14 @@ def assert_exposure_is_holds_plus_plans(shopper: Shopper) -> int:
 
 
 def confirm_and_pay(shopper: Shopper, application: dict[str, Any]) -> dict[str, Any]:
-    plan = shopper.ok(plans_queries.CONFIRM_PLAN, {"id": application["id"], "key": uuid.uuid4().hex})["confirmPlan"]
-    # pay in 4 takes the first installment at confirmation: pay the next one
+    """Confirmed by the shopper, shipped (captured in full) by the merchant, one installment paid."""
+    authorized = shopper.ok(plans_queries.CONFIRM_PLAN, {"id": application["id"], "key": uuid.uuid4().hex})[
+        "confirmPlan"
+    ]
+    assert authorized["status"] == "AUTHORIZED", authorized
+    journey.ship(_CHECKOUT_OF[application["id"]])  # the plan starts at the merchant's first capture
+    plan = shopper.ok(plans_queries.PLAN, {"id": authorized["id"]})["plan"]
+    # pay the next installment not yet paid
     due = next(i for i in plan["installments"] if i["status"] != "PAID")["amount"]
     payment = shopper.ok(plans_queries.PAY, {"plan": plan["id"], "amount": due, "key": uuid.uuid4().hex})
     return {"plan": plan, "payment": payment["makePayment"]}
@@ -103,10 +125,11 @@ def test_the_journey_through_the_gateway(compose_stack: Any, shopper: Shopper) -
 def test_model_stopped_gives_referred_within_the_scorer_timeout_then_approves_again(
     compose_stack: Any, shopper: Shopper
 ) -> None:
+    the_order = order()  # the merchant's session first: the clock is the shopper's apply
     compose_stack.compose("stop", "model")
     try:
         started = time.monotonic()
-        decision = apply(shopper)
+        decision = apply(shopper, the_order=the_order)
         elapsed = time.monotonic() - started
         assert decision["status"] == "REFERRED", decision
         assert decision["score"] is None and decision["offer"] is None
@@ -121,10 +144,11 @@ def test_model_stopped_gives_referred_within_the_scorer_timeout_then_approves_ag
 def test_model_hanging_gives_referred_after_the_scorer_timeout(compose_stack: Any, shopper: Shopper) -> None:
     """A paused model accepts connections and never answers: the timeout, not a refusal, decides."""
     model = compose_stack.container("model")
+    the_order = order()
     docker("pause", model)
     try:
         started = time.monotonic()
-        decision = apply(shopper)
+        decision = apply(shopper, the_order=the_order)
         elapsed = time.monotonic() - started
     finally:
         docker("unpause", model)
@@ -140,12 +164,20 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(
     answered: list[dict[str, Any]] = []
     failed: list[str] = []
     stop = threading.Event()
+    # The merchant's sessions are created before the load: the kill is of decisions in flight,
+    # not of the merchant API (the same credit container) refusing new sessions.
+    with ThreadPoolExecutor(4) as pool:
+        orders = list(pool.map(lambda _: order(3_000), range(150)))
+    lock = threading.Lock()
 
     def keep_applying() -> None:
         while not stop.is_set():
-            order = journey.order(3_000)
+            with lock:
+                if not orders:
+                    return
+                the_order = orders.pop()
             try:
-                response = shopper.post(journey.APPLY, {"input": order, "key": uuid.uuid4().hex})
+                response = shopper.post(journey.APPLY, {"input": the_order, "key": uuid.uuid4().hex})
                 body = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 failed.append(type(exc).__name__)
@@ -172,6 +204,7 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(
             worker.result()
     docker("start", credit)  # the restart policy may have started it already: then a no-op
     compose_stack.wait_healthy()
+    reach_credit(compose_stack)
 
     print(f"kill -9: {before_kill} answered before the kill, {len(answered)} in all, {len(failed)} failed")
     assert before_kill > 0, "no decision was answered before the kill"
@@ -189,12 +222,12 @@ def test_credit_killed_with_decisions_in_flight_loses_no_answered_decision(
 def cut_credit_off_dynamodb(compose_stack: Any, shopper: Shopper, reference: str) -> dict[str, Any]:
     """Disconnect the credit container from the data network, apply and list, reconnect."""
     network, credit = compose_stack.network("data"), compose_stack.container("credit")
+    the_order = order(20_000, reference)  # the merchant's session, before the cut
+    time.sleep(1.0)  # its access-log line (201) lands before the window the statuses are read from
     since = f"{time.time():.3f}"
     docker("network", "disconnect", network, credit)
     try:
-        order = journey.order(20_000)
-        order["orderReference"] = reference
-        applied = shopper.post(journey.APPLY, {"input": order, "key": uuid.uuid4().hex})
+        applied = shopper.post(journey.APPLY, {"input": the_order, "key": uuid.uuid4().hex})
         listed = shopper.post(APPLICATIONS, {"next": None})
         until = f"{time.time():.3f}"
     finally:
@@ -257,6 +290,7 @@ def test_the_whole_stack_restarted_keeps_users_profiles_decisions_and_plans(
     compose_stack.down()  # containers removed, volumes kept
     compose_stack.up()
     compose_stack.wait_healthy()
+    reach_credit(compose_stack)
 
     again = Shopper(compose_stack, shopper.email).sign_in()  # the same Cognito user, same sub
     assert again.ok(journey.ME)["me"] == profile
