@@ -102,6 +102,7 @@ class Merchants:
 
     def __init__(self, credit_url: str, credentials_file: Path) -> None:
         self.credit_url = credit_url
+        self.credentials_file = credentials_file
         self.credentials = json.loads(credentials_file.read_text())
         self._clients: dict[str, MerchantClient] = {}
 

@@ -4,15 +4,23 @@ market's rate name and figures, read and accept the market's pre-contract inform
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from urllib.parse import urlencode
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from bnpl_credit.markets.catalog import load_catalog
+from bnpl_credit.merchants import registry
+from bnpl_credit.storage.sqlite import SqliteStore
+from bnpl_credit.testing import MerchantClient
 from playwright.sync_api import expect
 
+from tests import journey
 from tests.browser.conftest import Shopper
-from tests.journey import good_profile, phone
+from tests.journey import checkout, good_profile, phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -23,21 +31,53 @@ ADDRESSES = {
 }
 
 
+_US_SHOP: list[MerchantClient] = []
+
+
+def us_checkout(amount: int) -> dict[str, Any]:
+    """A session of a US merchant (the seeded demo shops sell in euros and pounds): registered in
+    the running stack's registry once, as ``python -m bnpl_credit.merchants create`` would."""
+    merchants = journey.merchants()
+    origin = merchants.origin("demo-shop")
+    if not _US_SHOP:
+
+        async def create() -> Any:
+            store = SqliteStore(merchants.credentials_file.parent / "credit.sqlite3")
+            return await registry.create_merchant(
+                store,
+                load_catalog(),
+                merchant_id="demo-us-shop",
+                display_name="Demo US Shop",
+                market="US",
+                currency="USD",
+                origins=[origin],
+                webhook_url=None,
+                now=datetime.now(UTC),
+                local=True,
+            )
+
+        with ThreadPoolExecutor(1) as pool:  # the browser driver may hold this thread's event loop
+            merchant = pool.submit(lambda: asyncio.run(create())).result()
+        key = merchant.keys[0]
+        credentials = {"accessKeyId": key.access_key_id, "secretAccessKey": key.secret_access_key}
+        _US_SHOP.append(MerchantClient(merchants.credit_url, credentials))
+    body = {
+        "orderReference": f"US-{uuid.uuid4().hex[:8]}",
+        "amount": {"amount": amount, "currency": "USD"},
+        "returnUrl": f"{origin}/return",
+        "cancelUrl": f"{origin}/cancel",
+    }
+    response = _US_SHOP[0].create_checkout(body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 def open_checkout(shopper: Shopper, *, currency: str, country: str, amount: int, **overrides: object) -> None:
-    """The one way these tests reach the checkout: the shop's link with an order in ``currency``
-    (the lead switches this helper to checkout sessions), then sign-up, profile and phone."""
-    shop = f"{shopper.base}/shop/"
-    query = urlencode(
-        {
-            "merchantId": "demo-shop",
-            "merchantName": "Demo Coffee Shop",
-            "orderReference": f"mkt-{currency.lower()}-{uuid.uuid4().hex[:8]}",
-            "amount": amount,
-            "currency": currency,
-            "returnUrl": f"{shop}return.html",
-        }
-    )
-    shopper.page.goto(f"{shopper.base}/checkout/?{query}")
+    """The one way these tests reach the checkout: the merchant's checkout session in ``currency``
+    and its link, then sign-up, profile and phone."""
+    # the market's merchant's server creates the session (a US shop for dollars)
+    session = us_checkout(amount) if currency == "USD" else checkout(amount, currency)
+    shopper.page.goto(session["redirectUrl"])
     shopper.heading("Sign in to pay later")
     shopper.sign_up()
     number = phone()
