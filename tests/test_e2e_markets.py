@@ -22,7 +22,17 @@ from botocore.credentials import Credentials
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import Shopper, read_outbox
-from tests.journey import CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile, merchants_of, order
+from tests.journey import (
+    CONFIRM_VERIFICATION,
+    CREATE_PROFILE,
+    START_VERIFICATION,
+    good_profile,
+    merchants,
+    merchants_of,
+    order,
+    session_of,
+    ship,
+)
 from tests.markets_queries import (
     CONFIRM_ACCEPTED,
     DECLINE_DOCUMENTS,
@@ -93,17 +103,27 @@ def onboard(shopper: Shopper, stack: Stack, currency: str = "EUR", **overrides: 
     shopper.ok(CONFIRM_VERIFICATION, {"code": read_outbox(stack, profile["phoneNumber"])})
 
 
+_CHECKOUT_OF: dict[str, str] = {}  # application id -> the merchant's checkout id
+_APPLICATION_OF_PLAN: dict[str, str] = {}
+
+
 def apply(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
-    """The one place an application is made (the lead switches it to checkout sessions)."""
+    """The one place an application is made: on the merchant's checkout session ``the_order`` names."""
     app: dict[str, Any] = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
+    _CHECKOUT_OF[app["id"]] = session_of(the_order)["id"]
     return app
 
 
 def accept_and_confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
+    """Accept the pre-contract information and confirm; the merchant then ships the order, which
+    starts the plan (its first due date is the capture's day)."""
     pre = shopper.ok(PRECONTRACT, {"id": app_id})["precontractInformation"]
-    plan: dict[str, Any] = shopper.ok(
+    confirmed: dict[str, Any] = shopper.ok(
         CONFIRM_ACCEPTED, {"id": app_id, "key": uuid.uuid4().hex, "hash": pre["contentHash"]}
     )["confirmPlan"]
+    ship(_CHECKOUT_OF[app_id])
+    _APPLICATION_OF_PLAN[confirmed["id"]] = app_id
+    plan: dict[str, Any] = shopper.ok(MARKET_PLAN, {"id": confirmed["id"]})["plan"]
     return plan
 
 
@@ -117,13 +137,9 @@ def twelve_months(shopper: Shopper) -> tuple[dict[str, Any], tuple[int, int, int
 
 
 def refund(stack: Stack, plan_id: str, amount: int) -> dict[str, Any]:
-    response = httpx.post(
-        f"{stack.url('credit')}/v1/merchant/refunds",
-        json={"planId": plan_id, "amount": {"amount": amount, "currency": "EUR"}, "reason": "returned"},
-        auth=MERCHANT,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=30,
-    )
+    """The merchant refunds part of the order, by its checkout (as a shop does)."""
+    checkout_id = _CHECKOUT_OF[_APPLICATION_OF_PLAN[plan_id]]
+    response = merchants().client("demo-shop").refund(checkout_id, amount, "EUR")
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -165,7 +165,9 @@ class CheckoutSession:
         )
 
     def authorized(self, now: datetime, *, plan_id: str, amount: int, expires_at: datetime) -> CheckoutSession:
-        self._require(now, CheckoutStatus.APPROVED)
+        # REFERRED too: a reviewer approved the application (issue 13), and only an approved,
+        # held application is ever confirmed (plans.confirm checks it before this)
+        self._require(now, CheckoutStatus.APPROVED, CheckoutStatus.REFERRED)
         return self._moved(
             CheckoutStatus.AUTHORIZED,
             now,
