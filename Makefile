@@ -61,7 +61,8 @@ bench: $(STAMP) $(ARTIFACT) wrk ## model scoring, then the ladder: hello world, 
 	$(PY) bench/ladder.py
 
 simulate: $(STAMP) $(ARTIFACT) ## simulated shoppers through the platform, the lake, then retrain (docs/examples/promotion-report.md)
-	$(PY) scripts/simulate.py --shoppers $(or $(SHOPPERS),600) --report docs/examples/promotion-report.md
+	$(PY) scripts/simulate.py --shoppers $(or $(SHOPPERS),600) --bad-share 0.4 --min-rows 30 \
+	  --report docs/examples/promotion-report.md
 
 bench-scorers: $(STAMP) $(ARTIFACT) ## decision latency with the model over HTTP against in-process, in one run
 	$(PY) bench/bench_decision.py

@@ -363,12 +363,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shoppers", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--bad-share", type=float, help="over-sample defaulted rows to this share of shoppers")
+    parser.add_argument("--min-rows", type=int, default=50, help="fewest labelled rows retraining trains on")
     parser.add_argument("--work", help="working folder (default: a temporary one, removed after)")
     parser.add_argument("--report", help="also write the promotion report (Markdown) here")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bnpl-sim-"))
     try:
-        report = simulate(shoppers=args.shoppers, work=work, seed=args.seed, bad_share=args.bad_share)
+        report = simulate(
+            shoppers=args.shoppers, work=work, seed=args.seed, bad_share=args.bad_share, min_rows=args.min_rows
+        )
         from bnpl_model import registry as reg
         from bnpl_model.retrain import markdown
 
