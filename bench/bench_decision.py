@@ -59,16 +59,10 @@ def shopper(stack: Stack, gateway: str) -> str:
     return token
 
 
-def order() -> dict:
-    return {
-        "merchantId": "bench",
-        "orderReference": uuid.uuid4().hex[:12],
-        "amount": {"amount": 1_000, "currency": "EUR"},
-        "planType": "PAY_IN_4",
-    }
-
-
-async def run_load(gateway: str, tokens: list[str], requests: int, concurrency: int) -> tuple[list[float], float]:
+async def run_load(
+    gateway: str, tokens: list[str], sessions: list[str], requests: int, concurrency: int
+) -> tuple[list[float], float]:
+    """``requests`` decisions, each for one of ``sessions`` (checkout tokens a merchant created)."""
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
@@ -84,7 +78,13 @@ async def run_load(gateway: str, tokens: list[str], requests: int, concurrency: 
             started = time.perf_counter()
             r = await client.post(
                 f"{gateway}/graphql",
-                json={"query": APPLY, "variables": {"input": order(), "key": uuid.uuid4().hex}},
+                json={
+                    "query": APPLY,
+                    "variables": {
+                        "input": {"checkoutToken": sessions.pop(), "planType": "PAY_IN_4"},
+                        "key": uuid.uuid4().hex,
+                    },
+                },
                 headers={"Authorization": token},
             )
             latencies.append((time.perf_counter() - started) * 1000)
@@ -112,9 +112,13 @@ def measure(scorer: str, requests: int, concurrency: int) -> dict[str, float]:
         try:
             gateway = stack.url("gateway")
             tokens = [shopper(stack, gateway) for _ in range(16)]
-            asyncio.run(run_load(gateway, tokens, 20, 1))  # warm up
-            sequential, _ = asyncio.run(run_load(gateway, tokens, requests, 1))
-            _, throughput = asyncio.run(run_load(gateway, tokens, requests, concurrency))
+            from bench.ladder import Sessions  # the ladder imports this module
+
+            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            sessions = Sessions(stack, pids, Path(tmp)).make(20 + 2 * requests)  # before the clock starts
+            asyncio.run(run_load(gateway, tokens, sessions, 20, 1))  # warm up
+            sequential, _ = asyncio.run(run_load(gateway, tokens, sessions, requests, 1))
+            _, throughput = asyncio.run(run_load(gateway, tokens, sessions, requests, concurrency))
         finally:
             stack.stop()
     return {

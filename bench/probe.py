@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bnpl_common.testing import free_port  # noqa: E402
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import AMOUNT, closed_rung, run_wrk  # noqa: E402
+from bench.ladder import Sessions, closed_rung, decision_rung, run_wrk  # noqa: E402
 from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
 
 
@@ -51,16 +51,32 @@ def main() -> None:
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
-            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT), "BENCH_MODE": args.mode}
+            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_MODE": args.mode}
+            sessions = Sessions(stack, pids, tmpdir)
             url = f"{gateway}/graphql"
-            run_wrk(url, connections=2, seconds=2, env=base_env)
+            warm = run_wrk(url, connections=2, seconds=2, env={**base_env, **sessions.file(300)})
+            rate = max(10.0, warm["requests"] / (warm["duration_us"] / 1e6))
             for _ in range(args.repeat):
-                rung = closed_rung(
-                    args.mode, url, pids, connections=args.connections, seconds=args.seconds, env=base_env
-                )
+                if args.mode == "apply":
+                    rung = decision_rung(
+                        args.mode,
+                        url,
+                        pids,
+                        sessions,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                        rate=rate,
+                        env=base_env,
+                    )
+                else:
+                    rung = closed_rung(
+                        args.mode, url, pids, connections=args.connections, seconds=args.seconds, env=base_env
+                    )
+                rate = max(rate, rung.rps)
                 cpu = " ".join(f"{k}={v:.2f}" for k, v in sorted(rung.cpu_ms_per_request.items()))
                 print(
-                    f"{rung.rps:7.1f} req/s p50 {rung.p50_ms:6.1f} p99 {rung.p99_ms:6.1f} fail {rung.failures} "
+                    f"{rung.rps:7.1f} req/s p50 {rung.p50_ms:6.1f} p99 {rung.p99_ms:6.1f} errors {rung.failures} "
+                    f"{rung.outcomes} "
                     f"cpu/req {rung.cpu_total_ms:6.2f} ms ({cpu})",
                     flush=True,
                 )
