@@ -26,10 +26,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack
+from scripts.devstack import DEFAULT_ARTIFACT, Stack
 from tests.journey import APPLY, CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile
 
 PASSWORD = "Passw0rd!bench"  # noqa: S105 - a local test user
@@ -106,16 +105,15 @@ def pct(values: list[float], p: float) -> float:
 
 def measure(scorer: str, requests: int, concurrency: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+        from bench.ladder import Sessions, platform_pids, start_stack  # the ladder imports this module
+
         env = {"SCORER": scorer, "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = Stack(data_dir=Path(tmp), ports=ports, extra_env=env).start()
+        stack = start_stack(Path(tmp), env)
         try:
             gateway = stack.url("gateway")
             tokens = [shopper(stack, gateway) for _ in range(16)]
-            from bench.ladder import Sessions  # the ladder imports this module
-
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
-            sessions = Sessions(stack, pids, Path(tmp)).make(20 + 2 * requests)  # before the clock starts
+            # made before the clock starts
+            sessions = Sessions(stack, platform_pids(stack), Path(tmp)).make(20 + 2 * requests)
             asyncio.run(run_load(gateway, tokens, sessions, 20, 1))  # warm up
             sequential, _ = asyncio.run(run_load(gateway, tokens, sessions, requests, 1))
             _, throughput = asyncio.run(run_load(gateway, tokens, sessions, requests, concurrency))

@@ -25,11 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bnpl_common.testing import free_port  # noqa: E402
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import RESULTS, Rung, Sessions, decision_rung, machine, run_wrk  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+from bench.ladder import RESULTS, Rung, Sessions, decision_rung, machine, platform_pids, run_wrk, start_stack  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
 
 
 def grow(db_path: Path, *, rows: int, per_customer: int) -> dict[str, int]:
@@ -98,12 +97,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            pids = platform_pids(stack)
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")

@@ -95,6 +95,30 @@ class Rung:
         return sum(self.cpu_ms_per_request.values())
 
 
+def start_stack(data_dir: Path, env: dict[str, str]) -> Stack:
+    """The platform on free ports, with the demo merchant's server (its own free port) so that
+    the merchant's webhooks are delivered once each, as in production: without a listener, every
+    approval's ``checkout.approved`` webhook is retried for hours, and those retries (about 70 ms
+    of the credit service's CPU a second after a few hundred decisions) would be counted as the
+    decisions' cost. The merchant's process is not the platform's: see :func:`platform_pids`."""
+    ports = Ports(
+        gateway=free_port(),
+        user=free_port(),
+        credit=free_port(),
+        model=free_port(),
+        cognito=free_port(),
+        demo_merchant=free_port(),
+    )
+    return Stack(data_dir=data_dir, ports=ports, extra_env=env, demo_merchant=True).start()
+
+
+def platform_pids(stack: Stack) -> dict[str, int]:
+    """The platform's processes, whose CPU a rung counts (not the merchant's server)."""
+    return {
+        name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None and name != "demo_merchant"
+    }
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far, from /proc (fields 14 and 15 of stat)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -478,12 +502,11 @@ def main() -> None:
         finally:
             hello.stop()
 
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            pids = platform_pids(stack)
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
@@ -523,7 +546,7 @@ def main() -> None:
                 rungs.append(
                     open_rung(
                         "127.0.0.1",
-                        ports.gateway,
+                        stack.ports.gateway,
                         tokens,
                         sessions.make(int(offered * seconds) + 10),
                         pids,

@@ -21,11 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bnpl_common.testing import free_port  # noqa: E402
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import Sessions, closed_rung, decision_rung, run_wrk  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+from bench.ladder import Sessions, closed_rung, decision_rung, platform_pids, run_wrk, start_stack  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
 
 
 def main() -> None:
@@ -41,12 +40,11 @@ def main() -> None:
     extra = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING", **extra}
-        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            pids = platform_pids(stack)
             print("pids", pids, flush=True)
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
