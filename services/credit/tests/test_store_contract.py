@@ -143,6 +143,29 @@ def test_listing_pages_newest_first(store: CreditStore) -> None:
     run(scenario())
 
 
+def test_newest_decline_is_found_however_many_applications_follow_it(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        since = h.clock.now() - timedelta(days=30)
+        assert await store.newest_decline("ana", since=since) is None
+        h.scorer.result = score_result(pd=0.9, grade="D")
+        old = await h.apply("ana")
+        h.clock.advance(timedelta(seconds=1))
+        newest = await h.apply("ana")
+        assert old["status"] == newest["status"] == "DECLINED"
+        h.scorer.result = score_result(pd=0.05, grade="B")
+        for _ in range(25):  # more than a page of approvals after it
+            h.clock.advance(timedelta(seconds=1))
+            assert (await h.apply("ana", amount={"amount": 1_000, "currency": "EUR"}))["status"] == "APPROVED"
+        found = await store.newest_decline("ana", since=since)
+        assert found is not None and found.id == newest["id"] and found.customer_id == "ana"
+        # strictly after ``since``; another customer's declines are not theirs
+        assert await store.newest_decline("ana", since=found.created_at) is None
+        assert await store.newest_decline("bob", since=since) is None
+
+    run(scenario())
+
+
 def test_twenty_concurrent_applications_never_exceed_the_limit(store: CreditStore) -> None:
     async def scenario() -> None:
         h = Harness(store)  # grade B: limit 2 000.00 at the first approval

@@ -426,6 +426,38 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         )
         return [application_from_doc(_doc(r)) for r in rows]
 
+    async def newest_decline(self, customer_id: str, *, since: datetime) -> Application | None:
+        # the customer's applications of the window, newest first, on GSI1 (as the listing reads
+        # them), filtered by status in DynamoDB: the read units still count the window's items,
+        # but only the decline found crosses the wire and is decoded ("#~" sorts after every id:
+        # strictly after ``since``). DECLINED status is a DECLINED decision (a decline is
+        # final; a review that declines sets both).
+        def run() -> Application | None:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK > :since",
+                "FilterExpression": "#status = :declined",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":pk": f"{_cust(customer_id)}#APPS",
+                        ":since": f"{format_instant(since)}#~",
+                        ":declined": "DECLINED",
+                    }
+                ),
+                "ScanIndexForward": False,
+            }
+            while True:
+                out = self._client.query(**kwargs)
+                if out.get("Items"):
+                    return application_from_doc(_doc(from_item(out["Items"][0])))
+                if "LastEvaluatedKey" not in out:
+                    return None
+                kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+        return await run_blocking(run)
+
     def _app_update(self, application: Application, at: datetime, *, expired: bool = False) -> TransactOp:
         """Store ``application`` if the stored one is APPROVED and unexpired at ``at`` (or, with
         ``expired``, its hold ended by ``at``); leaving APPROVED takes it off the expiry queue."""
