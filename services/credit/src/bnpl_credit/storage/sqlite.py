@@ -291,7 +291,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
 
     # -- applications ---------------------------------------------------------------------
 
-    async def snapshot(self, customer_id: str) -> CustomerSnapshot:
+    async def snapshot(self, customer_id: str, *, now: datetime | None = None) -> CustomerSnapshot:
+        # the (customer_id, status) index bounds the approvals read: ``now`` is not needed here
         def run(conn: sqlite3.Connection) -> CustomerSnapshot:
             row = conn.execute(
                 "SELECT credit_limit, currency, version FROM accounts WHERE customer_id = ?", (customer_id,)
