@@ -13,6 +13,7 @@ the stack up after the runs (Ctrl-C stops it), for a profiler to attach.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for every service")
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.env)
+    # `kill <pid>` of a held probe stops its stack too (SystemExit runs the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING", **extra}
