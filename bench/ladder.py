@@ -17,7 +17,9 @@ Rungs, all against real processes on 127.0.0.1 and measured in the same run:
    omission).
 
 For each rung: requests/s, p50, p99, and CPU milliseconds per request for each process of the
-platform (user + system time from ``/proc/<pid>/stat`` around the load), and the ratio of the
+platform (user + system time from ``/proc/<pid>/stat``, from the start of the load until the
+processes are idle again, so what a load leaves behind (events relayed, webhooks delivered) is
+counted in it), and the ratio of the
 decision rate to the hello world's. Every response is checked (HTTP status, GraphQL errors,
 decision outcome): a decision is an answer whose status is APPROVED, DECLINED or REFERRED, and
 the outcomes are counted per rung; anything else is an error, and a rung with errors (or one that
@@ -126,11 +128,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def settle(pids: dict[str, int], *, idle_share: float = 0.03, longest: float = 20.0) -> None:
+    """Wait until the processes are idle (together under ``idle_share`` of a core over half a
+    second, or ``longest`` seconds): what a load leaves behind (the outbox relay publishing its
+    events, webhooks delivered, the lake written) is that load's work, not the next one's."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids.values())
+        time.sleep(0.5)
+        if sum(cpu_seconds(pid) for pid in pids.values()) - before < idle_share * 0.5:
+            return
+
+
 @contextmanager
 def cpu_meter(pids: dict[str, int]) -> Iterator[dict[str, float]]:
+    """CPU used by each process from the start of a load until the processes are idle again
+    after it (see :func:`settle`), so the background work a load causes is counted in it."""
     used: dict[str, float] = {}
+    settle(pids)
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     yield used
+    settle(pids)
     for name, pid in pids.items():
         used[name] = cpu_seconds(pid) - before[name]
 
