@@ -217,7 +217,7 @@ def test_a_decisions_snapshot_reads_live_holds_not_history(store: CreditStore) -
     """DynamoDB filters after reading: the full read scans every application; a decision's
     reads only the markers of holds not ended and their applications."""
     if not hasattr(store, "_client"):
-        pytest.skip("SQLite reads the (customer_id, status) index: nothing ended is read")
+        pytest.skip("SQLite reads an index of approvals by customer: the end of hold filters in SQL")
 
     async def scenario() -> None:
         h = Harness(store)

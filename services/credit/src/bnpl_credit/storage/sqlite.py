@@ -292,7 +292,11 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
     # -- applications ---------------------------------------------------------------------
 
     async def snapshot(self, customer_id: str, *, now: datetime | None = None) -> CustomerSnapshot:
-        # the (customer_id, status) index bounds the approvals read: ``now`` is not needed here
+        # the (customer_id, status, ...) index reads the customer's approvals only; with ``now``,
+        # those the expiry sweeper has not reached yet are left undecoded too
+        live = "" if now is None else " AND expires_at > ?"
+        args = (customer_id,) if now is None else (customer_id, format_instant(now))
+
         def run(conn: sqlite3.Connection) -> CustomerSnapshot:
             row = conn.execute(
                 "SELECT credit_limit, currency, version FROM accounts WHERE customer_id = ?", (customer_id,)
@@ -301,7 +305,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
             apps = tuple(
                 application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
-                    "SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'", (customer_id,)
+                    f"SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'{live}",  # noqa: S608 - fixed SQL
+                    args,
                 )
             )
             plans = tuple(
