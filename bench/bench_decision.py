@@ -26,10 +26,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack
+from scripts.devstack import DEFAULT_ARTIFACT, Stack
 from tests.journey import APPLY, CONFIRM_VERIFICATION, CREATE_PROFILE, START_VERIFICATION, good_profile
 
 PASSWORD = "Passw0rd!bench"  # noqa: S105 - a local test user
@@ -59,16 +58,10 @@ def shopper(stack: Stack, gateway: str) -> str:
     return token
 
 
-def order() -> dict:
-    return {
-        "merchantId": "bench",
-        "orderReference": uuid.uuid4().hex[:12],
-        "amount": {"amount": 1_000, "currency": "EUR"},
-        "planType": "PAY_IN_4",
-    }
-
-
-async def run_load(gateway: str, tokens: list[str], requests: int, concurrency: int) -> tuple[list[float], float]:
+async def run_load(
+    gateway: str, tokens: list[str], sessions: list[str], requests: int, concurrency: int
+) -> tuple[list[float], float]:
+    """``requests`` decisions, each for one of ``sessions`` (checkout tokens a merchant created)."""
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
@@ -84,7 +77,13 @@ async def run_load(gateway: str, tokens: list[str], requests: int, concurrency: 
             started = time.perf_counter()
             r = await client.post(
                 f"{gateway}/graphql",
-                json={"query": APPLY, "variables": {"input": order(), "key": uuid.uuid4().hex}},
+                json={
+                    "query": APPLY,
+                    "variables": {
+                        "input": {"checkoutToken": sessions.pop(), "planType": "PAY_IN_4"},
+                        "key": uuid.uuid4().hex,
+                    },
+                },
                 headers={"Authorization": token},
             )
             latencies.append((time.perf_counter() - started) * 1000)
@@ -106,15 +105,18 @@ def pct(values: list[float], p: float) -> float:
 
 def measure(scorer: str, requests: int, concurrency: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
+        from bench.ladder import Sessions, platform_pids, start_stack  # the ladder imports this module
+
         env = {"SCORER": scorer, "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = Stack(data_dir=Path(tmp), ports=ports, extra_env=env).start()
+        stack = start_stack(Path(tmp), env)
         try:
             gateway = stack.url("gateway")
             tokens = [shopper(stack, gateway) for _ in range(16)]
-            asyncio.run(run_load(gateway, tokens, 20, 1))  # warm up
-            sequential, _ = asyncio.run(run_load(gateway, tokens, requests, 1))
-            _, throughput = asyncio.run(run_load(gateway, tokens, requests, concurrency))
+            # made before the clock starts
+            sessions = Sessions(stack, platform_pids(stack), Path(tmp)).make(20 + 2 * requests)
+            asyncio.run(run_load(gateway, tokens, sessions, 20, 1))  # warm up
+            sequential, _ = asyncio.run(run_load(gateway, tokens, sessions, requests, 1))
+            _, throughput = asyncio.run(run_load(gateway, tokens, sessions, requests, concurrency))
         finally:
             stack.stop()
     return {

@@ -25,11 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bnpl_common.testing import free_port  # noqa: E402
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import AMOUNT, RESULTS, Rung, closed_rung, machine, run_wrk  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+from bench.ladder import RESULTS, Rung, Sessions, decision_rung, machine, platform_pids, run_wrk, start_stack  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
 
 
 def grow(db_path: Path, *, rows: int, per_customer: int) -> dict[str, int]:
@@ -98,27 +97,38 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            pids = platform_pids(stack)
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
-            wrk_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT), "BENCH_MODE": "apply"}
+            wrk_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_MODE": "apply"}
+            sessions = Sessions(stack, pids, tmpdir)
             url = f"{gateway}/graphql"
-            run_wrk(url, connections=2, seconds=2, env=wrk_env)
+            warm = run_wrk(url, connections=2, seconds=2, env={**wrk_env, **sessions.file(300)})
+            rate = max(10.0, sum(warm["outcomes"].values()) / (warm["duration_us"] / 1e6))
 
             def measure(label: str) -> list[Rung]:
+                nonlocal rate
                 out = []
                 for _ in range(args.repeat):
-                    rung = closed_rung(
-                        label, url, pids, connections=args.connections, seconds=args.seconds, env=wrk_env
+                    rung = decision_rung(
+                        label,
+                        url,
+                        pids,
+                        sessions,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                        rate=rate,
+                        env=wrk_env,
                     )
+                    rate = max(rate, rung.rps)
                     print(
-                        f"{label:<28} {rung.rps:7.1f} req/s  cpu/decision {rung.cpu_total_ms:6.2f} ms "
+                        f"{label:<28} {rung.rps:7.1f} req/s  errors {rung.failures} {rung.outcomes} "
+                        f"cpu/decision {rung.cpu_total_ms:6.2f} ms "
                         f"{ {k: round(v, 2) for k, v in rung.cpu_ms_per_request.items()} }",
                         flush=True,
                     )

@@ -13,6 +13,7 @@ the stack up after the runs (Ctrl-C stops it), for a profiler to attach.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -21,11 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bnpl_common.testing import free_port  # noqa: E402
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import AMOUNT, closed_rung, run_wrk  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
+from bench.ladder import Sessions, closed_rung, decision_rung, platform_pids, run_wrk, start_stack  # noqa: E402
+from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
 
 
 def main() -> None:
@@ -39,28 +39,45 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for every service")
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.env)
+    # `kill <pid>` of a held probe stops its stack too (SystemExit runs the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        ports = Ports(gateway=free_port(), user=free_port(), credit=free_port(), model=free_port(), cognito=free_port())
         env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING", **extra}
-        stack = Stack(data_dir=tmpdir / "data", ports=ports, extra_env=env).start()
+        stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")
-            pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
+            pids = platform_pids(stack)
             print("pids", pids, flush=True)
             tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
-            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_AMOUNT": str(AMOUNT), "BENCH_MODE": args.mode}
+            base_env = {"BENCH_TOKENS": str(tokens_file), "BENCH_MODE": args.mode}
+            sessions = Sessions(stack, pids, tmpdir)
             url = f"{gateway}/graphql"
-            run_wrk(url, connections=2, seconds=2, env=base_env)
+            warm = run_wrk(url, connections=2, seconds=2, env={**base_env, **sessions.file(300)})
+            rate = max(10.0, warm["requests"] / (warm["duration_us"] / 1e6))
             for _ in range(args.repeat):
-                rung = closed_rung(
-                    args.mode, url, pids, connections=args.connections, seconds=args.seconds, env=base_env
-                )
+                if args.mode == "apply":
+                    rung = decision_rung(
+                        args.mode,
+                        url,
+                        pids,
+                        sessions,
+                        connections=args.connections,
+                        seconds=args.seconds,
+                        rate=rate,
+                        env=base_env,
+                    )
+                else:
+                    rung = closed_rung(
+                        args.mode, url, pids, connections=args.connections, seconds=args.seconds, env=base_env
+                    )
+                rate = max(rate, rung.rps)
                 cpu = " ".join(f"{k}={v:.2f}" for k, v in sorted(rung.cpu_ms_per_request.items()))
                 print(
-                    f"{rung.rps:7.1f} req/s p50 {rung.p50_ms:6.1f} p99 {rung.p99_ms:6.1f} fail {rung.failures} "
+                    f"{rung.rps:7.1f} req/s p50 {rung.p50_ms:6.1f} p99 {rung.p99_ms:6.1f} errors {rung.failures} "
+                    f"{rung.outcomes} "
                     f"cpu/req {rung.cpu_total_ms:6.2f} ms ({cpu})",
                     flush=True,
                 )

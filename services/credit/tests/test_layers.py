@@ -143,6 +143,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.sqlite_persons",
             "storage.dynamodb_persons",
             "storage.dynamodb_outbox",
+            "storage.dynamodb_holds",
             "scoring.http",
             "scoring.inprocess",
             "scoring.sagemaker",

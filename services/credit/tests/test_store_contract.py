@@ -143,6 +143,111 @@ def test_listing_pages_newest_first(store: CreditStore) -> None:
     run(scenario())
 
 
+def test_newest_decline_is_found_however_many_applications_follow_it(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        since = h.clock.now() - timedelta(days=30)
+        assert await store.newest_decline("ana", since=since) is None
+        h.scorer.result = score_result(pd=0.9, grade="D")
+        old = await h.apply("ana")
+        h.clock.advance(timedelta(seconds=1))
+        newest = await h.apply("ana")
+        assert old["status"] == newest["status"] == "DECLINED"
+        h.scorer.result = score_result(pd=0.05, grade="B")
+        for _ in range(25):  # more than a page of approvals after it
+            h.clock.advance(timedelta(seconds=1))
+            assert (await h.apply("ana", amount={"amount": 1_000, "currency": "EUR"}))["status"] == "APPROVED"
+        found = await store.newest_decline("ana", since=since)
+        assert found is not None and found.id == newest["id"] and found.customer_id == "ana"
+        # strictly after ``since``; another customer's declines are not theirs
+        assert await store.newest_decline("ana", since=found.created_at) is None
+        assert await store.newest_decline("bob", since=since) is None
+
+    run(scenario())
+
+
+def _holding(snapshot: Any, now: Any) -> set[str]:
+    return {a.id for a in snapshot.approved_applications if a.holds_credit_at(now)}
+
+
+def test_a_decisions_snapshot_sees_every_live_hold_and_nothing_else(store: CreditStore) -> None:
+    """``snapshot(now=...)`` (a decision's) holds what the full read holds, once DynamoDB trusts
+    its hold markers (two days after the account's first approval with markers)."""
+
+    async def scenario() -> None:
+        h = Harness(store)
+        first = await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"})
+        assert first["status"] == "APPROVED"
+        h.clock.advance(timedelta(days=3))  # the first hold ended long ago; markers are trusted
+        ended = [await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"}) for _ in range(3)]
+        h.clock.advance(timedelta(minutes=31))  # their holds end
+        live = [await h.apply("ana", amount={"amount": 10_000, "currency": "EUR"}) for _ in range(3)]
+        await holds.cancel_application(store, h.clock, "ana", application_id=live[0]["id"])
+        plan = await h.confirm("ana", live[1]["id"])
+        assert plan["status"] == "ACTIVE"
+        now = h.clock.now()
+        full, bounded = await store.snapshot("ana"), await store.snapshot("ana", now=now)
+        assert _holding(bounded, now) == _holding(full, now) == {live[2]["id"]}
+        assert not {a["id"] for a in ended} & _holding(bounded, now)
+        assert bounded.account == full.account and [p.id for p in bounded.plans] == [p.id for p in full.plans]
+        line = await credit_line(store, MARKETS, "ana", now=now)
+        assert line["exposure"]["amount"] == 10_000 + plan["amountOutstanding"]["amount"]
+
+    run(scenario())
+
+
+def test_twenty_concurrent_applications_stay_within_the_limit_on_hold_markers(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        assert (await h.apply("ana", amount={"amount": 1_000, "currency": "EUR"}))["status"] == "APPROVED"
+        h.clock.advance(timedelta(days=3))
+        results = await asyncio.gather(
+            *(h.apply("ana", amount={"amount": 30_000, "currency": "EUR"}) for _ in range(20))
+        )
+        approved = [r for r in results if r["status"] == "APPROVED"]
+        line = await credit_line(store, MARKETS, "ana", now=h.clock.now())
+        limit = line["creditLimit"]["amount"]
+        assert len(approved) * 30_000 <= limit < (len(approved) + 1) * 30_000
+        assert line["exposure"]["amount"] == len(approved) * 30_000
+
+    run(scenario())
+
+
+def test_a_decisions_snapshot_reads_live_holds_not_history(store: CreditStore) -> None:
+    """DynamoDB filters after reading: the full read scans every application; a decision's
+    reads only the markers of holds not ended and their applications."""
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite reads an index of approvals by customer: the end of hold filters in SQL")
+
+    async def scenario() -> None:
+        h = Harness(store)
+        for _ in range(12):
+            assert (await h.apply("ana", amount={"amount": 1_000, "currency": "EUR"}))["status"] == "APPROVED"
+            h.clock.advance(timedelta(hours=5))  # each hold ends before the next approval
+        live = await h.apply("ana", amount={"amount": 1_000, "currency": "EUR"})
+        client = store._client  # type: ignore[attr-defined]  # the adapter's boto3 client
+        scanned: list[int] = []
+        query = client.query
+
+        def counting(**kwargs: Any) -> Any:
+            out = query(**kwargs)
+            scanned.append(int(out.get("ScannedCount", 0)))
+            return out
+
+        client.query = counting
+        try:
+            full = await store.snapshot("ana")
+            full_scanned, scanned[:] = sum(scanned), []
+            bounded = await store.snapshot("ana", now=h.clock.now())
+        finally:
+            client.query = query
+        assert {a.id for a in bounded.approved_applications} == {live["id"]}
+        assert len(full.approved_applications) == 13  # never swept: still stored APPROVED
+        assert full_scanned >= 13 and sum(scanned) <= 2  # one marker (plus no plans)
+
+    run(scenario())
+
+
 def test_twenty_concurrent_applications_never_exceed_the_limit(store: CreditStore) -> None:
     async def scenario() -> None:
         h = Harness(store)  # grade B: limit 2 000.00 at the first approval

@@ -219,7 +219,7 @@ async def apply_for_credit(
                 raise
             return stored
         line = await link_line(store, customer_id, body.profile.person_key, now=now)  # one person, one line
-        snapshot = await line_snapshot(store, customer_id, line)
+        snapshot = await line_snapshot(store, customer_id, line, now=now)
         history = customer_history(snapshot, now=now, markets=engine.markets)
         features, ctx = _inputs(engine, market, body, history, now, snapshot.plans)
         if scored is None or scored.features != features:

@@ -18,8 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bnpl_credit.applications.model import Application
-from bnpl_credit.applications.ports import ApplicationStore, PageCursor
+from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.applications.schemas import ProfileSnapshot
 from bnpl_credit.decision.engine import Decision, DecisionStatus, Reason
 
@@ -29,7 +28,6 @@ FINANCES_CHANGED_AFTER_DECLINE = Reason(
 )
 _AMOUNTS = ("monthlyIncome", "monthlyExpenses", "assets", "debt")
 _CATEGORIES = ("employment", "housing", "employmentYears")
-_PAGE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +58,6 @@ def material_change(before: Mapping[str, Any], after: Mapping[str, Any], *, thre
     return False
 
 
-async def _recent_declines(store: ApplicationStore, customer_id: str, *, since: datetime) -> list[Application]:
-    found: list[Application] = []
-    after: PageCursor | None = None
-    while True:
-        page = await store.list_applications(customer_id, limit=_PAGE, after=after)
-        for app in page:
-            if app.created_at <= since:
-                return found
-            if app.decision is DecisionStatus.DECLINED:
-                found.append(app)
-                return found  # the newest decline is the one to compare with
-        if len(page) < _PAGE:
-            return found
-        after = PageCursor(page[-1].created_at, page[-1].id)
-
-
 async def changed_since_decline(
     store: ApplicationStore,
     members: Iterable[str],
@@ -88,9 +70,9 @@ async def changed_since_decline(
     if policy.window <= timedelta(0):
         return False
     since = now - policy.window
-    declines: list[Application] = []
-    for member in members:
-        declines += await _recent_declines(store, member, since=since)
+    declines = [
+        decline for member in members if (decline := await store.newest_decline(member, since=since)) is not None
+    ]
     if not declines:
         return False
     newest = max(declines, key=lambda app: app.created_at)

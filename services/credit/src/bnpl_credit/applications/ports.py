@@ -106,6 +106,11 @@ class ApplicationStore(Protocol):
         """Newest first (createdAt, id descending), strictly after ``after``."""
         ...
 
+    async def newest_decline(self, customer_id: str, *, since: datetime) -> Application | None:
+        """The customer's newest application decided DECLINED (by the engine or a review) and
+        created after ``since``; read without decoding the customer's other applications."""
+        ...
+
     async def save_cancellation(self, application: Application, *, events: Sequence[Event]) -> bool:
         """Store the CANCELLED ``application`` if the stored one is still APPROVED and its hold
         had not ended at ``cancelled_at``; releases its claim on the order. False if not;

@@ -49,6 +49,8 @@ class PersonStore(Protocol):
 
 
 class CreditLineStore(PersonStore, Protocol):
-    async def snapshot(self, customer_id: str) -> CustomerSnapshot:
-        """Account first, then applications, then plans; strongly consistent."""
+    async def snapshot(self, customer_id: str, *, now: datetime | None = None) -> CustomerSnapshot:
+        """Account first, then applications, then plans; strongly consistent. With ``now`` the
+        approvals may be limited to those whose hold has not ended at ``now`` (what a decision
+        needs); without it every stored APPROVED application is read."""
         ...

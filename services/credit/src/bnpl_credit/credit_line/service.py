@@ -69,16 +69,18 @@ async def link_line(
     return await store.link_person(person_key, customer_id, now=now)
 
 
-async def line_snapshot(store: CreditLineStore, customer_id: str, line: PersonLine | None) -> CustomerSnapshot:
+async def line_snapshot(
+    store: CreditLineStore, customer_id: str, line: PersonLine | None, *, now: datetime | None = None
+) -> CustomerSnapshot:
     """The holder's account (read first: reservations are conditional on it) with every
-    member's approvals and plans."""
+    member's approvals (those holding credit at ``now``, or every approval) and plans."""
     if line is None or line.members == (customer_id,):
-        return await store.snapshot(customer_id)
-    holder = await store.snapshot(line.holder)
+        return await store.snapshot(customer_id, now=now)
+    holder = await store.snapshot(line.holder, now=now)
     apps, plans = list(holder.approved_applications), list(holder.plans)
     for member in line.members:
         if member != line.holder:
-            other = await store.snapshot(member)
+            other = await store.snapshot(member, now=now)
             apps += other.approved_applications
             plans += other.plans
     return CustomerSnapshot(holder.account, tuple(apps), tuple(plans))
@@ -102,7 +104,7 @@ async def credit_line(
     """The line as the customer's record stands today; ``policy`` says how repayment moves the
     limit (without one, the first limit is the limit)."""
     line = await store.person_of(customer_id)
-    history = customer_history(await line_snapshot(store, customer_id, line), now=now, markets=markets)
+    history = customer_history(await line_snapshot(store, customer_id, line, now=now), now=now, markets=markets)
     account = history.account
     shared = len(line.members) - 1 if line is not None else 0
     standing = limit_standing(history, policy, today=now.date()) if policy else None

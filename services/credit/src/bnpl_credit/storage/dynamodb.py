@@ -2,7 +2,8 @@
 
 One table (``table.json``; the design and its access patterns are in the service README):
 account ``CUST#<sub>``/``ACCOUNT``; application ``CUST#<sub>``/``APP#<id>`` (GSI1 by customer and
-time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue); decision
+time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue) with, for an
+approval, a hold marker ``CUST#<sub>``/``HOLD#<expiresAt>#<id>`` (``dynamodb_holds``); decision
 ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
 ``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
@@ -68,6 +69,13 @@ from bnpl_credit.storage.documents import (
     refund_from_doc,
 )
 from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
+from bnpl_credit.storage.dynamodb_holds import (
+    MARKERS_SINCE,
+    hold_marker,
+    holds_credit,
+    live_range,
+    markers_trusted,
+)
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
@@ -314,25 +322,42 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
 
     # -- applications ---------------------------------------------------------------------
 
-    async def snapshot(self, customer_id: str) -> CustomerSnapshot:
+    async def snapshot(self, customer_id: str, *, now: datetime | None = None) -> CustomerSnapshot:
         pk = _cust(customer_id)
         acc = await self._get(pk, "ACCOUNT")
         account = Account(int(acc["creditLimit"]), acc["currency"], int(acc["version"])) if acc else None
-        apps = await self._query(
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :app)",
-            FilterExpression="#status = :approved",
-            ExpressionAttributeNames={"#status": "status"},
-            values={":pk": pk, ":app": "APP#", ":approved": "APPROVED"},
-            ConsistentRead=True,
-        )
+        if now is not None and markers_trusted(acc, now):
+            # the live approvals by their hold markers (dynamodb_holds): bounded by recent approvals
+            apps = await run_blocking(self._held_sync, pk, now)
+        else:
+            rows = await self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :app)",
+                FilterExpression="#status = :approved",
+                ExpressionAttributeNames={"#status": "status"},
+                values={":pk": pk, ":app": "APP#", ":approved": "APPROVED"},
+                ConsistentRead=True,
+            )
+            apps = tuple(application_from_doc(_doc(r)) for r in rows)
         plans = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :plan)",
             values={":pk": pk, ":plan": "PLAN#"},
             ConsistentRead=True,
         )
-        return CustomerSnapshot(
-            account, tuple(application_from_doc(_doc(r)) for r in apps), tuple(self._plan_of(r) for r in plans)
+        return CustomerSnapshot(account, apps, tuple(self._plan_of(r) for r in plans))
+
+    def _held_sync(self, pk: str, now: datetime) -> tuple[Application, ...]:
+        low, high = live_range(now)
+        markers = self._query_sync(
+            None,
+            {":pk": pk, ":low": low, ":high": high},
+            {"KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high", "ConsistentRead": True},
         )
+        apps = []
+        for marker in markers:
+            row = self._get_sync(pk, f"APP#{marker['applicationId']}")
+            if row is not None and row["status"] == "APPROVED":
+                apps.append(application_from_doc(_doc(row)))
+        return tuple(apps)
 
     def _account_write(self, application: Application, reservation: Reservation) -> TransactOp:
         # a person's line is its first account's
@@ -348,16 +373,21 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
                 "version": 1,
                 "applicationId": application.id,
                 "setAt": format_instant(application.created_at),
+                MARKERS_SINCE: format_instant(application.created_at),
             }
             return put("account", self.table, item, condition="attribute_not_exists(PK)")
         return update(
             "account",
             self.table,
             key,
-            expression="SET #v = #v + :one",
+            expression="SET #v = #v + :one, #since = if_not_exists(#since, :now)",
             condition="#v = :expected",
-            names={"#v": "version"},
-            values={":one": 1, ":expected": reservation.expected_version},
+            names={"#v": "version", "#since": MARKERS_SINCE},
+            values={
+                ":one": 1,
+                ":expected": reservation.expected_version,
+                ":now": format_instant(application.created_at),
+            },
         )
 
     async def save_decision(
@@ -390,6 +420,8 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
             app_item["GSI3PK"] = _HELD
             app_item["GSI3SK"] = f"{format_instant(application.expires_at)}#{application.id}"
         operations.append(put("application", self.table, app_item, condition="attribute_not_exists(PK)"))
+        if holds_credit(application):
+            operations.append(hold_marker(self.table, application))
         record_item = {"PK": _cust(cid), "SK": f"DECISION#{application.id}", "doc": dumps(decision_record_doc(record))}
         # decision records are written once, never replaced
         operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
@@ -425,6 +457,38 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
             limit=limit, IndexName="GSI1", KeyConditionExpression=condition, values=values, ScanIndexForward=False
         )
         return [application_from_doc(_doc(r)) for r in rows]
+
+    async def newest_decline(self, customer_id: str, *, since: datetime) -> Application | None:
+        # the customer's applications of the window, newest first, on GSI1 (as the listing reads
+        # them), filtered by status in DynamoDB: the read units still count the window's items,
+        # but only the decline found crosses the wire and is decoded ("#~" sorts after every id:
+        # strictly after ``since``). DECLINED status is a DECLINED decision (a decline is
+        # final; a review that declines sets both).
+        def run() -> Application | None:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK > :since",
+                "FilterExpression": "#status = :declined",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":pk": f"{_cust(customer_id)}#APPS",
+                        ":since": f"{format_instant(since)}#~",
+                        ":declined": "DECLINED",
+                    }
+                ),
+                "ScanIndexForward": False,
+            }
+            while True:
+                out = self._client.query(**kwargs)
+                if out.get("Items"):
+                    return application_from_doc(_doc(from_item(out["Items"][0])))
+                if "LastEvaluatedKey" not in out:
+                    return None
+                kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+        return await run_blocking(run)
 
     def _app_update(self, application: Application, at: datetime, *, expired: bool = False) -> TransactOp:
         """Store ``application`` if the stored one is APPROVED and unexpired at ``at`` (or, with

@@ -27,6 +27,7 @@ from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
 from bnpl_credit.storage.documents import application_doc, dumps, loads
+from bnpl_credit.storage.dynamodb_holds import hold_marker
 from bnpl_credit.storage.review_documents import (
     audit_doc,
     audit_from_doc,
@@ -142,6 +143,7 @@ class DynamoReviews:
             expression += ", GSI3PK = :held, GSI3SK = :heldsk"
             values[":held"] = _HELD
             values[":heldsk"] = f"{format_instant(app.expires_at)}#{app.id}"
+            ops.append(hold_marker(self.table, app))  # a decision's snapshot finds the hold by it
         else:
             expression += " REMOVE GSI3PK, GSI3SK"
         ops.append(

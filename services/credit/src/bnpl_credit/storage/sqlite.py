@@ -63,8 +63,10 @@ CREATE TABLE IF NOT EXISTS applications (
 );
 CREATE INDEX IF NOT EXISTS applications_by_customer ON applications (customer_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS applications_by_expiry ON applications (status, expires_at);
--- a decision's snapshot reads the customer's live approvals only, however many applications they made
-CREATE INDEX IF NOT EXISTS applications_by_customer_status ON applications (customer_id, status);
+-- a decision's snapshot reads the customer's live approvals only, and its finance check the newest
+-- decline only, however many applications they made
+CREATE INDEX IF NOT EXISTS applications_by_customer_status_time ON applications (customer_id, status, created_at);
+DROP INDEX IF EXISTS applications_by_customer_status;
 CREATE TABLE IF NOT EXISTS decisions (
     application_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
@@ -289,7 +291,12 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
 
     # -- applications ---------------------------------------------------------------------
 
-    async def snapshot(self, customer_id: str) -> CustomerSnapshot:
+    async def snapshot(self, customer_id: str, *, now: datetime | None = None) -> CustomerSnapshot:
+        # the (customer_id, status, ...) index reads the customer's approvals only; with ``now``,
+        # those the expiry sweeper has not reached yet are left undecoded too
+        live = "" if now is None else " AND expires_at > ?"
+        args = (customer_id,) if now is None else (customer_id, format_instant(now))
+
         def run(conn: sqlite3.Connection) -> CustomerSnapshot:
             row = conn.execute(
                 "SELECT credit_limit, currency, version FROM accounts WHERE customer_id = ?", (customer_id,)
@@ -298,7 +305,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
             apps = tuple(
                 application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
-                    "SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'", (customer_id,)
+                    f"SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'{live}",  # noqa: S608 - fixed SQL
+                    args,
                 )
             )
             plans = tuple(
@@ -408,6 +416,18 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
                     (customer_id, format_instant(after.created_at), after.application_id, limit),
                 )
             return [application_from_doc(loads(r["doc"])) for r in rows]
+
+        return await self._db.read(run)
+
+    async def newest_decline(self, customer_id: str, *, since: datetime) -> Application | None:
+        def run(conn: sqlite3.Connection) -> Application | None:
+            # status DECLINED is decision DECLINED: a decline is final, a review that declines sets both
+            row = conn.execute(
+                "SELECT doc FROM applications WHERE customer_id = ? AND status = 'DECLINED' AND created_at > ?"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                (customer_id, format_instant(since)),
+            ).fetchone()
+            return application_from_doc(loads(row["doc"])) if row else None
 
         return await self._db.read(run)
 
