@@ -8,6 +8,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_credit.testing import Api, make_order, new_key
 from fastapi.testclient import TestClient
@@ -49,7 +50,7 @@ def test_eu_pre_contract_is_the_secci_and_the_accepted_one_is_kept_with_the_plan
     app = approval(api)
     doc = pre_contract(api, app["id"])
     assert doc["kind"] == "secci" and doc["title"] == "Standard European Consumer Credit Information"
-    assert "APRC" in doc["html"] and "<script" not in doc["html"] and not doc["acceptanceRequired"]
+    assert "APRC" in doc["html"] and "<script" not in doc["html"] and doc["acceptanceRequired"]
     pdf = download(client, api, doc["pdfUrl"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text
     assert hashlib.sha256(pdf.content).hexdigest() == doc["contentHash"]
@@ -73,13 +74,17 @@ def test_a_document_that_is_not_this_offers_is_refused(api: Api) -> None:
     assert pre_contract(api, app["id"])  # still confirmable
 
 
-def test_uk_requires_acceptance_before_confirming(api: Api) -> None:
-    app = approval(api, "GBP")
+@pytest.mark.parametrize(
+    ("currency", "kind", "rate_name"),
+    [("EUR", "secci", "APRC"), ("GBP", "uk-pcci", "Representative APR"), ("USD", "tila-box", "ANNUAL PERCENTAGE RATE")],
+)
+def test_every_market_requires_acceptance_before_confirming(api: Api, currency: str, kind: str, rate_name: str) -> None:
+    app = approval(api, currency)
     refused = confirm(api, app["id"], None)
     assert refused.status_code == 422 and refused.json()["error"]["type"] == "AcceptanceRequired"
     assert refused.json()["error"]["field"] == "acceptedDocumentHash"
     doc = pre_contract(api, app["id"])
-    assert doc["kind"] == "uk-pcci" and doc["acceptanceRequired"] and "Representative APR" in doc["html"]
+    assert doc["kind"] == kind and doc["acceptanceRequired"] and rate_name in doc["html"]
     assert confirm(api, app["id"], doc["contentHash"]).status_code == 201
 
 
@@ -173,7 +178,7 @@ def test_without_fonts_the_service_starts_and_documents_answer_503(
         api = Api(client, minter)
         eu = approval(api)
         assert api.request("GET", f"/v1/applications/{eu['id']}/pre-contract").status_code == 503
-        assert confirm(api, eu["id"], None).status_code == 201  # the EU does not require acceptance
+        assert confirm(api, eu["id"], None).status_code == 422  # acceptance is required: nothing is confirmed
         briton = Api(client, minter)  # a credit line has one currency: another customer
         uk = approval(briton, "GBP")
-        assert confirm(briton, uk["id"], None).status_code == 422  # the UK does: nothing is confirmed
+        assert confirm(briton, uk["id"], None).status_code == 422
