@@ -5,12 +5,12 @@ signed, expiring download links (the gateway forwards ``/documents/...`` here, s
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_credit.testing import Api, make_order, new_key
+from bnpl_credit.testing import NOW, Api, make_order, new_key
 from fastapi.testclient import TestClient
 
 
@@ -101,6 +101,34 @@ def test_links_expire_and_cannot_be_altered(api: Api, client: TestClient, clock:
     assert download(client, api, tampered).status_code == 403
     clock.advance(timedelta(minutes=16))  # links live 15 minutes
     assert download(client, api, url).status_code == 403
+
+
+def test_confirming_on_another_day_than_the_decision_needs_that_days_document(api: Api, clock: FixedClock) -> None:
+    clock.set(NOW.replace(hour=23, minute=50))  # decided ten minutes before midnight, held 30 minutes
+    app = approval(api)
+    decided = pre_contract(api, app["id"])
+    assert pre_contract(api, app["id"])["contentHash"] == decided["contentHash"]  # the same day, the same one
+    clock.advance(timedelta(minutes=15))  # the next day: a plan confirmed now has its dates counted from now
+    refused = confirm(api, app["id"], decided["contentHash"])
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["type"] == "DocumentOutdated" and error["field"] == "acceptedDocumentHash"
+    assert "read and accept it again" in error["message"]
+    today = pre_contract(api, app["id"])
+    assert today["contentHash"] != decided["contentHash"]
+    plan = confirm(api, app["id"], today["contentHash"])
+    assert plan.status_code == 201, plan.text
+    body = plan.json()
+    # the accepted document's schedule is the plan's own: every due date the plan has, it shows
+    first, last = body["installments"][0]["dueDate"], body["installments"][-1]["dueDate"]
+    assert first == "2026-12-03" and last == "2027-05-03"  # a month after 3 November, not 2 November
+    for installment in body["installments"]:
+        shown = date.fromisoformat(installment["dueDate"])
+        assert f"{shown.day} {shown:%B} {shown.year}" in today["html"]
+    assert "2 December 2026" in decided["html"] and "2 December 2026" not in today["html"]
+    kept = api.request("GET", f"/v1/plans/{body['id']}/documents").json()["items"]
+    assert [d["contentHash"] for d in kept] == [today["contentHash"]]
+    assert pre_contract(api, app["id"])["contentHash"] == today["contentHash"]  # the confirmed one stays
 
 
 def test_another_customers_application_and_plan_have_no_document(api: Api, other: Api) -> None:

@@ -618,7 +618,7 @@ def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_p
         settings = DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"))
         docs = Documents(document_renderer(settings), document_store(settings, h.clock), settings.link_ttl)
         app = await h.apply("ana", planType="MONTHLY_3", amount={"amount": 30_000, "currency": "EUR"})
-        pc = await pre_contract(store, docs, MARKETS, "ana", application_id=app["id"])
+        pc = await pre_contract(store, docs, MARKETS, "ana", application_id=app["id"], today=h.clock.now().date())
         stored = await confirming.confirm_application(
             store,
             MARKETS,
