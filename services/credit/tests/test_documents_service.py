@@ -210,3 +210,33 @@ def test_without_fonts_the_service_starts_and_documents_answer_503(
         briton = Api(client, minter)  # a credit line has one currency: another customer
         uk = approval(briton, "GBP")
         assert confirm(briton, uk["id"], None).status_code == 422
+
+
+def test_a_decisions_document_is_rendered_when_it_is_decided(
+    settings: Any, minter: Any, clock: FixedClock, tmp_path: Any
+) -> None:
+    from bnpl_credit.disclosures.settings import DocumentSettings
+    from bnpl_credit.main import create_app
+    from bnpl_credit.testing import FakeScorer
+
+    async def fetch() -> dict[str, Any]:
+        return dict(minter.jwks())
+
+    folder = tmp_path / "prerendered"
+    prerender = DocumentSettings(bnpl_env="test", documents_dir=str(folder), document_prerender=True)
+    app = create_app(settings, fetch_jwks=fetch, clock=clock, scorer=FakeScorer(), document_settings=prerender)
+    with TestClient(app) as client:
+        api = Api(client, minter)
+        approved = approval(api)
+        # rendered after the answer, before anyone asked for it
+        kept = folder / "applications" / approved["id"]
+        assert sorted(p.name for p in kept.iterdir()) == ["pre-contract.html", "pre-contract.pdf"]
+        assert (
+            pre_contract(api, approved["id"])["contentHash"]
+            == hashlib.sha256((kept / "pre-contract.pdf").read_bytes()).hexdigest()
+        )
+        refused = declined(Api(client, minter), "USD")
+        assert sorted(p.name for p in (folder / "applications" / refused["id"]).iterdir()) == [
+            "decline-notice.html",
+            "decline-notice.pdf",
+        ]
