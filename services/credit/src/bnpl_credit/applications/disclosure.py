@@ -20,9 +20,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from bnpl_credit.applications.model import Application
 from bnpl_credit.applications.ports import ApplicationStore
+from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.decision.engine import DecisionStatus
 from bnpl_credit.decision.schedule import due_dates
 from bnpl_credit.disclosures.archive import KeptDocument, keep
@@ -45,6 +47,10 @@ from bnpl_credit.plans.ports import PlanStore
 ACCEPTED_HASH_FIELD = "acceptedDocumentHash"
 
 log = logging.getLogger("bnpl.credit.documents")
+
+
+class DocumentReads(ApplicationStore, CheckoutStore, Protocol):
+    """What producing an application's documents reads: the application and its checkout session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +109,12 @@ def _pre_contract_name(application: Application, start: date) -> str:
 
 
 def _render_pre_contract(
-    renderer: DocumentRenderer, application: Application, market: Market, start: date
+    renderer: DocumentRenderer, application: Application, market: Market, start: date, from_checkout: bool
 ) -> RenderedDocument:
     """The pre-contract information of a confirmation on ``start``: the offer's amounts with the
-    due dates a plan confirmed that day gets (``plans.confirm.open_plan``) and the rate for them."""
+    due dates a plan confirmed that day gets (``plans.confirm.open_plan``) and the rate for them.
+    A checkout session's plan starts at the merchant's first capture: the document says that its
+    dates are those of an order shipped on ``start``."""
     offer = application.offer
     if offer is None or application.expires_at is None:
         raise InvalidApplicationState("only an approval has pre-contract information", field="applicationId")
@@ -127,6 +135,7 @@ def _render_pre_contract(
         amount_financed=schedule.amount_financed,
         borrowing_rate_basis_points=schedule.apr_basis_points,
         installments=[Payment(d, i.amount) for d, i in zip(dates, schedule.installments, strict=True)],
+        starts_at_shipment=from_checkout,
     )
     return renderer.pre_contract(disclosure)
 
@@ -148,7 +157,13 @@ def _render_decline(renderer: DocumentRenderer, application: Application, market
 
 
 async def _kept(
-    docs: Documents, application: Application, market: Market, kind: DocumentKind, *, start: date | None = None
+    docs: Documents,
+    application: Application,
+    market: Market,
+    kind: DocumentKind,
+    *,
+    start: date | None = None,
+    from_checkout: bool = False,
 ) -> KeptDocument:
     """The application's document of ``kind`` (a pre-contract one for a confirmation on
     ``start``, default the decision's day), rendered and stored the first time it is asked for."""
@@ -162,14 +177,16 @@ async def _kept(
     if docs.renderer is None:
         raise DocumentsUnavailable("documents cannot be produced now; try again later", field="applicationId")
     if kind is DocumentKind.PRE_CONTRACT:
-        rendered = await asyncio.to_thread(_render_pre_contract, docs.renderer, application, market, start)
+        rendered = await asyncio.to_thread(
+            _render_pre_contract, docs.renderer, application, market, start, from_checkout
+        )
     else:
         rendered = await asyncio.to_thread(_render_decline, docs.renderer, application, market)  # CPU: ~0.2 s
     return await keep(docs.store, rendered, subject=subject, name=name)
 
 
 async def prepare(
-    store: ApplicationStore, docs: Documents, markets: MarketCatalog, customer_id: str, application_id: str
+    store: DocumentReads, docs: Documents, markets: MarketCatalog, customer_id: str, application_id: str
 ) -> None:
     """Right after a decision is answered: render and keep its document (an approval's
     pre-contract information for the decision's day, a decline's notice), so the page's first
@@ -182,7 +199,9 @@ async def prepare(
         if application is None:
             return
         if application.decision is DecisionStatus.APPROVED and application.offer is not None:
-            await _kept(docs, application, market_of(markets, application), DocumentKind.PRE_CONTRACT)
+            from_checkout = await store.checkout_by_application(application.id) is not None
+            terms = market_of(markets, application)
+            await _kept(docs, application, terms, DocumentKind.PRE_CONTRACT, from_checkout=from_checkout)
         elif application.decision is DecisionStatus.DECLINED and application.reasons:
             market = markets.for_currency(application.order.currency)
             if market is not None:
@@ -199,7 +218,7 @@ async def _application(store: ApplicationStore, customer_id: str, application_id
 
 
 async def pre_contract(
-    store: ApplicationStore,
+    store: DocumentReads,
     docs: Documents,
     markets: MarketCatalog,
     customer_id: str,
@@ -214,7 +233,8 @@ async def pre_contract(
         raise InvalidApplicationState("only an approval has pre-contract information", field="applicationId")
     market = market_of(markets, application)
     start = application.confirmed_at.date() if application.confirmed_at else max(today, _decided_on(application))
-    kept = await _kept(docs, application, market, DocumentKind.PRE_CONTRACT, start=start)
+    from_checkout = await store.checkout_by_application(application.id) is not None
+    kept = await _kept(docs, application, market, DocumentKind.PRE_CONTRACT, start=start, from_checkout=from_checkout)
     _, html = await docs.store.get(kept.html.key)
     return PreContract(
         application_id=application.id,
@@ -234,7 +254,13 @@ def _fragment_of(page: str) -> str:
 
 
 async def accepted_document(
-    docs: Documents, application: Application, market: Market, accepted_hash: str | None, *, today: date
+    docs: Documents,
+    application: Application,
+    market: Market,
+    accepted_hash: str | None,
+    *,
+    today: date,
+    from_checkout: bool = False,
 ) -> PlanDocument | None:
     """At confirmation ``today``: the accepted pre-contract document, checked against the one
     with today's dates, as the plan records it. None when nothing was accepted and the market
@@ -247,7 +273,7 @@ async def accepted_document(
             )
         return None
     start = max(today, _decided_on(application))
-    kept = await _kept(docs, application, market, DocumentKind.PRE_CONTRACT, start=start)
+    kept = await _kept(docs, application, market, DocumentKind.PRE_CONTRACT, start=start, from_checkout=from_checkout)
     if accepted_hash.lower() != kept.pdf.sha256:
         if await _accepted_another_day(docs, application, accepted_hash.lower(), start):
             raise DocumentOutdated(
