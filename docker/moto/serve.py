@@ -20,10 +20,12 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 from moto.moto_api import recorder
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 SEED = "20261128"
 # Operations that only read (no state, no random number drawn): not worth replaying.
@@ -57,6 +59,26 @@ def compact(recording: Path) -> int:
     return len(kept)
 
 
+def serialised_app() -> Any:
+    """Moto's WSGI app, one request at a time.
+
+    DynamoDB runs every request atomically; moto's in-memory backend does not: a transaction
+    deep-copies the tables it touches (to restore them if it is cancelled) while other threads
+    write to them, which raised "dictionary changed size during iteration" under concurrent
+    decisions and would undo writes made meanwhile. One lock gives the adapters the isolation they
+    rely on in AWS (the same as ``bnpl_common.testing.moto_server`` in the tests); clients still
+    send in parallel.
+    """
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def serialised(environ: Any, start_response: Any) -> Any:
+        with lock:
+            return list(app(environ, start_response))
+
+    return serialised
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="durable moto server")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
@@ -66,8 +88,8 @@ def main() -> None:
     ready.unlink(missing_ok=True)
     local = f"http://127.0.0.1:{port}"
 
-    server = ThreadedMotoServer(ip_address="0.0.0.0", port=port, verbose=False)  # noqa: S104 (in a container)
-    server.start()
+    server = make_server("0.0.0.0", port, serialised_app(), threaded=True, request_handler=MotoRequestHandler)  # noqa: S104 (in a container)
+    threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
     if recording.exists() and recording.stat().st_size > 0:
         started = time.monotonic()
         count = compact(recording)
@@ -87,7 +109,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     stopping.wait()
-    server.stop()
+    server.shutdown()
 
 
 if __name__ == "__main__":

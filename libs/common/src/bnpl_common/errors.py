@@ -156,7 +156,10 @@ def dependency_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | HTTPClientError):
         return True
     if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "") in _UNAVAILABLE_CODES
+        # Any 5xx from AWS (botocore has retried it already) is "not now"; so is a 5xx whose
+        # body had no error code (a proxy's or an emulator's HTML page).
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return exc.response.get("Error", {}).get("Code", "") in _UNAVAILABLE_CODES or status >= 500
     return isinstance(exc, BotoCoreError) and "timeout" in type(exc).__name__.lower()
 
 
