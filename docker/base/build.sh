@@ -18,7 +18,6 @@ SUITE=bookworm
 # fonts-dejavu-core: the TrueType faces the credit service embeds in its PDF documents (fpdf2's
 # core fonts are Latin-1 only); without them documents answer 503 and no plan can be confirmed.
 PACKAGES=python3,python3-venv,python-is-python3,fonts-dejavu-core
-PACKAGES=python3,python3-venv,python-is-python3,fonts-dejavu-core
 RECIPE=1
 INPUTS_HASH="$(printf '%s\n' "$SUITE" "$PACKAGES" "$RECIPE" | sha256sum | cut -c1-16)"
 
