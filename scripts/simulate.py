@@ -68,7 +68,9 @@ START_VERIFICATION = "mutation { startPhoneVerification { destination } }"
 CONFIRM_VERIFICATION = "mutation C($code: String!) { confirmPhoneVerification(code: $code) { phoneVerified } }"
 APPLY = """mutation A($input: CreditApplicationInput!, $key: String!) {
   applyForCredit(input: $input, idempotencyKey: $key) { id status } }"""
-CONFIRM = "mutation C($id: ID!, $key: String!) { confirmPlan(applicationId: $id, idempotencyKey: $key) { id } }"
+ACCEPT = "query D($id: ID!) { precontractInformation(applicationId: $id) { contentHash } }"
+CONFIRM = """mutation C($id: ID!, $key: String!, $hash: String) {
+  confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) { id } }"""
 PLAN = f"""query P($id: ID!) {{
   plan(id: $id) {{ id status amountOutstanding {MONEY} installments {{ dueDate amountDue {MONEY} }} }} }}"""
 PAY = f"""mutation P($plan: ID!, $amount: MoneyInput!, $key: String!) {{
@@ -239,7 +241,10 @@ class Simulation:
         decided = self.gql(shopper.token, APPLY, {"input": order, "key": str(uuid.uuid4())})["applyForCredit"]
         shopper.application_id, shopper.status = decided["id"], decided["status"]
         if shopper.status == "APPROVED":
-            confirmed = self.gql(shopper.token, CONFIRM, {"id": shopper.application_id, "key": str(uuid.uuid4())})
+            # the shopper reads and accepts the pre-contract document, as the page asks
+            document = self.gql(shopper.token, ACCEPT, {"id": shopper.application_id})["precontractInformation"]
+            variables = {"id": shopper.application_id, "key": str(uuid.uuid4()), "hash": document["contentHash"]}
+            confirmed = self.gql(shopper.token, CONFIRM, variables)
             shopper.plan_id = confirmed["confirmPlan"]["id"]
             # the merchant ships at once: the plan's schedule starts at the capture
             shipped = self.shop.capture(session["id"], total, "EUR")

@@ -48,6 +48,16 @@ mutation Apply($input: CreditApplicationInput!, $key: String!) {
 
 APPLICATION = "query One($id: ID!) { application(id: $id) {" + APPLICATION_FIELDS + "} }"
 
+ACCEPT = "query Accept($id: ID!) { precontractInformation(applicationId: $id) { contentHash } }"
+
+
+def accepted(shopper: Any, application_id: str, key: str | None = None) -> dict[str, Any]:
+    """confirmPlan's variables as the checkout page sends them: the pre-contract document read
+    and accepted (``$hash``: every market requires it), an idempotency key."""
+    document = shopper.ok(ACCEPT, {"id": application_id})["precontractInformation"]
+    return {"id": application_id, "key": key or uuid.uuid4().hex, "hash": document["contentHash"]}
+
+
 APPLICATIONS = """
 query List($limit: Int, $next: String) {
   applications(limit: $limit, nextToken: $next) { items { id status orderReference } nextToken } }"""

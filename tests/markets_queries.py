@@ -35,7 +35,7 @@ mutation Pay($plan: ID!, $amount: MoneyInput!, $key: String!) {{
 
 WITHDRAW = (
     f"mutation Withdraw($id: ID!, $key: String!) {{ withdrawFromPlan(planId: $id, idempotencyKey: $key) {{"
-    f" planId withdrawnOn days principal {MONEY} interest {MONEY} amountPaid {MONEY}"
+    f" planId withdrawnOn days principal {MONEY} interest {MONEY} amountPaid {MONEY} returnedToShopper {MONEY}"
     " plan {" + MARKET_PLAN_FIELDS + "} } }"
 )
 

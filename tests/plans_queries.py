@@ -29,9 +29,8 @@ PLAN_FIELDS = f"""
 """
 
 CONFIRM_PLAN = (
-    "mutation Confirm($id: ID!, $key: String!) { confirmPlan(applicationId: $id, idempotencyKey: $key) {"
-    + PLAN_FIELDS
-    + "} }"
+    "mutation Confirm($id: ID!, $key: String!, $hash: String) {"
+    " confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) {" + PLAN_FIELDS + "} }"
 )
 
 CANCEL = "mutation Cancel($id: ID!) { cancelApplication(id: $id) { id status applicationStatus } }"

@@ -17,6 +17,7 @@ from tests.conftest import Shopper
 from tests.journey import (
     APPLICATIONS,
     APPLY,
+    accepted,
     checkout,
     good_profile,
     merchants,
@@ -169,7 +170,7 @@ def test_the_demo_shop_accepts_a_signed_return_once_and_refuses_a_forged_one(sta
 
     app = applied(shopper, the_order)
     assert app["status"] == "APPROVED" and app["amount"]["amount"] == 24_900
-    shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})
+    shopper.ok(CONFIRM_PLAN, accepted(shopper, app["id"]))
     signed = _signed_return(shopper, the_order)
     assert signed.startswith(f"{shop}/return?")
     query = parse_qs(urlsplit(signed).query)

@@ -53,12 +53,13 @@ THOUSAND = 1_000_00
 
 # 1 000.00 over 12 months from 1 December 2026, per nominal rate (basis points):
 # finance charge, interest once 500.00 is refunded on day one, the payoff after 15 days,
-# withdrawal interest after 10 days (markets/interest.py; tests/test_interest.py derives them)
+# withdrawal interest after 10 days (markets/interest.py; tests/test_interest.py derives them),
+# and after 10 days on the 590.00 left once the merchant took 410.00 of the order back
 FIGURES = {
-    999: (54_95, 27_47, 1_004_09, 2_73),
-    1499: (83_03, 41_51, 1_006_14, 4_10),
-    1999: (111_56, 55_79, 1_008_18, 5_47),
-    2499: (140_49, 70_24, 1_010_22, 6_84),
+    999: (54_95, 27_47, 1_004_09, 2_73, 1_61),
+    1499: (83_03, 41_51, 1_006_14, 4_10, 2_42),
+    1999: (111_56, 55_79, 1_008_18, 5_47, 3_23),
+    2499: (140_49, 70_24, 1_010_22, 6_84, 4_03),
 }
 
 
@@ -127,7 +128,7 @@ def accept_and_confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
     return plan
 
 
-def twelve_months(shopper: Shopper) -> tuple[dict[str, Any], tuple[int, int, int, int]]:
+def twelve_months(shopper: Shopper) -> tuple[dict[str, Any], tuple[int, int, int, int, int]]:
     app = apply(shopper, order(amount=THOUSAND, plan="MONTHLY_12"))
     assert app["status"] == "APPROVED", app
     plan = accept_and_confirm(shopper, app["id"])
@@ -156,7 +157,7 @@ def sums_hold(plan: dict[str, Any]) -> None:
 def test_half_refund_on_day_one_recomputes_the_schedule(stack: Stack, new_shopper: Any, on_day: Any) -> None:
     shopper = new_shopper()
     onboard(shopper, stack)
-    plan, (charge, after_half, _, _) = twelve_months(shopper)
+    plan, (charge, after_half, _, _, _) = twelve_months(shopper)
     refund(stack, plan["id"], 500_00)
     after = shopper.ok(MARKET_PLAN, {"id": plan["id"]})["plan"]
     sums_hold(after)
@@ -170,7 +171,7 @@ def test_half_refund_on_day_one_recomputes_the_schedule(stack: Stack, new_shoppe
 def test_payoff_quote_and_payoff_through_make_payment(stack: Stack, new_shopper: Any, on_day: Any) -> None:
     shopper = new_shopper()
     onboard(shopper, stack)
-    plan, (charge, _, payoff, _) = twelve_months(shopper)
+    plan, (charge, _, payoff, _, _) = twelve_months(shopper)
     on_day(15)
     quote = shopper.ok(PAYOFF, {"id": plan["id"]})["payoffQuote"]
     assert quote["amount"]["amount"] == payoff and quote["asOf"] == "2026-12-16"  # 1 010.22 at 24.99 %
@@ -188,7 +189,7 @@ def test_payoff_quote_and_payoff_through_make_payment(stack: Stack, new_shopper:
 def test_withdrawal_within_14_days(stack: Stack, new_shopper: Any, on_day: Any) -> None:
     shopper = new_shopper()
     onboard(shopper, stack)
-    plan, (_, _, _, ten_days) = twelve_months(shopper)
+    plan, (_, _, _, ten_days, _) = twelve_months(shopper)
     on_day(10)
     out = shopper.ok(WITHDRAW, {"id": plan["id"], "key": uuid.uuid4().hex})["withdrawFromPlan"]
     assert out["days"] == 10 and out["interest"]["amount"] == ten_days  # 6.84 at 24.99 %
@@ -198,6 +199,45 @@ def test_withdrawal_within_14_days(stack: Stack, new_shopper: Any, on_day: Any) 
     on_day(20)
     late = shopper.gql(WITHDRAW, {"id": plan["id"], "key": uuid.uuid4().hex}).json()["errors"][0]
     assert late["errorType"] == "PlanNotActive"
+
+
+def test_withdrawing_after_paying_ahead_gives_the_excess_back(stack: Stack, new_shopper: Any, on_day: Any) -> None:
+    shopper = new_shopper()
+    onboard(shopper, stack)
+    plan, (_, _, _, _, ten_days_on_590) = twelve_months(shopper)
+    on_day(1)
+    paid = {"plan": plan["id"], "amount": {"amount": 600_00, "currency": "EUR"}, "key": uuid.uuid4().hex}
+    assert shopper.ok(PAY_OFF, paid)["makePayment"]["planStatus"] == "ACTIVE"  # paid ahead
+    refund(stack, plan["id"], 410_00)  # 590.00 still financed: less than was paid
+    assert shopper.ok(MARKET_PLAN, {"id": plan["id"]})["plan"]["status"] == "ACTIVE"
+    on_day(10)
+    out = shopper.ok(WITHDRAW, {"id": plan["id"], "key": uuid.uuid4().hex})["withdrawFromPlan"]
+    assert out["principal"]["amount"] == 590_00 and out["interest"]["amount"] == ten_days_on_590  # 4.03 at 24.99 %
+    assert out["amountPaid"]["amount"] == 0
+    assert out["returnedToShopper"]["amount"] == 600_00 - 590_00 - ten_days_on_590  # 5.97 at 24.99 %
+    assert out["plan"]["status"] == "COMPLETED" and out["plan"]["amountPaid"]["amount"] == 590_00 + ten_days_on_590
+    assert out["plan"]["returnedToShopper"]["amount"] == out["returnedToShopper"]["amount"]
+    sums_hold(out["plan"])
+
+
+def test_confirming_the_day_after_the_decision_needs_that_days_document(
+    stack: Stack, new_shopper: Any, on_day: Any
+) -> None:
+    shopper = new_shopper()
+    onboard(shopper, stack)
+    on_day((23 * 60 + 50 - 10 * 60) / (24 * 60))  # 23:50 on 1 December: the approval is held 30 minutes
+    app = apply(shopper, order(amount=30_000, plan="MONTHLY_3"))
+    decided = shopper.ok(PRECONTRACT, {"id": app["id"]})["precontractInformation"]
+    assert "1 January 2027" in decided["html"]  # a month after 1 December
+    on_day((24 * 60 + 5 - 10 * 60) / (24 * 60))  # 00:05 on 2 December
+    variables = {"id": app["id"], "key": uuid.uuid4().hex, "hash": decided["contentHash"]}
+    error = shopper.error(CONFIRM_ACCEPTED, variables)
+    assert error["errorType"] == "DocumentOutdated" and error["errorInfo"]["field"] == "acceptedDocumentHash"
+    today = shopper.ok(PRECONTRACT, {"id": app["id"]})["precontractInformation"]
+    assert today["contentHash"] != decided["contentHash"] and "2 January 2027" in today["html"]
+    confirmed = shopper.ok(CONFIRM_ACCEPTED, {**variables, "hash": today["contentHash"]})["confirmPlan"]
+    assert [d["contentHash"] for d in confirmed["documents"]] == [today["contentHash"]]
+    assert "1 January 2027" not in today["html"]
 
 
 def test_the_accepted_document_is_kept_and_downloadable(stack: Stack, new_shopper: Any, on_day: Any) -> None:

@@ -83,6 +83,13 @@ def credit_as_shopper(stack: Stack, shopper: Shopper, method: str, path: str, **
     return httpx.request(method, f"{stack.url('credit')}{path}", headers=headers, auth=GATEWAY_SIGNER, timeout=30, **kw)
 
 
+def accepted_document(stack: Stack, shopper: Shopper, application_id: str) -> dict[str, str]:
+    """confirm's body: the approval's pre-contract document read and accepted (every market requires it)."""
+    document = credit_as_shopper(stack, shopper, "GET", f"/v1/applications/{application_id}/pre-contract")
+    assert document.status_code == 200, document.text
+    return {"acceptedDocumentHash": document.json()["contentHash"]}
+
+
 def shopper_apply(stack: Stack, shopper: Shopper, token: str, plan_type: str = "PAY_IN_4") -> httpx.Response:
     profile = make_profile(shopper.sub)
     body = {
@@ -108,6 +115,7 @@ def authorized_session(stack: Stack, shop: MerchantClient, shopper: Shopper, amo
         "POST",
         f"/v1/applications/{applied.json()['id']}/confirm",
         headers={"Idempotency-Key": uuid.uuid4().hex},
+        json=accepted_document(stack, shopper, applied.json()["id"]),
     )
     assert confirmed.status_code == 201 and confirmed.json()["status"] == "AUTHORIZED", confirmed.text
     return session

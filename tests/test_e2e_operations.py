@@ -34,7 +34,7 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants_of, order, poor_profile
+from tests.journey import APPLICATION_FIELDS, APPLY, accepted, good_profile, merchants_of, order, poor_profile
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -137,7 +137,8 @@ REQUEST = (
 AUDIT = """query L($s: String!) { auditLog(subject: $s, limit: 50) {
   items { id at actor actorGroups action subjects caseId reason details } nextToken } }"""
 CONFIRM = (
-    """mutation C($id: ID!, $key: String!) { confirmPlan(applicationId: $id, idempotencyKey: $key) { id status } }"""
+    "mutation C($id: ID!, $key: String!, $hash: String) {"
+    " confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) { id status } }"
 )
 
 
@@ -187,7 +188,7 @@ def test_a_referral_is_reviewed_and_approved(stack: Stack, new_shopper) -> None:
     assert after["status"] == "APPROVED" and after["applicationStatus"] == "APPROVED"
     assert after["reviewStatus"]["status"] == "APPROVED"
     assert sum(i["amount"]["amount"] for i in after["offer"]["installments"]) == 20_000
-    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM, accepted(shopper, app["id"]))["confirmPlan"]
     assert plan["status"] == "AUTHORIZED"  # the referred checkout is authorized; it runs when the shop ships
     assert any("approved" in body for body in sms_to(stack, profile["phoneNumber"]))
 

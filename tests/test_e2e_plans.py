@@ -18,6 +18,7 @@ from tests.journey import (
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
+    accepted,
     good_profile,
     merchants,
     order,
@@ -86,7 +87,7 @@ def approved(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
 
 def confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
     """Confirmed by the shopper, then shipped (captured in full) by the merchant: the plan runs."""
-    authorized = shopper.ok(CONFIRM_PLAN, {"id": app_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    authorized = shopper.ok(CONFIRM_PLAN, accepted(shopper, app_id))["confirmPlan"]
     assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == 0, authorized
     ship(_CHECKOUT_OF[app_id])
     return shopper.ok(PLAN, {"id": authorized["id"]})["plan"]

@@ -17,7 +17,7 @@ from bnpl_common.testing import fake_aws_credentials
 
 from scripts.devstack import Stack
 from tests.conftest import PASSWORD, Shopper, outbox_path
-from tests.journey import APPLY, CREATE_PROFILE, ME, START_VERIFICATION, good_profile, order, phone
+from tests.journey import APPLY, CREATE_PROFILE, ME, START_VERIFICATION, accepted, good_profile, order, phone
 from tests.plans_queries import CANCEL, CONFIRM_PLAN, PAY, PLAN
 from tests.test_e2e_journey import verified
 
@@ -143,7 +143,7 @@ def test_a_revoked_user_cannot_apply_confirm_pay_or_cancel(stack: Stack, new_sho
     shopper = new_shopper()
     verified(shopper, stack, good_profile(phoneNumber=phone()))
     first = apply_for(shopper, 20_000)
-    plan = shopper.ok(CONFIRM_PLAN, {"id": first["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM_PLAN, accepted(shopper, first["id"]))["confirmPlan"]
     pending = apply_for(shopper, 20_000)
     assert pending["status"] == "APPROVED"
     # a token the gateway has not seen yet (a cached live answer lasts TOKEN_REVOCATION_CACHE_SECONDS)

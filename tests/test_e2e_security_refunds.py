@@ -24,6 +24,7 @@ from tests.journey import (
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
+    accepted,
     good_profile,
     merchants,
     order,
@@ -51,7 +52,7 @@ def plan_for(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
     assert not body.get("errors"), body
     app = body["data"]["applyForCredit"]
     assert app["status"] == "APPROVED", app
-    plan = shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM_PLAN, accepted(shopper, app["id"]))["confirmPlan"]
     ship(session_of(the_order)["id"])
     return plan
 

@@ -213,7 +213,7 @@ def test_a_checkout_from_approval_to_a_paid_off_plan_reaches_the_merchant_in_ord
     """A shopper applies with the session's token, confirms; the merchant captures; the shopper
     pays the rest: the merchant's receiver gets approved, authorized, captured and completed, in
     that order, each verified, each once."""
-    from tests.test_e2e_merchants import credit_as_shopper, shopper_apply
+    from tests.test_e2e_merchants import accepted_document, credit_as_shopper, shopper_apply
 
     with WebhookReceiver() as receiver:
         shop, secret = register(stack, f"shop-journey-{uuid.uuid4().hex[:6]}", receiver.url)
@@ -230,6 +230,7 @@ def test_a_checkout_from_approval_to_a_paid_off_plan_reaches_the_merchant_in_ord
             "POST",
             f"/v1/applications/{applied.json()['id']}/confirm",
             headers={"Idempotency-Key": uuid.uuid4().hex},
+            json=accepted_document(stack, shopper, applied.json()["id"]),
         )
         assert confirmed.status_code == 201, confirmed.text
         captured = shop.capture(session["id"], 20_000, "EUR")

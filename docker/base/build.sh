@@ -15,7 +15,8 @@ TAG="${1:-bnpl-base:bookworm}"
 SUITE=bookworm
 # python3-venv brings ensurepip's pip wheel (the images' build stages make virtualenvs);
 # python-is-python3 gives `python`, the name the images' entry points and health checks use.
-# fonts-dejavu-core: the TrueType faces the credit service embeds in its PDF documents (fpdf2).
+# fonts-dejavu-core: the TrueType faces the credit service embeds in its PDF documents (fpdf2's
+# core fonts are Latin-1 only); without them documents answer 503 and no plan can be confirmed.
 PACKAGES=python3,python3-venv,python-is-python3,fonts-dejavu-core
 RECIPE=1
 INPUTS_HASH="$(printf '%s\n' "$SUITE" "$PACKAGES" "$RECIPE" | sha256sum | cut -c1-16)"

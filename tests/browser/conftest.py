@@ -60,7 +60,10 @@ _FAILED = pytest.StashKey[bool]()
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole platform for the browser tests, on free ports with its own data."""
     data_dir = tmp_path_factory.mktemp("web-stack-data")
-    stack = Stack(data_dir=data_dir, ports=free_ports(), demo_merchant=True)
+    # the credit service's clock offset (seconds), a test control: 0 unless a test moves it
+    (data_dir / "clock-offset").write_text("0")
+    env = {"CLOCK_OFFSET_FILE": str(data_dir / "clock-offset")}
+    stack = Stack(data_dir=data_dir, ports=free_ports(), demo_merchant=True, extra_env=env)
     with running(stack):
         yield stack
 

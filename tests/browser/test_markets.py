@@ -8,10 +8,11 @@ import asyncio
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from bnpl_credit.decision.schedule import add_months
 from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants import registry
 from bnpl_credit.storage.sqlite import SqliteStore
@@ -154,3 +155,34 @@ def test_a_declined_euro_shopper_gets_the_notice_as_a_document(shopper: Shopper)
     shopper.shot("declined-eur")
     download = page.request.get(shopper.base + str(link.get_attribute("href")))
     assert download.status == 200 and download.body().startswith(b"%PDF")
+
+
+def test_a_shopper_who_confirms_after_midnight_reads_and_accepts_the_new_dates(shopper: Shopper) -> None:
+    page = shopper.page
+    offset = shopper.stack.data_dir / "clock-offset"
+    now = datetime.now(UTC)
+    decided = datetime.combine(now.date(), time(23, 50), tzinfo=UTC)
+    decided += timedelta(days=1) if decided < now + timedelta(minutes=5) else timedelta(0)
+    offset.write_text(str(int((decided - now).total_seconds())))  # the credit service: 23:50
+    try:
+        open_checkout(shopper, currency="EUR", country="ES", amount=30_000)
+        shopper.choose_plan("6 monthly payments")
+        shopper.heading("You're approved")
+        panel = page.locator("section.precontract")
+        first_due = add_months(decided.date(), 1)
+        expect(panel.locator(".document")).to_contain_text(f"{first_due.day} {first_due:%B} {first_due.year}")
+        page.get_by_label("I have read the Standard European Consumer Credit Information and accept it.").check()
+        offset.write_text(str(int((decided + timedelta(minutes=15) - datetime.now(UTC)).total_seconds())))  # 00:05
+        page.get_by_role("button", name="Confirm plan").click()
+        # refused: the plan's dates would count from the new day; the page shows the new document
+        expect(page.get_by_role("status")).to_contain_text("read the updated information and accept it again")
+        moved = add_months(decided.date() + timedelta(days=1), 1)
+        expect(panel.locator(".document")).to_contain_text(f"{moved.day} {moved:%B} {moved.year}")
+        box = page.get_by_label("I have read the Standard European Consumer Credit Information and accept it.")
+        expect(box).not_to_be_checked()
+        shopper.shot("document-of-the-new-day")
+        box.check()
+        page.get_by_role("button", name="Confirm plan").click()
+        shopper.heading("Your plan is confirmed")
+    finally:
+        offset.write_text("0")

@@ -91,9 +91,7 @@ def assert_exposure_is_holds_plus_plans(shopper: Shopper) -> int:
 
 def confirm_and_pay(shopper: Shopper, application: dict[str, Any]) -> dict[str, Any]:
     """Confirmed by the shopper, shipped (captured in full) by the merchant, one installment paid."""
-    authorized = shopper.ok(plans_queries.CONFIRM_PLAN, {"id": application["id"], "key": uuid.uuid4().hex})[
-        "confirmPlan"
-    ]
+    authorized = shopper.ok(plans_queries.CONFIRM_PLAN, journey.accepted(shopper, application["id"]))["confirmPlan"]
     assert authorized["status"] == "AUTHORIZED", authorized
     journey.ship(_CHECKOUT_OF[application["id"]])  # the plan starts at the merchant's first capture
     plan = shopper.ok(plans_queries.PLAN, {"id": authorized["id"]})["plan"]

@@ -55,7 +55,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def document_settings(tmp_path: Path) -> DocumentSettings:
-    return DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"))
+    # documents are rendered when first read; test_documents_service checks the render at decision time
+    return DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"), document_prerender=False)
 
 
 @pytest.fixture

@@ -413,3 +413,18 @@ def test_a_missing_font_is_named_with_its_setting(tmp_path: Path) -> None:
     fonts = Fonts(regular=tmp_path / "none.ttf", bold=tmp_path / "none-bold.ttf")
     with pytest.raises(FileNotFoundError, match="DOCUMENT_FONT"):
         DocumentRenderer(fonts)
+
+
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_a_checkout_plans_document_says_its_dates_count_from_shipment(
+    renderer: DocumentRenderer, currency: str
+) -> None:
+    # a checkout session's plan starts at the merchant's first capture (Plan.begin)
+    plain = pdf_text(renderer.pre_contract(monthly_offer(currency)))
+    shipped = renderer.pre_contract(monthly_offer(currency, starts_at_shipment=True))
+    text = pdf_text(shipped)
+    assert "ships your order" not in plain
+    assert "Your plan starts on the day Outdoor Gear Ltd ships your order." in text
+    day = f"{START:%B} {START.day}, {START.year}" if currency == "USD" else f"{START.day} {START:%B} {START.year}"
+    assert f"These are the dates of an order shipped on {day}" in text
+    assert "ships your order" in shipped.html

@@ -5,11 +5,12 @@ signed, expiring download links (the gateway forwards ``/documents/...`` here, s
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from bnpl_common.clock import FixedClock
-from bnpl_credit.testing import Api, make_order, new_key
+from bnpl_credit.testing import NOW, Api, make_order, new_key
 from fastapi.testclient import TestClient
 
 
@@ -49,7 +50,7 @@ def test_eu_pre_contract_is_the_secci_and_the_accepted_one_is_kept_with_the_plan
     app = approval(api)
     doc = pre_contract(api, app["id"])
     assert doc["kind"] == "secci" and doc["title"] == "Standard European Consumer Credit Information"
-    assert "APRC" in doc["html"] and "<script" not in doc["html"] and not doc["acceptanceRequired"]
+    assert "APRC" in doc["html"] and "<script" not in doc["html"] and doc["acceptanceRequired"]
     pdf = download(client, api, doc["pdfUrl"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text
     assert hashlib.sha256(pdf.content).hexdigest() == doc["contentHash"]
@@ -73,13 +74,17 @@ def test_a_document_that_is_not_this_offers_is_refused(api: Api) -> None:
     assert pre_contract(api, app["id"])  # still confirmable
 
 
-def test_uk_requires_acceptance_before_confirming(api: Api) -> None:
-    app = approval(api, "GBP")
+@pytest.mark.parametrize(
+    ("currency", "kind", "rate_name"),
+    [("EUR", "secci", "APRC"), ("GBP", "uk-pcci", "Representative APR"), ("USD", "tila-box", "ANNUAL PERCENTAGE RATE")],
+)
+def test_every_market_requires_acceptance_before_confirming(api: Api, currency: str, kind: str, rate_name: str) -> None:
+    app = approval(api, currency)
     refused = confirm(api, app["id"], None)
     assert refused.status_code == 422 and refused.json()["error"]["type"] == "AcceptanceRequired"
     assert refused.json()["error"]["field"] == "acceptedDocumentHash"
     doc = pre_contract(api, app["id"])
-    assert doc["kind"] == "uk-pcci" and doc["acceptanceRequired"] and "Representative APR" in doc["html"]
+    assert doc["kind"] == kind and doc["acceptanceRequired"] and rate_name in doc["html"]
     assert confirm(api, app["id"], doc["contentHash"]).status_code == 201
 
 
@@ -96,6 +101,34 @@ def test_links_expire_and_cannot_be_altered(api: Api, client: TestClient, clock:
     assert download(client, api, tampered).status_code == 403
     clock.advance(timedelta(minutes=16))  # links live 15 minutes
     assert download(client, api, url).status_code == 403
+
+
+def test_confirming_on_another_day_than_the_decision_needs_that_days_document(api: Api, clock: FixedClock) -> None:
+    clock.set(NOW.replace(hour=23, minute=50))  # decided ten minutes before midnight, held 30 minutes
+    app = approval(api)
+    decided = pre_contract(api, app["id"])
+    assert pre_contract(api, app["id"])["contentHash"] == decided["contentHash"]  # the same day, the same one
+    clock.advance(timedelta(minutes=15))  # the next day: a plan confirmed now has its dates counted from now
+    refused = confirm(api, app["id"], decided["contentHash"])
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["type"] == "DocumentOutdated" and error["field"] == "acceptedDocumentHash"
+    assert "read and accept it again" in error["message"]
+    today = pre_contract(api, app["id"])
+    assert today["contentHash"] != decided["contentHash"]
+    plan = confirm(api, app["id"], today["contentHash"])
+    assert plan.status_code == 201, plan.text
+    body = plan.json()
+    # the accepted document's schedule is the plan's own: every due date the plan has, it shows
+    first, last = body["installments"][0]["dueDate"], body["installments"][-1]["dueDate"]
+    assert first == "2026-12-03" and last == "2027-05-03"  # a month after 3 November, not 2 November
+    for installment in body["installments"]:
+        shown = date.fromisoformat(installment["dueDate"])
+        assert f"{shown.day} {shown:%B} {shown.year}" in today["html"]
+    assert "2 December 2026" in decided["html"] and "2 December 2026" not in today["html"]
+    kept = api.request("GET", f"/v1/plans/{body['id']}/documents").json()["items"]
+    assert [d["contentHash"] for d in kept] == [today["contentHash"]]
+    assert pre_contract(api, app["id"])["contentHash"] == today["contentHash"]  # the confirmed one stays
 
 
 def test_another_customers_application_and_plan_have_no_document(api: Api, other: Api) -> None:
@@ -173,7 +206,37 @@ def test_without_fonts_the_service_starts_and_documents_answer_503(
         api = Api(client, minter)
         eu = approval(api)
         assert api.request("GET", f"/v1/applications/{eu['id']}/pre-contract").status_code == 503
-        assert confirm(api, eu["id"], None).status_code == 201  # the EU does not require acceptance
+        assert confirm(api, eu["id"], None).status_code == 422  # acceptance is required: nothing is confirmed
         briton = Api(client, minter)  # a credit line has one currency: another customer
         uk = approval(briton, "GBP")
-        assert confirm(briton, uk["id"], None).status_code == 422  # the UK does: nothing is confirmed
+        assert confirm(briton, uk["id"], None).status_code == 422
+
+
+def test_a_decisions_document_is_rendered_when_it_is_decided(
+    settings: Any, minter: Any, clock: FixedClock, tmp_path: Any
+) -> None:
+    from bnpl_credit.disclosures.settings import DocumentSettings
+    from bnpl_credit.main import create_app
+    from bnpl_credit.testing import FakeScorer
+
+    async def fetch() -> dict[str, Any]:
+        return dict(minter.jwks())
+
+    folder = tmp_path / "prerendered"
+    prerender = DocumentSettings(bnpl_env="test", documents_dir=str(folder), document_prerender=True)
+    app = create_app(settings, fetch_jwks=fetch, clock=clock, scorer=FakeScorer(), document_settings=prerender)
+    with TestClient(app) as client:
+        api = Api(client, minter)
+        approved = approval(api)
+        # rendered after the answer, before anyone asked for it
+        kept = folder / "applications" / approved["id"]
+        assert sorted(p.name for p in kept.iterdir()) == ["pre-contract.html", "pre-contract.pdf"]
+        assert (
+            pre_contract(api, approved["id"])["contentHash"]
+            == hashlib.sha256((kept / "pre-contract.pdf").read_bytes()).hexdigest()
+        )
+        refused = declined(Api(client, minter), "USD")
+        assert sorted(p.name for p in (folder / "applications" / refused["id"]).iterdir()) == [
+            "decline-notice.html",
+            "decline-notice.pdf",
+        ]

@@ -5,6 +5,7 @@ from after 10 days (6.84 of interest), and the US plan that has no withdrawal pe
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_common.sigv4 import SigV4Auth
 from bnpl_credit.settings import LOCAL_MERCHANT_ACCESS_KEY_ID, LOCAL_MERCHANT_SECRET, PACKAGED_POLICY, Settings
+from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import Api, FakeScorer, make_order, new_key, score_result
 from botocore.credentials import Credentials
 from fastapi.testclient import TestClient
@@ -159,3 +161,35 @@ def test_withdrawing_from_pay_in_4_repays_what_is_left_of_the_principal(api: Api
     out = api.request("POST", f"/v1/plans/{plan['id']}/withdrawal", key=new_key()).json()
     assert out["interest"] == money(0, "EUR") and out["amountPaid"] == money(150_00, "EUR")
     assert out["plan"]["amountPaid"]["amount"] == 200_00 and out["plan"]["status"] == "COMPLETED"
+
+
+def test_withdrawing_after_paying_ahead_gives_the_excess_back(
+    api: Api, client: TestClient, clock: FixedClock, settings: Settings
+) -> None:
+    plan = twelve_months(api)
+    clock.advance(timedelta(days=1))
+    assert api.pay(plan["id"], 600_00).status_code == 201  # paid ahead
+    # the merchant takes 420.00 of the order back: 580.00 still financed, less than was paid, but the
+    # recomputed schedule still asks for the interest of the months to come, so the plan runs on
+    refunded = merchant_refund(client, {"planId": plan["id"], "amount": money(420_00, "EUR"), "reason": "part"})
+    assert refunded.status_code == 201, refunded.text
+    before = api.request("GET", f"/v1/plans/{plan['id']}").json()
+    assert before["status"] == "ACTIVE" and before["amountPaid"]["amount"] == 600_00
+    clock.advance(timedelta(days=9))
+    response = api.request("POST", f"/v1/plans/{plan['id']}/withdrawal", key=new_key())
+    assert response.status_code == 201, response.text
+    out = response.json()
+    # 580.00 still financed x 24.99 % x 10 / 365 = 3.970..., rounded down: 3.97; 600.00 was paid
+    assert out["principal"] == money(580_00, "EUR") and out["interest"] == money(3_97, "EUR")
+    assert out["amountPaid"] == money(0, "EUR") and out["returnedToShopper"] == money(16_03, "EUR")
+    after = out["plan"]
+    assert after["status"] == "COMPLETED" and after["amountOutstanding"]["amount"] == 0
+    assert after["amountPaid"]["amount"] == 583_97  # what withdrawing costs, no more
+    assert after["interestCharged"]["amount"] == 3_97 and after["returnedToShopper"]["amount"] == 16_03
+    store = SqliteStore(Path(settings.credit_db_path))  # the app's own file: the ledger adds up as stored
+    stored = asyncio.run(store.get_plan(api.sub, plan["id"]))
+    assert stored is not None
+    payments = asyncio.run(store.list_payments(api.sub, plan["id"]))
+    refunds = asyncio.run(store.list_refunds(api.sub, plan["id"]))
+    stored.check_invariants(payments, refunds)
+    assert sum(r.returned_to_shopper for r in refunds) == after["returnedToShopper"]["amount"]

@@ -41,6 +41,27 @@ def test_directive_annex_iii_examples(
         assert aprc(drawdowns, repayments, interval=Interval.DAYS, decimals=2) == Decimal(two_decimals), name
 
 
+# -- Test vectors: Regulation Z (12 CFR 1026), Appendix J (c), "Examples for the actuarial method":
+# the single-advance examples whose periods are all regular (monthly from 10 January 1978, the
+# first payment on 10 February), with the appendix's own amounts and rates. The platform's US
+# plans are regular monthly (or interest-free), so these are the examples that apply to them.
+APPENDIX_J = [
+    # (c)(1)(i) monthly payments, regular first period: 5 000.00, 24 x 230.00
+    ("(c)(1)(i)", 5_000_00, [230_00] * 24, "9.69"),
+    # (c)(2)(i) regular first period, irregular first payment: 250.00, then 23 x 230.00
+    ("(c)(2)(i)", 5_000_00, [250_00] + [230_00] * 23, "10.08"),
+    # (c)(3)(i) regular first period, irregular final payment: 23 x 230.00, then 280.00
+    ("(c)(3)(i)", 5_000_00, [230_00] * 23 + [280_00], "10.50"),
+    # (c)(4)(i) irregular first and final payments: 250.00, 22 x 230.00, 280.00
+    ("(c)(4)(i)", 5_000_00, [250_00] + [230_00] * 22 + [280_00], "10.90"),
+]
+
+
+@pytest.mark.parametrize(("example", "amount", "payments", "apr"), APPENDIX_J, ids=[e[0] for e in APPENDIX_J])
+def test_regulation_z_appendix_j_examples(example: str, amount: int, payments: list[int], apr: str) -> None:
+    assert regulation_z_apr(amount, payments, periods_per_year=12) == Decimal(apr), example
+
+
 def test_the_first_example_counts_546_days_as_one_year_and_181_days() -> None:
     assert years_between(date(1994, 1, 1), date(1995, 7, 1), Interval.DAYS) == pytest.approx(1 + 181 / 365)
 

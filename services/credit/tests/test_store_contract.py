@@ -714,6 +714,33 @@ def test_early_payoff_and_withdrawal_are_stored_with_their_rebates(store: Credit
     run(scenario())
 
 
+def test_a_withdrawal_after_paying_ahead_stores_what_it_gives_back(store: CreditStore) -> None:
+    """Paid ahead, then a merchant refund left less financed than was paid: withdrawing gives the
+    excess back, recorded as a return of no principal; the ledger adds up on both adapters."""
+
+    async def scenario() -> None:
+        h = Harness(store)
+        app = await h.apply("cleo", planType="MONTHLY_6", amount={"amount": 60_000, "currency": "EUR"})
+        plan = await h.confirm("cleo", app["id"])
+        assert plan["financeCharge"]["amount"] > 0
+        h.clock.advance(timedelta(days=1))
+        await h.pay("cleo", plan["id"], 36_000)
+        await h.refund(plan["id"], 24_500)  # 355.00 still financed, 360.00 paid
+        assert (await h.check_plan("cleo", plan["id"])).status.value == "ACTIVE"
+        h.clock.advance(timedelta(days=4))
+        out = await plans.withdraw(store, MARKETS, h.clock, "cleo", plan_id=plan["id"], idempotency_key=new_key())
+        cost = 35_500 + out.body["interest"]["amount"]
+        assert out.body["amountPaid"]["amount"] == 0 and out.body["returnedToShopper"]["amount"] == 36_000 - cost
+        withdrawn = await h.check_plan("cleo", plan["id"])  # payments and refunds as stored
+        totals = withdrawn.totals()
+        assert withdrawn.status.value == "COMPLETED" and totals.amount_paid == cost
+        assert totals.returned_to_shopper >= 36_000 - cost
+        returns = [r for r in await store.list_refunds("cleo", plan["id"]) if r.amount == 0]
+        assert [(r.returned_to_shopper, r.by) for r in returns] == [(36_000 - cost, "shopper")]
+
+    run(scenario())
+
+
 def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_path: Path) -> None:
     async def scenario() -> None:
         from bnpl_credit.applications.disclosure import Documents, pre_contract
@@ -723,7 +750,7 @@ def test_the_accepted_document_is_stored_with_the_plan(store: CreditStore, tmp_p
         settings = DocumentSettings(bnpl_env="test", documents_dir=str(tmp_path / "documents"))
         docs = Documents(document_renderer(settings), document_store(settings, h.clock), settings.link_ttl)
         app = await h.apply("ana", planType="MONTHLY_3", amount={"amount": 30_000, "currency": "EUR"})
-        pc = await pre_contract(store, docs, MARKETS, "ana", application_id=app["id"])
+        pc = await pre_contract(store, docs, MARKETS, "ana", application_id=app["id"], today=h.clock.now().date())
         stored = await confirming.confirm_application(
             store,
             MARKETS,

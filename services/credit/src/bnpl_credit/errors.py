@@ -84,6 +84,13 @@ class DocumentMismatch(Conflict):
     error_type = "DocumentMismatch"
 
 
+class DocumentOutdated(DocumentMismatch):
+    """The accepted document shows the due dates of another day than the confirmation's: the
+    shopper reads and accepts today's (``precontractInformation``) and confirms again."""
+
+    error_type = "DocumentOutdated"
+
+
 class DocumentsUnavailable(AppError):
     """Documents cannot be rendered by this process (its fonts are missing): nothing is confirmed
     that needs one."""

@@ -143,7 +143,12 @@ def build_documents(settings: DocumentSettings, clock: Clock) -> Documents:
     except FileNotFoundError as exc:
         logging.getLogger("bnpl.credit.documents").warning("documents cannot be rendered", extra={"reason": str(exc)})
         renderer = None
-    return Documents(renderer=renderer, store=document_store(settings, clock), link_ttl=settings.link_ttl)
+    return Documents(
+        renderer=renderer,
+        store=document_store(settings, clock),
+        link_ttl=settings.link_ttl,
+        prerender=settings.document_prerender,
+    )
 
 
 def document_gate(settings: Settings) -> ServiceGate:

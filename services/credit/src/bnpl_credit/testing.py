@@ -152,8 +152,17 @@ class Api:
         assert body["status"] == "APPROVED", body
         return body
 
-    def confirm(self, application_id: str, key: str | None = None) -> httpx.Response:
-        return self.request("POST", f"/v1/applications/{application_id}/confirm", key=key or new_key())
+    def accepted_hash(self, application_id: str) -> str | None:
+        """The content hash of the approval's pre-contract document, as a shopper accepts it
+        (None when there is none to read: not this caller's, not an approval)."""
+        r = self.request("GET", f"/v1/applications/{application_id}/pre-contract")
+        return str(r.json()["contentHash"]) if r.status_code == 200 else None
+
+    def confirm(self, application_id: str, key: str | None = None, *, accept: bool = True) -> httpx.Response:
+        """Confirm, accepting the pre-contract document first (every market requires it)."""
+        accepted = self.accepted_hash(application_id) if accept else None
+        body = {"acceptedDocumentHash": accepted} if accepted else None
+        return self.request("POST", f"/v1/applications/{application_id}/confirm", key=key or new_key(), json=body)
 
     def pay(self, plan_id: str, amount: int, *, key: str | None = None, currency: str = "EUR") -> httpx.Response:
         return self.request(

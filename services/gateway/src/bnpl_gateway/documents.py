@@ -45,6 +45,9 @@ class Withdrawal:
     interest: Money = strawberry.field(description="Interest at the borrowing rate for the days used.")
     days: int = strawberry.field(description="The days the credit was used.")
     amount_paid: Money = strawberry.field(description="Taken now: principal + interest - what was already paid.")
+    returned_to_shopper: Money = strawberry.field(
+        description="Paid beyond principal + interest (paying ahead): given back to the shopper."
+    )
     plan: PaymentPlan
 
 

@@ -888,6 +888,11 @@ function viewApproved(application) {
         saveFlow(flow);
         return viewConfirmed(confirmPlan);
       } catch (error) {
+        if (error instanceof ApiError && error.type === "DocumentOutdated") {
+          await disclosure.reload(); // a new day: the plan's dates count from today
+          disclosure.focus();
+          return announce("The due dates now count from today: read the updated information and accept it again.", "warning");
+        }
         if (error instanceof ApiError && error.type === "InvalidApplicationState") {
           delete flow.applicationId;
           saveFlow(flow);

@@ -33,7 +33,9 @@ export function documentNodes(html) {
 
 /**
  * The pre-contract panel of an approval: loads the document, shows it, asks for acceptance.
- * Returns { element, accepted(), hash(), focus() }; ``onChange`` runs when the box is ticked.
+ * Returns { element, accepted(), hash(), focus(), reload() }; ``onChange`` runs when the box is
+ * ticked. ``reload()`` reads the document again and clears the box: a confirmation on another day
+ * than the decision has other due dates (the server answers DocumentOutdated).
  */
 export function precontractPanel(api, applicationId, onChange = () => {}) {
   const state = { document: null };
@@ -50,7 +52,7 @@ export function precontractPanel(api, applicationId, onChange = () => {}) {
     h("div", { class: "accept" }, box, label),
   );
   box.addEventListener("change", () => onChange(box.checked));
-  api
+  const load = () => api
     .request(Q.PRECONTRACT, { id: applicationId })
     .then(({ precontractInformation: doc }) => {
       state.document = doc;
@@ -70,11 +72,18 @@ export function precontractPanel(api, applicationId, onChange = () => {}) {
     .catch(() => {
       body.replaceChildren(h("p", { class: "notice error" }, "The pre-contract information could not be loaded. Reload the page to try again."));
     });
+  load();
   return {
     element,
     accepted: () => box.checked && state.document !== null,
     hash: () => (state.document ? state.document.contentHash : null),
     focus: () => box.focus(),
+    reload: () => {
+      state.document = null;
+      box.checked = false;
+      box.disabled = true;
+      return load();
+    },
   };
 }
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from bnpl_credit.applications import disclosure
-from bnpl_credit.deps import AppDocuments, CurrentCustomer, CurrentMarkets, Store
+from bnpl_credit.deps import AppClock, AppDocuments, CurrentCustomer, CurrentMarkets, Store
 from bnpl_credit.disclosures.local import LinkRefused, LocalDocumentStore
 from bnpl_credit.disclosures.store import DocumentNotFound
 from bnpl_credit.schemas import CamelModel
@@ -68,10 +68,17 @@ class DocumentList(CamelModel):
     responses={404: {"description": "Not found"}, 409: {"description": "Not an approval"}},
 )
 async def pre_contract(
-    application_id: str, customer: CurrentCustomer, store: Store, documents: AppDocuments, markets: CurrentMarkets
+    application_id: str,
+    customer: CurrentCustomer,
+    store: Store,
+    documents: AppDocuments,
+    markets: CurrentMarkets,
+    clock: AppClock,
 ) -> PreContractOut:
-    """The market's pre-contract information of an approval, to read and accept before confirming."""
-    pc = await disclosure.pre_contract(store, documents, markets, customer.sub, application_id=application_id)
+    """The market's pre-contract information of an approval (the schedule of a confirmation today), to accept."""
+    pc = await disclosure.pre_contract(
+        store, documents, markets, customer.sub, application_id=application_id, today=clock.now().date()
+    )
     return PreContractOut(
         application_id=pc.application_id,
         kind=pc.name,

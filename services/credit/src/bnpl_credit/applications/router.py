@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from bnpl_common.errors import ERROR_RESPONSES, ValidationFailed
-from fastapi import APIRouter, Query, Request
+from bnpl_common.idempotency import StoredResponse
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.applications import deciding, holds, queries
+from bnpl_credit.applications import deciding, disclosure, holds, queries
 from bnpl_credit.applications.profile_trust import check_profile_signature
 from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, ApplyInput, CreditApplication
 from bnpl_credit.checkouts import shopper
@@ -46,34 +47,54 @@ async def apply_for_credit(
     engine: Engine,
     clock: AppClock,
     config: CheckoutSettings,
+    documents: AppDocuments,
+    markets: CurrentMarkets,
+    background: BackgroundTasks,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Decide a credit application for the order of the caller's checkout session."""
+    stored = await _decide(request, body, customer.sub, store, engine, clock, config, idempotency_key)
+    decided = stored.body
+    if stored.status_code == 201 and decided.get("status") in ("APPROVED", "DECLINED") and decided.get("id"):
+        # its document is rendered once the answer is sent: the page's first read finds it stored
+        background.add_task(disclosure.prepare, store, documents, markets, customer.sub, str(decided["id"]))
+    return JSONResponse(decided, status_code=stored.status_code)
+
+
+async def _decide(
+    request: Request,
+    body: ApplyInput,
+    sub: str,
+    store: Store,
+    engine: Engine,
+    clock: AppClock,
+    config: CheckoutSettings,
+    idempotency_key: str | None,
+) -> StoredResponse:
     check_profile_signature(request.app.state.profile_verifier, await request.json(), body.profile_signature)
     finance_review = request.app.state.finance_review
     if body.order is not None:  # legacy: the order as the checkout link carried it
         if body.checkout_token is not None or body.plan_type is not None:
             raise ValidationFailed("give checkoutToken and planType, or order, not both", field="order")
         legacy = ApplicationInput(order=body.order, profile=body.profile, profile_signature=body.profile_signature)
-        stored = await deciding.apply_for_credit(
+        return await deciding.apply_for_credit(
             store,
             engine,
             clock,
-            customer.sub,
+            sub,
             body=legacy,
             idempotency_key=idempotency_key,
             finance_review=finance_review,
         )
-        return JSONResponse(stored.body, status_code=stored.status_code)
     if body.checkout_token is None:
         raise ValidationFailed("checkoutToken is required", field="checkoutToken")
     if body.plan_type is None:
         raise ValidationFailed("planType is required", field="planType")
-    stored = await shopper.apply_with_checkout(
+    return await shopper.apply_with_checkout(
         store,
         engine,
         clock,
-        customer.sub,
+        sub,
         token=body.checkout_token,
         plan_type=body.plan_type,
         profile=body.profile,
@@ -82,7 +103,6 @@ async def apply_for_credit(
         config=config,
         finance_review=finance_review,
     )
-    return JSONResponse(stored.body, status_code=stored.status_code)
 
 
 @router.get("", response_model=ApplicationPage)

@@ -18,10 +18,14 @@ class KeptDocument:
     html: StoredDocument
 
 
-async def keep(store: DocumentStore, document: RenderedDocument, *, subject: str) -> KeptDocument:
+async def keep(
+    store: DocumentStore, document: RenderedDocument, *, subject: str, name: str | None = None
+) -> KeptDocument:
     """Stores the PDF and the HTML page of ``document`` under ``subject`` (``plans/<planId>``,
-    ``applications/<applicationId>``). Keeping the same document again is a no-op; keeping a
-    different one where one is kept raises ``DocumentConflict``: what was accepted stays."""
-    pdf = await store.put(document_key(subject, document.kind.value, "pdf"), document.pdf)
-    html = await store.put(document_key(subject, document.kind.value, "html"), document.html.encode())
+    ``applications/<applicationId>``) as ``name`` (default: its kind). Keeping the same document
+    again is a no-op; keeping a different one where one is kept raises ``DocumentConflict``:
+    what was accepted stays."""
+    name = name or document.kind.value
+    pdf = await store.put(document_key(subject, name, "pdf"), document.pdf)
+    html = await store.put(document_key(subject, name, "html"), document.html.encode())
     return KeptDocument(kind=document.kind, pdf=pdf, html=html)

@@ -65,6 +65,9 @@ class OfferDisclosure:
     borrowing_rate_basis_points: int  # the fixed nominal (borrowing) rate a year
     installments: tuple[Payment, ...]
     rate: DisclosedRate
+    # a checkout session's plan starts at the merchant's first capture (the order ships): the
+    # dates shown are those of an order shipped on ``start``, and the document says so
+    starts_at_shipment: bool = False
 
     def __post_init__(self) -> None:
         _check_text("reference", self.reference, limit=100)
@@ -135,6 +138,7 @@ def disclose_offer(
     amount_financed: int,
     borrowing_rate_basis_points: int,
     installments: Sequence[Payment],
+    starts_at_shipment: bool = False,
 ) -> OfferDisclosure:
     """An :class:`OfferDisclosure` whose annual rate is computed the way ``market`` requires."""
     rate = disclosed_rate(
@@ -157,6 +161,7 @@ def disclose_offer(
         borrowing_rate_basis_points=borrowing_rate_basis_points,
         installments=tuple(installments),
         rate=rate,
+        starts_at_shipment=starts_at_shipment,
     )
 
 

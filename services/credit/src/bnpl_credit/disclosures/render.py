@@ -8,6 +8,7 @@ on for every template, so a merchant's name or a reason can never inject markup.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +85,8 @@ class DocumentRenderer:
                 )
         self._fonts = fonts
         self._env = _environment()
+        # fpdf2 subsets the font with fontTools, which logs some thirty INFO lines per document
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     def pre_contract(self, offer: OfferDisclosure) -> RenderedDocument:
         """The pre-contract information the market requires for ``offer``."""

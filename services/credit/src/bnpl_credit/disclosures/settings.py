@@ -41,6 +41,8 @@ class DocumentSettings(CommonSettings):
     # TrueType faces embedded in every PDF: Debian's fonts-dejavu-core in the credit image
     document_font: str = str(DEJAVU / "DejaVuSans.ttf")
     document_bold_font: str = str(DEJAVU / "DejaVuSans-Bold.ttf")
+    # render a decision's document right after answering it (0.1-0.2 s of CPU, off the response)
+    document_prerender: bool = True
 
     @model_validator(mode="after")
     def _check_store(self) -> DocumentSettings:

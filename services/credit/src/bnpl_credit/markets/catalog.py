@@ -113,8 +113,10 @@ class Disclosures(_Frozen):
     pre_contract: str = Field(min_length=1)
     decline_notice: str = Field(min_length=1)
     human_review_right: bool
-    # confirming needs the shopper's acceptance of the pre-contract document (its content hash)
-    acceptance_required: bool = False
+    # confirming needs the shopper's acceptance of the pre-contract document (its content hash):
+    # each market's law wants the information given before the contract is made (EU 2023/2225
+    # Art. 10, UK CCA s. 55, US Reg Z 1026.17(b)), and the acceptance proves it was; on by default
+    acceptance_required: bool = True
     # how a declined shopper asks for a person to review the decision (EU, UK)
     human_review: str | None = Field(default=None, min_length=1)
     # Regulation B 1002.9(b)(1): the federal agency that administers ECOA compliance for this

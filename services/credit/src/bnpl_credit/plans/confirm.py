@@ -173,7 +173,12 @@ async def confirm_application(
         kept: tuple[PlanDocument, ...] = ()
         if documents is not None:
             accepted = await accepted_document(
-                documents, application, market_of(markets, application), accepted_document_hash
+                documents,
+                application,
+                market_of(markets, application),
+                accepted_document_hash,
+                today=now.date(),
+                from_checkout=session is not None,
             )
             kept = (accepted,) if accepted is not None else ()
         opened = open_confirmed_plan(application, markets, now=now, authorize_only=session is not None, documents=kept)

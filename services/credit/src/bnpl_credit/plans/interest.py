@@ -81,12 +81,14 @@ def refund_recomputation(plan: Plan, amount: int, today: date) -> Recomputation 
 @dataclass(frozen=True, slots=True)
 class WithdrawalTerms:
     """What withdrawing costs today: the principal still financed and the interest for the
-    days used, less what was already paid."""
+    days used, less what was already paid (``to_pay``), or what was paid beyond it, given back
+    (``to_return``)."""
 
     principal: int
     interest: int
     days: int
     to_pay: int
+    to_return: int = 0
 
 
 def withdrawal_terms(plan: Plan, market: Market, today: date) -> WithdrawalTerms:
@@ -108,16 +110,16 @@ def withdrawal_terms(plan: Plan, market: Market, today: date) -> WithdrawalTerms
     charged = interest.withdrawal_interest(principal, plan.terms.apr_basis_points, drawn=drawn, repaid=today)
     totals = plan.totals()
     to_pay = principal + charged - totals.amount_paid
-    if to_pay < 0:
-        # paid more than principal and interest: giving it back needs a return the ledger
-        # records only for refunds; never the case within the period without a prepayment
-        raise WithdrawalNotAllowed("more was paid than withdrawing costs; contact us", field="planId")
+    if to_pay < 0:  # paid ahead (and a refund lowered the principal): the excess goes back
+        return WithdrawalTerms(principal, charged, days, 0, to_return=-to_pay)
     return WithdrawalTerms(principal, charged, days, min(to_pay, totals.amount_outstanding))
 
 
-def withdraw(plan: Plan, terms: WithdrawalTerms, today: date) -> tuple[Allocation, ...]:
-    """Pay ``terms.to_pay``, cancel everything else still owed, mark the plan withdrawn."""
+def withdraw(plan: Plan, terms: WithdrawalTerms, today: date) -> tuple[tuple[Allocation, ...], tuple[Allocation, ...]]:
+    """Pay ``terms.to_pay``, cancel everything else still owed, give back ``terms.to_return``,
+    mark the plan withdrawn. The payment's allocations and the returns."""
     allocations = plan.take_payment(terms.to_pay, plan.currency, today) if terms.to_pay else ()
     plan.cancel_interest(plan.totals().amount_outstanding, today)
+    returns = plan.give_back(terms.to_return, today) if terms.to_return else ()
     plan.mark_withdrawn(today)
-    return allocations
+    return allocations, returns

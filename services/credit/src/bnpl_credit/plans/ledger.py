@@ -433,6 +433,24 @@ class Plan:
         self._check_balances()
         return tuple(sorted(rebates, key=lambda a: a.sequence))
 
+    def give_back(self, amount: int, today: date) -> tuple[Allocation, ...]:
+        """Of what was paid, ``amount`` was more than the plan costs (a withdrawal after paying
+        ahead): it is cancelled off paid installments, last first, and returned to the shopper.
+        Only once nothing is owed; at most what was paid."""
+        if self.totals().amount_outstanding != 0 or not 0 <= amount <= self.totals().amount_paid:
+            raise LedgerInvariantBroken("only a settled plan gives back, at most what was paid")
+        left = amount
+        returns = []
+        for n in reversed(range(len(self._installments))):
+            inst = self._installments[n]
+            take = min(inst.net_paid, left)
+            if take > 0:
+                self._installments[n] = replace(inst, rebated=inst.rebated + take, returned=inst.returned + take)
+                returns.append(Allocation(inst.sequence, take))
+                left -= take
+        self._check_balances()
+        return tuple(sorted(returns, key=lambda a: a.sequence))
+
     def mark_withdrawn(self, today: date) -> None:
         """Record the shopper's withdrawal; the plan must already be settled."""
         if self.totals().amount_outstanding != 0:

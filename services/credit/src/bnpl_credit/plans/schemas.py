@@ -183,6 +183,7 @@ class Withdrawal(CamelModel):
     interest: Money = Field(description="interest at the borrowing rate for the days used")
     days: int = Field(description="days the credit was used")
     amount_paid: Money = Field(description="taken now: principal + interest - what was already paid")
+    returned_to_shopper: Money = Field(description="paid beyond principal + interest: given back to the shopper")
     plan: PaymentPlan
 
     @classmethod
@@ -195,5 +196,6 @@ class Withdrawal(CamelModel):
             interest=Money.of(terms.interest, currency),
             days=terms.days,
             amount_paid=Money.of(terms.to_pay, currency),
+            returned_to_shopper=Money.of(terms.to_return, currency),
             plan=plan,
         )

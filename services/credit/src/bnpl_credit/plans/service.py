@@ -15,7 +15,7 @@ from bnpl_credit.plans import interest
 from bnpl_credit.plans.changes import PlanChange, PlanChangeStore, change_plan_once
 from bnpl_credit.plans.events import completion, installments_late, payment_applied
 from bnpl_credit.plans.ledger import late_fee_terms
-from bnpl_credit.plans.model import Payment, PaymentSource
+from bnpl_credit.plans.model import Payment, PaymentSource, Refund
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
 from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PayoffQuote, PlanList, Withdrawal
@@ -125,7 +125,7 @@ async def withdraw(
             raise PlanNotFound("no such plan", field="planId")
         marked = plan.mark_late(today, late_fee_terms(markets, plan))
         terms = interest.withdrawal_terms(plan, market, today)
-        allocations = interest.withdraw(plan, terms, today)
+        allocations, returns = interest.withdraw(plan, terms, today)
         payments = []
         if terms.to_pay:
             payments.append(
@@ -140,12 +140,34 @@ async def withdraw(
                     allocations=allocations,
                 )
             )
+        # paid beyond what withdrawing costs: given back, recorded as a return (no principal refunded)
+        given_back = [
+            Refund(
+                id=str(uuid.uuid4()),
+                customer_id=plan.customer_id,
+                plan_id=plan.id,
+                merchant_id=plan.terms.merchant_id,
+                order_reference=plan.terms.order_reference,
+                amount=0,
+                currency=plan.currency,
+                reason="withdrawal: paid beyond what withdrawing costs, given back",
+                full=False,
+                credits=(),
+                returned_to_shopper=sum(a.amount for a in returns),
+                plan_status=plan.status,
+                amount_outstanding=0,
+                created_at=now,
+                by="shopper",
+            )
+            for _ in returns[:1]
+        ]
         view = PaymentPlan.of(plan, today=today, grace_days=late_fee_terms(markets, plan).grace_days)
         return PlanChange(
             plan=plan,
             response=Withdrawal.of(terms, view, plan.currency).to_json(),
             events=[*installments_late(plan, marked, now), *(payment_applied(p, plan, now) for p in payments)],
             payments=payments,
+            refunds=given_back,
         )
 
     outcome = await change_plan_once(store, clock, scope=customer_id, key=key, request_fp=request_fp, build=build)
