@@ -34,7 +34,7 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants_of, order, poor_profile
+from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants, merchants_of, order, poor_profile
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -271,6 +271,75 @@ def test_four_eyes_the_same_person_cannot_approve_twice(stack: Stack, new_shoppe
     assert audit_actions(approver, case["id"]) == ["case.decided", "case.second_approval", "case.viewed"]
 
 
+def merchant_session(checkout_id: str) -> dict[str, Any]:
+    """The demo shop's view of one of its checkout sessions (the merchant API)."""
+    response = merchants().client("demo-shop").checkout(checkout_id)
+    assert response.status_code == 200, response.text
+    view: dict[str, Any] = response.json()
+    return view
+
+
+def webhook_types(checkout_id: str, timeout: float = 20.0) -> list[str]:
+    """The webhooks the demo shop has been sent for one session, oldest first, once the relay
+    has fanned out a review's outcome (``checkout.approved/declined/expired`` after ``referred``)."""
+    client = merchants().client("demo-shop")
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/v1/merchant/webhook-deliveries", limit=100)
+        assert response.status_code == 200, response.text
+        mine = [d for d in response.json()["items"] if d["checkoutId"] == checkout_id]
+        types = [d["eventType"] for d in sorted(mine, key=lambda d: d["createdAt"])]
+        if len(types) >= 2 or time.monotonic() > deadline:
+            return types
+        time.sleep(0.3)
+
+
+def held_in_case(reviewer: Shopper, application_id: str) -> int:
+    """What the decision of ``application_id`` saw held on the customer's line (approvals and referrals)."""
+    case = the_case(reviewer, application_id)
+    held: int = reviewer.ok(CASE, {"id": case["id"]})["reviewCase"]["decision"]["history"]["heldApprovals"]
+    return held
+
+
+def test_a_review_outcome_reaches_the_merchant_and_a_referral_holds_credit(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile())
+    reviewer = staff(stack, "reviewer")
+    first = apply(shopper, amount=20_000)
+    second = apply(shopper, amount=10_000)
+    assert first["status"] == second["status"] == "REFERRED"
+    assert merchant_session(first["checkoutId"])["status"] == "REFERRED"
+    # the first referral holds its amount while its case is open: the second decision saw it
+    assert held_in_case(reviewer, second["id"]) == 20_000
+
+    declined = reviewer.ok(
+        DECIDE,
+        {
+            "id": the_case(reviewer, first["id"])["id"],
+            "input": {"decision": "DECLINE", "reasons": ["AFFORDABILITY"]},
+            "key": uuid.uuid4().hex,
+        },
+    )["decideReview"]
+    assert declined["status"] == "DECLINED"
+    assert merchant_session(first["checkoutId"])["status"] == "DECLINED"
+    assert webhook_types(first["checkoutId"]) == ["checkout.referred", "checkout.declined"]
+    # the decline released the first hold; the second referral still holds
+    third = apply(shopper, amount=5_000)
+    assert held_in_case(reviewer, third["id"]) == 10_000
+
+    approved = reviewer.ok(
+        DECIDE,
+        {"id": the_case(reviewer, second["id"])["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex},
+    )["decideReview"]
+    assert approved["status"] == "APPROVED"
+    session = merchant_session(second["checkoutId"])
+    assert session["status"] == "APPROVED"
+    assert webhook_types(second["checkoutId"]) == ["checkout.referred", "checkout.approved"]
+    plan = shopper.ok(CONFIRM, {"id": second["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    assert plan["status"] == "AUTHORIZED"
+    assert merchant_session(second["checkoutId"])["status"] == "AUTHORIZED"
+
+
 # -- role separation, generated from the schema ------------------------------------------------
 
 
@@ -367,6 +436,8 @@ def test_an_undecided_case_expires_and_the_shopper_is_told(stack: Stack, new_sho
         assert expired, "the sweeper did not expire the case"
         after = shopper.ok(APP_WITH_REVIEW, {"id": app["id"]})["application"]
         assert after["applicationStatus"] == "EXPIRED" and after["reviewStatus"]["status"] == "EXPIRED"
+        assert merchant_session(app["checkoutId"])["status"] == "EXPIRED"
+        assert webhook_types(app["checkoutId"]) == ["checkout.referred", "checkout.expired"]
         late = reviewer.error(DECIDE, {"id": case["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex})
         assert late["errorType"] == "InvalidCaseState"
         assert any("closed" in body for body in sms_to(stack, profile["phoneNumber"]))

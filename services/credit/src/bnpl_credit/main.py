@@ -200,7 +200,11 @@ def create_app(
         authorization_ttl=timedelta(days=settings.authorization_ttl_days),
     )
     review_settings = review_settings or ReviewSettings()
-    review_rules = ReviewRules(ttl=review_settings.ttl, four_eyes_amount=review_settings.review_four_eyes_amount)
+    review_rules = ReviewRules(
+        ttl=review_settings.ttl,
+        four_eyes_amount=review_settings.review_four_eyes_amount,
+        gateway_url=checkout_config.gateway_url,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from bnpl_common.idempotency import StoredResponse
 from bnpl_credit.applications.model import Application, ApplicationStatus
 from bnpl_credit.applications.ports import Reservation
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.reviews.model import CaseStatus, ReviewCase, ReviewDecision
@@ -47,6 +48,7 @@ class ApplicationChange:
     at: datetime  # when the outcome was decided
     reservation: Reservation | None = None  # an approval reserves on the credit line
     claim_order: bool = False  # an approval claims the merchant order until its hold ends
+    checkout: CheckoutWrite | None = None  # the application's checkout session moves with it
 
 
 class CaseAlreadyOpen(Exception):

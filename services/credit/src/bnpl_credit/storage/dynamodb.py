@@ -320,9 +320,9 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         account = Account(int(acc["creditLimit"]), acc["currency"], int(acc["version"])) if acc else None
         apps = await self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :app)",
-            FilterExpression="#status = :approved",
+            FilterExpression="#status IN (:approved, :referred)",  # a referral holds while under review
             ExpressionAttributeNames={"#status": "status"},
-            values={":pk": pk, ":app": "APP#", ":approved": "APPROVED"},
+            values={":pk": pk, ":app": "APP#", ":approved": "APPROVED", ":referred": "REFERRED"},
             ConsistentRead=True,
         )
         plans = await self._query(

@@ -22,6 +22,7 @@ from bnpl_common.timefmt import format_instant
 from bnpl_credit.applications.model import Application, ApplicationStatus
 from bnpl_credit.applications.ports import Reservation, ReservationConflict, order_taken
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
@@ -61,6 +62,8 @@ class DynamoReviews:
         def _event_puts(self, events: Sequence[Event]) -> list[TransactOp]: ...
 
         def _claim_put(self, application: Application, *, now: datetime, plan_id: str | None = None) -> TransactOp: ...
+
+        def checkout_ops(self, write: CheckoutWrite) -> list[TransactOp]: ...
 
         async def _transact_claiming(
             self,
@@ -155,6 +158,8 @@ class DynamoReviews:
                 values=values,
             )
         )
+        if change.checkout is not None:
+            ops += self.checkout_ops(change.checkout)
         return ops
 
     # -- writes -----------------------------------------------------------------------------

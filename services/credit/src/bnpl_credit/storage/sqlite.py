@@ -298,7 +298,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
             apps = tuple(
                 application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
-                    "SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'", (customer_id,)
+                    "SELECT doc FROM applications WHERE customer_id = ? AND status IN ('APPROVED', 'REFERRED')",
+                    (customer_id,),
                 )
             )
             plans = tuple(

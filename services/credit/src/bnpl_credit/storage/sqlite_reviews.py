@@ -19,6 +19,7 @@ from bnpl_common.timefmt import format_instant
 from bnpl_credit.applications.model import Application
 from bnpl_credit.applications.ports import Reservation, ReservationConflict
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
@@ -94,6 +95,8 @@ class SqliteReviews:
             self, conn: sqlite3.Connection, application: Application, *, now: datetime, plan_id: str | None = None
         ) -> None: ...
 
+        def write_checkout(self, conn: sqlite3.Connection, write: CheckoutWrite) -> None: ...
+
     # -- writes -----------------------------------------------------------------------------
 
     @staticmethod
@@ -166,6 +169,8 @@ class SqliteReviews:
         )
         if moved.rowcount != 1:
             raise ConcurrentUpdate("the application changed meanwhile; try again", field="caseId")
+        if change.checkout is not None:
+            self.write_checkout(conn, change.checkout)
 
     async def open_case(
         self,
