@@ -34,7 +34,16 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants, merchants_of, order, poor_profile
+from tests.journey import (
+    APPLICATION_FIELDS,
+    APPLY,
+    good_profile,
+    merchants,
+    merchants_of,
+    order,
+    poor_profile,
+    ship,
+)
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -340,6 +349,89 @@ def test_a_review_outcome_reaches_the_merchant_and_a_referral_holds_credit(stack
     assert merchant_session(second["checkoutId"])["status"] == "AUTHORIZED"
 
 
+LOOKUP = """query L($email: String, $phone: String, $app: ID, $plan: ID) {
+  customerLookup(email: $email, phone: $phone, applicationId: $app, planId: $plan) {
+  customerId email phoneNumber givenName familyInitial phoneVerified createdAt } }"""
+PROFILE = """query P($id: ID!, $reason: String!, $case: ID) {
+  customerProfile(customerId: $id, reason: $reason, caseId: $case) {
+  id email givenName familyName dateOfBirth phoneNumber address { line1 city } monthlyIncome { amount } } }"""
+OVERVIEW = """query O($id: ID!) { customerOverview(customerId: $id) { customerId
+  applications { id status decision amount { amount currency } merchantId planId }
+  plans { id status principal { amount } amountOutstanding { amount } } } }"""
+STAFF_PLAN = """query S($id: ID!) { staffPlan(planId: $id) { customerId
+  plan { id status principal { amount currency } amountPaid { amount } amountOutstanding { amount }
+         installments { sequence dueDate amount { amount } status } }
+  payments { id amount { amount currency } source createdAt allocations { sequence amount { amount } } }
+  refunds { id amount { amount currency } reason full createdAt } } }"""
+PROFILE_AUDIT = """query A($id: ID!) { profileAudit(customerId: $id) {
+  id at actor actorGroups action customerIds reason caseId details } }"""
+
+
+def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    profile = good_profile()
+    verified(shopper, stack, profile)
+    app = apply(shopper, amount=20_000)  # REFERRED: the model is switched off
+    reviewer, approver = staff(stack, "reviewer"), staff(stack, "approver")
+    case = the_case(reviewer, app["id"])
+    reviewer.ok(DECIDE, {"id": case["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex})
+    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    ship(app["checkoutId"])  # captured: the plan runs, its first part is paid
+    refund = merchants().client("demo-shop").refund(app["checkoutId"], 2_000, "EUR", key=uuid.uuid4().hex)
+    assert refund.status_code == 201, refund.text
+
+    # the lookup finds the customer by each of its keys, masked
+    found = {
+        key: reviewer.ok(LOOKUP, {key: value})["customerLookup"]
+        for key, value in (
+            ("email", shopper.email.upper()),
+            ("phone", profile["phoneNumber"]),
+            ("app", app["id"]),
+            ("plan", plan["id"]),
+        )
+    }
+    for key, matches in found.items():
+        assert [m["customerId"] for m in matches] == [shopper.sub], key
+    match = found["email"][0]
+    assert match["email"] != shopper.email and match["email"].endswith("@example.com")
+    assert match["phoneNumber"] != profile["phoneNumber"] and match["phoneNumber"][-3:] == profile["phoneNumber"][-3:]
+    assert match["givenName"] == profile["givenName"] and match["familyInitial"] == profile["familyName"][:1]
+    assert "familyName" not in match and "address" not in match
+    assert reviewer.ok(LOOKUP, {"app": "no-such-application"})["customerLookup"] == []
+    assert reviewer.error(LOOKUP, {"email": shopper.email, "phone": profile["phoneNumber"]})["errorType"] == (
+        "ValidationError"
+    )
+
+    # its business with the platform, and the plan's payments and refunds
+    overview = reviewer.ok(OVERVIEW, {"id": shopper.sub})["customerOverview"]
+    assert [a["id"] for a in overview["applications"]] == [app["id"]]
+    assert [p["id"] for p in overview["plans"]] == [plan["id"]]
+    seen = reviewer.ok(STAFF_PLAN, {"id": plan["id"]})["staffPlan"]
+    assert seen["customerId"] == shopper.sub and seen["plan"]["status"] == "ACTIVE"
+    assert len(seen["payments"]) == 1 and seen["payments"][0]["source"] == "CONFIRMATION"
+    assert [(r["amount"]["amount"], r["reason"]) for r in seen["refunds"]] == [(2_000, "returned")]
+    assert sum(i["amount"]["amount"] for i in seen["plan"]["installments"]) == seen["plan"]["principal"]["amount"]
+
+    # the full profile needs a reason, and says who asked
+    short = reviewer.error(PROFILE, {"id": shopper.sub, "reason": "x"})
+    assert short["errorInfo"]["field"] == "reason"
+    full = reviewer.ok(PROFILE, {"id": shopper.sub, "reason": "income check for the case", "case": case["id"]})
+    assert full["customerProfile"]["familyName"] == profile["familyName"]
+    assert full["customerProfile"]["phoneNumber"] == profile["phoneNumber"]
+
+    records = approver.ok(PROFILE_AUDIT, {"id": shopper.sub})["profileAudit"]
+    actions = [r["action"] for r in records]
+    assert actions == ["profile.viewed"] + ["profile.searched"] * 4
+    viewed = records[0]
+    assert viewed["reason"] == "income check for the case" and viewed["caseId"] == case["id"]
+    assert "operations" in viewed["actorGroups"] and viewed["customerIds"] == [shopper.sub]
+    assert shopper.email not in json.dumps(records) and profile["phoneNumber"] not in json.dumps(records)
+    credit_actions = [i["action"] for i in approver.ok(AUDIT, {"s": f"customer:{shopper.sub}"})["auditLog"]["items"]]
+    assert {"customer.viewed", "plan.viewed"} <= set(credit_actions)
+    plan_actions = [i["action"] for i in approver.ok(AUDIT, {"s": f"plan:{plan['id']}"})["auditLog"]["items"]]
+    assert plan_actions == ["plan.viewed"]
+
+
 # -- role separation, generated from the schema ------------------------------------------------
 
 
@@ -386,8 +478,13 @@ STAFF_ONLY = {
     "decideReview",
     "approveReview",
     "auditLog",
+    "customerLookup",
+    "customerOverview",
+    "customerProfile",
+    "staffPlan",
+    "profileAudit",
 }
-APPROVER_ONLY = {"approveReview", "auditLog"}
+APPROVER_ONLY = {"approveReview", "auditLog", "profileAudit"}
 
 
 def test_every_operation_refuses_the_other_side(stack: Stack, new_shopper) -> None:

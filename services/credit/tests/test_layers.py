@@ -92,6 +92,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.schemas",
             "checkouts.schemas",
             "reviews.schemas",
+            "staff.schemas",
         ],
     ),
     (
@@ -127,6 +128,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.notify",
             "reviews.service",
             "reviews.dashboard",
+            "staff.service",
         ],
     ),
     (
@@ -198,6 +200,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.settings",
             "reviews.deps",
             "reviews.router",
+            "staff.router",
         ],
     ),
 ]

@@ -62,6 +62,7 @@ from bnpl_credit.reviews.service import ReviewRules, expire_cases
 from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
+from bnpl_credit.staff.router import router as staff_reads_router
 from bnpl_credit.storage.factory import build_store
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.webhooks.router import router as webhooks_router
@@ -337,6 +338,7 @@ def create_app(
         checkout_sessions_router,
         documents_router,
         staff_router,
+        staff_reads_router,
     ):
         app.include_router(router)
     return app

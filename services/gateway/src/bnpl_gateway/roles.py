@@ -33,9 +33,22 @@ STAFF_GROUPS = frozenset({REVIEWER_GROUP, APPROVER_GROUP})
 
 # root fields for staff (snake-free GraphQL names); approver-only ones need operations-risk
 STAFF_FIELDS = frozenset(
-    {"reviewQueue", "reviewCase", "reviewReasons", "reviewDashboard", "decideReview", "approveReview", "auditLog"}
+    {
+        "reviewQueue",
+        "reviewCase",
+        "reviewReasons",
+        "reviewDashboard",
+        "decideReview",
+        "approveReview",
+        "auditLog",
+        "customerLookup",
+        "customerOverview",
+        "customerProfile",
+        "staffPlan",
+        "profileAudit",
+    }
 )
-APPROVER_FIELDS = frozenset({"approveReview", "auditLog"})
+APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit"})
 OPEN_FIELDS = frozenset({"__typename", "__schema", "__type"})
 
 

@@ -20,11 +20,12 @@ from bnpl_gateway.resolvers import Mutation as ShopperMutation
 from bnpl_gateway.resolvers import Query as ShopperQuery
 from bnpl_gateway.roles import RoleGuard
 from bnpl_gateway.staff import StaffMutation, StaffQuery
+from bnpl_gateway.staff_customers import StaffCustomerQuery
 
 log = logging.getLogger("bnpl.gateway.graphql")
 
 # the shopper's operations and the staff's, in one schema (roles.RoleGuard says who calls which)
-Query = merge_types("Query", (ShopperQuery, StaffQuery))
+Query = merge_types("Query", (ShopperQuery, StaffQuery, StaffCustomerQuery))
 Mutation = merge_types("Mutation", (ShopperMutation, StaffMutation))
 
 # What one document may cost, checked before anything runs (AppSync has limits of its kind).

@@ -1,0 +1,77 @@
+"""What staff see of a customer's business with the platform: no name, address or phone (those
+are the user service's, behind a reason)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bnpl_credit.applications.model import Application
+from bnpl_credit.plans.model import Payment as PaymentRecord
+from bnpl_credit.plans.schemas import Allocation, PaymentPlan
+from bnpl_credit.refunds.schemas import Refund
+from bnpl_credit.schemas import CamelModel, Money
+
+
+class Owner(CamelModel):
+    customer_id: str
+
+
+class ApplicationSummary(CamelModel):
+    id: str
+    status: str
+    decision: str
+    amount: Money
+    merchant_id: str
+    order_reference: str
+    plan_type: str
+    created_at: datetime
+    plan_id: str | None
+
+    @classmethod
+    def of(cls, app: Application, now: datetime) -> ApplicationSummary:
+        order = app.order
+        return cls(
+            id=app.id,
+            status=str(app.status_at(now)),
+            decision=str(app.decision),
+            amount=Money.of(order.amount, order.currency),
+            merchant_id=order.merchant_id,
+            order_reference=order.order_reference,
+            plan_type=order.plan_type,
+            created_at=app.created_at,
+            plan_id=app.plan_id,
+        )
+
+
+class CustomerOverview(CamelModel):
+    customer_id: str
+    applications: list[ApplicationSummary]
+    plans: list[PaymentPlan]
+
+
+class PaymentRow(CamelModel):
+    id: str
+    amount: Money
+    source: str
+    created_at: datetime
+    allocations: list[Allocation]
+
+    @classmethod
+    def of(cls, payment: PaymentRecord) -> PaymentRow:
+        currency = payment.currency
+        return cls(
+            id=payment.id,
+            amount=Money.of(payment.amount, currency),
+            source=payment.source.value,
+            created_at=payment.created_at,
+            allocations=[
+                Allocation(sequence=a.sequence, amount=Money.of(a.amount, currency)) for a in payment.allocations
+            ],
+        )
+
+
+class StaffPlan(CamelModel):
+    customer_id: str
+    plan: PaymentPlan
+    payments: list[PaymentRow]
+    refunds: list[Refund]
