@@ -24,8 +24,10 @@ from tests.journey import (
     CREATE_PROFILE,
     START_VERIFICATION,
     good_profile,
+    merchants,
     merchants_of,
     order,
+    ship,
 )
 from tests.ops_support import ModelSwitch, through_switch
 
@@ -177,3 +179,73 @@ def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: S
         {"id": application_id},
     )["application"]
     assert seen == {"status": "APPROVED", "applicationStatus": "APPROVED", "reviewStatus": {"status": "APPROVED"}}
+
+
+def approved_plan(stack: Stack) -> tuple[str, dict[str, Any]]:
+    """A referred shopper approved by staff (through the API), its plan confirmed, shipped and
+    partly refunded: (the shopper's e-mail, the plan)."""
+    assert stack.cognito is not None
+    shopper_token, application_id = referred_application(stack)
+    email = next(m["email"] for m in [gql(stack, shopper_token, "query { me { email } }", {})["me"]] if m.get("email"))
+    creds = json.loads((stack.data_dir / "local-staff.json").read_text())
+    tokens = {role: stack.cognito.access_token(c["email"], c["password"]) for role, c in creds.items()}
+    case = next(
+        c
+        for c in gql(stack, tokens["reviewer"], "query { reviewQueue(limit: 100) { items { id applicationId } } }", {})[
+            "reviewQueue"
+        ]["items"]
+        if c["applicationId"] == application_id
+    )
+    decide = (
+        "mutation D($id: ID!, $key: String!) {"
+        " decideReview(caseId: $id, input: {decision: APPROVE}, idempotencyKey: $key) { status } }"
+    )
+    gql(stack, tokens["reviewer"], decide, {"id": case["id"], "key": uuid.uuid4().hex})
+    approve = "mutation A($id: ID!, $key: String!) { approveReview(caseId: $id, idempotencyKey: $key) { status } }"
+    gql(stack, tokens["approver"], approve, {"id": case["id"], "key": uuid.uuid4().hex})
+    confirm = (
+        "mutation C($id: ID!, $key: String!) {"
+        " confirmPlan(applicationId: $id, idempotencyKey: $key) { id orderReference } }"
+    )
+    plan = gql(stack, shopper_token, confirm, {"id": application_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    checkout_id = gql(
+        stack, shopper_token, "query A($id: ID!) { application(id: $id) { checkoutId } }", {"id": application_id}
+    )["application"]["checkoutId"]
+    ship(checkout_id)
+    refund = (
+        merchants()
+        .client("demo-shop")
+        .refund(checkout_id, 2_000, "EUR", reason="one cup returned", key=uuid.uuid4().hex)
+    )
+    assert refund.status_code == 201, refund.text
+    return email, plan
+
+
+def test_a_reviewer_finds_a_customer_opens_the_profile_for_a_reason_and_a_plans_payments(
+    ops_stack: Stack, staff_factory: Any
+) -> None:
+    email, plan = approved_plan(ops_stack)
+    reviewer = staff_factory("reviewer")
+    reviewer.sign_in()
+    page = reviewer.page
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("heading", name="Customers").wait_for()
+    page.get_by_label("Find by").select_option("email")
+    page.get_by_label("Value").fill(email)
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=re.compile("^Open customer")).wait_for()
+    assert page.get_by_text(email).count() == 0  # masked
+    reviewer.shot("lookup")
+    page.get_by_role("link", name=re.compile("^Open customer")).click()
+    page.get_by_role("heading", name="Plans").wait_for()
+    reviewer.shot("customer")
+    page.get_by_label("Why do you need it? (recorded with your name)").fill("The shopper called about a refund.")
+    page.get_by_role("button", name="Open full profile").click()
+    page.get_by_role("heading", name="Profile").wait_for()
+    assert page.get_by_text(email).is_visible()
+    reviewer.shot("profile")
+    page.get_by_role("link", name=f"Open plan {plan['orderReference']}").click()
+    page.get_by_role("heading", name="Payments").wait_for()
+    assert page.get_by_text("one cup returned").is_visible()
+    assert page.get_by_role("cell", name="Confirmation").is_visible()
+    reviewer.shot("plan")

@@ -8,13 +8,15 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_common.jwt import Principal
 from bnpl_credit.applications.schemas import ProfileSnapshot
+from bnpl_credit.audit.model import AuditAction, plan_subject
 from bnpl_credit.checkouts import service as checkouts
 from bnpl_credit.checkouts import shopper
 from bnpl_credit.checkouts.config import CheckoutConfig
-from bnpl_credit.checkouts.schemas import CheckoutInput
+from bnpl_credit.checkouts.schemas import CaptureInput, CheckoutInput
 from bnpl_credit.credit_line.service import customer_history
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import load_policy
@@ -22,6 +24,7 @@ from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants import registry
 from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.plans import confirm as confirming
+from bnpl_credit.plans import waivers
 from bnpl_credit.reviews import service
 from bnpl_credit.reviews.roles import REVIEWER_GROUP
 from bnpl_credit.reviews.schemas import DecideInput
@@ -35,6 +38,7 @@ MARKETS = load_catalog()
 CONFIG = CheckoutConfig(gateway_url="http://gateway.test")
 RULES = ReviewRules(ttl=timedelta(hours=24), four_eyes_amount=30_000, gateway_url=CONFIG.gateway_url)
 REVIEWER = Principal("rev-1", "rev-1", "c", "t", (REVIEWER_GROUP,))
+APPROVER = Principal("apr-1", "apr-1", "c", "t", ("operations-risk",))
 
 
 class Shop:
@@ -164,5 +168,57 @@ def test_an_expired_case_expires_the_session_and_releases_the_hold(store: Credit
         assert await s.session_status(app["checkoutId"]) == "EXPIRED"
         assert await s.merchant_events(app["checkoutId"]) == ["checkout.expired", "checkout.referred"]
         assert await s.held("cy") == 0
+
+    run(scenario())
+
+
+def test_an_approver_waives_a_late_fee_with_its_audit_record_in_one_write(store: CreditStore) -> None:
+    async def scenario() -> None:
+        s = Shop(store)
+        app = await s.referred("di", 20_000)
+        await s.decide("di", app["id"], decision="APPROVE")
+        plan_json = await confirming.confirm_application(
+            store, MARKETS, s.clock, "di", application_id=app["id"], idempotency_key=new_key(), checkout_config=CONFIG
+        )
+        assert s.merchant is not None
+        await checkouts.capture(
+            store,
+            MARKETS,
+            s.clock,
+            s.merchant,
+            checkout_id=app["checkoutId"],
+            body=CaptureInput.model_validate({"amount": {"amount": 20_000, "currency": "EUR"}}),
+            idempotency_key=new_key(),
+            config=CONFIG,
+        )
+        plan_id = plan_json.body["id"]
+        s.clock.advance(timedelta(days=25))  # installment 2 is late, with its fee
+        key = new_key()
+
+        async def waive(installment: int | None, idempotency_key: str) -> dict[str, Any]:
+            stored = await waivers.waive_late_fee(
+                store,
+                MARKETS,
+                s.clock,
+                APPROVER,
+                plan_id=plan_id,
+                installment=installment,
+                reason="a hospital stay",
+                idempotency_key=idempotency_key,
+            )
+            return stored.body
+
+        body = await waive(2, key)
+        assert body["waived"] == [{"sequence": 2, "amount": {"amount": 500, "currency": "EUR"}}]
+        assert await waive(2, key) == body  # the retry is answered, nothing waived twice
+        plan = await store.find_plan(plan_id)
+        assert plan is not None and plan.installments[1].late_fee == 0 and plan.installments[1].late_on is not None
+        with pytest.raises(waivers.NoLateFee):
+            await waive(None, new_key())
+        [record] = await store.list_audit(plan_subject(plan_id), limit=5, after=None)
+        assert record.action is AuditAction.LATE_FEE_WAIVED and record.reason == "a hospital stay"
+        assert record.actor == "apr-1"
+        types = [str(e.type) for e in await store.pending_events(limit=1000) if e.data.get("planId") == plan_id]
+        assert "installment.late" in types and types.count("plan.late_fee_waived") == 1
 
     run(scenario())

@@ -46,9 +46,10 @@ STAFF_FIELDS = frozenset(
         "customerProfile",
         "staffPlan",
         "profileAudit",
+        "waiveLateFee",
     }
 )
-APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit"})
+APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit", "waiveLateFee"})
 OPEN_FIELDS = frozenset({"__typename", "__schema", "__type"})
 
 

@@ -215,3 +215,51 @@ class StaffCustomerQuery:
             params={"limit": limit},
         )
         return [build(ProfileAuditRecord, {**r, "details": json.dumps(r.get("details") or {})}) for r in data["items"]]
+
+
+@strawberry.type(description="A late fee taken off an installment.")
+class WaivedFee:
+    sequence: int
+    amount: Money
+
+
+@strawberry.type(description="The plan after a waiver, and what was waived.")
+class LateFeeWaiver:
+    plan: PaymentPlan
+    waived: list[WaivedFee]
+
+
+@strawberry.type
+class StaffCustomerMutation:
+    @strawberry.mutation(
+        description="Approvers: waive the unpaid late fee of one installment (installmentId: its sequence) "
+        "or of all, with a reason (audited with the change)."
+    )
+    async def waive_late_fee(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        reason: str,
+        idempotency_key: str,
+        installment_id: strawberry.ID | None = None,
+    ) -> LateFeeWaiver:
+        ctx = info.context
+        await ctx.ensure_live()  # it moves money: a revoked staff token moves none
+        body: dict[str, Any] = {"reason": reason}
+        if installment_id is not None:
+            if not str(installment_id).isdigit():
+                raise GatewayError(
+                    "ValidationError", "installmentId is an installment's sequence", info={"field": "installmentId"}
+                )
+            body["installment"] = int(installment_id)
+        data = await ctx.upstreams.credit.call(
+            "POST",
+            f"/v1/staff/plans/{_segment(plan_id, 'planId')}/late-fee-waivers",
+            token=ctx.token,
+            json=body,
+            idempotency_key=idempotency_key,
+            field_map={"installment": "installmentId", "reason": "reason"},
+        )
+        return LateFeeWaiver(
+            plan=build(PaymentPlan, data["plan"]), waived=[build(WaivedFee, w) for w in data["waived"]]
+        )

@@ -1,7 +1,8 @@
 // The operations console: staff sign in through Cognito (the checkout's own modules), then
 // work the review queue through the gateway's GraphQL API. Plain modules, no build step,
 // the same strict Content-Security-Policy as the checkout. Every view of a case is audited by
-// the service; the console shows no name, address or phone number: a review needs none.
+// the service; a case shows no name, address or phone number: a review needs none. Customer
+// lookups are masked and the full profile opens only with a reason (both recorded).
 
 import { Api, ApiError, SessionExpired } from "../checkout/api.js";
 import { AuthError, Cognito } from "../checkout/cognito.js";
@@ -42,6 +43,22 @@ const M_DECIDE = `mutation Decide($id: ID!, $input: ReviewDecisionInput!, $key: 
   decideReview(caseId: $id, input: $input, idempotencyKey: $key) { id status } }`;
 const M_APPROVE = `mutation Approve($id: ID!, $key: String!) {
   approveReview(caseId: $id, idempotencyKey: $key) { id status } }`;
+const Q_LOOKUP = `query Lookup($email: String, $phone: String, $app: ID, $plan: ID) {
+  customerLookup(email: $email, phone: $phone, applicationId: $app, planId: $plan) {
+    customerId email phoneNumber givenName familyInitial phoneVerified createdAt } }`;
+const MONEY = "{ amount currency }";
+const Q_OVERVIEW = `query Overview($id: ID!) { customerOverview(customerId: $id) { customerId
+  applications { id status decision amount ${MONEY} merchantId orderReference planType createdAt planId }
+  plans { id status planType merchantId orderReference principal ${MONEY} amountOutstanding ${MONEY} createdAt } } }`;
+const Q_PROFILE = `query Profile($id: ID!, $reason: String!) { customerProfile(customerId: $id, reason: $reason) {
+  id email givenName familyName dateOfBirth phoneNumber phoneVerified address { line1 line2 city postalCode country }
+  monthlyIncome ${MONEY} monthlyExpenses ${MONEY} housing employment employmentYears createdAt } }`;
+const Q_PLAN = `query StaffPlan($id: ID!) { staffPlan(planId: $id) { customerId
+  plan { id status planType merchantId orderReference principal ${MONEY} totalOfPayments ${MONEY} amountPaid ${MONEY}
+         amountOutstanding ${MONEY} lateFees ${MONEY} refunded ${MONEY} createdAt
+         installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} amountDue ${MONEY} lateFee ${MONEY} status } }
+  payments { id amount ${MONEY} source createdAt allocations { sequence amount ${MONEY} } }
+  refunds { id amount ${MONEY} reason full returnedToShopper ${MONEY} createdAt } } }`;
 
 function say(text, kind = "") {
   replace(status, text ? h("p", { class: `notice ${kind}` }, text) : null);
@@ -93,6 +110,7 @@ function renderNav() {
   replace(
     nav,
     h("a", { href: "#/queue" }, "Review queue"),
+    h("a", { href: "#/customers" }, "Customers"),
     h("a", { href: "#/dashboard" }, "Dashboard"),
     h("span", { class: "who" }, `${session.email} (${role})`),
     h("button", { class: "secondary", type: "button", onclick: signOut }, "Sign out"),
@@ -332,6 +350,145 @@ async function caseView(id) {
   );
 }
 
+// -- customers --------------------------------------------------------------------------------
+// A lookup shows masked matches; a customer's page shows their business with us (no personal
+// data); the full profile opens only with a reason, which the user service records.
+
+const LOOKUP_BY = [
+  ["email", "E-mail"],
+  ["phone", "Phone number (verified, +E.164)"],
+  ["app", "Application id"],
+  ["plan", "Plan id"],
+];
+
+function table(headings, rows) {
+  return h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))), h("tbody", {}, rows));
+}
+
+function customersView() {
+  const by = h("select", { id: "by" }, LOOKUP_BY.map(([value, text]) => h("option", { value }, text)));
+  const value = h("input", { id: "lookup-value", required: true, autocomplete: "off" });
+  const results = h("div", { id: "results" });
+  const form = h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    say("");
+    try {
+      const { customerLookup } = await api.request(Q_LOOKUP, { [by.value]: value.value.trim() });
+      replace(results, customerLookup.length
+        ? table(["Customer", "Name", "E-mail", "Phone", "Since", ""], customerLookup.map((m) => h("tr", {},
+          h("td", { class: "ref" }, m.customerId),
+          h("td", {}, `${m.givenName} ${m.familyInitial}.`),
+          h("td", {}, m.email || "none"),
+          h("td", {}, m.phoneNumber, m.phoneVerified ? "" : " (unverified)"),
+          h("td", {}, formatTime(m.createdAt)),
+          h("td", {}, h("a", { href: `#/customer/${m.customerId}`, "aria-label": `Open customer ${m.givenName} ${m.familyInitial}.` }, "Open")),
+        )))
+        : h("p", { class: "notice" }, "No customer found."));
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("label", { for: "by" }, "Find by"), by,
+  h("label", { for: "lookup-value" }, "Value"), value,
+  h("button", { type: "submit" }, "Find"),
+  h("p", { class: "muted" }, "Results are masked; every lookup is recorded."));
+  show(title("Customers"), form, results);
+}
+
+function profileForm(customerId, into) {
+  const reason = h("textarea", { id: "reason", required: true, minlength: 5 });
+  return h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const { customerProfile: p } = await api.request(Q_PROFILE, { id: customerId, reason: reason.value.trim() });
+      if (!p) return say("No profile for this customer.", "error");
+      const a = p.address;
+      replace(into, h("div", { class: "card" }, h("h2", {}, "Profile"), dl([
+        ["Name", `${p.givenName} ${p.familyName}`],
+        ["Born", p.dateOfBirth],
+        ["E-mail", p.email],
+        ["Phone", `${p.phoneNumber}${p.phoneVerified ? " (verified)" : ""}`],
+        ["Address", [a.line1, a.line2, `${a.postalCode} ${a.city}`, a.country].filter(Boolean).join(", ")],
+        ["Income / month", formatMoney(p.monthlyIncome)],
+        ["Expenses / month", formatMoney(p.monthlyExpenses)],
+        ["Housing", label(p.housing)],
+        ["Employment", `${label(p.employment)}, ${p.employmentYears} year(s)`],
+      ])));
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("h2", {}, "Full profile"),
+  h("label", { for: "reason" }, "Why do you need it? (recorded with your name)"), reason,
+  h("button", { type: "submit" }, "Open full profile"));
+}
+
+async function customerView(id) {
+  show(title("Customer"), h("p", { class: "loading" }, "Loading…"));
+  const mine = ++rendering;
+  const { customerOverview: o } = await api.request(Q_OVERVIEW, { id });
+  if (mine !== rendering) return;
+  const profile = h("div", {});
+  show(
+    title("Customer"),
+    h("p", { class: "muted" }, `Customer ${o.customerId}`),
+    h("div", { class: "card" }, h("h2", {}, "Plans"), o.plans.length
+      ? table(["Created", "Merchant", "Order", "Plan", "Principal", "Outstanding", "Status", ""], o.plans.map((p) => h("tr", {},
+        h("td", {}, formatTime(p.createdAt)), h("td", {}, p.merchantId), h("td", {}, p.orderReference), h("td", {}, label(p.planType)),
+        h("td", { class: "num" }, formatMoney(p.principal)), h("td", { class: "num" }, formatMoney(p.amountOutstanding)),
+        h("td", {}, badge(p.status)), h("td", {}, h("a", { href: `#/plan/${p.id}`, "aria-label": `Open plan ${p.orderReference}` }, "Open")))))
+      : h("p", {}, "No plans.")),
+    h("div", { class: "card" }, h("h2", {}, "Applications"), o.applications.length
+      ? table(["Created", "Merchant", "Order", "Amount", "Decision", "Status"], o.applications.map((a) => h("tr", {},
+        h("td", {}, formatTime(a.createdAt)), h("td", {}, a.merchantId), h("td", {}, a.orderReference),
+        h("td", { class: "num" }, formatMoney(a.amount)), h("td", {}, label(a.decision)), h("td", {}, badge(a.status)))))
+      : h("p", {}, "No applications.")),
+    profileForm(id, profile),
+    profile,
+  );
+}
+
+async function planView(id) {
+  show(title("Plan"), h("p", { class: "loading" }, "Loading…"));
+  const mine = ++rendering;
+  const { staffPlan: s } = await api.request(Q_PLAN, { id });
+  if (mine !== rendering) return;
+  if (!s) return show(title("Plan"), h("p", { class: "notice error" }, "No such plan."));
+  const p = s.plan;
+  const money = (m) => (m ? formatMoney(m) : "none");
+  show(
+    title(`Plan ${p.orderReference}`),
+    h("p", {}, h("a", { href: `#/customer/${s.customerId}` }, "Back to the customer")),
+    h("div", { class: "card" }, dl([
+      ["Status", badge(p.status)],
+      ["Merchant", p.merchantId],
+      ["Plan", label(p.planType)],
+      ["Principal", money(p.principal)],
+      ["Total of payments", money(p.totalOfPayments)],
+      ["Late fees", money(p.lateFees)],
+      ["Refunded", money(p.refunded)],
+      ["Paid", money(p.amountPaid)],
+      ["Outstanding", money(p.amountOutstanding)],
+    ])),
+    h("div", { class: "card" }, h("h2", {}, "Installments"), table(["#", "Due", "Amount", "Late fee", "Paid", "Due now", "Status"],
+      p.installments.map((i) => h("tr", {}, h("td", {}, String(i.sequence)), h("td", {}, i.dueDate),
+        h("td", { class: "num" }, money(i.amount)), h("td", { class: "num" }, money(i.lateFee)),
+        h("td", { class: "num" }, money(i.amountPaid)), h("td", { class: "num" }, money(i.amountDue)), h("td", {}, badge(i.status)))))),
+    h("div", { class: "card" }, h("h2", {}, "Payments"), s.payments.length
+      ? table(["When", "Amount", "Source", "Installments"], s.payments.map((x) => h("tr", {},
+        h("td", {}, formatTime(x.createdAt)), h("td", { class: "num" }, money(x.amount)), h("td", {}, label(x.source)),
+        h("td", {}, x.allocations.map((a) => `#${a.sequence}: ${money(a.amount)}`).join(", ")))))
+      : h("p", {}, "No payments yet.")),
+    h("div", { class: "card" }, h("h2", {}, "Refunds"), s.refunds.length
+      ? table(["When", "Amount", "Reason", "Returned to the shopper"], s.refunds.map((r) => h("tr", {},
+        h("td", {}, formatTime(r.createdAt)), h("td", { class: "num" }, money(r.amount)), h("td", {}, r.reason),
+        h("td", { class: "num" }, money(r.returnedToShopper)))))
+      : h("p", {}, "No refunds.")),
+  );
+}
+
 // -- dashboard --------------------------------------------------------------------------------
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -401,6 +558,11 @@ async function route() {
     const caseMatch = /^#\/case\/([A-Za-z0-9_-]+)$/.exec(hash);
     if (caseMatch) return await caseView(caseMatch[1]);
     if (hash === "#/dashboard") return await dashboardView();
+    if (hash === "#/customers") return customersView();
+    const customerMatch = /^#\/customer\/([A-Za-z0-9_-]+)$/.exec(hash);
+    if (customerMatch) return await customerView(customerMatch[1]);
+    const planMatch = /^#\/plan\/([A-Za-z0-9_-]+)$/.exec(hash);
+    if (planMatch) return await planView(planMatch[1]);
     const filter = new URLSearchParams(hash.split("?")[1] || "").get("status");
     return await queueView(STATUSES.includes(filter) ? filter : "OPEN");
   } catch (error) {

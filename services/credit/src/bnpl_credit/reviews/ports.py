@@ -20,6 +20,7 @@ from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import CaseStatus, ReviewCase, ReviewDecision
 
 
@@ -96,6 +97,18 @@ class ReviewStore(Protocol):
         ...
 
     async def get_review_decision(self, case_id: str) -> ReviewDecision | None: ...
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        """A staff member's change of a plan (a late fee waived) over version ``plan.version``,
+        with its audit record, events and key; ``ConcurrentUpdate`` when the plan moved."""
+        ...
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Record staff views (reads change nothing else)."""

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
-from bnpl_credit.deps import AppClock, CurrentMarkets, Store
-from bnpl_credit.reviews.deps import Reviewer
+from bnpl_credit.deps import AppClock, CurrentMarkets, IdempotencyKey, Store
+from bnpl_credit.plans import waivers
+from bnpl_credit.reviews.deps import Approver, Reviewer
 from bnpl_credit.staff import service
-from bnpl_credit.staff.schemas import CustomerOverview, Owner, StaffPlan
+from bnpl_credit.staff.schemas import CustomerOverview, LateFeeWaiver, Owner, StaffPlan, WaiverInput
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"], responses=ERROR_RESPONSES)
 
@@ -41,3 +43,27 @@ async def staff_plan(
 ) -> StaffPlan:
     """A plan with its payments and refunds (the view is audited)."""
     return await service.plan_view(store, markets, clock, staff, plan_id=plan_id)
+
+
+@router.post("/plans/{plan_id}/late-fee-waivers", status_code=201, response_model=LateFeeWaiver)
+async def waive_late_fee(
+    plan_id: str,
+    body: WaiverInput,
+    staff: Approver,
+    store: Store,
+    markets: CurrentMarkets,
+    clock: AppClock,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Waive the unpaid late fee of one installment, or of all, with a reason (approvers; audited)."""
+    stored = await waivers.waive_late_fee(
+        store,
+        markets,
+        clock,
+        staff,
+        plan_id=plan_id,
+        installment=body.installment,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
+    return JSONResponse(stored.body, status_code=stored.status_code)

@@ -4,12 +4,16 @@ are the user service's, behind a reason)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
+from bnpl_common.text import check_plain_text
+from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 
 from bnpl_credit.applications.model import Application
 from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.plans.schemas import Allocation, PaymentPlan
 from bnpl_credit.refunds.schemas import Refund
-from bnpl_credit.schemas import CamelModel, Money
+from bnpl_credit.schemas import CamelModel, InputModel, Money
 
 
 class Owner(CamelModel):
@@ -75,3 +79,22 @@ class StaffPlan(CamelModel):
     plan: PaymentPlan
     payments: list[PaymentRow]
     refunds: list[Refund]
+
+
+class WaiverInput(InputModel):
+    installment: Annotated[StrictInt, Field(ge=1, le=60)] | None = Field(
+        default=None, description="the installment's sequence; none: every unpaid late fee"
+    )
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500), AfterValidator(check_plain_text)
+    ]
+
+
+class WaivedFee(CamelModel):
+    sequence: int
+    amount: Money
+
+
+class LateFeeWaiver(CamelModel):
+    plan: PaymentPlan
+    waived: list[WaivedFee]

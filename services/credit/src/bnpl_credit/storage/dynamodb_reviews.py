@@ -25,6 +25,7 @@ from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
 from bnpl_credit.storage.documents import application_doc, dumps, loads
@@ -64,6 +65,9 @@ class DynamoReviews:
         def _claim_put(self, application: Application, *, now: datetime, plan_id: str | None = None) -> TransactOp: ...
 
         def checkout_ops(self, write: CheckoutWrite) -> list[TransactOp]: ...
+
+        @staticmethod
+        def _plan_item(plan: Plan, version: int) -> Row: ...
 
         async def _transact_claiming(
             self,
@@ -220,6 +224,31 @@ class DynamoReviews:
                 "account": ReservationConflict("the credit line changed meanwhile", field="caseId"),
                 "claim": order_taken(),
             },
+        )
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        operations = [self._idem_put(idempotency)] if idempotency is not None else []
+        operations.append(
+            put(
+                "plan",
+                self.table,
+                self._plan_item(plan, plan.version + 1),
+                condition="#v = :expected",
+                names={"#v": "version"},
+                values={":expected": plan.version},
+            )
+        )
+        operations += self._audit_puts(audit)
+        operations += self._event_puts(events)
+        return await self._transact_claiming(
+            operations, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
         )
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:

@@ -22,9 +22,10 @@ from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
-from bnpl_credit.storage.documents import application_doc, dumps, loads
+from bnpl_credit.storage.documents import application_doc, dumps, loads, plan_doc
 from bnpl_credit.storage.review_documents import (
     audit_doc,
     audit_from_doc,
@@ -227,6 +228,32 @@ class SqliteReviews:
                         dumps(review_decision_doc(decision)),
                     ),
                 )
+            self._add_audit(conn, audit)
+            self._add_events(conn, events)
+            return None
+
+        return await self._db.write(run)
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        def run(conn: sqlite3.Connection) -> StoredResponse | None:
+            if idempotency is not None:
+                winner = self._claim_key(conn, idempotency)
+                if winner is not None:
+                    return winner
+            changed = conn.execute(
+                "UPDATE plans SET doc = ?, status = ?, version = version + 1 WHERE id = ? AND customer_id = ?"
+                " AND version = ?",
+                (dumps(plan_doc(plan)), str(plan.status), plan.id, plan.customer_id, plan.version),
+            )
+            if changed.rowcount != 1:
+                raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
             self._add_audit(conn, audit)
             self._add_events(conn, events)
             return None
