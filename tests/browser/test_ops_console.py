@@ -38,7 +38,14 @@ FOUR_EYES = 10_000
 
 
 @pytest.fixture(scope="module")
-def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ops-web-clock") / "offset-seconds"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ops_stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Stack]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing")
     switch = ModelSwitch()  # stays down: every decision is REFERRED
@@ -47,7 +54,12 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         data_dir=data_dir,
         ports=ports,
-        extra_env={"REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES), "HTTP_CONNECT_TIMEOUT": "5.0"},
+        extra_env={
+            "REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES),
+            "HTTP_CONNECT_TIMEOUT": "5.0",
+            "CLOCK_OFFSET_FILE": str(clock_file),
+            "SWEEP_INTERVAL_SECONDS": "0.5",
+        },
     )
     stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
     stack.start()
@@ -241,7 +253,7 @@ def test_a_reviewer_finds_a_customer_opens_the_profile_for_a_reason_and_a_plans_
     reviewer.shot("customer")
     page.get_by_label("Why do you need it? (recorded with your name)").fill("The shopper called about a refund.")
     page.get_by_role("button", name="Open full profile").click()
-    page.get_by_role("heading", name="Profile").wait_for()
+    page.get_by_role("heading", name="Profile", exact=True).wait_for()
     assert page.get_by_text(email).is_visible()
     reviewer.shot("profile")
     page.get_by_role("link", name=f"Open plan {plan['orderReference']}").click()
@@ -249,3 +261,33 @@ def test_a_reviewer_finds_a_customer_opens_the_profile_for_a_reason_and_a_plans_
     assert page.get_by_text("one cup returned").is_visible()
     assert page.get_by_role("cell", name="Confirmation").is_visible()
     reviewer.shot("plan")
+
+
+def test_an_approver_waives_a_late_fee_in_a_plans_page(ops_stack: Stack, staff_factory: Any, clock_file: Path) -> None:
+    _, plan = approved_plan(ops_stack)
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    try:
+        clock_file.write_text(str(25 * 86_400))  # installment 2 is late (day 14 + 7 days' grace)
+        page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+        page.get_by_role("heading", name="Payments").wait_for()
+        for _ in range(20):  # the credit service reads the clock file at its next request
+            if page.get_by_role("heading", name="Waive a late fee").count():
+                break
+            page.wait_for_timeout(500)
+            page.evaluate("location.hash = '#/queue'")
+            page.get_by_role("heading", name="Review queue").wait_for()
+            page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+            page.get_by_role("heading", name="Payments").wait_for()
+        page.get_by_role("heading", name="Waive a late fee").wait_for()
+        approver.shot("late-fee")
+        page.get_by_label("Installment").select_option("2")
+        page.get_by_label("Reason (kept in the audit log)").fill("The shopper was in hospital.")
+        page.get_by_role("button", name="Waive late fee").click()
+        page.get_by_text(re.compile(r"^Waived .* on installment 2\.$")).wait_for()
+        page.get_by_role("heading", name="Payments").wait_for()
+        assert page.get_by_role("heading", name="Waive a late fee").count() == 0  # no fee left to waive
+        approver.shot("waived")
+    finally:
+        clock_file.write_text("0")

@@ -59,6 +59,9 @@ const Q_PLAN = `query StaffPlan($id: ID!) { staffPlan(planId: $id) { customerId
          installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} amountDue ${MONEY} lateFee ${MONEY} status } }
   payments { id amount ${MONEY} source createdAt allocations { sequence amount ${MONEY} } }
   refunds { id amount ${MONEY} reason full returnedToShopper ${MONEY} createdAt } } }`;
+const M_WAIVE = `mutation Waive($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
+  waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
+    waived { sequence amount ${MONEY} } } }`;
 
 function say(text, kind = "") {
   replace(status, text ? h("p", { class: `notice ${kind}` }, text) : null);
@@ -486,7 +489,37 @@ async function planView(id) {
         h("td", {}, formatTime(r.createdAt)), h("td", { class: "num" }, money(r.amount)), h("td", {}, r.reason),
         h("td", { class: "num" }, money(r.returnedToShopper)))))
       : h("p", {}, "No refunds.")),
+    waiverForm(p),
   );
+}
+
+/** Approvers waive the unpaid late fee of an installment, with a reason (audited with it). */
+function waiverForm(p) {
+  const fees = p.installments.filter((i) => i.lateFee && i.lateFee.amount > 0);
+  if (!fees.length) return null;
+  if (!session.groups.includes(APPROVER)) {
+    return h("p", { class: "muted" }, "An approver (operations-risk) can waive a late fee.");
+  }
+  const which = h("select", { id: "waive-installment" },
+    fees.map((i) => h("option", { value: String(i.sequence) }, `Installment ${i.sequence}: ${formatMoney(i.lateFee)}`)));
+  const reason = h("textarea", { id: "waive-reason", required: true, minlength: 5 });
+  const idempotency = key(); // one waiver per form: a second click is the same request
+  return h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const { waiveLateFee } = await api.request(M_WAIVE, { plan: p.id, inst: which.value, reason: reason.value.trim(), key: idempotency });
+      const total = waiveLateFee.waived.map((w) => `${formatMoney(w.amount)} on installment ${w.sequence}`).join(", ");
+      say(`Waived ${total}.`, "ok");
+      planView(p.id);
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("h2", {}, "Waive a late fee"),
+  h("label", { for: "waive-installment" }, "Installment"), which,
+  h("label", { for: "waive-reason" }, "Reason (kept in the audit log)"), reason,
+  h("button", { type: "submit" }, "Waive late fee"));
 }
 
 // -- dashboard --------------------------------------------------------------------------------
