@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from bnpl_common.testing import free_port
+from bnpl_gateway.roles import MERCHANT_FIELDS
 from bnpl_gateway.schema import create_schema
 from graphql import (
     GraphQLEnumType,
@@ -433,6 +434,105 @@ def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason
     assert plan_actions == ["plan.viewed"]
 
 
+MERCHANT = "id displayName status market currency origins webhookUrl liveWebhookSecrets keys { accessKeyId valid }"
+CREATE_MERCHANT = (
+    "mutation M($input: MerchantInput!) { createMerchant(input: $input) { merchant { "
+    + MERCHANT
+    + " } credentials { accessKeyId secretAccessKey } webhookSecret } }"
+)
+SUSPEND = "mutation S($id: ID!, $r: String) { suspendMerchant(merchantId: $id, reason: $r) { id status } }"
+ACTIVATE = "mutation A($id: ID!) { activateMerchant(merchantId: $id) { id status } }"
+ROTATE_KEY = (
+    "mutation K($id: ID!) { rotateMerchantKey(merchantId: $id) {"
+    " merchant { keys { accessKeyId valid } } credentials { accessKeyId secretAccessKey } } }"
+)
+ROTATE_SECRET = (
+    "mutation W($id: ID!) { rotateWebhookSecret(merchantId: $id) { merchant { liveWebhookSecrets } webhookSecret } }"
+)
+
+
+def until(call: Any, done: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = call()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def test_an_approver_creates_suspends_and_rotates_a_merchant(stack: Stack) -> None:
+    from bnpl_credit.testing import MerchantClient, checkout_body
+
+    approver = staff(stack, "approver")
+    merchant_id = f"shop-{uuid.uuid4().hex[:8]}"
+    origin = "http://127.0.0.1:8100"
+    bad = approver.error(
+        CREATE_MERCHANT,
+        {
+            "input": {
+                "merchantId": "No Such Id",
+                "displayName": "x",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": [origin],
+            }
+        },
+    )
+    assert bad["errorInfo"]["field"] == "input.merchantId"
+    created = approver.ok(
+        CREATE_MERCHANT,
+        {
+            "input": {
+                "merchantId": merchant_id,
+                "displayName": "Corner Shop",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": [origin],
+                "webhookUrl": "http://127.0.0.1:8100/webhooks",
+            }
+        },
+    )["createMerchant"]
+    creds = created["credentials"]
+    assert created["merchant"]["status"] == "ACTIVE" and created["webhookSecret"].startswith("whsec_")
+    listed = approver.ok("query { merchants { " + MERCHANT + " } }")["merchants"]
+    assert merchant_id in [m["id"] for m in listed]
+    assert creds["secretAccessKey"] not in json.dumps(listed) and created["webhookSecret"] not in json.dumps(listed)
+
+    shop = MerchantClient(stack.url("credit"), creds)
+    assert shop.create_checkout(checkout_body(origin=origin)).status_code == 201  # the new key signs
+    assert approver.ok(SUSPEND, {"id": merchant_id, "r": "chargebacks"})["suspendMerchant"]["status"] == "SUSPENDED"
+    # the merchant API reads the registry through a short cache (MERCHANT_KEY_CACHE_SECONDS, 5 s)
+    refused = until(lambda: shop.create_checkout(checkout_body(origin=origin)), lambda r: r.status_code == 403)
+    assert refused.json()["error"]["type"] == "MerchantSuspended"
+    assert approver.ok(ACTIVATE, {"id": merchant_id})["activateMerchant"]["status"] == "ACTIVE"
+    assert until(lambda: shop.create_checkout(checkout_body(origin=origin)), lambda r: r.status_code == 201)
+
+    rotated = approver.ok(ROTATE_KEY, {"id": merchant_id})["rotateMerchantKey"]
+    assert rotated["credentials"]["accessKeyId"] != creds["accessKeyId"]
+    assert [k["valid"] for k in rotated["merchant"]["keys"]] == [True, True]  # the old key has 24 h of grace
+    assert (
+        MerchantClient(stack.url("credit"), rotated["credentials"])
+        .create_checkout(checkout_body(origin=origin))
+        .status_code
+        == 201
+    )
+    secret = approver.ok(ROTATE_SECRET, {"id": merchant_id})["rotateWebhookSecret"]
+    assert secret["merchant"]["liveWebhookSecrets"] == 2 and secret["webhookSecret"] != created["webhookSecret"]
+
+    records = approver.ok(AUDIT, {"s": f"merchant:{merchant_id}"})["auditLog"]["items"]
+    assert [r["action"] for r in reversed(records)] == [
+        "merchant.created",
+        "merchant.suspended",
+        "merchant.activated",
+        "merchant.key_rotated",
+        "merchant.webhook_secret_rotated",
+    ]
+    assert records[3]["reason"] == "chargebacks" and "operations-risk" in records[0]["actorGroups"]
+    everything = json.dumps(records)
+    for secret_value in (creds["secretAccessKey"], created["webhookSecret"], secret["webhookSecret"]):
+        assert secret_value not in everything
+
+
 WAIVE = """mutation W($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
   waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
   plan { id status lateFees { amount } amountOutstanding { amount }
@@ -541,8 +641,9 @@ STAFF_ONLY = {
     "staffPlan",
     "profileAudit",
     "waiveLateFee",
+    *MERCHANT_FIELDS,
 }
-APPROVER_ONLY = {"approveReview", "auditLog", "profileAudit", "waiveLateFee"}
+APPROVER_ONLY = {"approveReview", "auditLog", "profileAudit", "waiveLateFee", *MERCHANT_FIELDS}
 
 
 def test_every_operation_refuses_the_other_side(stack: Stack, new_shopper) -> None:

@@ -129,6 +129,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.service",
             "reviews.dashboard",
             "staff.service",
+            "staff.merchants",
             "plans.waivers",
         ],
     ),

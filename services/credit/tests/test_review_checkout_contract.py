@@ -222,3 +222,38 @@ def test_an_approver_waives_a_late_fee_with_its_audit_record_in_one_write(store:
         assert "installment.late" in types and types.count("plan.late_fee_waived") == 1
 
     run(scenario())
+
+
+def test_merchant_changes_by_staff_are_stored_with_their_audit_records(store: CreditStore) -> None:
+    from bnpl_credit.audit.model import merchant_subject
+    from bnpl_credit.merchants.model import MerchantStatus
+    from bnpl_credit.staff import merchants
+    from bnpl_credit.staff.schemas import MerchantInput
+
+    async def scenario() -> None:
+        clock = FixedClock(NOW)
+        body = MerchantInput.model_validate(
+            {
+                "merchantId": "corner-shop",
+                "displayName": "Corner Shop",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": ["http://127.0.0.1:8100"],
+            }
+        )
+        created = await merchants.create(store, MARKETS, clock, APPROVER, body=body, local=True)
+        await merchants.set_status(store, clock, APPROVER, merchant_id="corner-shop", active=False, reason="fraud")
+        rotated = await merchants.rotate_key(store, clock, APPROVER, merchant_id="corner-shop")
+        stored = await store.get_merchant("corner-shop")
+        assert stored is not None and stored.status is MerchantStatus.SUSPENDED and len(stored.valid_keys(NOW)) == 2
+        records = await store.list_audit(merchant_subject("corner-shop"), limit=10, after=None)
+        assert sorted(str(r.action) for r in records) == [
+            "merchant.created",
+            "merchant.key_rotated",
+            "merchant.suspended",
+        ]
+        text = str([r.details for r in records])
+        assert created.credentials.secret_access_key not in text and created.webhook_secret not in text
+        assert rotated.credentials.secret_access_key not in text
+
+    run(scenario())

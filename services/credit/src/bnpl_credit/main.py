@@ -259,7 +259,7 @@ def create_app(
         app.state.webhooks = webhooks
         fan_out = fan_out_hook(the_store, clock, webhooks)
         sms = review_settings.build_sms(clock)
-        app.state.reviews = ReviewState(rules=review_rules, sms=sms)
+        app.state.reviews = ReviewState(rules=review_rules, sms=sms, local=settings.is_local)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         app.state.finance_review = FinanceReviewPolicy(

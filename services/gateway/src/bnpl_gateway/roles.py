@@ -32,6 +32,16 @@ APPROVER_GROUP = "operations-risk"
 STAFF_GROUPS = frozenset({REVIEWER_GROUP, APPROVER_GROUP})
 
 # root fields for staff (snake-free GraphQL names); approver-only ones need operations-risk
+MERCHANT_FIELDS = frozenset(
+    {
+        "merchants",
+        "createMerchant",
+        "suspendMerchant",
+        "activateMerchant",
+        "rotateMerchantKey",
+        "rotateWebhookSecret",
+    }
+)
 STAFF_FIELDS = frozenset(
     {
         "reviewQueue",
@@ -47,9 +57,10 @@ STAFF_FIELDS = frozenset(
         "staffPlan",
         "profileAudit",
         "waiveLateFee",
+        *MERCHANT_FIELDS,
     }
 )
-APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit", "waiveLateFee"})
+APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit", "waiveLateFee", *MERCHANT_FIELDS})
 OPEN_FIELDS = frozenset({"__typename", "__schema", "__type"})
 
 

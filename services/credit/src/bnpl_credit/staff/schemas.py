@@ -10,6 +10,7 @@ from bnpl_common.text import check_plain_text
 from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 
 from bnpl_credit.applications.model import Application
+from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.plans.model import Payment as PaymentRecord
 from bnpl_credit.plans.schemas import Allocation, PaymentPlan
 from bnpl_credit.refunds.schemas import Refund
@@ -98,3 +99,93 @@ class WaivedFee(CamelModel):
 class LateFeeWaiver(CamelModel):
     plan: PaymentPlan
     waived: list[WaivedFee]
+
+
+class MerchantKeyView(CamelModel):
+    access_key_id: str
+    created_at: datetime
+    retired_at: datetime | None
+    valid: bool
+
+
+class MerchantView(CamelModel):
+    """A merchant without its secrets."""
+
+    id: str
+    display_name: str
+    status: str
+    market: str
+    currency: str
+    origins: list[str]
+    webhook_url: str | None
+    live_webhook_secrets: int
+    keys: list[MerchantKeyView]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: Merchant, now: datetime) -> MerchantView:
+        return cls(
+            id=m.id,
+            display_name=m.display_name,
+            status=m.status.value,
+            market=m.market,
+            currency=m.currency,
+            origins=list(m.origins),
+            webhook_url=m.webhook_url,
+            live_webhook_secrets=len(m.live_webhook_secrets(now)),
+            keys=[
+                MerchantKeyView(
+                    access_key_id=k.access_key_id,
+                    created_at=k.created_at,
+                    retired_at=k.retired_at,
+                    valid=k.valid_at(now),
+                )
+                for k in m.keys
+            ],
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class MerchantList(CamelModel):
+    items: list[MerchantView]
+
+
+class MerchantInput(InputModel):
+    merchant_id: Annotated[str, StringConstraints(min_length=2, max_length=63)]
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_plain_text)]
+    market: Annotated[str, StringConstraints(min_length=2, max_length=2)]
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
+    origins: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(min_length=1, max_length=10)]
+    webhook_url: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class StatusInput(InputModel):
+    reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(check_plain_text)]
+        | None
+    ) = None
+
+
+class NewCredentials(CamelModel):
+    """Shown once: the platform keeps only what checks a signature."""
+
+    access_key_id: str
+    secret_access_key: str
+
+
+class MerchantCreated(CamelModel):
+    merchant: MerchantView
+    credentials: NewCredentials
+    webhook_secret: str
+
+
+class MerchantKeyCreated(CamelModel):
+    merchant: MerchantView
+    credentials: NewCredentials
+
+
+class MerchantWebhookSecret(CamelModel):
+    merchant: MerchantView
+    webhook_secret: str
