@@ -291,3 +291,34 @@ def test_an_approver_waives_a_late_fee_in_a_plans_page(ops_stack: Stack, staff_f
         approver.shot("waived")
     finally:
         clock_file.write_text("0")
+
+
+def test_an_approver_creates_a_merchant_sees_its_secrets_once_and_suspends_it(
+    ops_stack: Stack, staff_factory: Any
+) -> None:
+    merchant_id = f"corner-{uuid.uuid4().hex[:6]}"
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    page.get_by_role("link", name="Merchants").click()
+    page.get_by_role("heading", name="Merchants").wait_for()
+    page.get_by_label("Merchant id (a-z, 0-9, -)").fill(merchant_id)
+    page.get_by_label("Display name").fill("Corner Shop")
+    page.get_by_label("Market").select_option("EU:EUR")
+    page.get_by_label("Shop origin (https://shop.example)").fill("https://corner.example")
+    page.get_by_role("button", name="Create merchant").click()
+    page.get_by_role("heading", name="Corner Shop is created").wait_for()
+    secret = page.locator(".secrets code").nth(1).inner_text()
+    assert len(secret) > 20
+    approver.shot("merchant-created")
+
+    page.once("dialog", lambda dialog: dialog.accept("Chargebacks under investigation"))
+    page.get_by_role("button", name="Suspend Corner Shop").click()
+    page.get_by_text("Corner Shop is now suspended.").wait_for()
+    page.get_by_role("button", name="Activate Corner Shop").wait_for()
+    assert page.get_by_text(secret).count() == 0  # shown once
+    approver.shot("merchant-suspended")
+
+    reviewer = staff_factory("reviewer")
+    reviewer.sign_in()
+    assert reviewer.page.get_by_role("link", name="Merchants").count() == 0  # approvers only

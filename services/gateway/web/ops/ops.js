@@ -59,6 +59,15 @@ const Q_PLAN = `query StaffPlan($id: ID!) { staffPlan(planId: $id) { customerId
          installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} amountDue ${MONEY} lateFee ${MONEY} status } }
   payments { id amount ${MONEY} source createdAt allocations { sequence amount ${MONEY} } }
   refunds { id amount ${MONEY} reason full returnedToShopper ${MONEY} createdAt } } }`;
+const MERCHANT = "id displayName status market currency origins webhookUrl liveWebhookSecrets keys { accessKeyId valid }";
+const Q_MERCHANTS = `query Merchants { merchants { ${MERCHANT} } }`;
+const M_CREATE_MERCHANT = `mutation CreateMerchant($input: MerchantInput!) { createMerchant(input: $input) {
+  merchant { id } credentials { accessKeyId secretAccessKey } webhookSecret } }`;
+const M_SUSPEND = `mutation Suspend($id: ID!, $reason: String) { suspendMerchant(merchantId: $id, reason: $reason) { id status } }`;
+const M_ACTIVATE = `mutation Activate($id: ID!, $reason: String) { activateMerchant(merchantId: $id, reason: $reason) { id status } }`;
+const M_ROTATE_KEY = `mutation RotateKey($id: ID!) { rotateMerchantKey(merchantId: $id) {
+  merchant { id } credentials { accessKeyId secretAccessKey } } }`;
+const M_ROTATE_SECRET = `mutation RotateSecret($id: ID!) { rotateWebhookSecret(merchantId: $id) { merchant { id } webhookSecret } }`;
 const M_WAIVE = `mutation Waive($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
   waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
     waived { sequence amount ${MONEY} } } }`;
@@ -114,6 +123,7 @@ function renderNav() {
     nav,
     h("a", { href: "#/queue" }, "Review queue"),
     h("a", { href: "#/customers" }, "Customers"),
+    session.groups.includes(APPROVER) ? h("a", { href: "#/merchants" }, "Merchants") : null,
     h("a", { href: "#/dashboard" }, "Dashboard"),
     h("span", { class: "who" }, `${session.email} (${role})`),
     h("button", { class: "secondary", type: "button", onclick: signOut }, "Sign out"),
@@ -522,6 +532,96 @@ function waiverForm(p) {
   h("button", { type: "submit" }, "Waive late fee"));
 }
 
+// -- merchants (approvers) --------------------------------------------------------------------
+// The registry through staff GraphQL: secrets are shown once, in a box the next view removes.
+
+function secretsBox(titleText, pairs) {
+  return h("div", { class: "card secrets", role: "alert" }, h("h2", {}, titleText),
+    h("p", {}, "Copy these now and hand them to the merchant over a safe channel: they are not shown again."),
+    dl(pairs.map(([k, v]) => [k, h("code", {}, v)])));
+}
+
+async function merchantAction(run, done) {
+  try {
+    const out = await run();
+    await merchantsView(done(out));
+  } catch (error) {
+    if (error instanceof SessionExpired) return signOut();
+    say(error.message, "error");
+  }
+}
+
+function merchantRow(m) {
+  const active = m.status === "ACTIVE";
+  const name = m.displayName;
+  const toggle = h("button", { type: "button", class: "secondary", onclick: () => {
+    const reason = active ? window.prompt(`Why suspend ${name}? (kept in the audit log)`) : null;
+    if (active && reason === null) return;
+    merchantAction(
+      () => api.request(active ? M_SUSPEND : M_ACTIVATE, { id: m.id, reason: reason || null }),
+      () => { say(`${name} is now ${active ? "suspended" : "active"}.`, "ok"); return null; },
+    );
+  } }, active ? `Suspend ${name}` : `Activate ${name}`);
+  const rotateKey = h("button", { type: "button", class: "secondary", onclick: () => merchantAction(
+    () => api.request(M_ROTATE_KEY, { id: m.id }),
+    (out) => secretsBox(`New access key of ${name}`, [
+      ["Access key id", out.rotateMerchantKey.credentials.accessKeyId],
+      ["Secret access key", out.rotateMerchantKey.credentials.secretAccessKey],
+    ]),
+  ) }, "Rotate key");
+  const rotateSecret = h("button", { type: "button", class: "secondary", onclick: () => merchantAction(
+    () => api.request(M_ROTATE_SECRET, { id: m.id }),
+    (out) => secretsBox(`New webhook secret of ${name}`, [["Webhook secret", out.rotateWebhookSecret.webhookSecret]]),
+  ) }, "Rotate webhook secret");
+  return h("tr", { "data-merchant": m.id },
+    h("td", {}, h("b", {}, name), h("br"), h("span", { class: "muted" }, m.id)),
+    h("td", {}, `${m.market} · ${m.currency}`),
+    h("td", {}, m.origins.join(", ")),
+    h("td", {}, m.webhookUrl || "none", m.liveWebhookSecrets > 1 ? h("span", { class: "muted" }, " (rotating)") : null),
+    h("td", {}, `${m.keys.filter((k) => k.valid).length} valid`),
+    h("td", {}, badge(m.status)),
+    h("td", { class: "actions" }, toggle, rotateKey, rotateSecret));
+}
+
+function createMerchantForm() {
+  const field = (id, text, attrs = {}) => [h("label", { for: id }, text), h("input", { id, required: true, ...attrs })];
+  const [idLabel, id] = field("m-id", "Merchant id (a-z, 0-9, -)", { pattern: "[a-z0-9][a-z0-9-]{1,62}" });
+  const [nameLabel, name] = field("m-name", "Display name");
+  const market = h("select", { id: "m-market" }, [["EU", "EUR"], ["UK", "GBP"], ["US", "USD"]].map(([mk, cur]) =>
+    h("option", { value: `${mk}:${cur}` }, `${mk} (${cur})`)));
+  const [originLabel, origin] = field("m-origin", "Shop origin (https://shop.example)");
+  const hook = h("input", { id: "m-webhook" });
+  return h("form", { class: "card", onsubmit: (event) => {
+    event.preventDefault();
+    const [mk, cur] = market.value.split(":");
+    const input = { merchantId: id.value.trim(), displayName: name.value.trim(), market: mk, currency: cur,
+      origins: [origin.value.trim()], webhookUrl: hook.value.trim() || null };
+    merchantAction(
+      () => api.request(M_CREATE_MERCHANT, { input }),
+      (out) => secretsBox(`${input.displayName} is created`, [
+        ["Access key id", out.createMerchant.credentials.accessKeyId],
+        ["Secret access key", out.createMerchant.credentials.secretAccessKey],
+        ["Webhook secret", out.createMerchant.webhookSecret],
+      ]),
+    );
+  } },
+  h("h2", {}, "New merchant"), idLabel, id, nameLabel, name, h("label", { for: "m-market" }, "Market"), market,
+  originLabel, origin, h("label", { for: "m-webhook" }, "Webhook URL (optional)"), hook,
+  h("button", { type: "submit" }, "Create merchant"));
+}
+
+async function merchantsView(shown = null) {
+  const mine = ++rendering;
+  const { merchants } = await api.request(Q_MERCHANTS);
+  if (mine !== rendering) return;
+  show(
+    title("Merchants"),
+    shown,
+    h("div", { class: "card" }, table(["Merchant", "Market", "Origins", "Webhook", "Keys", "Status", ""], merchants.map(merchantRow))),
+    createMerchantForm(),
+  );
+}
+
 // -- dashboard --------------------------------------------------------------------------------
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -592,6 +692,7 @@ async function route() {
     if (caseMatch) return await caseView(caseMatch[1]);
     if (hash === "#/dashboard") return await dashboardView();
     if (hash === "#/customers") return customersView();
+    if (hash === "#/merchants") return await merchantsView();
     const customerMatch = /^#\/customer\/([A-Za-z0-9_-]+)$/.exec(hash);
     if (customerMatch) return await customerView(customerMatch[1]);
     const planMatch = /^#\/plan\/([A-Za-z0-9_-]+)$/.exec(hash);
