@@ -533,6 +533,29 @@ def test_an_approver_creates_suspends_and_rotates_a_merchant(stack: Stack) -> No
         assert secret_value not in everything
 
 
+DASHBOARD = """query { reviewDashboard { decisionsToday { name count } referralRate liveByAge { name count }
+  byStatus { name count } oldestLiveAgeSeconds } }"""
+
+
+def test_the_dashboard_counts_todays_decisions_platform_wide(stack: Stack, new_shopper) -> None:
+    reviewer = staff(stack, "reviewer")
+    before = reviewer.ok(DASHBOARD)["reviewDashboard"]
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile())
+    apply(shopper, amount=5_000)  # REFERRED: the model is switched off
+    after = reviewer.ok(DASHBOARD)["reviewDashboard"]
+
+    def counts(board: dict[str, Any]) -> dict[str, int]:
+        return {c["name"]: c["count"] for c in board["decisionsToday"]}
+
+    assert set(counts(after)) == {"APPROVED", "DECLINED", "REFERRED"}
+    assert counts(after)["REFERRED"] == counts(before)["REFERRED"] + 1
+    total = sum(counts(after).values())
+    assert after["referralRate"] == pytest.approx(counts(after)["REFERRED"] / total, abs=1e-4)
+    assert [c["name"] for c in after["liveByAge"]] == ["UNDER_1_HOUR", "1_TO_4_HOURS", "4_TO_24_HOURS", "OVER_24_HOURS"]
+    assert sum(c["count"] for c in after["liveByAge"]) >= 1
+
+
 WAIVE = """mutation W($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
   waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
   plan { id status lateFees { amount } amountOutstanding { amount }

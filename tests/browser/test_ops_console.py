@@ -182,6 +182,9 @@ def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: S
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
     page.get_by_role("img", name="Cases by status").wait_for()
+    page.get_by_role("img", name="Decisions today by outcome").wait_for()
+    page.get_by_role("img", name="Waiting cases by age").wait_for()
+    assert page.get_by_text("Referral rate today").is_visible()
     approver.shot("dashboard")
 
     seen = gql(

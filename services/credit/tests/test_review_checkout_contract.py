@@ -257,3 +257,22 @@ def test_merchant_changes_by_staff_are_stored_with_their_audit_records(store: Cr
         assert rotated.credentials.secret_access_key not in text
 
     run(scenario())
+
+
+def test_the_dashboard_counts_todays_decisions_by_outcome_platform_wide(store: CreditStore) -> None:
+    from bnpl_credit.reviews import dashboard
+
+    async def scenario() -> None:
+        s = Shop(store)
+        await s.referred("ed", 20_000)
+        await s.referred("fay", 10_000)
+        board = await dashboard.dashboard(store, s.clock, ttl=RULES.ttl)
+        assert board.decisions_today == {"APPROVED": 0, "DECLINED": 0, "REFERRED": 2}
+        assert board.referral_rate == 1.0
+        assert board.live_by_age["UNDER_1_HOUR"] == 2
+        s.clock.advance(timedelta(days=1))  # a new day counts afresh
+        tomorrow = await dashboard.dashboard(store, s.clock, ttl=RULES.ttl)
+        assert tomorrow.decisions_today == {"APPROVED": 0, "DECLINED": 0, "REFERRED": 0}
+        assert tomorrow.referral_rate is None
+
+    run(scenario())

@@ -158,6 +158,13 @@ class ReviewDashboard:
     median_live_age_seconds: int | None
     opened_today: list[NamedCount] = strawberry.field(description="Cases opened today (UTC), by origin.")
     closed_today: list[NamedCount] = strawberry.field(description="Cases closed today (UTC), by outcome.")
+    decisions_today: list[NamedCount] = strawberry.field(
+        description="Credit decisions made today (UTC) by outcome, the whole platform."
+    )
+    referral_rate: float | None = strawberry.field(description="REFERRED / all decisions today; null before the first.")
+    live_by_age: list[NamedCount] = strawberry.field(
+        description="Waiting cases by age: UNDER_1_HOUR, 1_TO_4_HOURS, 4_TO_24_HOURS, OVER_24_HOURS."
+    )
 
 
 def _counts(values: dict[str, int]) -> list[NamedCount]:
@@ -232,6 +239,9 @@ class StaffQuery:
             median_live_age_seconds=data["medianLiveAgeSeconds"],
             opened_today=_counts(data["openedToday"]),
             closed_today=_counts(data["closedToday"]),
+            decisions_today=_counts(data["decisionsToday"]),
+            referral_rate=data["referralRate"],
+            live_by_age=_counts(data["liveByAge"]),
         )
 
     @strawberry.field(description="Staff: the reason catalogue a decline chooses from.")

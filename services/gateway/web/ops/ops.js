@@ -38,7 +38,8 @@ const Q_CASE = `query Case($id: ID!) { reviewCase(id: $id) {
   outcome { status decidedAt amount { amount currency } planType reasons deciders note } } }`;
 const Q_REASONS = "query { reviewReasons { code description } }";
 const Q_DASHBOARD = `query { reviewDashboard { generatedAt byStatus { name count } capped oldestLiveAgeSeconds
-  medianLiveAgeSeconds openedToday { name count } closedToday { name count } } }`;
+  medianLiveAgeSeconds openedToday { name count } closedToday { name count } decisionsToday { name count } referralRate
+  liveByAge { name count } } }`;
 const M_DECIDE = `mutation Decide($id: ID!, $input: ReviewDecisionInput!, $key: String!) {
   decideReview(caseId: $id, input: $input, idempotencyKey: $key) { id status } }`;
 const M_APPROVE = `mutation Approve($id: ID!, $key: String!) {
@@ -665,6 +666,7 @@ async function dashboardView() {
   const waiting = live.reduce((n, r) => n + r.count, 0);
   const opened = d.openedToday.reduce((n, r) => n + r.count, 0);
   const referrals = (d.openedToday.find((r) => r.name === "REFERRAL") || { count: 0 }).count;
+  const decided = d.decisionsToday.reduce((n, r) => n + r.count, 0);
   show(
     title("Dashboard"),
     h("div", { class: "grid" },
@@ -672,10 +674,14 @@ async function dashboardView() {
         ["Waiting for a person", String(waiting)],
         ["Oldest waiting", d.oldestLiveAgeSeconds === null ? "none" : age(d.oldestLiveAgeSeconds)],
         ["Median wait", d.medianLiveAgeSeconds === null ? "none" : age(d.medianLiveAgeSeconds)],
+        ["Credit decisions today", String(decided)],
+        ["Referral rate today", d.referralRate === null ? "no decisions yet" : `${(100 * d.referralRate).toFixed(1)} %`],
         ["Cases opened today", String(opened)],
         ["Of them referrals", opened ? `${referrals} (${Math.round((100 * referrals) / opened)} %)` : "none"],
         ["Counted at", formatTime(d.generatedAt)],
       ]), d.capped.length ? h("p", { class: "muted" }, `At least: ${d.capped.map(label).join(", ")}`) : null),
+      barChart("Decisions today by outcome", d.decisionsToday),
+      barChart("Waiting cases by age", d.liveByAge),
       barChart("Cases by status", d.byStatus),
       barChart("Closed today by outcome", d.closedToday.length ? d.closedToday : [{ name: "NONE_YET", count: 0 }]),
     ),

@@ -110,6 +110,11 @@ class ReviewStore(Protocol):
         with its audit record, events and key; ``ConcurrentUpdate`` when the plan moved."""
         ...
 
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Credit decisions made in ``[start, end)`` by outcome, the whole platform (the
+        dashboard's; both adapters keep a per-day tally written with each decision)."""
+        ...
+
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Record staff views (reads change nothing else)."""
         ...

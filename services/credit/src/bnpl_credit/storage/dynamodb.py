@@ -395,6 +395,7 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
         if application.status is ApplicationStatus.APPROVED:
             operations.append(self._claim_put(application, now=application.created_at))
+        operations.append(self.decision_tally_put(application))  # the dashboard's count of the day
         if review is not None:  # a REFERRED decision opens its review case
             operations += self._case_open_ops(review)
         operations += self._event_puts(events)

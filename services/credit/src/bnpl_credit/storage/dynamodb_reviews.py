@@ -11,7 +11,7 @@ in the template), so the log is append-only there as here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bnpl_common.dynamodb import TransactOp, put, update
@@ -40,6 +40,9 @@ from bnpl_credit.storage.review_documents import (
 
 Row = dict[str, Any]
 _HELD = "HELD"
+TALLY_PREFIX = "DECDAY#"
+TALLY_SHARDS = 8
+TALLY_RETENTION = timedelta(days=40)  # the table's TTL drops a day's tally after it
 
 
 def _queue(status: CaseStatus) -> str:
@@ -101,6 +104,19 @@ class DynamoReviews:
             put("caseof", self.table, pointer, condition="attribute_not_exists(PK)"),
             put("case", self.table, self._case_item(case), condition="attribute_not_exists(PK)"),
         ]
+
+    def decision_tally_put(self, application: Application) -> TransactOp:
+        """One item per decision under its day's shard: the dashboard counts decisions by
+        outcome with a few queries, and no two decisions write the same item (no hot counter)."""
+        at = application.created_at
+        shard = int(application.id.replace("-", "")[:8], 16) % TALLY_SHARDS if application.id else 0
+        item = {
+            "PK": f"{TALLY_PREFIX}{at.date().isoformat()}#{shard}",
+            "SK": f"{format_instant(at)}#{application.id}",
+            "outcome": str(application.decision),
+            "ttl": int((at + TALLY_RETENTION).timestamp()),
+        }
+        return put("tally", self.table, item)
 
     def _audit_puts(self, records: Sequence[AuditRecord]) -> list[TransactOp]:
         ops = []
@@ -250,6 +266,25 @@ class DynamoReviews:
         return await self._transact_claiming(
             operations, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
         )
+
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        day = start.date()
+        while datetime.combine(day, datetime.min.time(), tzinfo=start.tzinfo) < end:
+            for shard in range(TALLY_SHARDS):
+                rows = await self._query(
+                    KeyConditionExpression="PK = :pk AND SK BETWEEN :from AND :to",
+                    ProjectionExpression="outcome",
+                    values={
+                        ":pk": f"{TALLY_PREFIX}{day.isoformat()}#{shard}",
+                        ":from": format_instant(start),
+                        ":to": format_instant(end),
+                    },
+                )
+                for row in rows:
+                    counts[str(row["outcome"])] = counts.get(str(row["outcome"]), 0) + 1
+            day += timedelta(days=1)
+        return counts
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         await self._transact(self._audit_puts(records))

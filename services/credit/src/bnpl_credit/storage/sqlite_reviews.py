@@ -57,6 +57,7 @@ CREATE TRIGGER IF NOT EXISTS review_decisions_immutable BEFORE UPDATE ON review_
 BEGIN SELECT RAISE(ABORT, 'review decisions are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS review_decisions_undeletable BEFORE DELETE ON review_decisions
 BEGIN SELECT RAISE(ABORT, 'review decisions are immutable'); END;
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (created_at);
 CREATE TABLE IF NOT EXISTS audit_log (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -259,6 +260,17 @@ class SqliteReviews:
             return None
 
         return await self._db.write(run)
+
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        def run(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT json_extract(record, '$.status') AS outcome, count(*) AS n FROM decisions"
+                " WHERE created_at >= ? AND created_at < ? GROUP BY outcome",
+                (format_instant(start), format_instant(end)),
+            )
+            return {str(r["outcome"]): int(r["n"]) for r in rows}
+
+        return await self._db.read(run)
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         await self._db.write(lambda conn: self._add_audit(conn, records))
