@@ -325,3 +325,60 @@ def test_an_approver_creates_a_merchant_sees_its_secrets_once_and_suspends_it(
     reviewer = staff_factory("reviewer")
     reviewer.sign_in()
     assert reviewer.page.get_by_role("link", name="Merchants").count() == 0  # approvers only
+
+
+def test_the_checkout_page_shows_the_review_and_then_its_approval(
+    ops_stack: Stack, chromium: Any, request: pytest.FixtureRequest
+) -> None:
+    """The shopper's own page: a referral says a person is reviewing it, until when; once a
+    reviewer approved (through the API here), the same page offers the approved plan."""
+    from tests.browser.conftest import Shopper
+    from tests.journey import checkout
+
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/Madrid")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    shots = SCREENSHOTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shopper = Shopper(page=page, stack=ops_stack, shots=shots)
+    try:
+        session = checkout(8_000)  # under REVIEW_FOUR_EYES_AMOUNT: one reviewer decides
+        shopper.open_checkout(session["checkoutToken"])
+        shopper.sign_up()
+        profile = good_profile()
+        shopper.fill_profile(profile)
+        shopper.verify_phone(profile["phoneNumber"])
+        shopper.choose_plan("Pay in 4")
+        shopper.heading("We need a closer look")
+        panel = page.get_by_test_id("review-status")
+        panel.wait_for()
+        assert "A person is reviewing your application" in panel.inner_text()
+        assert panel.get_attribute("data-status") == "OPEN"
+        shopper.shot("referred-under-review")
+
+        creds = json.loads((ops_stack.data_dir / "local-staff.json").read_text())["reviewer"]
+        assert ops_stack.cognito is not None
+        token = ops_stack.cognito.access_token(creds["email"], creds["password"])
+        cases = gql(ops_stack, token, "query { reviewQueue(limit: 100) { items { id applicationId } } }", {})
+        application_id = gql(
+            ops_stack,
+            ops_stack.cognito.access_token(shopper.email, shopper.password),
+            "query C($t: String!) { checkoutSession(token: $t) { applicationId } }",
+            {"t": session["checkoutToken"]},
+        )["checkoutSession"]["applicationId"]
+        case_id = next(c["id"] for c in cases["reviewQueue"]["items"] if c["applicationId"] == application_id)
+        decide = (
+            "mutation D($id: ID!, $key: String!) {"
+            " decideReview(caseId: $id, input: {decision: APPROVE}, idempotencyKey: $key) { status } }"
+        )
+        assert gql(ops_stack, token, decide, {"id": case_id, "key": uuid.uuid4().hex})["decideReview"]["status"] == (
+            "APPROVED"
+        )
+        page.reload()
+        shopper.heading("You're approved")
+        shopper.shot("approved-after-review")
+        assert not errors, errors
+    finally:
+        context.close()
