@@ -400,6 +400,8 @@ def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason
     assert match["givenName"] == profile["givenName"] and match["familyInitial"] == profile["familyName"][:1]
     assert "familyName" not in match and "address" not in match
     assert reviewer.ok(LOOKUP, {"app": "no-such-application"})["customerLookup"] == []
+    bad_phone = reviewer.error(LOOKUP, {"phone": "12345"})
+    assert bad_phone["errorType"] == "ValidationError" and bad_phone["errorInfo"]["field"] == "phone"
     assert reviewer.error(LOOKUP, {"email": shopper.email, "phone": profile["phoneNumber"]})["errorType"] == (
         "ValidationError"
     )
