@@ -210,6 +210,7 @@ class StaffQuery:
         next_token: str | None = None,
     ) -> ReviewCaseConnection:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "GET",
             "/v1/staff/reviews",
@@ -221,6 +222,7 @@ class StaffQuery:
     @strawberry.field(description="Staff: one case with what its decision saw (the view is audited).")
     async def review_case(self, info: Info, id: strawberry.ID) -> ReviewCase | None:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         try:
             data = await ctx.upstreams.credit.call("GET", f"/v1/staff/reviews/{_segment(id, 'id')}", token=ctx.token)
         except NotFoundUpstream:
@@ -230,6 +232,7 @@ class StaffQuery:
     @strawberry.field(description="Staff: the queue by status and age, today's cases and outcomes.")
     async def review_dashboard(self, info: Info) -> ReviewDashboard:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call("GET", "/v1/staff/dashboard", token=ctx.token)
         return ReviewDashboard(
             generated_at=dt.datetime.fromisoformat(data["generatedAt"]),
@@ -247,6 +250,7 @@ class StaffQuery:
     @strawberry.field(description="Staff: the reason catalogue a decline chooses from.")
     async def review_reasons(self, info: Info) -> list[Reason]:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call("GET", "/v1/staff/review-reasons", token=ctx.token)
         return [build(Reason, r) for r in data["items"]]
 
@@ -257,6 +261,7 @@ class StaffQuery:
         self, info: Info, subject: str, limit: int | None = None, next_token: str | None = None
     ) -> AuditConnection:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "GET",
             "/v1/staff/audit",
@@ -276,6 +281,7 @@ class StaffMutation:
         self, info: Info, case_id: strawberry.ID, input: ReviewDecisionInput, idempotency_key: str
     ) -> ReviewCase:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/staff/reviews/{_segment(case_id, 'caseId')}/decisions",
@@ -289,6 +295,7 @@ class StaffMutation:
     @strawberry.mutation(description="Approvers: the second pair of eyes on an approval (not the first reviewer).")
     async def approve_review(self, info: Info, case_id: strawberry.ID, idempotency_key: str) -> ReviewCase:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/staff/reviews/{_segment(case_id, 'caseId')}/approvals",

@@ -136,6 +136,7 @@ class StaffCustomerQuery:
         plan_id: strawberry.ID | None = None,
     ) -> list[CustomerMatch]:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         name, value = _one_of(email=email, phone=phone, applicationId=application_id, planId=plan_id)
         params: dict[str, Any]
         if name in ("applicationId", "planId"):
@@ -156,6 +157,7 @@ class StaffCustomerQuery:
     @strawberry.field(description="Staff: a customer's latest applications and plans (the view is audited).")
     async def customer_overview(self, info: Info, customer_id: strawberry.ID) -> CustomerOverview:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "GET", f"/v1/staff/customers/{_segment(customer_id, 'customerId')}/overview", token=ctx.token
         )
@@ -172,6 +174,7 @@ class StaffCustomerQuery:
         self, info: Info, customer_id: strawberry.ID, reason: str, case_id: strawberry.ID | None = None
     ) -> CustomerProfile | None:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         body: dict[str, Any] = {"reason": reason}
         if case_id:
             body["caseId"] = case_id
@@ -190,6 +193,7 @@ class StaffCustomerQuery:
     @strawberry.field(description="Staff: a plan with its payments and refunds (the view is audited).")
     async def staff_plan(self, info: Info, plan_id: strawberry.ID) -> StaffPlan | None:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         try:
             data = await ctx.upstreams.credit.call(
                 "GET", f"/v1/staff/plans/{_segment(plan_id, 'planId')}", token=ctx.token
@@ -208,6 +212,7 @@ class StaffCustomerQuery:
         self, info: Info, customer_id: strawberry.ID, limit: int | None = None
     ) -> list[ProfileAuditRecord]:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.user.call(
             "GET",
             f"/v1/staff/customers/{_segment(customer_id, 'customerId')}/profile-views",
@@ -244,7 +249,7 @@ class StaffCustomerMutation:
         installment_id: strawberry.ID | None = None,
     ) -> LateFeeWaiver:
         ctx = info.context
-        await ctx.ensure_live()  # it moves money: a revoked staff token moves none
+        await ctx.ensure_live()  # it moves money: a token Cognito no longer honours moves none
         body: dict[str, Any] = {"reason": reason}
         if installment_id is not None:
             if not str(installment_id).isdigit():

@@ -83,6 +83,7 @@ class StaffMerchantQuery:
     @strawberry.field(description="Approvers: every merchant, without secrets.")
     async def merchants(self, info: Info) -> list[Merchant]:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call("GET", "/v1/staff/merchants", token=ctx.token)
         return [_merchant(m) for m in data["items"]]
 
