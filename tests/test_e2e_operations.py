@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from bnpl_common.testing import free_port
+from bnpl_gateway.roles import MERCHANT_FIELDS
 from bnpl_gateway.schema import create_schema
 from graphql import (
     GraphQLEnumType,
@@ -34,7 +35,17 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, accepted, good_profile, merchants_of, order, poor_profile
+from tests.journey import (
+    APPLICATION_FIELDS,
+    APPLY,
+    accepted,
+    good_profile,
+    merchants,
+    merchants_of,
+    order,
+    poor_profile,
+    ship,
+)
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -272,6 +283,339 @@ def test_four_eyes_the_same_person_cannot_approve_twice(stack: Stack, new_shoppe
     assert audit_actions(approver, case["id"]) == ["case.decided", "case.second_approval", "case.viewed"]
 
 
+def merchant_session(checkout_id: str) -> dict[str, Any]:
+    """The demo shop's view of one of its checkout sessions (the merchant API)."""
+    response = merchants().client("demo-shop").checkout(checkout_id)
+    assert response.status_code == 200, response.text
+    view: dict[str, Any] = response.json()
+    return view
+
+
+def webhook_types(checkout_id: str, timeout: float = 20.0) -> list[str]:
+    """The webhooks the demo shop has been sent for one session, by name, once the relay has
+    fanned out a review's outcome (``checkout.referred`` and ``checkout.approved``, ``declined``
+    or ``expired``; both may be fanned out in one round, so their creation times can tie)."""
+    client = merchants().client("demo-shop")
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/v1/merchant/webhook-deliveries", limit=100)
+        assert response.status_code == 200, response.text
+        mine = [d for d in response.json()["items"] if d["checkoutId"] == checkout_id]
+        types = sorted(d["eventType"] for d in mine)
+        if len(types) >= 2 or time.monotonic() > deadline:
+            return types
+        time.sleep(0.3)
+
+
+def held_in_case(reviewer: Shopper, application_id: str) -> int:
+    """What the decision of ``application_id`` saw held on the customer's line (approvals and referrals)."""
+    case = the_case(reviewer, application_id)
+    held: int = reviewer.ok(CASE, {"id": case["id"]})["reviewCase"]["decision"]["history"]["heldApprovals"]
+    return held
+
+
+def test_a_review_outcome_reaches_the_merchant_and_a_referral_holds_credit(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile())
+    reviewer = staff(stack, "reviewer")
+    first = apply(shopper, amount=20_000)
+    second = apply(shopper, amount=10_000)
+    assert first["status"] == second["status"] == "REFERRED"
+    assert merchant_session(first["checkoutId"])["status"] == "REFERRED"
+    # the first referral holds its amount while its case is open: the second decision saw it
+    assert held_in_case(reviewer, second["id"]) == 20_000
+
+    declined = reviewer.ok(
+        DECIDE,
+        {
+            "id": the_case(reviewer, first["id"])["id"],
+            "input": {"decision": "DECLINE", "reasons": ["AFFORDABILITY"]},
+            "key": uuid.uuid4().hex,
+        },
+    )["decideReview"]
+    assert declined["status"] == "DECLINED"
+    assert merchant_session(first["checkoutId"])["status"] == "DECLINED"
+    assert webhook_types(first["checkoutId"]) == ["checkout.declined", "checkout.referred"]
+    # the decline released the first hold; the second referral still holds
+    third = apply(shopper, amount=5_000)
+    assert held_in_case(reviewer, third["id"]) == 10_000
+
+    approved = reviewer.ok(
+        DECIDE,
+        {"id": the_case(reviewer, second["id"])["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex},
+    )["decideReview"]
+    assert approved["status"] == "APPROVED"
+    session = merchant_session(second["checkoutId"])
+    assert session["status"] == "APPROVED"
+    assert webhook_types(second["checkoutId"]) == ["checkout.approved", "checkout.referred"]
+    plan = shopper.ok(CONFIRM, {"id": second["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    assert plan["status"] == "AUTHORIZED"
+    assert merchant_session(second["checkoutId"])["status"] == "AUTHORIZED"
+
+
+LOOKUP = """query L($email: String, $phone: String, $app: ID, $plan: ID) {
+  customerLookup(email: $email, phone: $phone, applicationId: $app, planId: $plan) {
+  customerId email phoneNumber givenName familyInitial phoneVerified createdAt } }"""
+PROFILE = """query P($id: ID!, $reason: String!, $case: ID) {
+  customerProfile(customerId: $id, reason: $reason, caseId: $case) {
+  id email givenName familyName dateOfBirth phoneNumber address { line1 city } monthlyIncome { amount } } }"""
+OVERVIEW = """query O($id: ID!) { customerOverview(customerId: $id) { customerId
+  applications { id status decision amount { amount currency } merchantId planId }
+  plans { id status principal { amount } amountOutstanding { amount } } } }"""
+STAFF_PLAN = """query S($id: ID!) { staffPlan(planId: $id) { customerId
+  plan { id status principal { amount currency } amountPaid { amount } amountOutstanding { amount }
+         installments { sequence dueDate amount { amount } status } }
+  payments { id amount { amount currency } source createdAt allocations { sequence amount { amount } } }
+  refunds { id amount { amount currency } reason full createdAt } } }"""
+PROFILE_AUDIT = """query A($id: ID!) { profileAudit(customerId: $id) {
+  id at actor actorGroups action customerIds reason caseId details } }"""
+
+
+def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    profile = good_profile()
+    verified(shopper, stack, profile)
+    app = apply(shopper, amount=20_000)  # REFERRED: the model is switched off
+    reviewer, approver = staff(stack, "reviewer"), staff(stack, "approver")
+    case = the_case(reviewer, app["id"])
+    reviewer.ok(DECIDE, {"id": case["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex})
+    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    ship(app["checkoutId"])  # captured: the plan runs, its first part is paid
+    refund = merchants().client("demo-shop").refund(app["checkoutId"], 2_000, "EUR", key=uuid.uuid4().hex)
+    assert refund.status_code == 201, refund.text
+
+    # the lookup finds the customer by each of its keys, masked
+    found = {
+        key: reviewer.ok(LOOKUP, {key: value})["customerLookup"]
+        for key, value in (
+            ("email", shopper.email.upper()),
+            ("phone", profile["phoneNumber"]),
+            ("app", app["id"]),
+            ("plan", plan["id"]),
+        )
+    }
+    for key, matches in found.items():
+        assert [m["customerId"] for m in matches] == [shopper.sub], key
+    match = found["email"][0]
+    assert match["email"] != shopper.email and match["email"].endswith("@example.com")
+    assert match["phoneNumber"] != profile["phoneNumber"] and match["phoneNumber"][-3:] == profile["phoneNumber"][-3:]
+    assert match["givenName"] == profile["givenName"] and match["familyInitial"] == profile["familyName"][:1]
+    assert "familyName" not in match and "address" not in match
+    assert reviewer.ok(LOOKUP, {"app": "no-such-application"})["customerLookup"] == []
+    bad_phone = reviewer.error(LOOKUP, {"phone": "12345"})
+    assert bad_phone["errorType"] == "ValidationError" and bad_phone["errorInfo"]["field"] == "phone"
+    assert reviewer.error(LOOKUP, {"email": shopper.email, "phone": profile["phoneNumber"]})["errorType"] == (
+        "ValidationError"
+    )
+
+    # its business with the platform, and the plan's payments and refunds
+    overview = reviewer.ok(OVERVIEW, {"id": shopper.sub})["customerOverview"]
+    assert [a["id"] for a in overview["applications"]] == [app["id"]]
+    assert [p["id"] for p in overview["plans"]] == [plan["id"]]
+    seen = reviewer.ok(STAFF_PLAN, {"id": plan["id"]})["staffPlan"]
+    assert seen["customerId"] == shopper.sub and seen["plan"]["status"] == "ACTIVE"
+    assert len(seen["payments"]) == 1 and seen["payments"][0]["source"] == "CONFIRMATION"
+    assert [(r["amount"]["amount"], r["reason"]) for r in seen["refunds"]] == [(2_000, "returned")]
+    assert sum(i["amount"]["amount"] for i in seen["plan"]["installments"]) == seen["plan"]["principal"]["amount"]
+
+    # the full profile needs a reason, and says who asked
+    short = reviewer.error(PROFILE, {"id": shopper.sub, "reason": "x"})
+    assert short["errorInfo"]["field"] == "reason"
+    full = reviewer.ok(PROFILE, {"id": shopper.sub, "reason": "income check for the case", "case": case["id"]})
+    assert full["customerProfile"]["familyName"] == profile["familyName"]
+    assert full["customerProfile"]["phoneNumber"] == profile["phoneNumber"]
+
+    records = approver.ok(PROFILE_AUDIT, {"id": shopper.sub})["profileAudit"]
+    actions = [r["action"] for r in records]
+    assert actions == ["profile.viewed"] + ["profile.searched"] * 4
+    viewed = records[0]
+    assert viewed["reason"] == "income check for the case" and viewed["caseId"] == case["id"]
+    assert "operations" in viewed["actorGroups"] and viewed["customerIds"] == [shopper.sub]
+    assert shopper.email not in json.dumps(records) and profile["phoneNumber"] not in json.dumps(records)
+    credit_actions = [i["action"] for i in approver.ok(AUDIT, {"s": f"customer:{shopper.sub}"})["auditLog"]["items"]]
+    assert {"customer.viewed", "plan.viewed"} <= set(credit_actions)
+    plan_actions = [i["action"] for i in approver.ok(AUDIT, {"s": f"plan:{plan['id']}"})["auditLog"]["items"]]
+    assert plan_actions == ["plan.viewed"]
+
+
+MERCHANT = "id displayName status market currency origins webhookUrl liveWebhookSecrets keys { accessKeyId valid }"
+CREATE_MERCHANT = (
+    "mutation M($input: MerchantInput!) { createMerchant(input: $input) { merchant { "
+    + MERCHANT
+    + " } credentials { accessKeyId secretAccessKey } webhookSecret } }"
+)
+SUSPEND = "mutation S($id: ID!, $r: String) { suspendMerchant(merchantId: $id, reason: $r) { id status } }"
+ACTIVATE = "mutation A($id: ID!) { activateMerchant(merchantId: $id) { id status } }"
+ROTATE_KEY = (
+    "mutation K($id: ID!) { rotateMerchantKey(merchantId: $id) {"
+    " merchant { keys { accessKeyId valid } } credentials { accessKeyId secretAccessKey } } }"
+)
+ROTATE_SECRET = (
+    "mutation W($id: ID!) { rotateWebhookSecret(merchantId: $id) { merchant { liveWebhookSecrets } webhookSecret } }"
+)
+
+
+def until(call: Any, done: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = call()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def test_an_approver_creates_suspends_and_rotates_a_merchant(stack: Stack) -> None:
+    from bnpl_credit.testing import MerchantClient, checkout_body
+
+    approver = staff(stack, "approver")
+    merchant_id = f"shop-{uuid.uuid4().hex[:8]}"
+    origin = "http://127.0.0.1:8100"
+    bad = approver.error(
+        CREATE_MERCHANT,
+        {
+            "input": {
+                "merchantId": "No Such Id",
+                "displayName": "x",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": [origin],
+            }
+        },
+    )
+    assert bad["errorInfo"]["field"] == "input.merchantId"
+    created = approver.ok(
+        CREATE_MERCHANT,
+        {
+            "input": {
+                "merchantId": merchant_id,
+                "displayName": "Corner Shop",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": [origin],
+                "webhookUrl": "http://127.0.0.1:8100/webhooks",
+            }
+        },
+    )["createMerchant"]
+    creds = created["credentials"]
+    assert created["merchant"]["status"] == "ACTIVE" and created["webhookSecret"].startswith("whsec_")
+    listed = approver.ok("query { merchants { " + MERCHANT + " } }")["merchants"]
+    assert merchant_id in [m["id"] for m in listed]
+    assert creds["secretAccessKey"] not in json.dumps(listed) and created["webhookSecret"] not in json.dumps(listed)
+
+    shop = MerchantClient(stack.url("credit"), creds)
+    assert shop.create_checkout(checkout_body(origin=origin)).status_code == 201  # the new key signs
+    assert approver.ok(SUSPEND, {"id": merchant_id, "r": "chargebacks"})["suspendMerchant"]["status"] == "SUSPENDED"
+    # the merchant API reads the registry through a short cache (MERCHANT_KEY_CACHE_SECONDS, 5 s)
+    refused = until(lambda: shop.create_checkout(checkout_body(origin=origin)), lambda r: r.status_code == 403)
+    assert refused.json()["error"]["type"] == "MerchantSuspended"
+    assert approver.ok(ACTIVATE, {"id": merchant_id})["activateMerchant"]["status"] == "ACTIVE"
+    assert until(lambda: shop.create_checkout(checkout_body(origin=origin)), lambda r: r.status_code == 201)
+
+    rotated = approver.ok(ROTATE_KEY, {"id": merchant_id})["rotateMerchantKey"]
+    assert rotated["credentials"]["accessKeyId"] != creds["accessKeyId"]
+    assert [k["valid"] for k in rotated["merchant"]["keys"]] == [True, True]  # the old key has 24 h of grace
+    assert (
+        MerchantClient(stack.url("credit"), rotated["credentials"])
+        .create_checkout(checkout_body(origin=origin))
+        .status_code
+        == 201
+    )
+    secret = approver.ok(ROTATE_SECRET, {"id": merchant_id})["rotateWebhookSecret"]
+    assert secret["merchant"]["liveWebhookSecrets"] == 2 and secret["webhookSecret"] != created["webhookSecret"]
+
+    records = approver.ok(AUDIT, {"s": f"merchant:{merchant_id}"})["auditLog"]["items"]
+    assert [r["action"] for r in reversed(records)] == [
+        "merchant.created",
+        "merchant.suspended",
+        "merchant.activated",
+        "merchant.key_rotated",
+        "merchant.webhook_secret_rotated",
+    ]
+    assert records[3]["reason"] == "chargebacks" and "operations-risk" in records[0]["actorGroups"]
+    everything = json.dumps(records)
+    for secret_value in (creds["secretAccessKey"], created["webhookSecret"], secret["webhookSecret"]):
+        assert secret_value not in everything
+
+
+DASHBOARD = """query { reviewDashboard { decisionsToday { name count } referralRate liveByAge { name count }
+  byStatus { name count } oldestLiveAgeSeconds } }"""
+
+
+def test_the_dashboard_counts_todays_decisions_platform_wide(stack: Stack, new_shopper) -> None:
+    reviewer = staff(stack, "reviewer")
+    before = reviewer.ok(DASHBOARD)["reviewDashboard"]
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile())
+    apply(shopper, amount=5_000)  # REFERRED: the model is switched off
+    after = reviewer.ok(DASHBOARD)["reviewDashboard"]
+
+    def counts(board: dict[str, Any]) -> dict[str, int]:
+        return {c["name"]: c["count"] for c in board["decisionsToday"]}
+
+    assert set(counts(after)) == {"APPROVED", "DECLINED", "REFERRED"}
+    assert counts(after)["REFERRED"] == counts(before)["REFERRED"] + 1
+    total = sum(counts(after).values())
+    assert after["referralRate"] == pytest.approx(counts(after)["REFERRED"] / total, abs=1e-4)
+    assert [c["name"] for c in after["liveByAge"]] == ["UNDER_1_HOUR", "1_TO_4_HOURS", "4_TO_24_HOURS", "OVER_24_HOURS"]
+    assert sum(c["count"] for c in after["liveByAge"]) >= 1
+
+
+WAIVE = """mutation W($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
+  waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
+  plan { id status lateFees { amount } amountOutstanding { amount }
+         installments { sequence lateFee { amount } status } }
+  waived { sequence amount { amount currency } } } }"""
+
+
+def test_an_approver_waives_a_late_fee_with_a_reason(stack: Stack, new_shopper, clock_file: Path) -> None:
+    shopper = new_shopper()
+    verified(shopper, stack, good_profile())
+    app = apply(shopper, amount=20_000)
+    reviewer, approver = staff(stack, "reviewer"), staff(stack, "approver")
+    reviewer.ok(
+        DECIDE,
+        {"id": the_case(reviewer, app["id"])["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex},
+    )
+    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    ship(app["checkoutId"])
+    try:
+        clock_file.write_text(str(25 * 86_400))  # installment 2 (day 14) is late after the 7 grace days
+        deadline = time.monotonic() + 20
+        while True:
+            before = reviewer.ok(STAFF_PLAN, {"id": plan["id"]})["staffPlan"]["plan"]
+            late = [i for i in before["installments"] if i["status"] == "LATE"]
+            if late or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert [i["sequence"] for i in late] == [2], before
+        fee = 500  # the EU market's late fee (capped at 25 % of the installment)
+        variables = {"plan": plan["id"], "inst": "2", "reason": "Shopper was in hospital", "key": uuid.uuid4().hex}
+
+        refused = reviewer.error(WAIVE, variables)  # approvers only
+        assert refused["errorType"] == "Unauthorized"
+        assert shopper.error(WAIVE, variables)["errorType"] == "Unauthorized"
+        short = approver.error(WAIVE, {**variables, "reason": "no", "key": uuid.uuid4().hex})
+        assert short["errorInfo"]["field"] == "reason"
+        assert approver.error(WAIVE, {**variables, "inst": "3", "key": uuid.uuid4().hex})["errorType"] == "NoLateFee"
+
+        out = approver.ok(WAIVE, variables)["waiveLateFee"]
+        assert out["waived"] == [{"sequence": 2, "amount": {"amount": fee, "currency": "EUR"}}]
+        assert out["plan"]["amountOutstanding"]["amount"] == before["amountOutstanding"]["amount"] - fee
+        second = next(i for i in out["plan"]["installments"] if i["sequence"] == 2)
+        assert second["lateFee"]["amount"] == 0 and second["status"] == "LATE"  # still late, without the fee
+        again = approver.ok(WAIVE, variables)["waiveLateFee"]  # a retry: the same answer, nothing twice
+        assert again == out
+        assert approver.error(WAIVE, {**variables, "key": uuid.uuid4().hex})["errorType"] == "NoLateFee"
+
+        records = approver.ok(AUDIT, {"s": f"plan:{plan['id']}"})["auditLog"]["items"]
+        waived = [r for r in records if r["action"] == "plan.late_fee_waived"]
+        assert len(waived) == 1 and waived[0]["reason"] == "Shopper was in hospital"
+        assert json.loads(waived[0]["details"])["waived"][0]["amount"]["amount"] == fee
+        assert "operations-risk" in waived[0]["actorGroups"]
+    finally:
+        clock_file.write_text("0")
+
+
 # -- role separation, generated from the schema ------------------------------------------------
 
 
@@ -318,8 +662,15 @@ STAFF_ONLY = {
     "decideReview",
     "approveReview",
     "auditLog",
+    "customerLookup",
+    "customerOverview",
+    "customerProfile",
+    "staffPlan",
+    "profileAudit",
+    "waiveLateFee",
+    *MERCHANT_FIELDS,
 }
-APPROVER_ONLY = {"approveReview", "auditLog"}
+APPROVER_ONLY = {"approveReview", "auditLog", "profileAudit", "waiveLateFee", *MERCHANT_FIELDS}
 
 
 def test_every_operation_refuses_the_other_side(stack: Stack, new_shopper) -> None:
@@ -368,6 +719,8 @@ def test_an_undecided_case_expires_and_the_shopper_is_told(stack: Stack, new_sho
         assert expired, "the sweeper did not expire the case"
         after = shopper.ok(APP_WITH_REVIEW, {"id": app["id"]})["application"]
         assert after["applicationStatus"] == "EXPIRED" and after["reviewStatus"]["status"] == "EXPIRED"
+        assert merchant_session(app["checkoutId"])["status"] == "EXPIRED"
+        assert webhook_types(app["checkoutId"]) == ["checkout.expired", "checkout.referred"]
         late = reviewer.error(DECIDE, {"id": case["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex})
         assert late["errorType"] == "InvalidCaseState"
         assert any("closed" in body for body in sms_to(stack, profile["phoneNumber"]))

@@ -24,8 +24,10 @@ from tests.journey import (
     CREATE_PROFILE,
     START_VERIFICATION,
     good_profile,
+    merchants,
     merchants_of,
     order,
+    ship,
 )
 from tests.ops_support import ModelSwitch, through_switch
 
@@ -36,7 +38,14 @@ FOUR_EYES = 10_000
 
 
 @pytest.fixture(scope="module")
-def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ops-web-clock") / "offset-seconds"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ops_stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Stack]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing")
     switch = ModelSwitch()  # stays down: every decision is REFERRED
@@ -45,7 +54,12 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         data_dir=data_dir,
         ports=ports,
-        extra_env={"REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES), "HTTP_CONNECT_TIMEOUT": "5.0"},
+        extra_env={
+            "REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES),
+            "HTTP_CONNECT_TIMEOUT": "5.0",
+            "CLOCK_OFFSET_FILE": str(clock_file),
+            "SWEEP_INTERVAL_SECONDS": "0.5",
+        },
     )
     stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
     stack.start()
@@ -168,6 +182,9 @@ def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: S
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
     page.get_by_role("img", name="Cases by status").wait_for()
+    page.get_by_role("img", name="Decisions today by outcome").wait_for()
+    page.get_by_role("img", name="Waiting cases by age").wait_for()
+    assert page.get_by_text("Referral rate today").is_visible()
     approver.shot("dashboard")
 
     seen = gql(
@@ -177,3 +194,191 @@ def test_reviewer_approves_the_oldest_case_and_an_approver_confirms(ops_stack: S
         {"id": application_id},
     )["application"]
     assert seen == {"status": "APPROVED", "applicationStatus": "APPROVED", "reviewStatus": {"status": "APPROVED"}}
+
+
+def approved_plan(stack: Stack) -> tuple[str, dict[str, Any]]:
+    """A referred shopper approved by staff (through the API), its plan confirmed, shipped and
+    partly refunded: (the shopper's e-mail, the plan)."""
+    assert stack.cognito is not None
+    shopper_token, application_id = referred_application(stack)
+    email = next(m["email"] for m in [gql(stack, shopper_token, "query { me { email } }", {})["me"]] if m.get("email"))
+    creds = json.loads((stack.data_dir / "local-staff.json").read_text())
+    tokens = {role: stack.cognito.access_token(c["email"], c["password"]) for role, c in creds.items()}
+    case = next(
+        c
+        for c in gql(stack, tokens["reviewer"], "query { reviewQueue(limit: 100) { items { id applicationId } } }", {})[
+            "reviewQueue"
+        ]["items"]
+        if c["applicationId"] == application_id
+    )
+    decide = (
+        "mutation D($id: ID!, $key: String!) {"
+        " decideReview(caseId: $id, input: {decision: APPROVE}, idempotencyKey: $key) { status } }"
+    )
+    gql(stack, tokens["reviewer"], decide, {"id": case["id"], "key": uuid.uuid4().hex})
+    approve = "mutation A($id: ID!, $key: String!) { approveReview(caseId: $id, idempotencyKey: $key) { status } }"
+    gql(stack, tokens["approver"], approve, {"id": case["id"], "key": uuid.uuid4().hex})
+    confirm = (
+        "mutation C($id: ID!, $key: String!) {"
+        " confirmPlan(applicationId: $id, idempotencyKey: $key) { id orderReference } }"
+    )
+    plan = gql(stack, shopper_token, confirm, {"id": application_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    checkout_id = gql(
+        stack, shopper_token, "query A($id: ID!) { application(id: $id) { checkoutId } }", {"id": application_id}
+    )["application"]["checkoutId"]
+    ship(checkout_id)
+    refund = (
+        merchants()
+        .client("demo-shop")
+        .refund(checkout_id, 2_000, "EUR", reason="one cup returned", key=uuid.uuid4().hex)
+    )
+    assert refund.status_code == 201, refund.text
+    return email, plan
+
+
+def test_a_reviewer_finds_a_customer_opens_the_profile_for_a_reason_and_a_plans_payments(
+    ops_stack: Stack, staff_factory: Any
+) -> None:
+    email, plan = approved_plan(ops_stack)
+    reviewer = staff_factory("reviewer")
+    reviewer.sign_in()
+    page = reviewer.page
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("heading", name="Customers").wait_for()
+    page.get_by_label("Find by").select_option("email")
+    page.get_by_label("Value").fill(email)
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=re.compile("^Open customer")).wait_for()
+    assert page.get_by_text(email).count() == 0  # masked
+    reviewer.shot("lookup")
+    page.get_by_role("link", name=re.compile("^Open customer")).click()
+    page.get_by_role("heading", name="Plans").wait_for()
+    reviewer.shot("customer")
+    page.get_by_label("Why do you need it? (recorded with your name)").fill("The shopper called about a refund.")
+    page.get_by_role("button", name="Open full profile").click()
+    page.get_by_role("heading", name="Profile", exact=True).wait_for()
+    assert page.get_by_text(email).is_visible()
+    reviewer.shot("profile")
+    page.get_by_role("link", name=f"Open plan {plan['orderReference']}").click()
+    page.get_by_role("heading", name="Payments").wait_for()
+    assert page.get_by_text("one cup returned").is_visible()
+    assert page.get_by_role("cell", name="Confirmation").is_visible()
+    reviewer.shot("plan")
+
+
+def test_an_approver_waives_a_late_fee_in_a_plans_page(ops_stack: Stack, staff_factory: Any, clock_file: Path) -> None:
+    _, plan = approved_plan(ops_stack)
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    try:
+        clock_file.write_text(str(25 * 86_400))  # installment 2 is late (day 14 + 7 days' grace)
+        page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+        page.get_by_role("heading", name="Payments").wait_for()
+        for _ in range(20):  # the credit service reads the clock file at its next request
+            if page.get_by_role("heading", name="Waive a late fee").count():
+                break
+            page.wait_for_timeout(500)
+            page.evaluate("location.hash = '#/queue'")
+            page.get_by_role("heading", name="Review queue").wait_for()
+            page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+            page.get_by_role("heading", name="Payments").wait_for()
+        page.get_by_role("heading", name="Waive a late fee").wait_for()
+        approver.shot("late-fee")
+        page.get_by_label("Installment").select_option("2")
+        page.get_by_label("Reason (kept in the audit log)").fill("The shopper was in hospital.")
+        page.get_by_role("button", name="Waive late fee").click()
+        page.get_by_text(re.compile(r"^Waived .* on installment 2\.$")).wait_for()
+        page.get_by_role("heading", name="Payments").wait_for()
+        assert page.get_by_role("heading", name="Waive a late fee").count() == 0  # no fee left to waive
+        approver.shot("waived")
+    finally:
+        clock_file.write_text("0")
+
+
+def test_an_approver_creates_a_merchant_sees_its_secrets_once_and_suspends_it(
+    ops_stack: Stack, staff_factory: Any
+) -> None:
+    merchant_id = f"corner-{uuid.uuid4().hex[:6]}"
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    page.get_by_role("link", name="Merchants").click()
+    page.get_by_role("heading", name="Merchants").wait_for()
+    page.get_by_label("Merchant id (a-z, 0-9, -)").fill(merchant_id)
+    page.get_by_label("Display name").fill("Corner Shop")
+    page.get_by_label("Market").select_option("EU:EUR")
+    page.get_by_label("Shop origin (https://shop.example)").fill("https://corner.example")
+    page.get_by_role("button", name="Create merchant").click()
+    page.get_by_role("heading", name="Corner Shop is created").wait_for()
+    secret = page.locator(".secrets code").nth(1).inner_text()
+    assert len(secret) > 20
+    approver.shot("merchant-created")
+
+    page.once("dialog", lambda dialog: dialog.accept("Chargebacks under investigation"))
+    page.get_by_role("button", name="Suspend Corner Shop").click()
+    page.get_by_text("Corner Shop is now suspended.").wait_for()
+    page.get_by_role("button", name="Activate Corner Shop").wait_for()
+    assert page.get_by_text(secret).count() == 0  # shown once
+    approver.shot("merchant-suspended")
+
+    reviewer = staff_factory("reviewer")
+    reviewer.sign_in()
+    assert reviewer.page.get_by_role("link", name="Merchants").count() == 0  # approvers only
+
+
+def test_the_checkout_page_shows_the_review_and_then_its_approval(
+    ops_stack: Stack, chromium: Any, request: pytest.FixtureRequest
+) -> None:
+    """The shopper's own page: a referral says a person is reviewing it, until when; once a
+    reviewer approved (through the API here), the same page offers the approved plan."""
+    from tests.browser.conftest import Shopper
+    from tests.journey import checkout
+
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/Madrid")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    shots = SCREENSHOTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shopper = Shopper(page=page, stack=ops_stack, shots=shots)
+    try:
+        session = checkout(8_000)  # under REVIEW_FOUR_EYES_AMOUNT: one reviewer decides
+        shopper.open_checkout(session["checkoutToken"])
+        shopper.sign_up()
+        profile = good_profile()
+        shopper.fill_profile(profile)
+        shopper.verify_phone(profile["phoneNumber"])
+        shopper.choose_plan("Pay in 4")
+        shopper.heading("We need a closer look")
+        panel = page.get_by_test_id("review-status")
+        panel.wait_for()
+        assert "A person is reviewing your application" in panel.inner_text()
+        assert panel.get_attribute("data-status") == "OPEN"
+        shopper.shot("referred-under-review")
+
+        creds = json.loads((ops_stack.data_dir / "local-staff.json").read_text())["reviewer"]
+        assert ops_stack.cognito is not None
+        token = ops_stack.cognito.access_token(creds["email"], creds["password"])
+        cases = gql(ops_stack, token, "query { reviewQueue(limit: 100) { items { id applicationId } } }", {})
+        application_id = gql(
+            ops_stack,
+            ops_stack.cognito.access_token(shopper.email, shopper.password),
+            "query C($t: String!) { checkoutSession(token: $t) { applicationId } }",
+            {"t": session["checkoutToken"]},
+        )["checkoutSession"]["applicationId"]
+        case_id = next(c["id"] for c in cases["reviewQueue"]["items"] if c["applicationId"] == application_id)
+        decide = (
+            "mutation D($id: ID!, $key: String!) {"
+            " decideReview(caseId: $id, input: {decision: APPROVE}, idempotencyKey: $key) { status } }"
+        )
+        assert gql(ops_stack, token, decide, {"id": case_id, "key": uuid.uuid4().hex})["decideReview"]["status"] == (
+            "APPROVED"
+        )
+        page.reload()
+        shopper.heading("You're approved")
+        shopper.shot("approved-after-review")
+        assert not errors, errors
+    finally:
+        context.close()

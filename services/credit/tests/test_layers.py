@@ -92,6 +92,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.schemas",
             "checkouts.schemas",
             "reviews.schemas",
+            "staff.schemas",
         ],
     ),
     (
@@ -127,6 +128,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.notify",
             "reviews.service",
             "reviews.dashboard",
+            "staff.service",
+            "staff.merchants",
+            "plans.waivers",
         ],
     ),
     (
@@ -199,6 +203,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.settings",
             "reviews.deps",
             "reviews.router",
+            "staff.router",
         ],
     ),
 ]

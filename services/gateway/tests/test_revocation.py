@@ -68,3 +68,23 @@ def test_with_no_cache_every_call_asks(
     cognito.revoked.add(token)
     body = gateway.post("/graphql", json={"query": CANCEL}, headers=headers).json()
     assert body["errors"][0]["errorType"] == "UnauthorizedException" and cognito.asked == 2
+
+
+STAFF_OPERATIONS = [
+    'query { reviewCase(id: "case-1") { id } }',
+    'query { customerProfile(customerId: "sub-1", reason: "a dispute") { id } }',
+    'mutation { waiveLateFee(planId: "plan-1", reason: "a stay", idempotencyKey: "waive-0001") { waived { sequence } } }',  # noqa: E501
+    'mutation { suspendMerchant(merchantId: "demo-shop") { id } }',
+]
+
+
+@pytest.mark.parametrize("operation", STAFF_OPERATIONS)
+def test_a_revoked_staff_token_does_nothing(
+    operation: str, gateway: Any, minter: Any, cognito: Any, credit_service: Any, user_service: Any
+) -> None:
+    """Every staff operation, reads too (they show customers' data), asks Cognito first."""
+    staff = minter.mint("approver-1", extra={"cognito:groups": ["operations-risk"]})
+    cognito.revoked.add(staff)
+    body = gateway.post("/graphql", json={"query": operation}, headers={"Authorization": staff}).json()
+    assert body["errors"][0]["errorType"] == "UnauthorizedException", body
+    assert credit_service.calls == [] and user_service.calls == []

@@ -10,24 +10,32 @@ import bnpl_user
 
 LAYERS: list[set[str]] = [
     # foundations: errors, settings, country codes, the SMS port and its adapters
-    {"", "countries", "errors", "persons", "settings", "notifier", "profiles", "verification", "storage"},
+    {"", "countries", "errors", "persons", "settings", "notifier", "profiles", "verification", "storage", "staff"},
     # foundations: errors, settings, country codes, the SMS port and its adapters, the metrics
     {"", "countries", "errors", "settings", "notifier", "profiles", "verification", "storage", "metrics"},
     # records
-    {"profiles.model", "verification.model"},
+    {"profiles.model", "verification.model", "staff.model"},
     # storage ports
-    {"profiles.port", "verification.port", "storage.port"},
+    {"profiles.port", "verification.port", "storage.port", "staff.port"},
     # HTTP bodies and their mapping to records
-    {"profiles.schemas", "verification.schemas"},
+    {"profiles.schemas", "verification.schemas", "staff.schemas", "staff.documents"},
     # the rules
     {"profiles.finances", "profiles.snapshot"},
-    {"profiles.service", "verification.service"},
+    {"profiles.service", "verification.service", "staff.service"},
     # storage adapters: only the factory (and main, through it) may name them
     {"storage.sqlite_numbers", "storage.dynamodb_numbers"},
-    {"storage.table", "storage.profile_json", "storage.sqlite", "storage.dynamodb", "storage.factory"},
+    {
+        "storage.table",
+        "storage.profile_json",
+        "storage.sqlite",
+        "storage.dynamodb",
+        "storage.factory",
+        "storage.sqlite_staff",
+        "storage.dynamodb_staff",
+    },
     # wiring: dependencies, routes, the app
     {"deps"},
-    {"profiles.router", "verification.router"},
+    {"profiles.router", "verification.router", "staff.router"},
     {"main"},
     {"__main__", "testing", "profile_key"},
 ]

@@ -60,6 +60,8 @@ def test_health_and_openapi_need_no_auth(api: UserApi) -> None:
         "/v1/profile/snapshot",
         "/v1/profile/phone-verification",
         "/v1/profile/phone-verification/confirm",
+        "/v1/staff/customers",
+        "/v1/staff/customers/{customer_id}/profile-views",
     }
 
 

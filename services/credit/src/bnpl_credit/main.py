@@ -62,6 +62,7 @@ from bnpl_credit.reviews.service import ReviewRules, expire_cases
 from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.scoring.port import Scorer
 from bnpl_credit.settings import Settings
+from bnpl_credit.staff.router import router as staff_reads_router
 from bnpl_credit.storage.factory import build_store
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.webhooks.router import router as webhooks_router
@@ -205,7 +206,11 @@ def create_app(
         authorization_ttl=timedelta(days=settings.authorization_ttl_days),
     )
     review_settings = review_settings or ReviewSettings()
-    review_rules = ReviewRules(ttl=review_settings.ttl, four_eyes_amount=review_settings.review_four_eyes_amount)
+    review_rules = ReviewRules(
+        ttl=review_settings.ttl,
+        four_eyes_amount=review_settings.review_four_eyes_amount,
+        gateway_url=checkout_config.gateway_url,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -259,7 +264,7 @@ def create_app(
         app.state.webhooks = webhooks
         fan_out = fan_out_hook(the_store, clock, webhooks)
         sms = review_settings.build_sms(clock)
-        app.state.reviews = ReviewState(rules=review_rules, sms=sms)
+        app.state.reviews = ReviewState(rules=review_rules, sms=sms, local=settings.is_local)
         the_publisher = publisher or build_publisher(settings)
         app.state.publisher = the_publisher
         app.state.finance_review = FinanceReviewPolicy(
@@ -338,6 +343,7 @@ def create_app(
         checkout_sessions_router,
         documents_router,
         staff_router,
+        staff_reads_router,
     ):
         app.include_router(router)
     return app

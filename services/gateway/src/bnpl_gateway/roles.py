@@ -32,10 +32,35 @@ APPROVER_GROUP = "operations-risk"
 STAFF_GROUPS = frozenset({REVIEWER_GROUP, APPROVER_GROUP})
 
 # root fields for staff (snake-free GraphQL names); approver-only ones need operations-risk
-STAFF_FIELDS = frozenset(
-    {"reviewQueue", "reviewCase", "reviewReasons", "reviewDashboard", "decideReview", "approveReview", "auditLog"}
+MERCHANT_FIELDS = frozenset(
+    {
+        "merchants",
+        "createMerchant",
+        "suspendMerchant",
+        "activateMerchant",
+        "rotateMerchantKey",
+        "rotateWebhookSecret",
+    }
 )
-APPROVER_FIELDS = frozenset({"approveReview", "auditLog"})
+STAFF_FIELDS = frozenset(
+    {
+        "reviewQueue",
+        "reviewCase",
+        "reviewReasons",
+        "reviewDashboard",
+        "decideReview",
+        "approveReview",
+        "auditLog",
+        "customerLookup",
+        "customerOverview",
+        "customerProfile",
+        "staffPlan",
+        "profileAudit",
+        "waiveLateFee",
+        *MERCHANT_FIELDS,
+    }
+)
+APPROVER_FIELDS = frozenset({"approveReview", "auditLog", "profileAudit", "waiveLateFee", *MERCHANT_FIELDS})
 OPEN_FIELDS = frozenset({"__typename", "__schema", "__type"})
 
 

@@ -20,12 +20,14 @@ from bnpl_gateway.resolvers import Mutation as ShopperMutation
 from bnpl_gateway.resolvers import Query as ShopperQuery
 from bnpl_gateway.roles import RoleGuard
 from bnpl_gateway.staff import StaffMutation, StaffQuery
+from bnpl_gateway.staff_customers import StaffCustomerMutation, StaffCustomerQuery
+from bnpl_gateway.staff_merchants import StaffMerchantMutation, StaffMerchantQuery
 
 log = logging.getLogger("bnpl.gateway.graphql")
 
 # the shopper's operations and the staff's, in one schema (roles.RoleGuard says who calls which)
-Query = merge_types("Query", (ShopperQuery, StaffQuery))
-Mutation = merge_types("Mutation", (ShopperMutation, StaffMutation))
+Query = merge_types("Query", (ShopperQuery, StaffQuery, StaffCustomerQuery, StaffMerchantQuery))
+Mutation = merge_types("Mutation", (ShopperMutation, StaffMutation, StaffCustomerMutation, StaffMerchantMutation))
 
 # What one document may cost, checked before anything runs (AppSync has limits of its kind).
 # The parser stops at MAX_TOKENS: a document of 100,000 fields costs no more than one of 2,000

@@ -158,6 +158,13 @@ class ReviewDashboard:
     median_live_age_seconds: int | None
     opened_today: list[NamedCount] = strawberry.field(description="Cases opened today (UTC), by origin.")
     closed_today: list[NamedCount] = strawberry.field(description="Cases closed today (UTC), by outcome.")
+    decisions_today: list[NamedCount] = strawberry.field(
+        description="Credit decisions made today (UTC) by outcome, the whole platform."
+    )
+    referral_rate: float | None = strawberry.field(description="REFERRED / all decisions today; null before the first.")
+    live_by_age: list[NamedCount] = strawberry.field(
+        description="Waiting cases by age: UNDER_1_HOUR, 1_TO_4_HOURS, 4_TO_24_HOURS, OVER_24_HOURS."
+    )
 
 
 def _counts(values: dict[str, int]) -> list[NamedCount]:
@@ -203,6 +210,7 @@ class StaffQuery:
         next_token: str | None = None,
     ) -> ReviewCaseConnection:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "GET",
             "/v1/staff/reviews",
@@ -214,6 +222,7 @@ class StaffQuery:
     @strawberry.field(description="Staff: one case with what its decision saw (the view is audited).")
     async def review_case(self, info: Info, id: strawberry.ID) -> ReviewCase | None:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         try:
             data = await ctx.upstreams.credit.call("GET", f"/v1/staff/reviews/{_segment(id, 'id')}", token=ctx.token)
         except NotFoundUpstream:
@@ -223,6 +232,7 @@ class StaffQuery:
     @strawberry.field(description="Staff: the queue by status and age, today's cases and outcomes.")
     async def review_dashboard(self, info: Info) -> ReviewDashboard:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call("GET", "/v1/staff/dashboard", token=ctx.token)
         return ReviewDashboard(
             generated_at=dt.datetime.fromisoformat(data["generatedAt"]),
@@ -232,11 +242,15 @@ class StaffQuery:
             median_live_age_seconds=data["medianLiveAgeSeconds"],
             opened_today=_counts(data["openedToday"]),
             closed_today=_counts(data["closedToday"]),
+            decisions_today=_counts(data["decisionsToday"]),
+            referral_rate=data["referralRate"],
+            live_by_age=_counts(data["liveByAge"]),
         )
 
     @strawberry.field(description="Staff: the reason catalogue a decline chooses from.")
     async def review_reasons(self, info: Info) -> list[Reason]:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call("GET", "/v1/staff/review-reasons", token=ctx.token)
         return [build(Reason, r) for r in data["items"]]
 
@@ -247,6 +261,7 @@ class StaffQuery:
         self, info: Info, subject: str, limit: int | None = None, next_token: str | None = None
     ) -> AuditConnection:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "GET",
             "/v1/staff/audit",
@@ -266,6 +281,7 @@ class StaffMutation:
         self, info: Info, case_id: strawberry.ID, input: ReviewDecisionInput, idempotency_key: str
     ) -> ReviewCase:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/staff/reviews/{_segment(case_id, 'caseId')}/decisions",
@@ -279,6 +295,7 @@ class StaffMutation:
     @strawberry.mutation(description="Approvers: the second pair of eyes on an approval (not the first reviewer).")
     async def approve_review(self, info: Info, case_id: strawberry.ID, idempotency_key: str) -> ReviewCase:
         ctx = info.context
+        await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.credit.call(
             "POST",
             f"/v1/staff/reviews/{_segment(case_id, 'caseId')}/approvals",

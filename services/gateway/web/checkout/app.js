@@ -960,6 +960,7 @@ function viewDeclined(application) {
     3,
     h("p", { class: "lead" }, "This is why:"),
     reasonsList(application),
+    reviewPanel(application.id),
     declineNotice(app.api, application.id),
     h("h2", {}, "What you can do"),
     h(
@@ -972,11 +973,39 @@ function viewDeclined(application) {
   );
 }
 
+const REVIEW_TEXTS = {
+  OPEN: (r) => `A person is reviewing your application. We will text you the outcome by ${when(r.expiresAt)}.`,
+  INFO_REQUESTED: (r) => `The reviewer needs more information: ${r.infoRequest || "see your text message"}.`,
+  AWAITING_SECOND_APPROVAL: () => "A second person is checking the reviewer's decision; we will text you the outcome.",
+  APPROVED: () => "A person reviewed your application and approved it.",
+  DECLINED: () => "A person looked at your application again; we still cannot offer credit for it.",
+  EXPIRED: () => "The review could not be finished in time, so it was closed. You can apply again at any time.",
+};
+
+const when = (iso) => `${formatDate(iso.slice(0, 10))} ${formatTime(iso)}`;
+
+/** Where a person's review of the application stands (issue 13); empty when there is none. */
+function reviewPanel(applicationId) {
+  const panel = h("p", { class: "notice info", "data-testid": "review-status", hidden: true });
+  app.api
+    .request(Q.REVIEW_STATUS, { id: applicationId })
+    .then(({ application }) => {
+      const review = application && application.reviewStatus;
+      if (!review) return;
+      panel.dataset.status = review.status;
+      panel.textContent = REVIEW_TEXTS[review.status](review);
+      panel.hidden = false;
+    })
+    .catch(() => {}); // the page works without it: the SMS tells the outcome too
+  return panel;
+}
+
 function viewReferred(application) {
   show(
     "We need a closer look",
     3,
     h("p", { class: "lead" }, "We could not give you an instant decision."),
+    reviewPanel(application.id),
     reasonsList(application),
     h("h2", {}, "What happens next"),
     h(

@@ -32,6 +32,9 @@ export const APPLY = `mutation Apply($input: CreditApplicationInput!, $key: Stri
 
 export const APPLICATION_BY_ID = `query Application($id: ID!) { application(id: $id) { ${APPLICATION} } }`;
 
+export const REVIEW_STATUS = `query ReviewStatus($id: ID!) { application(id: $id) {
+  id reviewStatus { caseId status openedAt expiresAt infoRequest closedAt } } }`;
+
 export const CANCEL_APPLICATION = `mutation Cancel($id: ID!) { cancelApplication(id: $id) { id applicationStatus } }`;
 
 export const CONFIRM_PLAN = `mutation ConfirmPlan($id: ID!, $key: String!, $hash: String) {

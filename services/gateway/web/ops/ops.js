@@ -1,7 +1,8 @@
 // The operations console: staff sign in through Cognito (the checkout's own modules), then
 // work the review queue through the gateway's GraphQL API. Plain modules, no build step,
 // the same strict Content-Security-Policy as the checkout. Every view of a case is audited by
-// the service; the console shows no name, address or phone number: a review needs none.
+// the service; a case shows no name, address or phone number: a review needs none. Customer
+// lookups are masked and the full profile opens only with a reason (both recorded).
 
 import { Api, ApiError, SessionExpired } from "../checkout/api.js";
 import { AuthError, Cognito } from "../checkout/cognito.js";
@@ -37,11 +38,40 @@ const Q_CASE = `query Case($id: ID!) { reviewCase(id: $id) {
   outcome { status decidedAt amount { amount currency } planType reasons deciders note } } }`;
 const Q_REASONS = "query { reviewReasons { code description } }";
 const Q_DASHBOARD = `query { reviewDashboard { generatedAt byStatus { name count } capped oldestLiveAgeSeconds
-  medianLiveAgeSeconds openedToday { name count } closedToday { name count } } }`;
+  medianLiveAgeSeconds openedToday { name count } closedToday { name count } decisionsToday { name count } referralRate
+  liveByAge { name count } } }`;
 const M_DECIDE = `mutation Decide($id: ID!, $input: ReviewDecisionInput!, $key: String!) {
   decideReview(caseId: $id, input: $input, idempotencyKey: $key) { id status } }`;
 const M_APPROVE = `mutation Approve($id: ID!, $key: String!) {
   approveReview(caseId: $id, idempotencyKey: $key) { id status } }`;
+const Q_LOOKUP = `query Lookup($email: String, $phone: String, $app: ID, $plan: ID) {
+  customerLookup(email: $email, phone: $phone, applicationId: $app, planId: $plan) {
+    customerId email phoneNumber givenName familyInitial phoneVerified createdAt } }`;
+const MONEY = "{ amount currency }";
+const Q_OVERVIEW = `query Overview($id: ID!) { customerOverview(customerId: $id) { customerId
+  applications { id status decision amount ${MONEY} merchantId orderReference planType createdAt planId }
+  plans { id status planType merchantId orderReference principal ${MONEY} amountOutstanding ${MONEY} createdAt } } }`;
+const Q_PROFILE = `query Profile($id: ID!, $reason: String!) { customerProfile(customerId: $id, reason: $reason) {
+  id email givenName familyName dateOfBirth phoneNumber phoneVerified address { line1 line2 city postalCode country }
+  monthlyIncome ${MONEY} monthlyExpenses ${MONEY} housing employment employmentYears createdAt } }`;
+const Q_PLAN = `query StaffPlan($id: ID!) { staffPlan(planId: $id) { customerId
+  plan { id status planType merchantId orderReference principal ${MONEY} totalOfPayments ${MONEY} amountPaid ${MONEY}
+         amountOutstanding ${MONEY} lateFees ${MONEY} refunded ${MONEY} createdAt
+         installments { sequence dueDate amount ${MONEY} amountPaid ${MONEY} amountDue ${MONEY} lateFee ${MONEY} status } }
+  payments { id amount ${MONEY} source createdAt allocations { sequence amount ${MONEY} } }
+  refunds { id amount ${MONEY} reason full returnedToShopper ${MONEY} createdAt } } }`;
+const MERCHANT = "id displayName status market currency origins webhookUrl liveWebhookSecrets keys { accessKeyId valid }";
+const Q_MERCHANTS = `query Merchants { merchants { ${MERCHANT} } }`;
+const M_CREATE_MERCHANT = `mutation CreateMerchant($input: MerchantInput!) { createMerchant(input: $input) {
+  merchant { id } credentials { accessKeyId secretAccessKey } webhookSecret } }`;
+const M_SUSPEND = `mutation Suspend($id: ID!, $reason: String) { suspendMerchant(merchantId: $id, reason: $reason) { id status } }`;
+const M_ACTIVATE = `mutation Activate($id: ID!, $reason: String) { activateMerchant(merchantId: $id, reason: $reason) { id status } }`;
+const M_ROTATE_KEY = `mutation RotateKey($id: ID!) { rotateMerchantKey(merchantId: $id) {
+  merchant { id } credentials { accessKeyId secretAccessKey } } }`;
+const M_ROTATE_SECRET = `mutation RotateSecret($id: ID!) { rotateWebhookSecret(merchantId: $id) { merchant { id } webhookSecret } }`;
+const M_WAIVE = `mutation Waive($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
+  waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
+    waived { sequence amount ${MONEY} } } }`;
 
 function say(text, kind = "") {
   replace(status, text ? h("p", { class: `notice ${kind}` }, text) : null);
@@ -93,6 +123,8 @@ function renderNav() {
   replace(
     nav,
     h("a", { href: "#/queue" }, "Review queue"),
+    h("a", { href: "#/customers" }, "Customers"),
+    session.groups.includes(APPROVER) ? h("a", { href: "#/merchants" }, "Merchants") : null,
     h("a", { href: "#/dashboard" }, "Dashboard"),
     h("span", { class: "who" }, `${session.email} (${role})`),
     h("button", { class: "secondary", type: "button", onclick: signOut }, "Sign out"),
@@ -332,6 +364,265 @@ async function caseView(id) {
   );
 }
 
+// -- customers --------------------------------------------------------------------------------
+// A lookup shows masked matches; a customer's page shows their business with us (no personal
+// data); the full profile opens only with a reason, which the user service records.
+
+const LOOKUP_BY = [
+  ["email", "E-mail"],
+  ["phone", "Phone number (verified, +E.164)"],
+  ["app", "Application id"],
+  ["plan", "Plan id"],
+];
+
+function table(headings, rows) {
+  return h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))), h("tbody", {}, rows));
+}
+
+function customersView() {
+  const by = h("select", { id: "by" }, LOOKUP_BY.map(([value, text]) => h("option", { value }, text)));
+  const value = h("input", { id: "lookup-value", required: true, autocomplete: "off" });
+  const results = h("div", { id: "results" });
+  const form = h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    say("");
+    try {
+      const { customerLookup } = await api.request(Q_LOOKUP, { [by.value]: value.value.trim() });
+      replace(results, customerLookup.length
+        ? table(["Customer", "Name", "E-mail", "Phone", "Since", ""], customerLookup.map((m) => h("tr", {},
+          h("td", { class: "ref" }, m.customerId),
+          h("td", {}, `${m.givenName} ${m.familyInitial}.`),
+          h("td", {}, m.email || "none"),
+          h("td", {}, m.phoneNumber, m.phoneVerified ? "" : " (unverified)"),
+          h("td", {}, formatTime(m.createdAt)),
+          h("td", {}, h("a", { href: `#/customer/${m.customerId}`, "aria-label": `Open customer ${m.givenName} ${m.familyInitial}.` }, "Open")),
+        )))
+        : h("p", { class: "notice" }, "No customer found."));
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("label", { for: "by" }, "Find by"), by,
+  h("label", { for: "lookup-value" }, "Value"), value,
+  h("button", { type: "submit" }, "Find"),
+  h("p", { class: "muted" }, "Results are masked; every lookup is recorded."));
+  show(title("Customers"), form, results);
+}
+
+function profileForm(customerId, into) {
+  const reason = h("textarea", { id: "reason", required: true, minlength: 5 });
+  return h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const { customerProfile: p } = await api.request(Q_PROFILE, { id: customerId, reason: reason.value.trim() });
+      if (!p) return say("No profile for this customer.", "error");
+      const a = p.address;
+      replace(into, h("div", { class: "card" }, h("h2", {}, "Profile"), dl([
+        ["Name", `${p.givenName} ${p.familyName}`],
+        ["Born", p.dateOfBirth],
+        ["E-mail", p.email],
+        ["Phone", `${p.phoneNumber}${p.phoneVerified ? " (verified)" : ""}`],
+        ["Address", [a.line1, a.line2, `${a.postalCode} ${a.city}`, a.country].filter(Boolean).join(", ")],
+        ["Income / month", formatMoney(p.monthlyIncome)],
+        ["Expenses / month", formatMoney(p.monthlyExpenses)],
+        ["Housing", label(p.housing)],
+        ["Employment", `${label(p.employment)}, ${p.employmentYears} year(s)`],
+      ])));
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("h2", {}, "Full profile"),
+  h("label", { for: "reason" }, "Why do you need it? (recorded with your name)"), reason,
+  h("button", { type: "submit" }, "Open full profile"));
+}
+
+async function customerView(id) {
+  show(title("Customer"), h("p", { class: "loading" }, "Loading…"));
+  const mine = ++rendering;
+  const { customerOverview: o } = await api.request(Q_OVERVIEW, { id });
+  if (mine !== rendering) return;
+  const profile = h("div", {});
+  show(
+    title("Customer"),
+    h("p", { class: "muted" }, `Customer ${o.customerId}`),
+    h("div", { class: "card" }, h("h2", {}, "Plans"), o.plans.length
+      ? table(["Created", "Merchant", "Order", "Plan", "Principal", "Outstanding", "Status", ""], o.plans.map((p) => h("tr", {},
+        h("td", {}, formatTime(p.createdAt)), h("td", {}, p.merchantId), h("td", {}, p.orderReference), h("td", {}, label(p.planType)),
+        h("td", { class: "num" }, formatMoney(p.principal)), h("td", { class: "num" }, formatMoney(p.amountOutstanding)),
+        h("td", {}, badge(p.status)), h("td", {}, h("a", { href: `#/plan/${p.id}`, "aria-label": `Open plan ${p.orderReference}` }, "Open")))))
+      : h("p", {}, "No plans.")),
+    h("div", { class: "card" }, h("h2", {}, "Applications"), o.applications.length
+      ? table(["Created", "Merchant", "Order", "Amount", "Decision", "Status"], o.applications.map((a) => h("tr", {},
+        h("td", {}, formatTime(a.createdAt)), h("td", {}, a.merchantId), h("td", {}, a.orderReference),
+        h("td", { class: "num" }, formatMoney(a.amount)), h("td", {}, label(a.decision)), h("td", {}, badge(a.status)))))
+      : h("p", {}, "No applications.")),
+    profileForm(id, profile),
+    profile,
+  );
+}
+
+async function planView(id) {
+  show(title("Plan"), h("p", { class: "loading" }, "Loading…"));
+  const mine = ++rendering;
+  const { staffPlan: s } = await api.request(Q_PLAN, { id });
+  if (mine !== rendering) return;
+  if (!s) return show(title("Plan"), h("p", { class: "notice error" }, "No such plan."));
+  const p = s.plan;
+  const money = (m) => (m ? formatMoney(m) : "none");
+  show(
+    title(`Plan ${p.orderReference}`),
+    h("p", {}, h("a", { href: `#/customer/${s.customerId}` }, "Back to the customer")),
+    h("div", { class: "card" }, dl([
+      ["Status", badge(p.status)],
+      ["Merchant", p.merchantId],
+      ["Plan", label(p.planType)],
+      ["Principal", money(p.principal)],
+      ["Total of payments", money(p.totalOfPayments)],
+      ["Late fees", money(p.lateFees)],
+      ["Refunded", money(p.refunded)],
+      ["Paid", money(p.amountPaid)],
+      ["Outstanding", money(p.amountOutstanding)],
+    ])),
+    h("div", { class: "card" }, h("h2", {}, "Installments"), table(["#", "Due", "Amount", "Late fee", "Paid", "Due now", "Status"],
+      p.installments.map((i) => h("tr", {}, h("td", {}, String(i.sequence)), h("td", {}, i.dueDate),
+        h("td", { class: "num" }, money(i.amount)), h("td", { class: "num" }, money(i.lateFee)),
+        h("td", { class: "num" }, money(i.amountPaid)), h("td", { class: "num" }, money(i.amountDue)), h("td", {}, badge(i.status)))))),
+    h("div", { class: "card" }, h("h2", {}, "Payments"), s.payments.length
+      ? table(["When", "Amount", "Source", "Installments"], s.payments.map((x) => h("tr", {},
+        h("td", {}, formatTime(x.createdAt)), h("td", { class: "num" }, money(x.amount)), h("td", {}, label(x.source)),
+        h("td", {}, x.allocations.map((a) => `#${a.sequence}: ${money(a.amount)}`).join(", ")))))
+      : h("p", {}, "No payments yet.")),
+    h("div", { class: "card" }, h("h2", {}, "Refunds"), s.refunds.length
+      ? table(["When", "Amount", "Reason", "Returned to the shopper"], s.refunds.map((r) => h("tr", {},
+        h("td", {}, formatTime(r.createdAt)), h("td", { class: "num" }, money(r.amount)), h("td", {}, r.reason),
+        h("td", { class: "num" }, money(r.returnedToShopper)))))
+      : h("p", {}, "No refunds.")),
+    waiverForm(p),
+  );
+}
+
+/** Approvers waive the unpaid late fee of an installment, with a reason (audited with it). */
+function waiverForm(p) {
+  const fees = p.installments.filter((i) => i.lateFee && i.lateFee.amount > 0);
+  if (!fees.length) return null;
+  if (!session.groups.includes(APPROVER)) {
+    return h("p", { class: "muted" }, "An approver (operations-risk) can waive a late fee.");
+  }
+  const which = h("select", { id: "waive-installment" },
+    fees.map((i) => h("option", { value: String(i.sequence) }, `Installment ${i.sequence}: ${formatMoney(i.lateFee)}`)));
+  const reason = h("textarea", { id: "waive-reason", required: true, minlength: 5 });
+  const idempotency = key(); // one waiver per form: a second click is the same request
+  return h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const { waiveLateFee } = await api.request(M_WAIVE, { plan: p.id, inst: which.value, reason: reason.value.trim(), key: idempotency });
+      const total = waiveLateFee.waived.map((w) => `${formatMoney(w.amount)} on installment ${w.sequence}`).join(", ");
+      say(`Waived ${total}.`, "ok");
+      planView(p.id);
+    } catch (error) {
+      if (error instanceof SessionExpired) return signOut();
+      say(error.message, "error");
+    }
+  } },
+  h("h2", {}, "Waive a late fee"),
+  h("label", { for: "waive-installment" }, "Installment"), which,
+  h("label", { for: "waive-reason" }, "Reason (kept in the audit log)"), reason,
+  h("button", { type: "submit" }, "Waive late fee"));
+}
+
+// -- merchants (approvers) --------------------------------------------------------------------
+// The registry through staff GraphQL: secrets are shown once, in a box the next view removes.
+
+function secretsBox(titleText, pairs) {
+  return h("div", { class: "card secrets", role: "alert" }, h("h2", {}, titleText),
+    h("p", {}, "Copy these now and hand them to the merchant over a safe channel: they are not shown again."),
+    dl(pairs.map(([k, v]) => [k, h("code", {}, v)])));
+}
+
+async function merchantAction(run, done) {
+  try {
+    const out = await run();
+    await merchantsView(done(out));
+  } catch (error) {
+    if (error instanceof SessionExpired) return signOut();
+    say(error.message, "error");
+  }
+}
+
+function merchantRow(m) {
+  const active = m.status === "ACTIVE";
+  const name = m.displayName;
+  const toggle = h("button", { type: "button", class: "secondary", onclick: () => {
+    const reason = active ? window.prompt(`Why suspend ${name}? (kept in the audit log)`) : null;
+    if (active && reason === null) return;
+    merchantAction(
+      () => api.request(active ? M_SUSPEND : M_ACTIVATE, { id: m.id, reason: reason || null }),
+      () => { say(`${name} is now ${active ? "suspended" : "active"}.`, "ok"); return null; },
+    );
+  } }, active ? `Suspend ${name}` : `Activate ${name}`);
+  const rotateKey = h("button", { type: "button", class: "secondary", onclick: () => merchantAction(
+    () => api.request(M_ROTATE_KEY, { id: m.id }),
+    (out) => secretsBox(`New access key of ${name}`, [
+      ["Access key id", out.rotateMerchantKey.credentials.accessKeyId],
+      ["Secret access key", out.rotateMerchantKey.credentials.secretAccessKey],
+    ]),
+  ) }, "Rotate key");
+  const rotateSecret = h("button", { type: "button", class: "secondary", onclick: () => merchantAction(
+    () => api.request(M_ROTATE_SECRET, { id: m.id }),
+    (out) => secretsBox(`New webhook secret of ${name}`, [["Webhook secret", out.rotateWebhookSecret.webhookSecret]]),
+  ) }, "Rotate webhook secret");
+  return h("tr", { "data-merchant": m.id },
+    h("td", {}, h("b", {}, name), h("br"), h("span", { class: "muted" }, m.id)),
+    h("td", {}, `${m.market} · ${m.currency}`),
+    h("td", {}, m.origins.join(", ")),
+    h("td", {}, m.webhookUrl || "none", m.liveWebhookSecrets > 1 ? h("span", { class: "muted" }, " (rotating)") : null),
+    h("td", {}, `${m.keys.filter((k) => k.valid).length} valid`),
+    h("td", {}, badge(m.status)),
+    h("td", { class: "actions" }, toggle, rotateKey, rotateSecret));
+}
+
+function createMerchantForm() {
+  const field = (id, text, attrs = {}) => [h("label", { for: id }, text), h("input", { id, required: true, ...attrs })];
+  const [idLabel, id] = field("m-id", "Merchant id (a-z, 0-9, -)", { pattern: "[a-z0-9][a-z0-9-]{1,62}" });
+  const [nameLabel, name] = field("m-name", "Display name");
+  const market = h("select", { id: "m-market" }, [["EU", "EUR"], ["UK", "GBP"], ["US", "USD"]].map(([mk, cur]) =>
+    h("option", { value: `${mk}:${cur}` }, `${mk} (${cur})`)));
+  const [originLabel, origin] = field("m-origin", "Shop origin (https://shop.example)");
+  const hook = h("input", { id: "m-webhook" });
+  return h("form", { class: "card", onsubmit: (event) => {
+    event.preventDefault();
+    const [mk, cur] = market.value.split(":");
+    const input = { merchantId: id.value.trim(), displayName: name.value.trim(), market: mk, currency: cur,
+      origins: [origin.value.trim()], webhookUrl: hook.value.trim() || null };
+    merchantAction(
+      () => api.request(M_CREATE_MERCHANT, { input }),
+      (out) => secretsBox(`${input.displayName} is created`, [
+        ["Access key id", out.createMerchant.credentials.accessKeyId],
+        ["Secret access key", out.createMerchant.credentials.secretAccessKey],
+        ["Webhook secret", out.createMerchant.webhookSecret],
+      ]),
+    );
+  } },
+  h("h2", {}, "New merchant"), idLabel, id, nameLabel, name, h("label", { for: "m-market" }, "Market"), market,
+  originLabel, origin, h("label", { for: "m-webhook" }, "Webhook URL (optional)"), hook,
+  h("button", { type: "submit" }, "Create merchant"));
+}
+
+async function merchantsView(shown = null) {
+  const mine = ++rendering;
+  const { merchants } = await api.request(Q_MERCHANTS);
+  if (mine !== rendering) return;
+  show(
+    title("Merchants"),
+    shown,
+    h("div", { class: "card" }, table(["Merchant", "Market", "Origins", "Webhook", "Keys", "Status", ""], merchants.map(merchantRow))),
+    createMerchantForm(),
+  );
+}
+
 // -- dashboard --------------------------------------------------------------------------------
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -375,6 +666,7 @@ async function dashboardView() {
   const waiting = live.reduce((n, r) => n + r.count, 0);
   const opened = d.openedToday.reduce((n, r) => n + r.count, 0);
   const referrals = (d.openedToday.find((r) => r.name === "REFERRAL") || { count: 0 }).count;
+  const decided = d.decisionsToday.reduce((n, r) => n + r.count, 0);
   show(
     title("Dashboard"),
     h("div", { class: "grid" },
@@ -382,10 +674,14 @@ async function dashboardView() {
         ["Waiting for a person", String(waiting)],
         ["Oldest waiting", d.oldestLiveAgeSeconds === null ? "none" : age(d.oldestLiveAgeSeconds)],
         ["Median wait", d.medianLiveAgeSeconds === null ? "none" : age(d.medianLiveAgeSeconds)],
+        ["Credit decisions today", String(decided)],
+        ["Referral rate today", d.referralRate === null ? "no decisions yet" : `${(100 * d.referralRate).toFixed(1)} %`],
         ["Cases opened today", String(opened)],
         ["Of them referrals", opened ? `${referrals} (${Math.round((100 * referrals) / opened)} %)` : "none"],
         ["Counted at", formatTime(d.generatedAt)],
       ]), d.capped.length ? h("p", { class: "muted" }, `At least: ${d.capped.map(label).join(", ")}`) : null),
+      barChart("Decisions today by outcome", d.decisionsToday),
+      barChart("Waiting cases by age", d.liveByAge),
       barChart("Cases by status", d.byStatus),
       barChart("Closed today by outcome", d.closedToday.length ? d.closedToday : [{ name: "NONE_YET", count: 0 }]),
     ),
@@ -401,6 +697,12 @@ async function route() {
     const caseMatch = /^#\/case\/([A-Za-z0-9_-]+)$/.exec(hash);
     if (caseMatch) return await caseView(caseMatch[1]);
     if (hash === "#/dashboard") return await dashboardView();
+    if (hash === "#/customers") return customersView();
+    if (hash === "#/merchants") return await merchantsView();
+    const customerMatch = /^#\/customer\/([A-Za-z0-9_-]+)$/.exec(hash);
+    if (customerMatch) return await customerView(customerMatch[1]);
+    const planMatch = /^#\/plan\/([A-Za-z0-9_-]+)$/.exec(hash);
+    if (planMatch) return await planView(planMatch[1]);
     const filter = new URLSearchParams(hash.split("?")[1] || "").get("status");
     return await queueView(STATUSES.includes(filter) ? filter : "OPEN");
   } catch (error) {

@@ -21,6 +21,7 @@ from bnpl_user.notifier import EndUserMessagingNotifier, Notifier, OutboxNotifie
 from bnpl_user.profiles.finances import FinancePolicy
 from bnpl_user.profiles.router import router as profiles_router
 from bnpl_user.settings import Settings
+from bnpl_user.staff.router import router as staff_router
 from bnpl_user.storage.factory import build_store
 from bnpl_user.storage.port import UserStore
 from bnpl_user.verification.model import DailyCaps, OtpPolicy
@@ -116,4 +117,5 @@ def create_app(
     install_observability(app, SERVICE_NAME)
     app.include_router(profiles_router)
     app.include_router(verification_router)
+    app.include_router(staff_router)
     return app

@@ -109,6 +109,8 @@ def decision_documents(
     )
     approved = decision.status is DecisionStatus.APPROVED
     hold = hold_amount(order.amount, decision.schedule) if approved else None
+    if decision.status is DecisionStatus.REFERRED:
+        hold = order.amount  # a referral holds the amount asked while its review case is open
     application = Application(
         id=str(uuid.uuid4()),
         customer_id=customer_id,

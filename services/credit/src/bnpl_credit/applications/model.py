@@ -103,6 +103,8 @@ class Application:
         return self.status
 
     def holds_credit_at(self, now: datetime) -> bool:
+        if self.status is ApplicationStatus.REFERRED:
+            return self.hold is not None  # held while its review case is open (issue 13)
         return self.status is ApplicationStatus.APPROVED and self.expires_at is not None and not self.hold_ended(now)
 
     def _leave_approved(self, to: ApplicationStatus, now: datetime, *, field: str) -> Application:

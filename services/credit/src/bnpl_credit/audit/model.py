@@ -18,6 +18,14 @@ class AuditAction(StrEnum):
     CASE_OPENED = "case.opened"
     CASE_EXPIRED = "case.expired"
     AUDIT_VIEWED = "audit.viewed"
+    CUSTOMER_VIEWED = "customer.viewed"  # a customer's applications and plans (staff.service)
+    PLAN_VIEWED = "plan.viewed"  # a plan with its payments and refunds
+    LATE_FEE_WAIVED = "plan.late_fee_waived"  # plans.waivers, with the reason given
+    MERCHANT_CREATED = "merchant.created"  # staff.merchants: never a secret in the record
+    MERCHANT_SUSPENDED = "merchant.suspended"
+    MERCHANT_ACTIVATED = "merchant.activated"
+    MERCHANT_KEY_ROTATED = "merchant.key_rotated"
+    MERCHANT_WEBHOOK_SECRET_ROTATED = "merchant.webhook_secret_rotated"  # noqa: S105 - an action name
 
 
 SYSTEM_ACTOR = "system"
@@ -60,6 +68,14 @@ def case_subject(case_id: str) -> str:
 
 def application_subject(application_id: str) -> str:
     return f"application:{application_id}"
+
+
+def merchant_subject(merchant_id: str) -> str:
+    return f"merchant:{merchant_id}"
+
+
+def plan_subject(plan_id: str) -> str:
+    return f"plan:{plan_id}"
 
 
 def customer_subject(customer_id: str) -> str:

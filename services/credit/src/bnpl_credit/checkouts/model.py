@@ -164,6 +164,15 @@ class CheckoutSession:
             status, now, application_id=application_id, customer_id=customer_id, hold_ends_at=hold_ends_at
         )
 
+    def reviewed(self, now: datetime, *, status: CheckoutStatus, hold_ends_at: datetime | None) -> CheckoutSession:
+        """A person decided the session's application (issue 13): a referral approved, declined
+        or expired with its case, or a contested decline approved (held until ``hold_ends_at``)."""
+        if self.status not in (CheckoutStatus.REFERRED, CheckoutStatus.DECLINED) or self.status is status:
+            raise InvalidCheckoutState(f"the checkout is {self.status}", field="checkoutId")
+        if status not in (CheckoutStatus.APPROVED, CheckoutStatus.DECLINED, CheckoutStatus.EXPIRED):
+            raise ValueError(f"a review cannot move a checkout to {status}")
+        return self._moved(status, now, hold_ends_at=hold_ends_at if status is CheckoutStatus.APPROVED else None)
+
     def authorized(self, now: datetime, *, plan_id: str, amount: int, expires_at: datetime) -> CheckoutSession:
         # REFERRED too: a reviewer approved the application (issue 13), and only an approved,
         # held application is ever confirmed (plans.confirm checks it before this)

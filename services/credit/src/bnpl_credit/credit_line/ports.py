@@ -18,7 +18,8 @@ class CustomerSnapshot:
     or no account yet)."""
 
     account: Account | None
-    approved_applications: tuple[Application, ...]  # stored APPROVED (held until expiresAt)
+    # stored APPROVED (held until expiresAt) or REFERRED (held while the review case is open)
+    approved_applications: tuple[Application, ...]
     plans: tuple[Plan, ...]
 
 

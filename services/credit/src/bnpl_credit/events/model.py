@@ -28,6 +28,7 @@ class EventType(StrEnum):
     PAYMENT_APPLIED = "payment.applied"
     INSTALLMENT_LATE = "installment.late"
     REFUND_APPLIED = "refund.applied"
+    LATE_FEE_WAIVED = "plan.late_fee_waived"  # staff waived late fees (plans.waivers)
     # merchant-facing (delivered as webhooks): data carries merchantId, checkoutId and the checkout
     CHECKOUT_APPROVED = "checkout.approved"
     CHECKOUT_DECLINED = "checkout.declined"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from bnpl_common.errors import Conflict
 
+from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.merchants.model import Merchant
 
 
@@ -26,9 +28,11 @@ class MerchantStore(Protocol):
         """Every merchant, by id."""
         ...
 
-    async def put_merchant(self, merchant: Merchant, *, expected_version: int | None) -> Merchant:
+    async def put_merchant(
+        self, merchant: Merchant, *, expected_version: int | None, audit: Sequence[AuditRecord] = ()
+    ) -> Merchant:
         """Store ``merchant``: a new one when ``expected_version`` is ``None`` (refused if the id
         exists), else only if the stored version is ``expected_version``. Returns the stored
         merchant (version + 1); :class:`MerchantConflict` otherwise. Access key ids are unique
-        across merchants."""
+        across merchants. ``audit``: a staff action's records, in the same write."""
         ...

@@ -7,12 +7,13 @@ from __future__ import annotations
 import base64
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bnpl_common.errors import NotFound, ValidationFailed
 
+from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.merchants.model import MARKETS, Merchant, MerchantKey, MerchantStatus, valid_merchant_id
 from bnpl_credit.merchants.ports import MerchantStore
@@ -86,6 +87,7 @@ async def create_merchant(
     local: bool,
     key: MerchantKey | None = None,
     webhook_secret: str | None = None,
+    audit: Sequence[AuditRecord] = (),
 ) -> Merchant:
     """A new active merchant with one key and one webhook secret (generated unless given)."""
     if not valid_merchant_id(merchant_id):
@@ -104,18 +106,30 @@ async def create_merchant(
         created_at=now,
         updated_at=now,
     )
-    return await store.put_merchant(merchant, expected_version=None)
+    return await store.put_merchant(merchant, expected_version=None, audit=audit)
 
 
-async def _change(store: MerchantStore, merchant_id: str, change: Callable[[Merchant], Merchant]) -> Merchant:
+async def _change(
+    store: MerchantStore,
+    merchant_id: str,
+    change: Callable[[Merchant], Merchant],
+    audit: Sequence[AuditRecord] = (),
+) -> Merchant:
     merchant = await store.get_merchant(merchant_id)
     if merchant is None:
         raise MerchantNotFound("no such merchant", field="merchantId")
-    return await store.put_merchant(change(merchant), expected_version=merchant.version)
+    return await store.put_merchant(change(merchant), expected_version=merchant.version, audit=audit)
 
 
-async def set_status(store: MerchantStore, merchant_id: str, status: MerchantStatus, *, now: datetime) -> Merchant:
-    return await _change(store, merchant_id, lambda m: m.changed(now, status=status))
+async def set_status(
+    store: MerchantStore,
+    merchant_id: str,
+    status: MerchantStatus,
+    *,
+    now: datetime,
+    audit: Sequence[AuditRecord] = (),
+) -> Merchant:
+    return await _change(store, merchant_id, lambda m: m.changed(now, status=status), audit)
 
 
 async def set_webhook_url(
@@ -131,7 +145,12 @@ async def set_origins(store: MerchantStore, merchant_id: str, origins: list[str]
 
 
 async def rotate_keys(
-    store: MerchantStore, merchant_id: str, *, now: datetime, grace: timedelta | None = DEFAULT_ROTATION_GRACE
+    store: MerchantStore,
+    merchant_id: str,
+    *,
+    now: datetime,
+    grace: timedelta | None = DEFAULT_ROTATION_GRACE,
+    audit: Sequence[AuditRecord] = (),
 ) -> tuple[Merchant, MerchantKey]:
     """Add a new key; the current ones stay valid for ``grace`` (``None``: until ``retire-key``).
     Keys already retired are dropped."""
@@ -144,7 +163,7 @@ async def rotate_keys(
         )
         return m.changed(now, keys=(key, *kept))
 
-    return await _change(store, merchant_id, change), key
+    return await _change(store, merchant_id, change, audit), key
 
 
 async def retire_key(store: MerchantStore, merchant_id: str, access_key_id: str, *, now: datetime) -> Merchant:
@@ -161,7 +180,12 @@ async def retire_key(store: MerchantStore, merchant_id: str, access_key_id: str,
 
 
 async def rotate_webhook_secret(
-    store: MerchantStore, merchant_id: str, *, now: datetime, grace: timedelta | None = DEFAULT_ROTATION_GRACE
+    store: MerchantStore,
+    merchant_id: str,
+    *,
+    now: datetime,
+    grace: timedelta | None = DEFAULT_ROTATION_GRACE,
+    audit: Sequence[AuditRecord] = (),
 ) -> tuple[Merchant, str]:
     """A new signing secret first; the previous one stays live for ``grace`` (``None``: until retired)."""
     secret = new_webhook_secret()
@@ -174,7 +198,7 @@ async def rotate_webhook_secret(
             webhook_secret_retires_at=None if grace is None else now + grace,
         )
 
-    return await _change(store, merchant_id, change), secret
+    return await _change(store, merchant_id, change, audit), secret
 
 
 async def retire_webhook_secret(store: MerchantStore, merchant_id: str, *, now: datetime) -> Merchant:

@@ -278,6 +278,23 @@ class Plan:
         self._check_balances()
         return marked
 
+    def waive_late_fees(self, today: date, *, sequence: int | None = None) -> list[tuple[int, int]]:
+        """Take the unpaid part of late fees off (one installment's, or all): (sequence, amount
+        waived) of each. A fee already paid stays: giving it back would be a refund."""
+        if self._status is not PlanStatus.ACTIVE:
+            raise PlanNotActive(f"a {self._status} plan has no late fee to waive", field="planId")
+        waived = []
+        for n, inst in enumerate(self._installments):
+            if inst.late_fee == 0 or (sequence is not None and inst.sequence != sequence):
+                continue
+            amount = min(inst.late_fee, inst.unpaid)
+            if amount > 0:
+                self._installments[n] = replace(inst, late_fee=inst.late_fee - amount)
+                waived.append((inst.sequence, amount))
+        self._check_balances()
+        self._settle(today)
+        return waived
+
     def begin(self, due_dates: Sequence[date]) -> None:
         """An AUTHORIZED plan starts (the merchant's first capture): its installments get their
         due dates, the amounts stay."""

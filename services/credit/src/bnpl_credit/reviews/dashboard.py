@@ -1,7 +1,8 @@
 """The console's dashboard: the queue by status and age, today's cases by origin and today's
 review outcomes. Read from the cases themselves (each status is one indexed query), bounded:
-past ``SCAN_LIMIT`` cases of one status the counts say "at least". Decisions by outcome for the
-whole platform belong to the metrics (``decisions_total`` by outcome), not to this scan."""
+past ``SCAN_LIMIT`` cases of one status the counts say "at least". Today's credit decisions by
+outcome, platform-wide, and the referral rate come from the day's decision tally (an index of
+decisions by time in SQLite; one item per decision under eight day shards in DynamoDB)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus
 from bnpl_credit.reviews.ports import ReviewStore
 
 SCAN_LIMIT = 1000
+# the queue's age chart: live cases waiting less than each bound (seconds), then the rest
+AGE_BUCKETS = (("UNDER_1_HOUR", 3600), ("1_TO_4_HOURS", 4 * 3600), ("4_TO_24_HOURS", 86400), ("OVER_24_HOURS", None))
+
+
+def _age_buckets(ages: list[int]) -> dict[str, int]:
+    counts = dict.fromkeys((name for name, _ in AGE_BUCKETS), 0)
+    for age in ages:
+        name = next(name for name, bound in AGE_BUCKETS if bound is None or age < bound)
+        counts[name] += 1
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +37,13 @@ class Dashboard:
     median_live_age_seconds: int | None
     opened_today: dict[str, int] = field(default_factory=dict)  # by origin
     closed_today: dict[str, int] = field(default_factory=dict)  # by outcome
+    decisions_today: dict[str, int] = field(default_factory=dict)  # credit decisions by outcome
+    live_by_age: dict[str, int] = field(default_factory=dict)  # waiting cases by age bucket
+
+    @property
+    def referral_rate(self) -> float | None:
+        total = sum(self.decisions_today.values())
+        return round(self.decisions_today.get("REFERRED", 0) / total, 4) if total else None
 
 
 async def dashboard(store: ReviewStore, clock: Clock, *, ttl: timedelta) -> Dashboard:
@@ -36,6 +54,7 @@ async def dashboard(store: ReviewStore, clock: Clock, *, ttl: timedelta) -> Dash
     ages: list[int] = []
     opened: dict[str, int] = {}
     closed: dict[str, int] = {}
+    decisions = await store.decision_counts(start_of_day, start_of_day + timedelta(days=1))
     for status in CaseStatus:
         cases = await store.list_cases(status, limit=SCAN_LIMIT + 1, after=None)
         if len(cases) > SCAN_LIMIT:
@@ -58,4 +77,6 @@ async def dashboard(store: ReviewStore, clock: Clock, *, ttl: timedelta) -> Dash
         median_live_age_seconds=int(median(ages)) if ages else None,
         opened_today=opened,
         closed_today=closed,
+        live_by_age=_age_buckets(ages),
+        decisions_today={outcome: decisions.get(outcome, 0) for outcome in ("APPROVED", "DECLINED", "REFERRED")},
     )

@@ -17,6 +17,7 @@ from bnpl_credit.reviews.service import ReviewRules
 class ReviewState:
     rules: ReviewRules
     sms: Sms | None
+    local: bool = False  # BNPL_ENV=local: merchants' webhook URLs may be plain http on this host
 
 
 async def _principal(request: Request) -> Principal:

@@ -17,8 +17,10 @@ from bnpl_common.idempotency import StoredResponse
 from bnpl_credit.applications.model import Application, ApplicationStatus
 from bnpl_credit.applications.ports import Reservation
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import CaseStatus, ReviewCase, ReviewDecision
 
 
@@ -47,6 +49,7 @@ class ApplicationChange:
     at: datetime  # when the outcome was decided
     reservation: Reservation | None = None  # an approval reserves on the credit line
     claim_order: bool = False  # an approval claims the merchant order until its hold ends
+    checkout: CheckoutWrite | None = None  # the application's checkout session moves with it
 
 
 class CaseAlreadyOpen(Exception):
@@ -94,6 +97,23 @@ class ReviewStore(Protocol):
         ...
 
     async def get_review_decision(self, case_id: str) -> ReviewDecision | None: ...
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        """A staff member's change of a plan (a late fee waived) over version ``plan.version``,
+        with its audit record, events and key; ``ConcurrentUpdate`` when the plan moved."""
+        ...
+
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Credit decisions made in ``[start, end)`` by outcome, the whole platform (the
+        dashboard's; both adapters keep a per-day tally written with each decision)."""
+        ...
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Record staff views (reads change nothing else)."""

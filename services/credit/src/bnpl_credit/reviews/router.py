@@ -123,6 +123,9 @@ async def review_dashboard(staff: Reviewer, store: Store, clock: AppClock, revie
         median_live_age_seconds=board.median_live_age_seconds,
         opened_today=board.opened_today,
         closed_today=board.closed_today,
+        decisions_today=board.decisions_today,
+        live_by_age=board.live_by_age,
+        referral_rate=board.referral_rate,
     )
 
 

@@ -143,3 +143,6 @@ class DashboardOut(CamelModel):
     median_live_age_seconds: int | None
     opened_today: dict[str, int]
     closed_today: dict[str, int]
+    decisions_today: dict[str, int] = Field(description="credit decisions made today (UTC) by outcome, platform-wide")
+    live_by_age: dict[str, int] = Field(description="waiting cases by age: under 1 hour, 1-4 h, 4-24 h, over 24 h")
+    referral_rate: float | None = Field(description="REFERRED / all decisions today; null before the first")

@@ -34,6 +34,9 @@ from bnpl_credit.audit.model import (
     case_subject,
     customer_subject,
 )
+from bnpl_credit.checkouts.events import status_event
+from bnpl_credit.checkouts.model import CheckoutStatus
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.credit_line.model import Account
 from bnpl_credit.credit_line.service import customer_history
 from bnpl_credit.decision.engine import DecisionEngine, DecisionStatus, Reason, hold_amount, lending_market
@@ -92,6 +95,7 @@ Store = CreditStore  # what reviews read and write: every port of the credit sto
 class ReviewRules:
     ttl: timedelta
     four_eyes_amount: int
+    gateway_url: str = "http://127.0.0.1:8000"  # GATEWAY_PUBLIC_URL, in the merchant's view of a session
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -434,7 +438,10 @@ async def _approval_change(
             f"{proposal.plan_type} is not offered at risk grade {grade}", field="planType"
         ) from None
     hold = hold_amount(proposal.amount, schedule)
-    history = customer_history(await store.snapshot(case.customer_id), now=now, markets=engine.markets)
+    snapshot = await store.snapshot(case.customer_id)
+    # the referral's own hold gives way to the approval's
+    others = tuple(a for a in snapshot.approved_applications if a.id != application.id)
+    history = customer_history(replace(snapshot, approved_applications=others), now=now, markets=engine.markets)
     account = history.account
     if account is not None:
         if account.currency != case.currency:
@@ -495,8 +502,23 @@ def _decline_change(
     return ApplicationChange(declined, application.status, now)
 
 
+async def _session_moved(
+    store: Store, rules: ReviewRules, application: Application, status: CheckoutStatus, now: datetime
+) -> CheckoutWrite | None:
+    """The application's checkout session, moved with the review's outcome, and the event that
+    tells the merchant (``checkout.approved``, ``checkout.declined``, ``checkout.expired``);
+    None when there is no session or it already says so (a contested decline upheld)."""
+    session = await store.checkout_by_application(application.id)
+    if session is None or session.status is status:
+        return None
+    if session.status not in (CheckoutStatus.REFERRED, CheckoutStatus.DECLINED):
+        return None  # the session ended on its own (cancelled by the merchant's sweeper): it stays
+    moved = session.reviewed(now, status=status, hold_ends_at=application.expires_at)
+    return CheckoutWrite(moved, [status_event(moved, now, gateway_url=rules.gateway_url)])
+
+
 async def _closing_step(
-    store: Store, engine: DecisionEngine, case: ReviewCase, application: Application, now: datetime
+    store: Store, engine: DecisionEngine, rules: ReviewRules, case: ReviewCase, application: Application, now: datetime
 ) -> _Step:
     """What a case that just closed APPROVED or DECLINED changes besides itself."""
     proposal = case.proposal
@@ -507,6 +529,14 @@ async def _closing_step(
     else:
         change = _decline_change(engine, application, proposal, now)
         status = DecisionStatus.DECLINED
+    session = await _session_moved(
+        store,
+        rules,
+        change.application,
+        CheckoutStatus.APPROVED if status is DecisionStatus.APPROVED else CheckoutStatus.DECLINED,
+        now,
+    )
+    change = replace(change, checkout=session)
     new = change.application
     deciders = (proposal.reviewer, *((case.second_approver,) if case.second_approver else ()))
     decision = ReviewDecision(
@@ -584,7 +614,7 @@ async def _act(
         moved: ReviewCase = move(case, now)
         step: _Step | None = None
         if moved.status in (CaseStatus.APPROVED, CaseStatus.DECLINED):
-            step = await _closing_step(store, engine, moved, application, now)
+            step = await _closing_step(store, engine, rules, moved, application, now)
         action = {
             CaseStatus.INFO_REQUESTED: AuditAction.CASE_INFO_REQUESTED,
         }.get(moved.status, AuditAction.CASE_SECOND_APPROVAL if op == "approve" else AuditAction.CASE_DECIDED)
@@ -724,10 +754,12 @@ async def expire_cases(
                 application = await store.get_application(case.customer_id, case.application_id)
                 change = None
                 if application is not None and application.status is ApplicationStatus.REFERRED:
+                    ended = replace(application, status=ApplicationStatus.EXPIRED, expired_at=now)
                     change = ApplicationChange(
-                        replace(application, status=ApplicationStatus.EXPIRED, expired_at=now),
+                        ended,
                         ApplicationStatus.REFERRED,
                         now,
+                        checkout=await _session_moved(store, rules, ended, CheckoutStatus.EXPIRED, now),
                     )
                 await store.save_case(
                     moved,

@@ -71,6 +71,7 @@ from bnpl_credit.storage.documents import (
 from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_holds import (
     MARKERS_SINCE,
+    HELD_STATUSES,
     hold_marker,
     holds_credit,
     live_range,
@@ -332,9 +333,9 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         else:
             rows = await self._query(
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :app)",
-                FilterExpression="#status = :approved",
+                FilterExpression="#status IN (:approved, :referred)",  # a referral holds while under review
                 ExpressionAttributeNames={"#status": "status"},
-                values={":pk": pk, ":app": "APP#", ":approved": "APPROVED"},
+                values={":pk": pk, ":app": "APP#", ":approved": "APPROVED", ":referred": "REFERRED"},
                 ConsistentRead=True,
             )
             apps = tuple(application_from_doc(_doc(r)) for r in rows)
@@ -355,7 +356,7 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         apps = []
         for marker in markers:
             row = self._get_sync(pk, f"APP#{marker['applicationId']}")
-            if row is not None and row["status"] == "APPROVED":
+            if row is not None and row["status"] in HELD_STATUSES:
                 apps.append(application_from_doc(_doc(row)))
         return tuple(apps)
 
@@ -427,6 +428,7 @@ class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, Dyn
         operations.append(put("record", self.table, record_item, condition="attribute_not_exists(PK)"))
         if application.status is ApplicationStatus.APPROVED:
             operations.append(self._claim_put(application, now=application.created_at))
+        operations.append(self.decision_tally_put(application))  # the dashboard's count of the day
         if review is not None:  # a REFERRED decision opens its review case
             operations += self._case_open_ops(review)
         operations += self._event_puts(events)

@@ -29,23 +29,36 @@ HOLD_PREFIX = "HOLD#"
 MARKERS_SINCE = "holdMarkersSince"  # on the account item
 MARKERS_TRUSTED_AFTER = timedelta(days=2)
 _KEPT_AFTER_HOLD = timedelta(days=1)
+# A referral holds credit while its review case is open, an end not known when it is written: its
+# marker sorts after every dated one ("9" > any year's first digit, "~" above), so every snapshot
+# reads it, and the snapshot keeps the application only while it is still REFERRED. Cases expire
+# long before the marker's TTL.
+_OPEN_ENDED = "9999-open"
+_REFERRAL_MARKER_KEPT = timedelta(days=90)
+HELD_STATUSES = frozenset({"APPROVED", "REFERRED"})
 
 
 def holds_credit(application: Application) -> bool:
+    if application.status is ApplicationStatus.REFERRED:
+        return application.hold is not None
     return application.status is ApplicationStatus.APPROVED and application.expires_at is not None
 
 
 def hold_marker(table: str, application: Application) -> TransactOp:
-    """The marker of an approval that holds credit (written with the application)."""
-    assert application.expires_at is not None
+    """The marker of an approval or a referral that holds credit (written with the application)."""
+    if application.status is ApplicationStatus.REFERRED:
+        ends, ttl = _OPEN_ENDED, application.created_at + _REFERRAL_MARKER_KEPT
+    else:
+        assert application.expires_at is not None
+        ends, ttl = format_instant(application.expires_at), application.expires_at + _KEPT_AFTER_HOLD
     return put(
         "hold",
         table,
         {
             "PK": f"CUST#{application.customer_id}",
-            "SK": f"{HOLD_PREFIX}{format_instant(application.expires_at)}#{application.id}",
+            "SK": f"{HOLD_PREFIX}{ends}#{application.id}",
             "applicationId": application.id,
-            "ttl": epoch_seconds(application.expires_at + _KEPT_AFTER_HOLD),
+            "ttl": epoch_seconds(ttl),
         },
     )
 

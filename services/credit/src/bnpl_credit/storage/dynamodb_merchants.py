@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bnpl_common.dynamodb import TransactionCancelled, TransactOp, delete, put
 
+from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.merchants.ports import MerchantConflict
 from bnpl_credit.storage.documents import dumps, loads
@@ -44,6 +45,10 @@ class DynamoMerchants:
     async def _transact(self, operations: Sequence[TransactOp]) -> None:
         raise NotImplementedError
 
+    if TYPE_CHECKING:
+
+        def _audit_puts(self, records: Sequence[AuditRecord]) -> list[TransactOp]: ...  # DynamoReviews'
+
     async def get_merchant(self, merchant_id: str) -> Merchant | None:
         row = await self._get(merchant_pk(merchant_id), "MERCHANT")
         return merchant_of(row) if row else None
@@ -62,7 +67,9 @@ class DynamoMerchants:
         found = [await self.get_merchant(str(r["id"])) for r in rows]
         return sorted((m for m in found if m is not None), key=lambda m: m.id)
 
-    async def put_merchant(self, merchant: Merchant, *, expected_version: int | None) -> Merchant:
+    async def put_merchant(
+        self, merchant: Merchant, *, expected_version: int | None, audit: Sequence[AuditRecord] = ()
+    ) -> Merchant:
         stored = replace(merchant, version=(expected_version or 0) + 1)
         previous = await self.get_merchant(merchant.id) if expected_version is not None else None
         item: Row = {
@@ -108,6 +115,7 @@ class DynamoMerchants:
                     values={":m": stored.id},
                 )
             )
+        ops += self._audit_puts(audit)
         try:
             await self._transact(ops)
         except TransactionCancelled as cancelled:

@@ -11,7 +11,7 @@ in the template), so the log is append-only there as here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bnpl_common.dynamodb import TransactOp, put, update
@@ -22,8 +22,10 @@ from bnpl_common.timefmt import format_instant
 from bnpl_credit.applications.model import Application, ApplicationStatus
 from bnpl_credit.applications.ports import Reservation, ReservationConflict, order_taken
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
 from bnpl_credit.storage.documents import application_doc, dumps, loads
@@ -39,6 +41,9 @@ from bnpl_credit.storage.review_documents import (
 
 Row = dict[str, Any]
 _HELD = "HELD"
+TALLY_PREFIX = "DECDAY#"
+TALLY_SHARDS = 8
+TALLY_RETENTION = timedelta(days=40)  # the table's TTL drops a day's tally after it
 
 
 def _queue(status: CaseStatus) -> str:
@@ -62,6 +67,11 @@ class DynamoReviews:
         def _event_puts(self, events: Sequence[Event]) -> list[TransactOp]: ...
 
         def _claim_put(self, application: Application, *, now: datetime, plan_id: str | None = None) -> TransactOp: ...
+
+        def checkout_ops(self, write: CheckoutWrite) -> list[TransactOp]: ...
+
+        @staticmethod
+        def _plan_item(plan: Plan, version: int) -> Row: ...
 
         async def _transact_claiming(
             self,
@@ -95,6 +105,19 @@ class DynamoReviews:
             put("caseof", self.table, pointer, condition="attribute_not_exists(PK)"),
             put("case", self.table, self._case_item(case), condition="attribute_not_exists(PK)"),
         ]
+
+    def decision_tally_put(self, application: Application) -> TransactOp:
+        """One item per decision under its day's shard: the dashboard counts decisions by
+        outcome with a few queries, and no two decisions write the same item (no hot counter)."""
+        at = application.created_at
+        shard = int(application.id.replace("-", "")[:8], 16) % TALLY_SHARDS if application.id else 0
+        item = {
+            "PK": f"{TALLY_PREFIX}{at.date().isoformat()}#{shard}",
+            "SK": f"{format_instant(at)}#{application.id}",
+            "outcome": str(application.decision),
+            "ttl": int((at + TALLY_RETENTION).timestamp()),
+        }
+        return put("tally", self.table, item)
 
     def _audit_puts(self, records: Sequence[AuditRecord]) -> list[TransactOp]:
         ops = []
@@ -157,6 +180,8 @@ class DynamoReviews:
                 values=values,
             )
         )
+        if change.checkout is not None:
+            ops += self.checkout_ops(change.checkout)
         return ops
 
     # -- writes -----------------------------------------------------------------------------
@@ -218,6 +243,50 @@ class DynamoReviews:
                 "claim": order_taken(),
             },
         )
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        operations = [self._idem_put(idempotency)] if idempotency is not None else []
+        operations.append(
+            put(
+                "plan",
+                self.table,
+                self._plan_item(plan, plan.version + 1),
+                condition="#v = :expected",
+                names={"#v": "version"},
+                values={":expected": plan.version},
+            )
+        )
+        operations += self._audit_puts(audit)
+        operations += self._event_puts(events)
+        return await self._transact_claiming(
+            operations, idempotency, ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
+        )
+
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        day = start.date()
+        while datetime.combine(day, datetime.min.time(), tzinfo=start.tzinfo) < end:
+            for shard in range(TALLY_SHARDS):
+                rows = await self._query(
+                    KeyConditionExpression="PK = :pk AND SK BETWEEN :from AND :to",
+                    ProjectionExpression="outcome",
+                    values={
+                        ":pk": f"{TALLY_PREFIX}{day.isoformat()}#{shard}",
+                        ":from": format_instant(start),
+                        ":to": format_instant(end),
+                    },
+                )
+                for row in rows:
+                    counts[str(row["outcome"])] = counts.get(str(row["outcome"]), 0) + 1
+            day += timedelta(days=1)
+        return counts
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         await self._transact(self._audit_puts(records))

@@ -305,7 +305,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
             apps = tuple(
                 application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
-                    f"SELECT doc FROM applications WHERE customer_id = ? AND status = 'APPROVED'{live}",  # noqa: S608 - fixed SQL
+                    # a referral holds while its review case is open; an approval until its hold ends
+                    f"SELECT doc FROM applications WHERE customer_id = ? AND (status = 'REFERRED' OR (status = 'APPROVED'{live}))",  # noqa: S608 - fixed SQL
                     args,
                 )
             )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bnpl_common.sqlite import SqliteDatabase
 
+from bnpl_credit.audit.model import AuditRecord
 from bnpl_credit.merchants.model import Merchant
 from bnpl_credit.merchants.ports import MerchantConflict
 from bnpl_credit.storage.documents import dumps, loads
@@ -36,6 +39,11 @@ class SqliteMerchants:
 
     _db: SqliteDatabase
 
+    if TYPE_CHECKING:
+
+        @staticmethod
+        def _add_audit(conn: sqlite3.Connection, records: Sequence[AuditRecord]) -> None: ...  # SqliteReviews'
+
     async def get_merchant(self, merchant_id: str) -> Merchant | None:
         return await self._db.read(lambda c: load_merchant(c, merchant_id))
 
@@ -55,7 +63,9 @@ class SqliteMerchants:
 
         return await self._db.read(run)
 
-    async def put_merchant(self, merchant: Merchant, *, expected_version: int | None) -> Merchant:
+    async def put_merchant(
+        self, merchant: Merchant, *, expected_version: int | None, audit: Sequence[AuditRecord] = ()
+    ) -> Merchant:
         stored = replace(merchant, version=(expected_version or 0) + 1)
 
         def run(conn: sqlite3.Connection) -> Merchant:
@@ -81,6 +91,7 @@ class SqliteMerchants:
                     )
                 except sqlite3.IntegrityError as exc:
                     raise MerchantConflict("this access key id is taken", field="accessKeyId") from exc
+            self._add_audit(conn, audit)
             return stored
 
         return await self._db.write(run)

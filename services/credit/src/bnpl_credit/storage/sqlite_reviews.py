@@ -19,11 +19,13 @@ from bnpl_common.timefmt import format_instant
 from bnpl_credit.applications.model import Application
 from bnpl_credit.applications.ports import Reservation, ReservationConflict
 from bnpl_credit.audit.model import AuditRecord
+from bnpl_credit.checkouts.ports import CheckoutWrite
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
+from bnpl_credit.plans.ledger import Plan
 from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, ReviewDecision
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
-from bnpl_credit.storage.documents import application_doc, dumps, loads
+from bnpl_credit.storage.documents import application_doc, dumps, loads, plan_doc
 from bnpl_credit.storage.review_documents import (
     audit_doc,
     audit_from_doc,
@@ -55,6 +57,7 @@ CREATE TRIGGER IF NOT EXISTS review_decisions_immutable BEFORE UPDATE ON review_
 BEGIN SELECT RAISE(ABORT, 'review decisions are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS review_decisions_undeletable BEFORE DELETE ON review_decisions
 BEGIN SELECT RAISE(ABORT, 'review decisions are immutable'); END;
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (created_at);
 CREATE TABLE IF NOT EXISTS audit_log (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -93,6 +96,8 @@ class SqliteReviews:
         def _claim_order(
             self, conn: sqlite3.Connection, application: Application, *, now: datetime, plan_id: str | None = None
         ) -> None: ...
+
+        def write_checkout(self, conn: sqlite3.Connection, write: CheckoutWrite) -> None: ...
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class SqliteReviews:
         )
         if moved.rowcount != 1:
             raise ConcurrentUpdate("the application changed meanwhile; try again", field="caseId")
+        if change.checkout is not None:
+            self.write_checkout(conn, change.checkout)
 
     async def open_case(
         self,
@@ -227,6 +234,43 @@ class SqliteReviews:
             return None
 
         return await self._db.write(run)
+
+    async def save_staff_plan_change(
+        self,
+        plan: Plan,
+        *,
+        audit: Sequence[AuditRecord],
+        events: Sequence[Event],
+        idempotency: NewIdempotency | None,
+    ) -> StoredResponse | None:
+        def run(conn: sqlite3.Connection) -> StoredResponse | None:
+            if idempotency is not None:
+                winner = self._claim_key(conn, idempotency)
+                if winner is not None:
+                    return winner
+            changed = conn.execute(
+                "UPDATE plans SET doc = ?, status = ?, version = version + 1 WHERE id = ? AND customer_id = ?"
+                " AND version = ?",
+                (dumps(plan_doc(plan)), str(plan.status), plan.id, plan.customer_id, plan.version),
+            )
+            if changed.rowcount != 1:
+                raise ConcurrentUpdate("the plan changed meanwhile; try again", field="planId")
+            self._add_audit(conn, audit)
+            self._add_events(conn, events)
+            return None
+
+        return await self._db.write(run)
+
+    async def decision_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        def run(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT json_extract(record, '$.status') AS outcome, count(*) AS n FROM decisions"
+                " WHERE created_at >= ? AND created_at < ? GROUP BY outcome",
+                (format_instant(start), format_instant(end)),
+            )
+            return {str(r["outcome"]): int(r["n"]) for r in rows}
+
+        return await self._db.read(run)
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         await self._db.write(lambda conn: self._add_audit(conn, records))

@@ -50,6 +50,7 @@ from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros,
 from bnpl_user.profiles.model import CreateOutcome, CreateResult, Profile
 from bnpl_user.storage import profile_json
 from bnpl_user.storage.dynamodb_numbers import DynamoNumberClaims
+from bnpl_user.storage.dynamodb_staff import DynamoStaffReads
 from bnpl_user.storage.table import ttl_attribute
 from bnpl_user.verification.model import Challenge, ScopeKind, UsageLog, UsageScope, VerificationState
 
@@ -120,7 +121,7 @@ def _response(item: dict[str, Any]) -> StoredResponse:
     return StoredResponse(item["fingerprint"], int(item["statusCode"]), json.loads(item["response"]))
 
 
-class DynamoUserStore(DynamoNumberClaims):
+class DynamoUserStore(DynamoNumberClaims, DynamoStaffReads):
     """``UserStore`` on one DynamoDB table (``table.json``), through a boto3 client."""
 
     def __init__(self, client: Any, table: str, *, idempotency_retention: timedelta = IDEMPOTENCY_RETENTION) -> None:
@@ -242,6 +243,9 @@ class DynamoUserStore(DynamoNumberClaims):
             put("key", self._table, record, condition=absent, return_old_on_failure=True),
             self._profile_put(replace(profile, version=0), condition=absent),
         ]
+        pointer = self.email_pointer_put(profile)
+        if pointer is not None:
+            operations.append(pointer)
         try:
             await run_blocking(transact_write, self._client, operations)
         except TransactionCancelled as cancelled:
@@ -256,6 +260,9 @@ class DynamoUserStore(DynamoNumberClaims):
 
     async def save_profile(self, profile: Profile, *, drop_challenge: bool = False) -> Profile:
         operations = [self._versioned_profile_put(profile)]
+        pointer = self.email_pointer_put(profile)
+        if pointer is not None:
+            operations.append(pointer)
         if drop_challenge:
             operations.append(delete("challenge", self._table, self._key(customer_pk(profile.sub), OTP_SK)))
         await self._write(operations)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bnpl_user.staff.port import StaffStore
 from bnpl_user.verification.port import VerificationStore
 
 
-class UserStore(VerificationStore, Protocol):
+class UserStore(VerificationStore, StaffStore, Protocol):
     async def prepare(self) -> None:
         """Make the store usable (SQLite: the file, schema and migrations; DynamoDB: nothing,
         the table is made by CloudFormation, the compose init container or the tests)."""

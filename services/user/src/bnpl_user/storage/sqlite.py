@@ -28,6 +28,7 @@ from bnpl_common.timefmt import epoch_micros, format_instant, from_epoch_micros,
 from bnpl_user.profiles.model import CreateOutcome, CreateResult, Profile
 from bnpl_user.storage import profile_json
 from bnpl_user.storage.sqlite_numbers import SqliteNumberClaims, create_numbers_table
+from bnpl_user.storage.sqlite_staff import STAFF_SCHEMA, SqliteStaffReads
 from bnpl_user.verification.model import Challenge, ScopeKind, UsageLog, UsageScope, VerificationState
 
 SCHEMA = """
@@ -190,12 +191,14 @@ def _same_challenge(current: Challenge | None, expected: Challenge | None) -> bo
     return (current.id, current.attempts) == (expected.id, expected.attempts)
 
 
-class SqliteUserStore(SqliteNumberClaims):
+class SqliteUserStore(SqliteNumberClaims, SqliteStaffReads):
     """``UserStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
         # WAL + NORMAL: a commit survives a process crash; only a power cut can lose the last ones.
-        self._db = SqliteDatabase(path, schema_sql=SCHEMA, busy_timeout=busy_timeout, synchronous="NORMAL")
+        self._db = SqliteDatabase(
+            path, schema_sql=SCHEMA + STAFF_SCHEMA, busy_timeout=busy_timeout, synchronous="NORMAL"
+        )
 
     async def prepare(self) -> None:
         await self._db.create_schema()
