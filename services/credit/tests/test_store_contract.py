@@ -185,13 +185,17 @@ def test_a_decisions_snapshot_sees_every_live_hold_and_nothing_else(store: Credi
         await holds.cancel_application(store, h.clock, "ana", application_id=live[0]["id"])
         plan = await h.confirm("ana", live[1]["id"])
         assert plan["status"] == "ACTIVE"
+        h.scorer.result = score_result(pd=0.25, grade="C")  # a referral holds while its case is open
+        referral = await h.apply("ana", amount={"amount": 7_000, "currency": "EUR"})
+        assert referral["status"] == "REFERRED"
+        h.clock.advance(timedelta(days=1))  # long after any approval's hold time: still held
         now = h.clock.now()
         full, bounded = await store.snapshot("ana"), await store.snapshot("ana", now=now)
-        assert _holding(bounded, now) == _holding(full, now) == {live[2]["id"]}
+        assert _holding(bounded, now) == _holding(full, now) == {referral["id"]}
         assert not {a["id"] for a in ended} & _holding(bounded, now)
         assert bounded.account == full.account and [p.id for p in bounded.plans] == [p.id for p in full.plans]
         line = await credit_line(store, MARKETS, "ana", now=now)
-        assert line["exposure"]["amount"] == 10_000 + plan["amountOutstanding"]["amount"]
+        assert line["exposure"]["amount"] == 7_000 + plan["amountOutstanding"]["amount"]
 
     run(scenario())
 
@@ -586,7 +590,7 @@ def test_cancel_expiry_and_the_sweeper_release_the_order_only_for_its_holder(sto
         h.clock.advance(timedelta(days=3))  # a plan's claim never lapses by time
         with pytest.raises(OrderAlreadyFinanced):
             await h.apply("dan", **order)
-        # declines and referrals hold nothing
+        # declines hold no order
         other = {"merchantId": "shop-7", "orderReference": "B-2"}
         h.scorer.result = score_result(pd=0.9, grade="D")
         assert (await h.apply("eve", **other))["status"] == "DECLINED"

@@ -70,8 +70,8 @@ from bnpl_credit.storage.documents import (
 )
 from bnpl_credit.storage.dynamodb_checkouts import DynamoCheckouts
 from bnpl_credit.storage.dynamodb_holds import (
-    MARKERS_SINCE,
     HELD_STATUSES,
+    MARKERS_SINCE,
     hold_marker,
     holds_credit,
     live_range,

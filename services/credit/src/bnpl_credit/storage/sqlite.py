@@ -295,6 +295,8 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
         # the (customer_id, status, ...) index reads the customer's approvals only; with ``now``,
         # those the expiry sweeper has not reached yet are left undecoded too
         live = "" if now is None else " AND expires_at > ?"
+        # a referral holds while its review case is open; an approval until its hold ends
+        held = f"status = 'REFERRED' OR (status = 'APPROVED'{live})"
         args = (customer_id,) if now is None else (customer_id, format_instant(now))
 
         def run(conn: sqlite3.Connection) -> CustomerSnapshot:
@@ -305,8 +307,7 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
             apps = tuple(
                 application_from_doc(loads(r["doc"]))
                 for r in conn.execute(
-                    # a referral holds while its review case is open; an approval until its hold ends
-                    f"SELECT doc FROM applications WHERE customer_id = ? AND (status = 'REFERRED' OR (status = 'APPROVED'{live}))",  # noqa: S608 - fixed SQL
+                    f"SELECT doc FROM applications WHERE customer_id = ? AND ({held})",  # noqa: S608 - fixed SQL
                     args,
                 )
             )
