@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
@@ -34,6 +35,9 @@ from bnpl_credit.checkouts.router import router as checkouts_router
 from bnpl_credit.checkouts.service import sweep_checkouts
 from bnpl_credit.checkouts.shopper_router import router as checkout_sessions_router
 from bnpl_credit.clock import OffsetFileClock
+from bnpl_credit.collections.router import router as payment_methods_router
+from bnpl_credit.collections.service import Collector
+from bnpl_credit.collections.settings import CollectionSettings
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.features import FEATURE_NAMES
@@ -53,6 +57,7 @@ from bnpl_credit.monitoring import (
 )
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
+from bnpl_credit.psp import PaymentServiceProvider, PspSettings, create_psp
 from bnpl_credit.quotes.router import router as quotes_router
 from bnpl_credit.refunds.router import router as refunds_router
 from bnpl_credit.reviews.deps import ReviewState
@@ -166,6 +171,11 @@ def document_gate(settings: Settings) -> ServiceGate:
     return gate
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def build_clock(settings: Settings) -> Clock:
     if settings.clock_offset_file:  # settings refuse it outside local/test
         return OffsetFileClock(settings.clock_offset_file)
@@ -186,6 +196,8 @@ def create_app(
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     document_settings: DocumentSettings | None = None,
     review_settings: ReviewSettings | None = None,
+    collection_settings: CollectionSettings | None = None,
+    psp: PaymentServiceProvider | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -201,6 +213,7 @@ def create_app(
     )
     review_settings = review_settings or ReviewSettings()
     review_rules = ReviewRules(ttl=review_settings.ttl, four_eyes_amount=review_settings.review_four_eyes_amount)
+    collection_settings = collection_settings or CollectionSettings(bnpl_env=settings.bnpl_env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -240,6 +253,11 @@ def create_app(
             documents=documents,
         )
         app.state.checkout_config = checkout_config
+        the_psp: PaymentServiceProvider | None = None
+        if collection_settings.collects:
+            the_psp = psp or create_psp(PspSettings())
+            origins = (_origin(settings.gateway_public_url), *collection_settings.payment_return_origins)
+            app.state.collector = Collector(the_psp, return_origins=origins)
         app.state.merchant_gate = MerchantGate(
             MerchantDirectory(the_store, ttl_seconds=settings.merchant_key_cache_seconds),
             service=settings.sigv4_service,
@@ -300,6 +318,8 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await webhooks.aclose()
+            if the_psp is not None:
+                await the_psp.aclose()
             await the_scorer.aclose()
             if the_shadow is not None:
                 await the_shadow.aclose()
@@ -333,6 +353,7 @@ def create_app(
         checkout_sessions_router,
         documents_router,
         staff_router,
+        payment_methods_router,
     ):
         app.include_router(router)
     return app

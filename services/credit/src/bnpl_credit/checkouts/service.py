@@ -297,8 +297,8 @@ def _begin(plan: Plan, markets: MarketCatalog, now: datetime) -> tuple[list[Paym
     product = market.product(plan.terms.plan_type)
     plan.begin(due_dates(product, len(plan.installments), now.date()))
     events = [plan_activated(plan, now)]
-    if not product.first_due_at_start:
-        return [], events
+    if not product.first_due_at_start or plan.installments[0].unpaid <= 0:
+        return [], events  # monthly, or the first part was charged at confirmation
     first = plan.installments[0].amount
     payment = Payment(
         id=str(uuid.uuid4()),
