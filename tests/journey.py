@@ -29,7 +29,8 @@ query { me { id email givenName familyName dateOfBirth phoneNumber phoneVerified
   creditLimit { amount currency } availableCredit { amount currency } } }"""
 
 START_CARD_SETUP = """
-mutation StartCard($returnUrl: String!) { startPaymentMethodSetup(returnUrl: $returnUrl) { setupId pageUrl clientSecret } }"""
+mutation StartCard($returnUrl: String!) {
+  startPaymentMethodSetup(returnUrl: $returnUrl) { setupId pageUrl clientSecret } }"""
 COMPLETE_CARD_SETUP = """
 mutation CompleteCard($id: ID!) { completePaymentMethodSetup(setupId: $id) { type brand last4 expMonth expYear } }"""
 PAYMENT_METHOD = "query { paymentMethod { type brand last4 expMonth expYear } }"
