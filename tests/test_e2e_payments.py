@@ -5,8 +5,11 @@ clock (``CLOCK_OFFSET_FILE``), retries with SMS, and refunds back to the card.""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,10 @@ import httpx
 import pytest
 
 from scripts.devstack import Stack
-from tests.conftest import Shopper, free_ports, read_outbox, running
+from tests.conftest import Shopper, free_ports, outbox_path, read_outbox, running
 from tests.journey import (
     CARD_DECLINED,
+    CARD_NO_FUNDS,
     CARD_OK,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
@@ -27,8 +31,9 @@ from tests.journey import (
     merchants,
     order,
     session_of,
+    ship,
 )
-from tests.plans_queries import APPLICATION_NOTICE, APPLY, CONFIRM_PLAN, CREDIT, PLANS
+from tests.plans_queries import APPLICATION_NOTICE, APPLY, CONFIRM_PLAN, CREDIT, PLAN, PLANS
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +63,74 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterato
         yield stack
 
 
+@pytest.fixture
+def travel(clock_file: Path) -> Iterator[Callable[[float], None]]:
+    def to(days: float) -> None:
+        clock_file.write_text(str(int(days * DAY)))
+
+    yield to
+    clock_file.write_text("0")
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def sms_to(stack: Stack, phone: str) -> list[str]:
+    path = outbox_path(stack)
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [m["body"] for m in lines if m["to"] == phone]
+
+
+def psp_events(stack: Stack, kind: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{stack.url('psp')}/v1/events",
+        params={"type": kind, "limit": 100},
+        headers={"Authorization": f"Bearer {PSP_KEY}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["data"]
+    return events
+
+
+def charge_keys(stack: Stack, kind: str, plan_id: str) -> list[str]:
+    """The idempotency keys of the PSP's ``kind`` events for ``plan_id``'s installments."""
+    keys = [(e.get("request") or {}).get("idempotency_key") or "" for e in psp_events(stack, kind)]
+    return sorted(k for k in keys if k.startswith(f"installment-{plan_id}-"))
+
+
+def confirmed_and_shipped(shopper: Shopper, amount: int = 20_000) -> dict[str, Any]:
+    """Approved, confirmed (the first part charged to the card now) and shipped: the plan runs."""
+    the_order = order(amount=amount)
+    app = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
+    assert app["status"] == "APPROVED", app
+    authorized = shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    first = authorized["installments"][0]["amount"]["amount"]
+    assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == first, authorized
+    ship(session_of(the_order)["id"])
+    plan: dict[str, Any] = shopper.ok(PLAN, {"id": authorized["id"]})["plan"]
+    plan["checkoutId"] = session_of(the_order)["id"]
+    return plan
+
+
+def installment(shopper: Shopper, plan_id: str, sequence: int) -> dict[str, Any]:
+    plan = shopper.ok(PLAN, {"id": plan_id})["plan"]
+    found: dict[str, Any] = plan["installments"][sequence - 1]
+    return found
+
+
 def onboard(shopper: Shopper, stack: Stack) -> dict[str, Any]:
+    """Profile and verified phone; the profile as sent."""
     profile = good_profile()
     shopper.ok(CREATE_PROFILE, {"input": {**profile, "email": shopper.email}})
     shopper.ok(START_VERIFICATION)
@@ -129,3 +201,85 @@ def test_a_declined_card_at_confirmation_leaves_no_plan_and_no_hold(stack: Stack
     assert session["status"] != "AUTHORIZED" and not session.get("planId"), session
     failed = [e for e in psp_payments(stack) if e["type"] == "payment_intent.payment_failed"]
     assert failed, "the PSP saw the declined charge"
+
+
+def test_three_installments_are_collected_on_their_due_dates(stack: Stack, new_shopper, travel) -> None:
+    shopper = new_shopper()
+    phone = onboard(shopper, stack)["phoneNumber"]
+    plan = confirmed_and_shipped(shopper)
+    assert plan["status"] == "ACTIVE" and plan["installments"][0]["status"] == "PAID"
+    assert charge_keys(stack, "payment_intent.succeeded", plan["id"]) == [f"installment-{plan['id']}-1"]
+    start = date.fromisoformat(plan["installments"][0]["dueDate"])
+    for sequence in (2, 3, 4):
+        due = date.fromisoformat(plan["installments"][sequence - 1]["dueDate"])
+        days = (due - start).days
+        travel(days - 2)  # two days before: a reminder, no charge
+        wait_for(lambda d=due: any(f"due on {d.isoformat()}" in t for t in sms_to(stack, phone)), "the reminder")
+        assert installment(shopper, plan["id"], sequence)["status"] == "DUE"
+        travel(days)  # the due date: charged
+        wait_for(lambda s=sequence: installment(shopper, plan["id"], s)["status"] == "PAID", f"installment {sequence}")
+    done = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
+    assert done["status"] == "COMPLETED" and done["amountPaid"]["amount"] == 20_000
+    assert done["lateFees"]["amount"] == 0
+    time.sleep(1.5)  # the scheduler runs again (every 0.5 s): nothing more is charged
+    keys = charge_keys(stack, "payment_intent.succeeded", plan["id"])
+    assert keys == [f"installment-{plan['id']}-{n}" for n in (1, 2, 3, 4)]
+
+
+def test_a_failed_charge_is_retried_with_sms_each_time_and_never_charged_twice(
+    stack: Stack, new_shopper, travel
+) -> None:
+    shopper = new_shopper()
+    phone = onboard(shopper, stack)["phoneNumber"]
+    plan = confirmed_and_shipped(shopper)
+    add_card(shopper, CARD_NO_FUNDS)  # the shopper's card on file now has no funds
+    due = date.fromisoformat(plan["installments"][1]["dueDate"])
+    days = (due - date.fromisoformat(plan["installments"][0]["dueDate"])).days
+    travel(days)
+    failure = wait_for(lambda: [t for t in sms_to(stack, phone) if "could not charge" in t], "the failure SMS")
+    assert "insufficient_funds" in failure[0] and "ending 9995" in failure[0]
+    retry_on = due.toordinal() + 1
+    assert f"try again on {date.fromordinal(retry_on).isoformat()}" in failure[0]
+    wait_for(lambda: [t for t in sms_to(stack, phone) if t.startswith("We will try again")], "the retry reminder")
+    second = installment(shopper, plan["id"], 2)
+    assert second["status"] == "DUE" and second["lateFee"]["amount"] == 0  # within the grace period: not late
+    time.sleep(1.5)  # more scheduler runs on the same day: no new attempt
+    assert charge_keys(stack, "payment_intent.payment_failed", plan["id"]) == [f"installment-{plan['id']}-2"]
+
+    add_card(shopper, CARD_OK)  # replaced before the retry
+    travel(days + 1)
+    wait_for(lambda: installment(shopper, plan["id"], 2)["status"] == "PAID", "the retried charge")
+    time.sleep(1.5)  # the scheduler runs several times more
+    assert charge_keys(stack, "payment_intent.succeeded", plan["id"]) == [
+        f"installment-{plan['id']}-1",
+        f"installment-{plan['id']}-2-attempt-2",
+    ]
+    assert charge_keys(stack, "payment_intent.payment_failed", plan["id"]) == [f"installment-{plan['id']}-2"]
+    paid = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
+    assert paid["amountPaid"]["amount"] == 10_000 and paid["lateFees"]["amount"] == 0
+
+
+def test_a_refund_is_returned_to_the_card(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    onboard(shopper, stack)
+    plan = confirmed_and_shipped(shopper)
+    client = merchants().client("demo-shop")
+    refunded = client.refund(plan["checkoutId"], 20_000, "EUR", reason="the whole order came back")
+    assert refunded.status_code == 201, refunded.text
+    after = shopper.ok(PLAN, {"id": plan["id"]})["plan"]
+    assert after["status"] == "REFUNDED" and after["returnedToShopper"]["amount"] == 5_000
+    refunds = wait_for(
+        lambda: [
+            e
+            for e in psp_events(stack, "refund.created")
+            if e["data"]["object"]["amount"] == 5_000 and e["data"]["object"]["currency"] == "eur"
+        ],
+        "the PSP refund",
+    )
+    charge_events = psp_events(stack, "payment_intent.succeeded")
+    first_charge = next(
+        e["data"]["object"]["id"]
+        for e in charge_events
+        if (e.get("request") or {}).get("idempotency_key") == f"installment-{plan['id']}-1"
+    )
+    assert any(r["data"]["object"]["payment_intent"] == first_charge for r in refunds)
