@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "audit.model",
             "reviews.model",
             "reviews.opening",
+            "collections.model",
         ],
     ),
     (
@@ -78,6 +79,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "merchants.ports",
             "checkouts.ports",
             "reviews.ports",
+            "collections.ports",
         ],
     ),
     (
@@ -92,6 +94,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "webhooks.schemas",
             "checkouts.schemas",
             "reviews.schemas",
+            "collections.schemas",
         ],
     ),
     (
@@ -127,6 +130,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.notify",
             "reviews.service",
             "reviews.dashboard",
+            "collections.service",
+            "collections.scheduler",
+            "collections.refunds",
         ],
     ),
     (
@@ -163,6 +169,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.review_documents",
             "storage.sqlite_reviews",
             "storage.dynamodb_reviews",
+            "collections.documents",
+            "storage.sqlite_payments",
+            "storage.dynamodb_payments",
         ],
     ),
     (
@@ -198,6 +207,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.settings",
             "reviews.deps",
             "reviews.router",
+            "collections.settings",
+            "collections.router",
         ],
     ),
 ]

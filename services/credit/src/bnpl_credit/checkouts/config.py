@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-
-from bnpl_credit.plans.ledger import Plan
-from bnpl_credit.plans.model import Refund
+from typing import Any
 
 # after a refund is stored: return what it gives back to the shopper to the method that paid
-ReturnToMethod = Callable[[Plan, Sequence[Refund]], Awaitable[object]]
+# (called with the plan and its new refunds; typed loosely, as this module sits below plans)
+ReturnToMethod = Callable[[Any, Sequence[Any]], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bnpl_credit.collections.service import Collector
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.plans.model import Payment, Refund
 from bnpl_credit.plans.ports import PlanStore
-from bnpl_credit.psp import PspUnavailable
+from bnpl_credit.psp.errors import PspUnavailable
 
 log = logging.getLogger("bnpl.credit.collections")
 

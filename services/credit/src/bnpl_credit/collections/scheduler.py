@@ -33,7 +33,8 @@ from bnpl_credit.plans.events import completion, installments_late, payment_appl
 from bnpl_credit.plans.ledger import Plan, late_fee_terms
 from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
-from bnpl_credit.psp import ChargeResult, ChargeStatus, PspUnavailable
+from bnpl_credit.psp.errors import PspUnavailable
+from bnpl_credit.psp.records import ChargeResult, ChargeStatus
 from bnpl_credit.reviews.notify import Sms
 
 log = logging.getLogger("bnpl.credit.collections")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from bnpl_credit.collections.model import SavedMethod
-from bnpl_credit.psp import SetupSession
+from bnpl_credit.psp.records import SetupSession
 from bnpl_credit.schemas import CamelModel, InputModel
 
 

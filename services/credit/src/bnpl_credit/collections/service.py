@@ -25,7 +25,8 @@ from bnpl_credit.collections.model import (
     installment_key,
 )
 from bnpl_credit.collections.ports import PaymentStore
-from bnpl_credit.psp import ChargeResult, PaymentMethodType, PaymentServiceProvider, SetupSession, SetupStatus
+from bnpl_credit.psp.port import PaymentServiceProvider
+from bnpl_credit.psp.records import ChargeResult, PaymentMethodType, SetupSession, SetupStatus
 
 log = logging.getLogger("bnpl.credit.collections")
 

@@ -41,7 +41,7 @@ from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_term
 from bnpl_credit.plans.model import Payment, PaymentSource, PlanDocument, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
-from bnpl_credit.psp import ChargeStatus
+from bnpl_credit.psp.records import ChargeStatus
 
 log = logging.getLogger("bnpl.credit.plans")
 
