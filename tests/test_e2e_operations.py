@@ -34,7 +34,7 @@ from graphql import (
 
 from scripts.devstack import Ports, Stack
 from tests.conftest import PASSWORD, Shopper
-from tests.journey import APPLICATION_FIELDS, APPLY, good_profile, merchants_of, order, poor_profile
+from tests.journey import APPLICATION_FIELDS, APPLY, add_card, good_profile, merchants_of, order, poor_profile
 from tests.ops_support import ModelSwitch, through_switch
 from tests.test_e2e_journey import verified
 
@@ -86,9 +86,11 @@ def new_shopper(stack: Stack):
         assert stack.cognito is not None
         email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
         sub = stack.cognito.sign_up(email, PASSWORD)
-        return Shopper(
+        shopper = Shopper(
             email=email, sub=sub, token=stack.cognito.access_token(email, PASSWORD), gateway=stack.url("gateway")
         )
+        add_card(shopper)  # confirming needs a card on file
+        return shopper
 
     return make
 

@@ -189,7 +189,7 @@ class Shopper:
         self.page.get_by_role("button", name="Continue").click()
 
     def add_card(self, number: str = "4242 4242 4242 4242", back_to: str = "You're approved") -> None:
-        """"Add a card": the sandbox PSP's own page (another origin) takes the card and sends
+        """ "Add a card": the sandbox PSP's own page (another origin) takes the card and sends
         the shopper back, where the card is shown (brand and last four digits only)."""
         page = self.page
         page.get_by_role("button", name=re.compile("^(Add a card|Replace card)$")).click()
