@@ -33,7 +33,7 @@ from tests.journey import (
     session_of,
     ship,
 )
-from tests.plans_queries import APPLICATION_NOTICE, APPLY, CONFIRM_PLAN, CREDIT, PLAN, PLANS
+from tests.plans_queries import APPLICATION_NOTICE, APPLY, CONFIRM_PLAN, CREDIT, PAY, PLAN, PLANS
 
 pytestmark = pytest.mark.e2e
 
@@ -283,3 +283,21 @@ def test_a_refund_is_returned_to_the_card(stack: Stack, new_shopper) -> None:
         if (e.get("request") or {}).get("idempotency_key") == f"installment-{plan['id']}-1"
     )
     assert any(r["data"]["object"]["payment_intent"] == first_charge for r in refunds)
+
+
+def test_a_payment_by_hand_is_charged_to_the_saved_card_once(stack: Stack, new_shopper) -> None:
+    shopper = new_shopper()
+    onboard(shopper, stack)
+    plan = confirmed_and_shipped(shopper)
+    key = uuid.uuid4().hex
+    variables = {"plan": plan["id"], "amount": {"amount": 5_000, "currency": "EUR"}, "key": key}
+    paid = shopper.ok(PAY, variables)["makePayment"]
+    again = shopper.ok(PAY, variables)["makePayment"]  # a retry: the same payment, not a second charge
+    assert paid["id"] == again["id"] and paid["source"] == "SHOPPER"
+    keys = [(e.get("request") or {}).get("idempotency_key") for e in psp_events(stack, "payment_intent.succeeded")]
+    assert keys.count(f"payment-{shopper.sub}-{key}") == 1
+
+    add_card(shopper, CARD_NO_FUNDS)
+    declined = shopper.error(PAY, {**variables, "key": uuid.uuid4().hex})
+    assert declined["errorType"] == "PaymentDeclined" and "payment method" in declined["message"]
+    assert shopper.ok(PLAN, {"id": plan["id"]})["plan"]["amountPaid"]["amount"] == 10_000  # nothing recorded

@@ -255,11 +255,11 @@ async function finishCardSetup() {
   app.returnedSetup = null;
   try {
     const method = await completeSetup(app.api, setupId);
-    route();
+    await route(); // the view it shows clears the status line first
     announce(`Card saved: ${cardText(method)}.`, "success");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    route();
+    await route();
     announce(`The card was not saved: ${error.message}`, "error");
   }
 }
