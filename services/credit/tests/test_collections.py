@@ -115,6 +115,12 @@ class RecordingPsp:
         self.decline = decline or set()
         self.answers: dict[str, ChargeResult] = {}
         self.charges: list[str] = []
+        self.refunds: list[tuple[str, int, str]] = []
+        self.while_charging: Any = None  # what happens elsewhere between a charge and its record
+
+    async def refund(self, *, charge_id: str, amount: Money, idempotency_key: str) -> Any:
+        self.refunds.append((charge_id, amount.amount, idempotency_key))
+        return type("Refund", (), {"id": f"re_{len(self.refunds)}"})()
 
     async def charge(
         self, *, customer_id: str, payment_method_id: str, amount: Money, idempotency_key: str, description: str
@@ -127,6 +133,9 @@ class RecordingPsp:
         else:
             result = ChargeResult(f"pi_{len(self.charges)}", ChargeStatus.SUCCEEDED, amount)
         self.answers[idempotency_key] = result
+        if self.while_charging is not None:
+            hook, self.while_charging = self.while_charging, None
+            await hook()
         return result
 
 
@@ -219,3 +228,63 @@ def test_settings_refuse_collection_off_in_aws_and_parse_retry_days() -> None:
     assert CollectionSettings(collection_retry_days="2,4").collection_retry_days == (2, 4)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         CollectionSettings(collection_retry_days="1,-3")  # type: ignore[arg-type]
+
+
+def _scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psp: RecordingPsp, clock: FixedClock) -> Any:
+    store = SqliteStore(tmp_path / "credit.sqlite3")
+
+    async def phone(customer_id: str, application_id: str) -> Any:
+        return type("Record", (), {"profile": {"phoneNumber": "+34600111222"}})()
+
+    monkeypatch.setattr(store, "get_decision_record", phone)
+    collector = Collector(psp, return_origins=())  # type: ignore[arg-type]
+    return store, Collection(store, collector, load_catalog(), clock, sms=Texts(), rules=RULES)
+
+
+def test_two_schedulers_at_once_charge_and_record_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        psp = RecordingPsp()
+        clock = FixedClock(NOW + timedelta(days=14))
+        store, run = _scheduler(tmp_path, monkeypatch, psp, clock)
+        await store.save_payment_profile(
+            PaymentProfile("ana", "cus_1", method=SavedMethod("pm_ok", "card", "visa", "4242", 12, 2034, NOW))
+        )
+        await _store_plan(store, pay_in_4())
+        await asyncio.gather(run.run(), run.run())
+        assert psp.charges == ["installment-plan-1-2"]
+        payments = await store.list_payments("ana", "plan-1")
+        assert [(p.amount, p.psp_charge_id) for p in payments if p.source is PaymentSource.SCHEDULED] == [
+            (2_500, "pi_1")
+        ]
+        assert psp.refunds == []
+
+    asyncio.run(scenario())
+
+
+def test_a_charge_the_plan_no_longer_owes_goes_back_to_the_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        psp = RecordingPsp()
+        clock = FixedClock(NOW + timedelta(days=14))
+        store, run = _scheduler(tmp_path, monkeypatch, psp, clock)
+        await store.save_payment_profile(
+            PaymentProfile("ana", "cus_1", method=SavedMethod("pm_ok", "card", "visa", "4242", 12, 2034, NOW))
+        )
+        await _store_plan(store, pay_in_4())
+
+        async def shopper_pays_everything_by_hand() -> None:
+            plan = await store.get_plan("ana", "plan-1")
+            assert plan is not None
+            allocations = plan.take_payment(7_500, "EUR", clock.now().date())
+            paid = Payment("p-hand", "ana", "plan-1", 7_500, "EUR", PaymentSource.SHOPPER, clock.now(), allocations)
+            await store.update_plan(plan, payments=[paid], idempotency=None, events=[])
+
+        psp.while_charging = shopper_pays_everything_by_hand
+        assert await run.run() == 1
+        stored = await store.get_plan("ana", "plan-1")
+        assert stored is not None and stored.status is PlanStatus.COMPLETED
+        assert [p.source for p in await store.list_payments("ana", "plan-1")] == [PaymentSource.SHOPPER]
+        assert psp.refunds == [("pi_1", 2_500, "refund-unowed-pi_1")]
+
+    asyncio.run(scenario())

@@ -224,10 +224,37 @@ class Collection:
         return 0, saved
 
     async def _apply(self, plan: Plan, result: ChargeResult, step: Step, now: datetime) -> None:
+        """Record a successful charge on the plan, once per charge id (another scheduler may have
+        recorded it). Lost a race (a payment by hand, a refund): read again and record it on what
+        is owed then; what the plan no longer owes goes back to the card."""
+        charged = result.amount.amount
+        for _ in range(5):
+            if any(
+                p.psp_charge_id == result.charge_id for p in await self._store.list_payments(plan.customer_id, plan.id)
+            ):
+                return  # recorded already
+            try:
+                await self._record(plan, result, step, now)
+                return
+            except ConcurrentUpdate:
+                fresh = await self._store.get_plan(plan.customer_id, plan.id)
+                if fresh is None:
+                    break
+                plan = fresh
+        else:
+            raise ConcurrentUpdate("the plan kept changing; the charge is recorded on the next run", field="planId")
+        await self._give_back(plan, result, charged)
+
+    async def _record(self, plan: Plan, result: ChargeResult, step: Step, now: datetime) -> None:
         today = now.date()
+        owed = plan.totals().amount_outstanding if plan.status is PlanStatus.ACTIVE else 0
+        amount = min(result.amount.amount, owed)
+        if amount == 0:
+            await self._give_back(plan, result, result.amount.amount)
+            return
         marked = plan.mark_late(today, late_fee_terms(self._markets, plan))
         was = plan.status
-        amount = min(step.amount, plan.totals().amount_outstanding)
+        amount = min(amount, plan.totals().amount_outstanding)
         payment = Payment(
             id=str(uuid.uuid4()),
             customer_id=plan.customer_id,
@@ -253,6 +280,17 @@ class Collection:
             *completion(plan, was, now),
         ]
         await self._store.update_plan(plan, payments=[payment], idempotency=None, events=events)
+        if amount < result.amount.amount:
+            await self._give_back(plan, result, result.amount.amount - amount)
+
+    async def _give_back(self, plan: Plan, result: ChargeResult, amount: int) -> None:
+        """A charge the plan no longer owed (paid meanwhile): refunded to the card, once."""
+        refund = await self._collector.psp.refund(
+            charge_id=result.charge_id,
+            amount=Money(amount=amount, currency=plan.currency),
+            idempotency_key=f"refund-unowed-{result.charge_id}",
+        )
+        log.warning("charge not owed: refunded", extra={"plan_id": plan.id, "psp_refund_id": refund.id})
 
     async def _remind(
         self, plan: Plan, collection: PlanCollection, profile: PaymentProfile | None, step: Step
