@@ -118,6 +118,12 @@ class RecordingPsp:
         self.refunds: list[tuple[str, int, str]] = []
         self.while_charging: Any = None  # what happens elsewhere between a charge and its record
 
+    async def get_charge(self, charge_id: str) -> ChargeResult:
+        first = next(r for r in self.answers.values() if r.charge_id == charge_id)
+        return replace(first, status=self.settled) if first.status is ChargeStatus.PROCESSING else first
+
+    settled = ChargeStatus.PROCESSING  # what a debit has become when asked again
+
     async def refund(self, *, charge_id: str, amount: Money, idempotency_key: str) -> Any:
         self.refunds.append((charge_id, amount.amount, idempotency_key))
         return type("Refund", (), {"id": f"re_{len(self.refunds)}"})()
@@ -130,6 +136,8 @@ class RecordingPsp:
         self.charges.append(idempotency_key)
         if payment_method_id in self.decline:
             result = ChargeResult(f"pi_{len(self.charges)}", ChargeStatus.FAILED, amount, "insufficient_funds")
+        elif payment_method_id.startswith("pm_sepa"):  # a debit: settled later
+            result = ChargeResult(f"pi_{len(self.charges)}", ChargeStatus.PROCESSING, amount)
         else:
             result = ChargeResult(f"pi_{len(self.charges)}", ChargeStatus.SUCCEEDED, amount)
         self.answers[idempotency_key] = result
@@ -286,5 +294,26 @@ def test_a_charge_the_plan_no_longer_owes_goes_back_to_the_card(
         assert stored is not None and stored.status is PlanStatus.COMPLETED
         assert [p.source for p in await store.list_payments("ana", "plan-1")] == [PaymentSource.SHOPPER]
         assert psp.refunds == [("pi_1", 2_500, "refund-unowed-pi_1")]
+
+    asyncio.run(scenario())
+
+
+def test_a_debit_still_settling_is_asked_again_and_recorded_once_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        psp = RecordingPsp()
+        clock = FixedClock(NOW + timedelta(days=14))
+        store, run = _scheduler(tmp_path, monkeypatch, psp, clock)
+        method = SavedMethod("pm_sepa_1", "sepa_debit", "sepa_debit", "3000", None, None, NOW)
+        await store.save_payment_profile(PaymentProfile("ana", "cus_1", method=method))
+        await _store_plan(store, pay_in_4())
+        assert await run.run() == 0  # processing: nothing recorded, no failure
+        assert [p.source for p in await store.list_payments("ana", "plan-1")] == []
+        psp.settled = ChargeStatus.SUCCEEDED
+        assert await run.run() == 1
+        assert psp.charges == ["installment-plan-1-2"]  # the same debit, asked again
+        payments = await store.list_payments("ana", "plan-1")
+        assert [(p.source, p.psp_charge_id) for p in payments] == [(PaymentSource.SCHEDULED, "pi_1")]
 
     asyncio.run(scenario())

@@ -175,13 +175,16 @@ class Collection:
             amount=Money(amount=step.amount, currency=plan.currency),
             attempt=step.attempt,
         )
+        if result.status is ChargeStatus.PROCESSING:
+            # SEPA: the same key replays the first answer; where the debit stands now is asked
+            result = await self._collector.psp.get_charge(result.charge_id)
         record = collection.of(step.sequence)
         if result.status is ChargeStatus.SUCCEEDED:
             await self._apply(plan, result, step, now)
             done = replace(record, attempts=step.attempt, next_attempt_on=None, last_decline=None)
             return 1, await self._save(collection.with_installment(done))
         if result.status is ChargeStatus.PROCESSING:
-            return 0, collection  # SEPA: the PSP's webhook settles it; asked again next run
+            return 0, collection  # SEPA: still settling; asked again on the next run
         decline = result.decline_code or str(result.status).lower()
         inst = next(i for i in plan.installments if i.sequence == step.sequence)
         retry_on = next_attempt_on(inst.due_date, step.attempt, self._rules)
