@@ -38,6 +38,7 @@ PYPROJECTS = [
     "services/user/pyproject.toml",
     "services/credit/pyproject.toml",
     "services/gateway/pyproject.toml",
+    "services/psp-sandbox/pyproject.toml",
     "model/pyproject.toml",
 ]
 WHEEL_INPUTS = ["constraints.txt", "docker/build-requirements.txt", "docker/moto/requirements.txt", *PYPROJECTS]
@@ -47,6 +48,7 @@ IMAGES = {
     "bnpl-user:local": "services/user/Dockerfile",
     "bnpl-credit:local": "services/credit/Dockerfile",
     "bnpl-gateway:local": "services/gateway/Dockerfile",
+    "bnpl-psp-sandbox:local": "services/psp-sandbox/Dockerfile",
     "bnpl-moto:local": "docker/moto/Dockerfile",
 }
 # What a lone container needs to start (compose gives each much more): a writable data directory
@@ -58,6 +60,7 @@ REPORT_RUN = {
     "bnpl-user:local": SERVICE_RUN,
     "bnpl-credit:local": SERVICE_RUN,
     "bnpl-gateway:local": SERVICE_RUN,
+    "bnpl-psp-sandbox:local": SERVICE_RUN,
     "bnpl-moto:local": ["--tmpfs", "/data:uid=10001,gid=10001"],
 }
 

@@ -54,6 +54,7 @@ class StackError(RuntimeError):
 class Stack:
     project: str = "bnpl"
     gateway_port: int = 8000
+    psp_port: int = 8090  # the sandbox PSP's card page, which the shopper's browser opens
     files: tuple[str, ...] = COMPOSE_FILES
     command: list[str] = field(default_factory=lambda: compose_command() or [])
 
@@ -64,7 +65,7 @@ class Stack:
     def compose(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         if not self.command:
             raise StackError("no compose command: install docker-compose (apt-get install -y docker-compose)")
-        env = {**os.environ, "GATEWAY_HOST_PORT": str(self.gateway_port)}
+        env = {**os.environ, "GATEWAY_HOST_PORT": str(self.gateway_port), "PSP_HOST_PORT": str(self.psp_port)}
         files = [arg for name in self.files for arg in ("-f", name)]
         cmd = [*self.command, "-p", self.project, *files, *args]
         result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)

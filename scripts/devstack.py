@@ -1,5 +1,5 @@
-"""The whole platform on one machine: local Cognito (moto server), model server, user,
-credit and gateway services, each a real process on 127.0.0.1.
+"""The whole platform on one machine: local Cognito (moto server), model server, the sandbox
+PSP, user, credit and gateway services, each a real process on 127.0.0.1.
 
 ``make run`` calls ``python scripts/devstack.py run``; the end-to-end tests use
 :class:`Stack` with free ports and a temporary data directory.
@@ -26,13 +26,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
 import boto3
 import httpx
-from bnpl_common.testing import ServiceProcess
+from bnpl_common.testing import ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTIFACT = ROOT / "model" / "artifacts" / "credit-scorecard"
@@ -61,6 +61,8 @@ class Ports:
     model: int = int(os.environ.get("MODEL_PORT", "8080"))
     cognito: int = int(os.environ.get("COGNITO_PORT", "9229"))
     demo_merchant: int = int(os.environ.get("DEMO_MERCHANT_PORT", "8100"))
+    # the sandbox PSP; 0: a free port, chosen when the stack starts (`make run` uses 8090)
+    psp: int = int(os.environ.get("PSP_SANDBOX_PORT", "0"))
 
 
 class LocalCognito:
@@ -174,6 +176,10 @@ class Stack:
     cognito: LocalCognito | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.ports.psp:
+            self.ports = replace(self.ports, psp=free_port())
+
     def url(self, name: str) -> str:
         return f"http://{self.host}:{getattr(self.ports, name)}"
 
@@ -197,6 +203,10 @@ class Stack:
             "USER_SERVICE_URL": self.url("user"),
             "CREDIT_SERVICE_URL": self.url("credit"),
             "GATEWAY_PUBLIC_URL": self.url("gateway"),
+            # the credit service charges installments through the sandbox PSP
+            "PSP": "sandbox",
+            "PSP_SANDBOX_URL": self.url("psp"),
+            "PAYMENT_COLLECTION": "psp",
             # traces as JSON lines, one file per process (python -m bnpl_common.traces show ID)
             "TRACES_DIR": str(self.data_dir / "traces"),
             "OTEL_BSP_SCHEDULE_DELAY": "1000",
@@ -237,12 +247,26 @@ class Stack:
                 ],
                 "/ping",
             ),
+            "psp": self._psp(),
             "user": self._service("user"),
             "credit": self._service("credit"),
             "gateway": self._service("gateway"),
         }
         if self.demo_merchant:
             self.services["demo_merchant"] = self._demo_merchant()
+
+    def _psp(self) -> ServiceProcess:
+        """The sandbox PSP (services/psp-sandbox): Stripe's API subset and its own card page."""
+        proc = self._process("psp", [sys.executable, "-m", "bnpl_psp_sandbox"], "/livez")
+        proc.env.update(
+            {
+                "PSP_SANDBOX_HOST": self.host,
+                "PSP_SANDBOX_PORT": str(self.ports.psp),
+                "PSP_SANDBOX_DATA_DIR": str(self.data_dir / "psp-sandbox"),
+                "PSP_SANDBOX_LOG_LEVEL": "INFO",
+            }
+        )
+        return proc
 
     def _demo_merchant(self) -> ServiceProcess:
         """The demo shops, a merchant's own server: it reads the keys `local-merchants.json` holds."""
@@ -334,6 +358,7 @@ BNPL platform is running (Ctrl-C stops everything).
   user service            {stack.url("user")}/docs
   credit service          {stack.url("credit")}/docs
   model server            {stack.url("model")}/ping
+  sandbox PSP (cards)     {stack.url("psp")}/  (Stripe's test cards: 4242 4242 4242 4242)
   local Cognito           {stack.cognito.endpoint}  (pool {stack.cognito.pool_id}, client {stack.cognito.client_id})
 
   Cognito details         {stack.data_dir / "local-cognito.json"}
@@ -354,7 +379,10 @@ def main() -> None:
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--data-dir", default=str(ROOT / ".data"))
     args = parser.parse_args()
-    stack = Stack(data_dir=Path(args.data_dir), demo_merchant=True)
+    ports = Ports()
+    stack = Stack(
+        data_dir=Path(args.data_dir), ports=ports if ports.psp else replace(ports, psp=8090), demo_merchant=True
+    )
 
     def _stop(*_: object) -> None:
         raise KeyboardInterrupt

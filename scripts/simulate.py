@@ -71,6 +71,9 @@ APPLY = """mutation A($input: CreditApplicationInput!, $key: String!) {
 ACCEPT = "query D($id: ID!) { precontractInformation(applicationId: $id) { contentHash } }"
 CONFIRM = """mutation C($id: ID!, $key: String!, $hash: String) {
   confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) { id } }"""
+START_CARD = "mutation S($u: String!) { startPaymentMethodSetup(returnUrl: $u) { setupId pageUrl clientSecret } }"
+COMPLETE_CARD = "mutation F($id: ID!) { completePaymentMethodSetup(setupId: $id) { last4 } }"
+CARD_OK, CARD_NO_FUNDS = "4242424242424242", "4000000000009995"  # Stripe's test cards (the sandbox PSP)
 PLAN = f"""query P($id: ID!) {{
   plan(id: $id) {{ id status amountOutstanding {MONEY} installments {{ dueDate amountDue {MONEY} }} }} }}"""
 PAY = f"""mutation P($plan: ID!, $amount: MoneyInput!, $key: String!) {{
@@ -241,6 +244,7 @@ class Simulation:
         decided = self.gql(shopper.token, APPLY, {"input": order, "key": str(uuid.uuid4())})["applyForCredit"]
         shopper.application_id, shopper.status = decided["id"], decided["status"]
         if shopper.status == "APPROVED":
+            self.add_card(shopper.token, CARD_OK)  # confirming charges the first part to it
             # the shopper reads and accepts the pre-contract document, as the page asks
             document = self.gql(shopper.token, ACCEPT, {"id": shopper.application_id})["precontractInformation"]
             variables = {"id": shopper.application_id, "key": str(uuid.uuid4()), "hash": document["contentHash"]}
@@ -250,7 +254,24 @@ class Simulation:
             shipped = self.shop.capture(session["id"], total, "EUR")
             if shipped.status_code not in (200, 201):
                 raise RuntimeError(f"capture: {shipped.status_code} {shipped.text[:200]}")
+            if not shopper.repays:  # the scheduler's charges to a bad payer's card are declined
+                self.add_card(shopper.token, CARD_NO_FUNDS)
         return shopper
+
+    def add_card(self, token: str, number: str) -> None:
+        """Save a test card on the sandbox PSP's page, as the checkout page does."""
+        gateway = self.stack.url("gateway")
+        setup = self.gql(token, START_CARD, {"u": f"{gateway}/checkout/"})["startPaymentMethodSetup"]
+        page = httpx.URL(setup["pageUrl"])
+        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+        entered = httpx.post(
+            f"{page.scheme}://{page.netloc.decode()}/setup/{setup['setupId']}/confirm",
+            json={"client_secret": setup["clientSecret"], "type": "card", "card": card},
+            timeout=10,
+        )
+        if entered.status_code != 200:
+            raise RuntimeError(f"card: {entered.status_code} {entered.text[:200]}")
+        self.gql(token, COMPLETE_CARD, {"id": setup["setupId"]})
 
     def advance(self, days: int) -> None:
         self.offset_days += days

@@ -15,7 +15,7 @@ from bnpl_common.testing import free_port
 from bnpl_user.testing import last_code
 
 from scripts.devstack import Ports, Stack
-from tests.journey import merchants_of
+from tests.journey import CARD_OK, add_card, merchants_of
 
 PASSWORD = "Passw0rd!e2e"
 
@@ -38,6 +38,7 @@ def free_ports() -> Ports:
         model=free_port(),
         cognito=free_port(),
         demo_merchant=free_port(),
+        psp=free_port(),
     )
 
 
@@ -81,12 +82,16 @@ class Shopper:
 
 @pytest.fixture
 def new_shopper(stack: Stack):
-    def make() -> Shopper:
+    def make(card: str | None = CARD_OK) -> Shopper:
+        """A signed-up shopper; with a sandbox test card on file (``card``), as confirming needs."""
         assert stack.cognito is not None
         email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
         sub = stack.cognito.sign_up(email, PASSWORD)
         token = stack.cognito.access_token(email, PASSWORD)
-        return Shopper(email=email, sub=sub, token=token, gateway=stack.url("gateway"))
+        shopper = Shopper(email=email, sub=sub, token=token, gateway=stack.url("gateway"))
+        if card is not None:
+            add_card(shopper, card)
+        return shopper
 
     return make
 

@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+import httpx
 from bnpl_credit.testing import MerchantClient
 
 CREATE_PROFILE = """
@@ -25,6 +27,42 @@ ME = """
 query { me { id email givenName familyName dateOfBirth phoneNumber phoneVerified
   address { line1 city postalCode country } monthlyIncome { amount currency }
   creditLimit { amount currency } availableCredit { amount currency } } }"""
+
+START_CARD_SETUP = """
+mutation StartCard($returnUrl: String!) {
+  startPaymentMethodSetup(returnUrl: $returnUrl) { setupId pageUrl clientSecret } }"""
+COMPLETE_CARD_SETUP = """
+mutation CompleteCard($id: ID!) { completePaymentMethodSetup(setupId: $id) { type brand last4 expMonth expYear } }"""
+PAYMENT_METHOD = "query { paymentMethod { type brand last4 expMonth expYear } }"
+
+# Stripe's test cards, as the sandbox PSP knows them
+CARD_OK = "4242424242424242"
+CARD_DECLINED = "4000000000000002"  # saved; every charge declined (generic_decline)
+CARD_NO_FUNDS = "4000000000009995"  # saved; every charge declined (insufficient_funds)
+
+
+class GraphQLShopper(Protocol):
+    gateway: str
+
+    def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]: ...
+
+
+def add_card(shopper: GraphQLShopper, number: str = CARD_OK) -> dict[str, Any]:
+    """Save a sandbox test card as the checkout page does: start the setup over GraphQL, type the
+    card into the sandbox PSP's page (its own origin: this posts what the page's script posts),
+    then complete the setup over GraphQL. The method on file, as ``completePaymentMethodSetup``."""
+    setup = shopper.ok(START_CARD_SETUP, {"returnUrl": f"{shopper.gateway}/checkout/"})["startPaymentMethodSetup"]
+    page = urlsplit(setup["pageUrl"])
+    card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+    entered = httpx.post(
+        f"{page.scheme}://{page.netloc}/setup/{setup['setupId']}/confirm",
+        json={"client_secret": setup["clientSecret"], "type": "card", "card": card},
+        timeout=10,
+    )
+    assert entered.status_code == 200 and entered.json()["status"] == "succeeded", entered.text
+    method: dict[str, Any] = shopper.ok(COMPLETE_CARD_SETUP, {"id": setup["setupId"]})["completePaymentMethodSetup"]
+    return method
+
 
 START_VERIFICATION = "mutation { startPhoneVerification { destination expiresAt attemptsRemaining } }"
 

@@ -39,6 +39,7 @@ from tests.journey import (
     APPLICATION_FIELDS,
     APPLY,
     accepted,
+    add_card,
     good_profile,
     merchants,
     merchants_of,
@@ -97,9 +98,11 @@ def new_shopper(stack: Stack):
         assert stack.cognito is not None
         email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
         sub = stack.cognito.sign_up(email, PASSWORD)
-        return Shopper(
+        shopper = Shopper(
             email=email, sub=sub, token=stack.cognito.access_token(email, PASSWORD), gateway=stack.url("gateway")
         )
+        add_card(shopper)  # confirming needs a card on file
+        return shopper
 
     return make
 

@@ -86,9 +86,11 @@ def approved(shopper: Shopper, the_order: dict[str, Any]) -> dict[str, Any]:
 
 
 def confirm(shopper: Shopper, app_id: str) -> dict[str, Any]:
-    """Confirmed by the shopper, then shipped (captured in full) by the merchant: the plan runs."""
+    """Confirmed by the shopper (a pay-in-4 plan's first part is charged to the card then), then
+    shipped (captured in full) by the merchant: the plan runs."""
     authorized = shopper.ok(CONFIRM_PLAN, accepted(shopper, app_id))["confirmPlan"]
-    assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == 0, authorized
+    first = authorized["installments"][0]["amount"]["amount"] if authorized["planType"] == "PAY_IN_4" else 0
+    assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == first, authorized
     ship(_CHECKOUT_OF[app_id])
     return shopper.ok(PLAN, {"id": authorized["id"]})["plan"]
 

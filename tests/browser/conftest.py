@@ -191,6 +191,21 @@ class Shopper:
         self.page.get_by_role("radio", name=re.compile(plan_name)).check()
         self.page.get_by_role("button", name="Continue").click()
 
+    def add_card(self, number: str = "4242 4242 4242 4242", back_to: str = "You're approved") -> None:
+        """ "Add a card": the sandbox PSP's own page (another origin) takes the card and sends
+        the shopper back, where the card is shown (brand and last four digits only)."""
+        page = self.page
+        page.get_by_role("button", name=re.compile("^(Add a card|Replace card)$")).click()
+        page.wait_for_url(re.compile(rf"^{re.escape(self.stack.url('psp'))}/setup/"))
+        page.locator("#number").fill(number)
+        page.locator("#expiry").fill("12/34")
+        page.locator("#cvc").fill("123")
+        self.shot("psp-card-page")
+        page.locator("#card-form button").click()
+        page.wait_for_url(re.compile(rf"^{re.escape(self.base)}/checkout/"))
+        self.heading(back_to)
+        page.get_by_test_id("card-on-file").filter(has_text=number.replace(" ", "")[-4:]).wait_for()
+
     def storage(self) -> dict[str, str]:
         return dict(self.page.evaluate("() => Object.fromEntries(Object.entries(sessionStorage))"))
 

@@ -86,7 +86,16 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     expect(page.locator("dl.costs")).to_contain_text("Total to pay€249.00")
     expect(page.locator("dl.costs")).to_contain_text("APRC0.0%")
     shopper.shot("approved")
+    # No card yet: confirming is refused on the page; the card is typed on the sandbox PSP's page
     page.get_by_label(re.compile("^I have read the .* and accept it")).check()  # the pre-contract information
+    page.get_by_role("button", name="Confirm plan").click()
+    expect(page.get_by_role("status")).to_contain_text("Add the card your payments are taken from")
+    shopper.add_card("4242 4242 4242 4242")
+    expect(page.get_by_test_id("card-on-file")).to_have_text("Visa •••• 4242 · expires 12/2034")
+    expect(page.get_by_role("status")).to_contain_text("Card saved: Visa •••• 4242")
+    assert "4242424242424242" not in json.dumps(shopper.storage())  # the number never reached this page
+    shopper.shot("card-added")
+    page.get_by_label(re.compile("^I have read the .* and accept it")).check()
     page.get_by_role("button", name="Confirm plan").click()
 
     shopper.heading("Your plan is confirmed")
@@ -119,6 +128,7 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     shopper.heading("My plans")
     plan = page.locator(f"article[data-plan-id='{plan_id}']")
     expect(plan).to_contain_text(f"order {order_reference}")
+    expect(page.get_by_test_id("card-on-file")).to_have_text("Visa •••• 4242 · expires 12/2034")
     shopper.shot("my-plans")
     pay = plan.get_by_role("button", name=re.compile(r"^Pay installment \d: €62\.25$"))
     number = int(re.findall(r"\d", pay.inner_text())[0])
@@ -128,6 +138,11 @@ def test_happy_path_pay_in_4_to_a_confirmed_plan_then_pay_an_installment(shopper
     expect(plan.locator("tbody tr").nth(number - 1)).to_contain_text("Paid")
     expect(plan.get_by_role("button", name=f"Pay installment {number + 1}: €62.25")).to_be_visible()
     shopper.shot("paid-installment")
+
+    # "My plans" replaces the card the same way
+    shopper.add_card("5555 5555 5555 4444", back_to="My plans")
+    expect(page.get_by_test_id("card-on-file")).to_have_text("Mastercard •••• 4444 · expires 12/2034")
+    shopper.shot("card-replaced")
 
 
 def test_a_decline_explains_its_reasons_on_a_phone_sized_screen(shopper_factory) -> None:

@@ -36,6 +36,7 @@ def test_order_checkout_return_ship_and_refund_at_the_demo_shop(shopper: Shopper
     shopper.choose_plan("Pay in 4")
     shopper.heading("You're approved")
     shopper.shot("approved")
+    shopper.add_card()  # on the sandbox PSP's page
     page.get_by_label(re.compile("^I have read the .* and accept it")).check()  # the pre-contract information
     page.get_by_role("button", name="Confirm plan").click()
     shopper.heading("Your plan is confirmed")

@@ -106,6 +106,7 @@ def test_a_shopper_accepts_their_markets_document_and_finds_it_in_my_plans(
     open_checkout(shopper, currency=currency, country=country, amount=30_000)
     shopper.choose_plan("6 monthly payments")
     shopper.heading("You're approved")
+    shopper.add_card()  # on the sandbox PSP's page, which sends the shopper back here
     # the market's rate name with its own rounding (EU, UK: one decimal; US: two)
     expect(page.locator("dl.costs")).to_contain_text(re.compile(rate))
     panel = page.locator("section.precontract")

@@ -121,7 +121,9 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if build.returncode != 0:
         pytest.fail(f"the images did not build:\n{build.stdout[-3000:]}\n{build.stderr[-5000:]}")
     built = time.monotonic() - started
-    stack = stack_module.Stack(project=f"bnplct{uuid.uuid4().hex[:6]}", gateway_port=_free_port())
+    stack = stack_module.Stack(
+        project=f"bnplct{uuid.uuid4().hex[:6]}", gateway_port=_free_port(), psp_port=_free_port()
+    )
     try:
         stack.up()
         healthy = stack.wait_healthy()
@@ -153,6 +155,10 @@ class Shopper:
     email: str
     token: str = ""
     phone: str = ""
+
+    @property
+    def gateway(self) -> str:
+        return str(self.stack.gateway)
 
     def post(self, query: str, variables: dict[str, Any] | None = None, *, timeout: float = 30) -> httpx.Response:
         return httpx.post(
@@ -203,6 +209,7 @@ class Shopper:
         self.phone = created["phoneNumber"]
         self.ok(journey.START_VERIFICATION)
         self.ok(journey.CONFIRM_VERIFICATION, {"code": read_code(self.stack, self.phone)})
+        journey.add_card(self)  # on the sandbox PSP container's page, as confirming needs
         return self
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from bnpl_credit.collections.settings import CollectionSettings
+from bnpl_credit.psp.settings import PspSettings
 from bnpl_credit.reviews.settings import ReviewSettings
 from bnpl_credit.settings import Settings as CreditSettings
 from bnpl_gateway.settings import Settings as GatewaySettings
@@ -70,6 +72,9 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "LAKE_DIR": "the local lake's folder; in AWS Firehose writes the lake (data.yaml)",
         "SHADOW_MODEL_URL": "a second local model server; AWS uses SHADOW_SAGEMAKER_ENDPOINT_NAME",
         "SHADOW_SAGEMAKER_ENDPOINT_NAME": "set when a challenger endpoint is deployed for shadow scoring",
+        "PSP_SANDBOX_URL": "PSP=sandbox only (local); AWS uses Stripe",
+        "PSP_SANDBOX_PAGE_URL": "PSP=sandbox only (local); AWS collects cards with Stripe's Payment Element",
+        "PAYMENT_RETURN_ORIGINS": "the checkout page is at GATEWAY_PUBLIC_URL, whose origin is always allowed",
     },
 }
 # Names given to the services that their settings classes do not read (yet), with the reason.
@@ -93,7 +98,7 @@ NOT_SETTINGS = {
 
 
 # settings classes of a capability not yet folded into the service's own (read from the same environment)
-EXTRA_SETTINGS: dict[str, list[Any]] = {"credit": [ReviewSettings]}
+EXTRA_SETTINGS: dict[str, list[Any]] = {"credit": [ReviewSettings, PspSettings, CollectionSettings]}
 
 
 def fields(service: str) -> set[str]:
@@ -218,9 +223,13 @@ def test_model_server_contract() -> None:
     assert compose_env("credit")["MODEL_URL"] == "http://model:8080"
 
 
-def test_only_the_gateway_is_published() -> None:
-    published = {name for name, svc in compose()["services"].items() if svc.get("ports")}
-    assert published == {"gateway"}
+def test_only_the_gateway_and_the_psps_card_page_are_published() -> None:
+    """The sandbox PSP's card page is its own origin, which the shopper's browser opens (as
+    Stripe's would be), so it is published too; on loopback only, like the gateway."""
+    services = compose()["services"]
+    published = {name for name, svc in services.items() if svc.get("ports")}
+    assert published == {"gateway", "psp-sandbox"}
+    assert all(port.startswith("127.0.0.1:") for name in published for port in services[name]["ports"])
 
 
 def test_the_checkout_page_reaches_cognito_through_the_gateway_in_compose() -> None:

@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "audit.model",
             "reviews.model",
             "reviews.opening",
+            "collections.model",
         ],
     ),
     (
@@ -78,6 +79,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "merchants.ports",
             "checkouts.ports",
             "reviews.ports",
+            "collections.ports",
         ],
     ),
     (
@@ -93,6 +95,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "checkouts.schemas",
             "reviews.schemas",
             "staff.schemas",
+            "collections.schemas",
         ],
     ),
     (
@@ -131,6 +134,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "staff.service",
             "staff.merchants",
             "plans.waivers",
+            "collections.service",
+            "collections.scheduler",
+            "collections.refunds",
         ],
     ),
     (
@@ -168,6 +174,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.review_documents",
             "storage.sqlite_reviews",
             "storage.dynamodb_reviews",
+            "collections.documents",
+            "storage.sqlite_payments",
+            "storage.dynamodb_payments",
         ],
     ),
     (
@@ -204,6 +213,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "reviews.deps",
             "reviews.router",
             "staff.router",
+            "collections.settings",
+            "collections.router",
         ],
     ),
 ]

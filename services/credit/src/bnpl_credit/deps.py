@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 
 from bnpl_credit.applications.disclosure import Documents
 from bnpl_credit.checkouts.config import CheckoutConfig
+from bnpl_credit.collections.service import Collector
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.policy import Policy
 from bnpl_credit.markets.catalog import MarketCatalog
@@ -74,6 +75,12 @@ def _documents(request: Request) -> Documents:
     return documents
 
 
+def _collector(request: Request) -> Collector | None:
+    # None: payments are not collected (PAYMENT_COLLECTION=off, local and test only)
+    collector: Collector | None = getattr(request.app.state, "collector", None)
+    return collector
+
+
 def _clock(request: Request) -> Clock:
     return _state(request).clock
 
@@ -85,6 +92,7 @@ Engine = Annotated[DecisionEngine, Depends(_engine)]
 CurrentPolicy = Annotated[Policy, Depends(_policy)]
 CurrentMarkets = Annotated[MarketCatalog, Depends(_markets)]
 AppClock = Annotated[Clock, Depends(_clock)]
+AppCollector = Annotated[Collector | None, Depends(_collector)]
 CheckoutSettings = Annotated[CheckoutConfig, Depends(_checkout_config)]
 AppDocuments = Annotated[Documents, Depends(_documents)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
@@ -34,6 +36,11 @@ from bnpl_credit.checkouts.router import router as checkouts_router
 from bnpl_credit.checkouts.service import sweep_checkouts
 from bnpl_credit.checkouts.shopper_router import router as checkout_sessions_router
 from bnpl_credit.clock import OffsetFileClock
+from bnpl_credit.collections.refunds import return_to_method
+from bnpl_credit.collections.router import router as payment_methods_router
+from bnpl_credit.collections.scheduler import Collection, rules_of
+from bnpl_credit.collections.service import Collector
+from bnpl_credit.collections.settings import CollectionSettings
 from bnpl_credit.credit_line.router import router as credit_line_router
 from bnpl_credit.decision.engine import DecisionEngine
 from bnpl_credit.decision.features import FEATURE_NAMES
@@ -51,8 +58,11 @@ from bnpl_credit.monitoring import (
     observe_plans,
     observe_review_queue,
 )
+from bnpl_credit.plans.ledger import Plan
+from bnpl_credit.plans.model import Refund
 from bnpl_credit.plans.router import router as plans_router
 from bnpl_credit.plans.service import sweep_lateness
+from bnpl_credit.psp import PaymentServiceProvider, PspSettings, create_psp
 from bnpl_credit.quotes.router import router as quotes_router
 from bnpl_credit.refunds.router import router as refunds_router
 from bnpl_credit.reviews.deps import ReviewState
@@ -172,6 +182,11 @@ def document_gate(settings: Settings) -> ServiceGate:
     return gate
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def build_clock(settings: Settings) -> Clock:
     if settings.clock_offset_file:  # settings refuse it outside local/test
         return OffsetFileClock(settings.clock_offset_file)
@@ -192,6 +207,8 @@ def create_app(
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     document_settings: DocumentSettings | None = None,
     review_settings: ReviewSettings | None = None,
+    collection_settings: CollectionSettings | None = None,
+    psp: PaymentServiceProvider | None = None,
 ) -> FastAPI:
     """Build the app; tests inject the JWKS fetcher, clock, scorer, store, publisher or transport."""
     settings = settings or Settings()
@@ -211,6 +228,7 @@ def create_app(
         four_eyes_amount=review_settings.review_four_eyes_amount,
         gateway_url=checkout_config.gateway_url,
     )
+    collection_settings = collection_settings or CollectionSettings(bnpl_env=settings.bnpl_env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -249,7 +267,21 @@ def create_app(
             authenticator=ServiceAuthenticator.from_settings(settings, verifier=verifier),
             documents=documents,
         )
-        app.state.checkout_config = checkout_config
+        the_psp: PaymentServiceProvider | None = None
+        live_config = checkout_config
+        if collection_settings.collects:
+            the_psp = psp or create_psp(PspSettings())
+            origins = (_origin(settings.gateway_public_url), *collection_settings.payment_return_origins)
+            collector = Collector(the_psp, return_origins=origins)
+            app.state.collector = collector
+
+            async def back_to_card(plan: Plan, refunds: Sequence[Refund]) -> int:
+                return await return_to_method(
+                    the_store, collector, clock, customer_id=plan.customer_id, plan_id=plan.id, refunds=refunds
+                )
+
+            live_config = replace(checkout_config, return_to_method=back_to_card)
+        app.state.checkout_config = live_config
         app.state.merchant_gate = MerchantGate(
             MerchantDirectory(the_store, ttl_seconds=settings.merchant_key_cache_seconds),
             service=settings.sigv4_service,
@@ -287,13 +319,31 @@ def create_app(
 
             async def sweep() -> None:
                 await expire_approvals(the_store, clock)
-                await sweep_checkouts(the_store, markets, clock, config=checkout_config)
+                await sweep_checkouts(the_store, markets, clock, config=live_config)
                 await expire_cases(the_store, clock, review_rules, sms)
                 await sweep_lateness(the_store, markets, clock)
                 await the_store.purge_expired(now=clock.now())
                 await observe_plans(the_store, clock)  # reads the open plans, as the lateness sweep does
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
+            running: Collector | None = getattr(app.state, "collector", None)
+            if running is not None:  # the scheduler: due installments charged through the PSP
+                collection = Collection(
+                    the_store,
+                    running,
+                    markets,
+                    clock,
+                    sms=sms,
+                    rules=rules_of(
+                        collection_settings.collection_retry_days, collection_settings.collection_reminder_days
+                    ),
+                )
+
+                async def collect() -> None:
+                    await collection.run()
+
+                interval = collection_settings.collection_interval_seconds
+                tasks.append(asyncio.create_task(run_forever("collect", collect, interval)))
             if webhooks.dispatcher is not None:
                 interval = settings.webhook_dispatch_interval_seconds
                 tasks.append(asyncio.create_task(webhooks.dispatcher.run_forever(interval)))
@@ -310,6 +360,8 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await webhooks.aclose()
+            if the_psp is not None:
+                await the_psp.aclose()
             await the_scorer.aclose()
             if the_shadow is not None:
                 await the_shadow.aclose()
@@ -344,6 +396,7 @@ def create_app(
         documents_router,
         staff_router,
         staff_reads_router,
+        payment_methods_router,
     ):
         app.include_router(router)
     return app

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 
 from bnpl_gateway.errors import is_unexpected
 from bnpl_gateway.limits import Limits
+from bnpl_gateway.payments import PaymentMutation, PaymentQuery
 from bnpl_gateway.query_cache import CachedDocuments, DocumentCache
 from bnpl_gateway.resolvers import Mutation as ShopperMutation
 from bnpl_gateway.resolvers import Query as ShopperQuery
@@ -26,8 +27,10 @@ from bnpl_gateway.staff_merchants import StaffMerchantMutation, StaffMerchantQue
 log = logging.getLogger("bnpl.gateway.graphql")
 
 # the shopper's operations and the staff's, in one schema (roles.RoleGuard says who calls which)
-Query = merge_types("Query", (ShopperQuery, StaffQuery, StaffCustomerQuery, StaffMerchantQuery))
-Mutation = merge_types("Mutation", (ShopperMutation, StaffMutation, StaffCustomerMutation, StaffMerchantMutation))
+Query = merge_types("Query", (ShopperQuery, StaffQuery, StaffCustomerQuery, StaffMerchantQuery, PaymentQuery))
+Mutation = merge_types(
+    "Mutation", (ShopperMutation, StaffMutation, StaffCustomerMutation, StaffMerchantMutation, PaymentMutation)
+)
 
 # What one document may cost, checked before anything runs (AppSync has limits of its kind).
 # The parser stops at MAX_TOKENS: a document of 100,000 fields costs no more than one of 2,000

@@ -361,7 +361,11 @@ class Payment:
     amount: Money
     created_at: dt.datetime
     allocations: list[Allocation]
-    source: str | None = strawberry.field(default=None, description="SHOPPER, or CONFIRMATION for a first part.")
+    source: str | None = strawberry.field(
+        default=None,
+        description="SHOPPER (paid by hand), CONFIRMATION (a first part, at confirmation) or SCHEDULED (charged "
+        "to the saved method on its due date); each charged to the shopper's payment method.",
+    )
     plan_status: PlanStatus | None = None
     amount_outstanding: Money | None = None
     interest_cancelled: Money | None = strawberry.field(

@@ -10,6 +10,7 @@ import { declineNotice, precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadToken, safeRedirect, saveToken, tokenFromLink } from "./order.js";
+import { addCard, cardPanel, cardText, completeSetup, loadCard, takeReturnedSetup } from "./payment.js";
 import { EMPLOYMENT, HOUSING, MONEY_FIELDS, formField, validateProfile } from "./profile.js";
 import * as Q from "./queries.js";
 import { clearSession, loadFlow, loadSession, newKey, saveFlow, saveSession } from "./session.js";
@@ -41,6 +42,7 @@ const app = {
   pendingPassword: null, // between sign-up and its confirmation only; memory, never stored
   challenge: null, // the phone verification in progress
   payKeys: new Map(), // retry-safe keys of payments in flight
+  returnedSetup: null, // the card setup the payment provider's page sent the shopper back with
 };
 
 // --- shared pieces -------------------------------------------------------------------
@@ -242,14 +244,35 @@ async function start() {
       h("p", {}, "Go back to the shop and choose pay later again."));
   }
   app.token = loadToken();
+  app.returnedSetup = takeReturnedSetup();
   window.addEventListener("hashchange", route);
   route();
+}
+
+/** Back from the payment provider's page: keep the card it saved, then carry on. */
+async function finishCardSetup() {
+  const setupId = app.returnedSetup;
+  app.returnedSetup = null;
+  try {
+    const method = await completeSetup(app.api, setupId);
+    await route(); // the view it shows clears the status line first
+    announce(`Card saved: ${cardText(method)}.`, "success");
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    await route();
+    announce(`The card was not saved: ${error.message}`, "error");
+  }
+}
+
+function toCardPage(back) {
+  return guard(() => addCard(app.api, back));
 }
 
 function route() {
   renderNav();
   renderOrder();
   if (!app.session) return viewAuth({});
+  if (app.returnedSetup) return guard(finishCardSetup);
   if (location.hash === "#my-plans") return guard(viewMyPlans);
   if (!app.token) {
     return show(
@@ -285,7 +308,7 @@ async function continueCheckout() {
       const { plan } = await app.api.request(Q.PLAN_BY_ID, { id: application.planId });
       if (plan) return viewConfirmed(plan);
     }
-    if (application.applicationStatus === "APPROVED") return viewApproved(application);
+    if (application.applicationStatus === "APPROVED") return viewApproved(application, await loadCard(app.api));
     if (application.applicationStatus === "DECLINED") return viewDeclined(application);
     if (application.applicationStatus === "REFERRED") return viewReferred(application);
   }
@@ -806,7 +829,7 @@ async function viewPlans() {
         flow.applicationId = applyForCredit.id;
         delete flow.apply;
         saveFlow(flow);
-        if (applyForCredit.status === "APPROVED") return viewApproved(applyForCredit);
+        if (applyForCredit.status === "APPROVED") return viewApproved(applyForCredit, await loadCard(app.api));
         if (applyForCredit.status === "DECLINED") return viewDeclined(applyForCredit);
         return viewReferred(applyForCredit);
       } catch (error) {
@@ -863,7 +886,7 @@ function costList(entries) {
   );
 }
 
-function viewApproved(application) {
+function viewApproved(application, card) {
   const offer = application.offer;
   const confirm = h("button", { type: "button", class: "primary" }, "Confirm plan");
   const another = h("button", { type: "button", class: "secondary" }, `Cancel and return to ${app.order.merchantName}`);
@@ -873,6 +896,7 @@ function viewApproved(application) {
       disclosure.focus();
       return announce("Read the pre-contract information and tick the box to accept it before confirming.", "warning");
     }
+    if (!card) return announce("Add the card your payments are taken from before confirming.", "warning");
     const flow = app.flow;
     flow.confirmKey = flow.confirmKey || newKey();
     saveFlow(flow);
@@ -892,6 +916,13 @@ function viewApproved(application) {
           await disclosure.reload(); // a new day: the plan's dates count from today
           disclosure.focus();
           return announce("The due dates now count from today: read the updated information and accept it again.", "warning");
+        }
+        if (error instanceof ApiError && error.type === "PaymentDeclined") {
+          // nothing was charged and the approval was released: the shopper starts again
+          delete flow.confirmKey;
+          saveFlow(flow);
+          await continueCheckout();
+          return announce(`${error.message}. Add another card and choose your plan again.`, "error");
         }
         if (error instanceof ApiError && error.type === "InvalidApplicationState") {
           delete flow.applicationId;
@@ -935,10 +966,11 @@ function viewApproved(application) {
       ? h(
           "p",
           {},
-          `Payment 1, ${money(offer.installments[0].amount)}, is taken when ${app.order.merchantName} ships your order.`,
+          `Payment 1, ${money(offer.installments[0].amount)}, is taken from your card when you confirm; the others on their due dates.`,
         )
       : null,
     disclosure.element,
+    cardPanel(card, () => toCardPage("checkout")),
     h(
       "p",
       {},
@@ -1025,7 +1057,13 @@ function viewConfirmed(plan) {
     4,
     h("p", { class: "lead" }, `${PLAN_NAMES[plan.planType]} for ${money(plan.principal)}. Plan reference `, h("span", { class: "ref", "data-testid": "plan-id" }, plan.id), "."),
     plan.status === "AUTHORIZED"
-      ? h("p", {}, `Nothing is taken yet: your payments start when ${app.order.merchantName} ships your order, and the dates move with it.`)
+      ? h(
+          "p",
+          {},
+          plan.amountPaid && plan.amountPaid.amount > 0
+            ? `Payment 1 was taken from your card. The next ones are taken on their due dates, counted from the day ${app.order.merchantName} ships your order.`
+            : `Nothing is taken yet: your payments start when ${app.order.merchantName} ships your order, and the dates move with it.`,
+        )
       : null,
     scheduleTable(plan.installments, { caption: "Your payments", withStatus: true }),
     costList([
@@ -1090,8 +1128,14 @@ function planCard(plan) {
 
 async function viewMyPlans() {
   const { plans } = await app.api.request(Q.PLANS);
+  const card = await loadCard(app.api);
   const sorted = [...plans].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  show("My plans", null, sorted.length ? sorted.map(planCard) : h("p", {}, "You have no plans yet."));
+  show(
+    "My plans",
+    null,
+    cardPanel(card, () => toCardPage("my-plans")),
+    sorted.length ? sorted.map(planCard) : h("p", {}, "You have no plans yet."),
+  );
 }
 
 start();

@@ -52,3 +52,11 @@ export const MAKE_PAYMENT = `mutation Pay($planId: ID!, $amount: MoneyInput!, $k
 
 export const APPLICATION_DOCUMENTS = `query ApplicationDocuments($id: ID!) { application(id: $id) {
   id documents { kind title url expiresAt } } }`;
+
+export const PAYMENT_METHOD = `query PaymentMethod { paymentMethod { type brand last4 expMonth expYear } }`;
+
+export const START_CARD_SETUP = `mutation StartCardSetup($returnUrl: String!) {
+  startPaymentMethodSetup(returnUrl: $returnUrl) { setupId pageUrl clientSecret } }`;
+
+export const COMPLETE_CARD_SETUP = `mutation CompleteCardSetup($id: ID!) {
+  completePaymentMethodSetup(setupId: $id) { type brand last4 expMonth expYear } }`;

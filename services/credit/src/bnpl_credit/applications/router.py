@@ -16,6 +16,7 @@ from bnpl_credit.applications.schemas import ApplicationInput, ApplicationPage, 
 from bnpl_credit.checkouts import shopper
 from bnpl_credit.deps import (
     AppClock,
+    AppCollector,
     AppDocuments,
     CheckoutSettings,
     CurrentCustomer,
@@ -147,6 +148,7 @@ async def confirm_application(
     clock: AppClock,
     config: CheckoutSettings,
     documents: AppDocuments,
+    collector: AppCollector,
     body: ConfirmInput | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -161,6 +163,7 @@ async def confirm_application(
         checkout_config=config,
         documents=documents,
         accepted_document_hash=body.accepted_document_hash if body else None,
+        collector=collector,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

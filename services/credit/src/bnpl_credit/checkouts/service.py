@@ -281,10 +281,17 @@ async def _change_once(
         if winner is not None:
             ensure_same_request(winner.fingerprint, request_fp)
             return winner
+        await _return_to_method(config, change)
         log.info(f"checkout {op}", extra={"checkout_id": checkout_id, "merchant_id": merchant.id})
         return StoredResponse(request_fp, status_code, response)
 
     return await retry_on_contention(attempt)
+
+
+async def _return_to_method(config: CheckoutConfig, change: _Change) -> None:
+    """What a stored refund or void gives back to the shopper goes back to their card."""
+    if config.return_to_method is not None and change.plan is not None and change.refunds:
+        await config.return_to_method(change.plan, change.refunds)
 
 
 def _begin(plan: Plan, markets: MarketCatalog, now: datetime) -> tuple[list[Payment], list[Event]]:
@@ -297,8 +304,8 @@ def _begin(plan: Plan, markets: MarketCatalog, now: datetime) -> tuple[list[Paym
     product = market.product(plan.terms.plan_type)
     plan.begin(due_dates(product, len(plan.installments), now.date()))
     events = [plan_activated(plan, now)]
-    if not product.first_due_at_start:
-        return [], events
+    if not product.first_due_at_start or plan.installments[0].unpaid <= 0:
+        return [], events  # monthly, or the first part was charged at confirmation
     first = plan.installments[0].amount
     payment = Payment(
         id=str(uuid.uuid4()),
@@ -500,19 +507,17 @@ async def _end(
         ):
             return False
         plan = await _session_plan(store, session)
-        await _write(
-            store,
-            _release(
-                session,
-                plan,
-                markets,
-                now,
-                by="system:authorization-expiry",
-                expiring=True,
-                gateway_url=config.gateway_url,
-            ),
-            None,
+        change = _release(
+            session,
+            plan,
+            markets,
+            now,
+            by="system:authorization-expiry",
+            expiring=True,
+            gateway_url=config.gateway_url,
         )
+        await _write(store, change, None)
+        await _return_to_method(config, change)
         return True
     if session.status_at(now) is not CheckoutStatus.EXPIRED:
         return False

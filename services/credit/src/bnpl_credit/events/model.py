@@ -29,6 +29,11 @@ class EventType(StrEnum):
     INSTALLMENT_LATE = "installment.late"
     REFUND_APPLIED = "refund.applied"
     LATE_FEE_WAIVED = "plan.late_fee_waived"  # staff waived late fees (plans.waivers)
+    # collections (bnpl_credit.collections): charges through the PSP, and money back to the method
+    INSTALLMENT_CHARGED = "installment.charged"
+    INSTALLMENT_CHARGE_FAILED = "installment.charge_failed"
+    INSTALLMENT_RETRY_SCHEDULED = "installment.retry_scheduled"
+    PAYMENT_REFUNDED = "payment.refunded"
     # merchant-facing (delivered as webhooks): data carries merchantId, checkoutId and the checkout
     CHECKOUT_APPROVED = "checkout.approved"
     CHECKOUT_DECLINED = "checkout.declined"

@@ -1,9 +1,12 @@
 """Confirming an approval into a plan (``POST /v1/applications/{id}/confirm``).
 
-The plan takes the offer's amounts with due dates counted from today; a pay-in-4 plan's first
-part is due, and taken, at once. The application leaves APPROVED, the plan is created and the
-order's claim passes to the plan in one transaction, which the store refuses if the approval
-was cancelled or expired meanwhile.
+The plan takes the offer's amounts with due dates counted from today. A plan needs a payment
+method on file that the PSP accepted; a pay-in-4 plan's first part is charged to it at once
+(idempotency key ``installment-<planId>-1``: the plan's id is derived from the application's, so
+a retried confirmation never charges twice). A declined charge leaves no plan: the approval is
+cancelled (its hold released) and the checkout session stays unauthorized. The application
+leaves APPROVED, the plan is created and the order's claim passes to the plan in one
+transaction, which the store refuses if the approval was cancelled or expired meanwhile.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Protocol
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, ensure_same_request, fingerprint
+from bnpl_common.money import Money
 from bnpl_common.retry import retry_on_contention
 
 from bnpl_credit.applications.disclosure import Documents, accepted_document, market_of
@@ -24,9 +28,12 @@ from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.checkouts.shopper import authorize_write
+from bnpl_credit.collections.model import PaymentDeclined
+from bnpl_credit.collections.ports import PaymentStore
+from bnpl_credit.collections.service import Collector, charge_installment, method_on_file
 from bnpl_credit.decision.schedule import due_dates
 from bnpl_credit.errors import ApplicationNotFound, InvalidApplicationState
-from bnpl_credit.events.model import Event
+from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.idempotency import IdempotencyStore, NewIdempotency
 from bnpl_credit.markets.catalog import Market, MarketCatalog, disclosed_rate
 from bnpl_credit.plans.events import payment_applied, plan_activated
@@ -34,11 +41,21 @@ from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_term
 from bnpl_credit.plans.model import Payment, PaymentSource, PlanDocument, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
+from bnpl_credit.psp.records import ChargeStatus
 
 log = logging.getLogger("bnpl.credit.plans")
 
 
-class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, CheckoutStore, Protocol):
+# plan ids of confirmations derive from the application's id: one plan per application, and
+# the first charge's idempotency key stays the same when a confirmation is retried
+PLAN_ID_NAMESPACE = uuid.UUID("6f0c1a52-5d1e-4c43-9b39-6a3a8c0f1e18")
+
+
+def plan_id_for(application_id: str) -> str:
+    return str(uuid.uuid5(PLAN_ID_NAMESPACE, application_id))
+
+
+class ConfirmStore(ApplicationStore, PlanStore, IdempotencyStore, CheckoutStore, PaymentStore, Protocol):
     """What confirming reads and writes."""
 
 
@@ -106,11 +123,14 @@ def open_confirmed_plan(
     now: datetime,
     authorize_only: bool = False,
     documents: tuple[PlanDocument, ...] = (),
+    plan_id: str | None = None,
+    first_charge_id: str | None = None,
 ) -> OpenedPlan:
     """The plan of a held approval: its offer's amounts, due dates from today; a pay-in-4 plan's
-    first part is due, and taken, at once. ``authorize_only`` (a checkout session's approval): the
-    plan is AUTHORIZED, nothing is taken and its dates are set again at the merchant's first
-    capture (``checkouts.service``)."""
+    first part is due, and taken, at once (``first_charge_id``: the PSP's payment of it).
+    ``authorize_only`` (a checkout session's approval): the plan is AUTHORIZED and its dates are
+    set again at the merchant's first capture (``checkouts.service``); its first part is taken
+    now only if it was charged (``first_charge_id``)."""
     offer = application.offer_to_confirm(now)
     # the terms the shopper was offered, even if a newer version came into force during the hold
     version = offer.schedule.market_version
@@ -118,10 +138,13 @@ def open_confirmed_plan(
     if market is None:
         # the market stopped lending in this currency while the approval was held
         raise InvalidApplicationState(f"{offer.currency} is no longer lent in", field="applicationId")
-    plan = open_plan(application, offer, market, plan_id=str(uuid.uuid4()), now=now, documents=documents)
+    plan = open_plan(application, offer, market, plan_id=plan_id or str(uuid.uuid4()), now=now, documents=documents)
+    first_due = market.product(application.order.plan_type).first_due_at_start
     if authorize_only:
-        return OpenedPlan(Plan(plan.terms, plan.installments, status=PlanStatus.AUTHORIZED), (), ())
-    if not market.product(application.order.plan_type).first_due_at_start:
+        plan = Plan(plan.terms, plan.installments, status=PlanStatus.AUTHORIZED)
+        if not (first_due and first_charge_id):
+            return OpenedPlan(plan, (), ())
+    elif not first_due:
         return OpenedPlan(plan, (), (plan_activated(plan, now),))
     first = plan.installments[0].amount
     payment = Payment(
@@ -132,9 +155,31 @@ def open_confirmed_plan(
         currency=plan.currency,
         source=PaymentSource.CONFIRMATION,
         created_at=now,
-        allocations=plan.take_payment(first, plan.currency, now.date()),
+        allocations=plan.take_payment(first, plan.currency, now.date(), before_start=authorize_only),
+        psp_charge_id=first_charge_id,
     )
+    if authorize_only:
+        return OpenedPlan(plan, (payment,), (payment_applied(payment, plan, now),))
     return OpenedPlan(plan, (payment,), (plan_activated(plan, now), payment_applied(payment, plan, now)))
+
+
+def first_part_due_at_start(application: Application, markets: MarketCatalog) -> bool:
+    return market_of(markets, application).product(application.order.plan_type).first_due_at_start
+
+
+async def _release_after_decline(store: ConfirmStore, application: Application, now: datetime) -> None:
+    """A declined first charge: the approval is cancelled, so its hold is released at once."""
+    event = Event.new(
+        EventType.APPLICATION_CANCELLED,
+        now=now,
+        customer_id=application.customer_id,
+        data={
+            "applicationId": application.id,
+            "reason": "payment declined",
+            "released": {"amount": application.held_amount, "currency": application.order.currency},
+        },
+    )
+    await store.save_cancellation(application.cancel(now), events=[event])
 
 
 async def confirm_application(
@@ -148,6 +193,7 @@ async def confirm_application(
     checkout_config: CheckoutConfig | None = None,
     documents: Documents | None = None,
     accepted_document_hash: str | None = None,
+    collector: Collector | None = None,
 ) -> StoredResponse:
     """Turn a held approval into an active plan; a pay-in-4 plan's first part is taken now. A
     checkout session's approval becomes an AUTHORIZED plan and the session AUTHORIZED. The
@@ -181,7 +227,34 @@ async def confirm_application(
                 from_checkout=session is not None,
             )
             kept = (accepted,) if accepted is not None else ()
-        opened = open_confirmed_plan(application, markets, now=now, authorize_only=session is not None, documents=kept)
+        plan_id = plan_id_for(application_id)
+        charge_id: str | None = None
+        if collector is not None:
+            profile = await method_on_file(store, customer_id)  # PaymentMethodRequired
+            if first_part_due_at_start(application, markets):
+                offer = application.offer_to_confirm(now)
+                first = offer.schedule.installments[0].amount
+                result = await charge_installment(
+                    collector, profile, plan_id=plan_id, sequence=1, amount=Money(amount=first, currency=offer.currency)
+                )
+                if result.status is not ChargeStatus.SUCCEEDED:
+                    await _release_after_decline(store, application, now)
+                    code = result.decline_code or str(result.status).lower()
+                    raise PaymentDeclined(
+                        f"the payment method was declined ({code}); nothing was charged and no plan was made",
+                        field="paymentMethod",
+                        info={"declineCode": code},
+                    )
+                charge_id = result.charge_id
+        opened = open_confirmed_plan(
+            application,
+            markets,
+            now=now,
+            authorize_only=session is not None,
+            documents=kept,
+            plan_id=plan_id,
+            first_charge_id=charge_id,
+        )
         plan = opened.plan
         checkout = None
         if session is not None:

@@ -306,11 +306,15 @@ class Plan:
         self._status = PlanStatus.ACTIVE
         self._check_balances()
 
-    def take_payment(self, amount: int, currency: str, today: date) -> tuple[Allocation, ...]:
-        """Put ``amount`` on the oldest unpaid installments first; more than is owed is refused."""
+    def take_payment(
+        self, amount: int, currency: str, today: date, *, before_start: bool = False
+    ) -> tuple[Allocation, ...]:
+        """Put ``amount`` on the oldest unpaid installments first; more than is owed is refused.
+        ``before_start``: an AUTHORIZED plan's first part, charged at confirmation; it stays AUTHORIZED."""
         if currency != self.currency:
             raise CurrencyMismatch(f"this plan is in {self.currency}", field="amount.currency")
-        if self._status is not PlanStatus.ACTIVE:
+        allowed = (PlanStatus.ACTIVE, PlanStatus.AUTHORIZED) if before_start else (PlanStatus.ACTIVE,)
+        if self._status not in allowed:
             raise Overpayment(
                 f"nothing is owed on a {self._status} plan",
                 field="amount.amount",
@@ -334,7 +338,8 @@ class Plan:
             self._installments[n] = replace(inst, paid=inst.paid + take)
             remaining -= take
             allocations.append(Allocation(inst.sequence, take))
-        self._settle(today)
+        if self._status is not PlanStatus.AUTHORIZED:
+            self._settle(today)
         self._check_balances()
         return tuple(allocations)
 

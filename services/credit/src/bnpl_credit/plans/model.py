@@ -24,7 +24,8 @@ class InstallmentStatus(StrEnum):
 
 class PaymentSource(StrEnum):
     SHOPPER = "SHOPPER"
-    CONFIRMATION = "CONFIRMATION"  # pay in 4: the first part, taken when the plan is confirmed
+    CONFIRMATION = "CONFIRMATION"  # pay in 4: the first part, charged to the saved method at confirmation
+    SCHEDULED = "SCHEDULED"  # charged to the saved method on its due date by the scheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Payment:
     source: PaymentSource
     created_at: datetime
     allocations: tuple[Allocation, ...]
+    psp_charge_id: str | None = None  # the PSP's payment it was charged as (refunds go back to it)
 
 
 @dataclass(frozen=True, slots=True)

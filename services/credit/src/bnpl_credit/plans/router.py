@@ -6,7 +6,7 @@ from bnpl_common.errors import ERROR_RESPONSES
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bnpl_credit.deps import AppClock, CurrentCustomer, CurrentMarkets, IdempotencyKey, Store
+from bnpl_credit.deps import AppClock, AppCollector, CurrentCustomer, CurrentMarkets, IdempotencyKey, Store
 from bnpl_credit.plans import service
 from bnpl_credit.plans.schemas import Payment, PaymentInput, PaymentPlan, PayoffQuote, PlanList, Withdrawal
 
@@ -40,11 +40,19 @@ async def make_payment(
     store: Store,
     markets: CurrentMarkets,
     clock: AppClock,
+    collector: AppCollector,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Pay towards a plan; the oldest installments are paid first."""
+    """Pay towards a plan with the saved payment method; the oldest installments are paid first."""
     stored = await service.make_payment(
-        store, markets, clock, customer.sub, plan_id=plan_id, body=body, idempotency_key=idempotency_key
+        store,
+        markets,
+        clock,
+        customer.sub,
+        plan_id=plan_id,
+        body=body,
+        idempotency_key=idempotency_key,
+        collector=collector,
     )
     return JSONResponse(stored.body, status_code=stored.status_code)
 

@@ -134,7 +134,7 @@ class Payment(CamelModel):
     id: str
     plan_id: str
     amount: Money
-    source: Literal["SHOPPER", "CONFIRMATION"]
+    source: Literal["SHOPPER", "CONFIRMATION", "SCHEDULED"]
     created_at: datetime
     allocations: list[Allocation]
     plan_status: PlanStatus

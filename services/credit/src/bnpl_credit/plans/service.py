@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from bnpl_common.clock import Clock
 from bnpl_common.idempotency import StoredResponse, check_key, fingerprint
+from bnpl_common.money import Money
 
+from bnpl_credit.collections.model import PaymentDeclined
+from bnpl_credit.collections.ports import PaymentStore
+from bnpl_credit.collections.service import Collector, method_on_file
 from bnpl_credit.errors import ConcurrentUpdate, PlanNotFound
 from bnpl_credit.markets.catalog import MarketCatalog
 from bnpl_credit.plans import interest
@@ -19,6 +24,7 @@ from bnpl_credit.plans.model import Payment, PaymentSource, Refund
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import Payment as PaymentOut
 from bnpl_credit.plans.schemas import PaymentInput, PaymentPlan, PayoffQuote, PlanList, Withdrawal
+from bnpl_credit.psp.records import ChargeStatus
 
 log = logging.getLogger("bnpl.credit.plans")
 
@@ -38,8 +44,55 @@ async def list_plans(store: PlanStore, markets: MarketCatalog, clock: Clock, cus
     return PlanList(items=[PaymentPlan.as_of(p, today, late_fee_terms(markets, p)) for p in plans])
 
 
+class PaymentPlanStore(PlanChangeStore, PaymentStore, Protocol):
+    """What a repayment reads and writes (the saved method, when payments are collected)."""
+
+
+async def _charge_saved_method(
+    store: PaymentPlanStore,
+    markets: MarketCatalog,
+    clock: Clock,
+    collector: Collector,
+    customer_id: str,
+    *,
+    plan_id: str,
+    body: PaymentInput,
+    key: str,
+) -> str | None:
+    """Charge the shopper's saved method for a repayment, before it is recorded: the amount is
+    checked on a copy of the plan first (nothing is charged for a payment that would be refused),
+    and the PSP key is the request's, so a retried request never charges twice. The charge's id,
+    or None when the request's answer is stored already."""
+    if await store.get_idempotent(customer_id, key, now=clock.now()) is not None:
+        return None
+    plan = await store.get_plan(customer_id, plan_id)
+    if plan is None:
+        raise PlanNotFound("no such plan", field="planId")
+    today = clock.now().date()
+    view = plan.copy()
+    view.mark_late(today, late_fee_terms(markets, view))
+    _, taken, _ = interest.take_payment(view, body.amount.amount, body.amount.currency, today)  # Overpayment...
+    profile = await method_on_file(store, customer_id)
+    assert profile.method is not None
+    result = await collector.psp.charge(
+        customer_id=profile.psp_customer_id,
+        payment_method_id=profile.method.payment_method_id,
+        amount=Money(amount=taken, currency=plan.currency),
+        idempotency_key=f"payment-{customer_id}-{key}",
+        description=f"payment towards plan {plan_id}",
+    )
+    if result.status is not ChargeStatus.SUCCEEDED:
+        code = result.decline_code or str(result.status).lower()
+        raise PaymentDeclined(
+            f"the payment method was declined ({code}); nothing was charged",
+            field="paymentMethod",
+            info={"declineCode": code},
+        )
+    return result.charge_id
+
+
 async def make_payment(
-    store: PlanChangeStore,
+    store: PaymentPlanStore,
     markets: MarketCatalog,
     clock: Clock,
     customer_id: str,
@@ -47,11 +100,18 @@ async def make_payment(
     plan_id: str,
     body: PaymentInput,
     idempotency_key: str | None,
+    collector: Collector | None = None,
 ) -> StoredResponse:
     """A repayment: oldest installment first, partial payments fine, more than is owed refused; a
-    payment that reaches the payoff quote settles the plan at that amount."""
+    payment that reaches the payoff quote settles the plan at that amount. With payments collected
+    (``collector``) it is charged to the saved method through the PSP first."""
     key = check_key(idempotency_key)
     request_fp = fingerprint({"op": "payment", "planId": plan_id, "body": body.model_dump(by_alias=True, mode="json")})
+    charge_id = None
+    if collector is not None:
+        charge_id = await _charge_saved_method(
+            store, markets, clock, collector, customer_id, plan_id=plan_id, body=body, key=key
+        )
 
     async def build(now: datetime) -> PlanChange:
         plan = await store.get_plan(customer_id, plan_id)
@@ -71,6 +131,7 @@ async def make_payment(
             source=PaymentSource.SHOPPER,
             created_at=now,
             allocations=allocations,
+            psp_charge_id=charge_id,
         )
         return PlanChange(
             plan=plan,

@@ -485,6 +485,7 @@ def payment_doc(payment: Payment) -> Doc:
         "source": str(payment.source),
         "createdAt": format_instant(payment.created_at),
         "allocations": _allocations_doc(payment.allocations, currency),
+        **({"pspChargeId": payment.psp_charge_id} if payment.psp_charge_id else {}),
     }
 
 
@@ -498,6 +499,7 @@ def payment_from_doc(doc: Doc) -> Payment:
         source=PaymentSource(doc["source"]),
         created_at=parse_instant(doc["createdAt"]),
         allocations=_allocations(doc["allocations"]),
+        psp_charge_id=doc.get("pspChargeId"),
     )
 
 

@@ -79,6 +79,7 @@ from bnpl_credit.storage.dynamodb_holds import (
 )
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
 from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
+from bnpl_credit.storage.dynamodb_payments import DynamoPayments
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
 from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
 from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
@@ -105,7 +106,9 @@ def _at(moment: datetime | None) -> datetime:
     return moment
 
 
-class DynamoStore(DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, DynamoPersons, DynamoReviews):
+class DynamoStore(
+    DynamoMerchants, DynamoCheckouts, DynamoWebhookDeliveries, DynamoPersons, DynamoReviews, DynamoPayments
+):
     """``CreditStore`` on one DynamoDB table."""
 
     def __init__(self, client: Any, *, table_name: str, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:

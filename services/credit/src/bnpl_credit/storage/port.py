@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.checkouts.ports import CheckoutStore
+from bnpl_credit.collections.ports import PaymentStore
 from bnpl_credit.credit_line.ports import CreditLineStore
 from bnpl_credit.events.ports import OutboxStore
 from bnpl_credit.idempotency import IdempotencyStore
@@ -32,6 +33,7 @@ class CreditStore(
     CheckoutStore,
     WebhookDeliveryStore,
     ReviewStore,
+    PaymentStore,
     Protocol,
 ):
     async def ping(self) -> bool: ...

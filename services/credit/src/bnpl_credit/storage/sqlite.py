@@ -48,6 +48,7 @@ from bnpl_credit.storage.documents import (
 )
 from bnpl_credit.storage.sqlite_checkouts import CHECKOUT_SCHEMA, SqliteCheckouts
 from bnpl_credit.storage.sqlite_merchants import MERCHANT_SCHEMA, SqliteMerchants
+from bnpl_credit.storage.sqlite_payments import SqlitePayments
 from bnpl_credit.storage.sqlite_persons import SqlitePersons
 from bnpl_credit.storage.sqlite_reviews import REVIEW_SCHEMA, SqliteReviews
 from bnpl_credit.storage.sqlite_webhooks import WEBHOOK_SCHEMA, SqliteWebhookDeliveries
@@ -147,7 +148,9 @@ def _at(moment: datetime | None) -> str:
     return format_instant(moment)
 
 
-class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, SqlitePersons, SqliteReviews):
+class SqliteStore(
+    SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, SqlitePersons, SqliteReviews, SqlitePayments
+):
     """``CreditStore`` on one SQLite file."""
 
     def __init__(self, path: str | Path, *, idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL) -> None:
@@ -160,6 +163,7 @@ class SqliteStore(SqliteMerchants, SqliteCheckouts, SqliteWebhookDeliveries, Sql
         )
         self._db.create_schema_sync()
         self._create_persons_schema()
+        self._create_payments_schema()
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -32,9 +32,27 @@ PLAN_WEBHOOK_TYPES: Mapping[str, str] = {
     "installment.late": "plan.installment_late",
     "plan.installment_late": "plan.installment_late",
     "plan.completed": "plan.completed",
+    # collections: the shopper's card charged, declined, retried, refunded (amounts, never the card)
+    "installment.charged": "plan.installment_charged",
+    "installment.charge_failed": "plan.installment_charge_failed",
+    "installment.retry_scheduled": "plan.installment_retry_scheduled",
+    "payment.refunded": "plan.payment_refunded",
 }
 # the fields of plan events a merchant gets (the event may carry more, e.g. for the data lake)
-_PLAN_FIELDS = ("merchantId", "checkoutId", "planId", "orderReference", "sequence", "dueDate", "lateFee", "completedAt")
+_PLAN_FIELDS = (
+    "merchantId",
+    "checkoutId",
+    "planId",
+    "orderReference",
+    "sequence",
+    "dueDate",
+    "lateFee",
+    "completedAt",
+    "amount",
+    "attempt",
+    "declineCode",
+    "nextAttemptOn",
+)
 
 
 class WebhookReceiver(Protocol):

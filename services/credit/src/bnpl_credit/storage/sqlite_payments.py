@@ -1,0 +1,89 @@
+"""Payment profiles and plan collections on SQLite (mixed into ``SqliteStore``).
+
+Table ``payment_records``: one JSON document per (kind, id) with a version for the
+optimistic-concurrency check of plan collections.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from bnpl_common.sqlite import SqliteDatabase
+
+from bnpl_credit.collections.documents import collection_doc, collection_from_doc, profile_doc, profile_from_doc
+from bnpl_credit.collections.model import PaymentProfile, PlanCollection
+from bnpl_credit.errors import ConcurrentUpdate
+
+PAYMENTS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS payment_records (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    )""",
+)
+
+
+class SqlitePayments:
+    """The ``PaymentStore`` port."""
+
+    _db: SqliteDatabase
+
+    def _create_payments_schema(self) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            for statement in PAYMENTS_SCHEMA:
+                conn.execute(statement)
+
+        self._db.run_sync(run, write=True)
+
+    async def get_payment_profile(self, customer_id: str) -> PaymentProfile | None:
+        def run(conn: sqlite3.Connection) -> PaymentProfile | None:
+            row = conn.execute(
+                "SELECT doc FROM payment_records WHERE kind = 'profile' AND id = ?", (customer_id,)
+            ).fetchone()
+            return None if row is None else profile_from_doc(json.loads(row["doc"]))
+
+        return await self._db.read(run)
+
+    async def save_payment_profile(self, profile: PaymentProfile) -> None:
+        doc = json.dumps(profile_doc(profile), separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO payment_records (kind, id, version, doc) VALUES ('profile', ?, 1, ?) "
+                "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = version + 1",
+                (profile.customer_id, doc),
+            )
+
+        await self._db.write(run)
+
+    async def get_plan_collection(self, plan_id: str) -> PlanCollection | None:
+        def run(conn: sqlite3.Connection) -> PlanCollection | None:
+            row = conn.execute(
+                "SELECT version, doc FROM payment_records WHERE kind = 'collection' AND id = ?", (plan_id,)
+            ).fetchone()
+            return None if row is None else collection_from_doc(json.loads(row["doc"]), int(row["version"]))
+
+        return await self._db.read(run)
+
+    async def save_plan_collection(self, collection: PlanCollection) -> None:
+        doc = json.dumps(collection_doc(collection), separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            if collection.version == 0:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('collection', ?, 1, ?)",
+                    (collection.plan_id, doc),
+                )
+            else:
+                cursor = conn.execute(
+                    "UPDATE payment_records SET doc = ?, version = version + 1 "
+                    "WHERE kind = 'collection' AND id = ? AND version = ?",
+                    (doc, collection.plan_id, collection.version),
+                )
+            if cursor.rowcount != 1:
+                raise ConcurrentUpdate("the plan's collection changed meanwhile", field="planId")
+
+        await self._db.write(run)
