@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from bnpl_common.testing import free_port
 
@@ -382,3 +383,101 @@ def test_the_checkout_page_shows_the_review_and_then_its_approval(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_a_reviewer_asks_for_information_the_shopper_answers_on_the_page_and_the_reviewer_reads_it(
+    ops_stack: Stack, chromium: Any, staff_factory: Any, request: pytest.FixtureRequest
+) -> None:
+    """The reviewer asks in the console; the shopper's checkout page shows the question with a
+    form; the answer puts the case back in the queue, where the reviewer reads it."""
+    from tests.browser.conftest import Shopper
+    from tests.journey import checkout
+
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/Madrid")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    shots = SCREENSHOTS / request.node.name
+    shopper = Shopper(page=page, stack=ops_stack, shots=shots / "shopper")
+    try:
+        session = checkout(8_000)
+        shopper.open_checkout(session["checkoutToken"])
+        shopper.sign_up()
+        profile = good_profile()
+        shopper.fill_profile(profile)
+        shopper.verify_phone(profile["phoneNumber"])
+        shopper.choose_plan("Pay in 4")
+        shopper.heading("We need a closer look")
+        page.get_by_test_id("review-status").wait_for()
+        assert page.get_by_role("button", name="Send answer").count() == 0  # nothing asked yet
+        assert ops_stack.cognito is not None
+        application_id = gql(
+            ops_stack,
+            ops_stack.cognito.access_token(shopper.email, shopper.password),
+            "query C($t: String!) { checkoutSession(token: $t) { applicationId } }",
+            {"t": session["checkoutToken"]},
+        )["checkoutSession"]["applicationId"]
+
+        reviewer = staff_factory("reviewer")
+        reviewer.sign_in()
+        staff_page = reviewer.page
+        reviewer_token = ops_stack.cognito.access_token(reviewer.creds["email"], reviewer.creds["password"])
+        case_id = next(
+            c["id"]
+            for c in gql(
+                ops_stack, reviewer_token, "query { reviewQueue(limit: 100) { items { id applicationId } } }", {}
+            )["reviewQueue"]["items"]
+            if c["applicationId"] == application_id
+        )
+        staff_page.evaluate(f"location.hash = '#/case/{case_id}'")
+        staff_page.get_by_role("heading", name=re.compile("^Review case: ")).wait_for()
+        staff_page.get_by_label("Decision").select_option("REQUEST_INFO")
+        staff_page.get_by_label("Note (kept in the audit log)").fill("Please tell us your employer's name.")
+        staff_page.get_by_role("button", name="Record decision").click()
+        staff_page.get_by_text("Case is now Info requested.").wait_for()
+        reviewer.shot("info-requested")
+
+        page.reload()
+        shopper.heading("We need a closer look")
+        panel = page.get_by_test_id("review-status")
+        panel.wait_for()
+        assert panel.get_attribute("data-status") == "INFO_REQUESTED"
+        assert "Please tell us your employer's name." in panel.inner_text()
+        page.get_by_role("button", name="Send answer").click()  # empty: refused on the page
+        page.get_by_text("Write your answer to the reviewer.").wait_for()
+        page.get_by_label("Your answer to the reviewer").fill("I work for Acme Tiles in Valencia.")
+        shopper.shot("answering")
+        page.get_by_role("button", name="Send answer").click()
+        page.get_by_text("Thank you: your answer was sent to the reviewer.").wait_for()
+        assert panel.get_attribute("data-status") == "OPEN"
+        assert page.get_by_role("button", name="Send answer").count() == 0
+        shopper.shot("answered")
+
+        staff_page.evaluate("location.hash = '#/queue'")
+        staff_page.get_by_role("heading", name="Review queue").wait_for()
+        staff_page.evaluate(f"location.hash = '#/case/{case_id}'")
+        staff_page.get_by_role("heading", name=re.compile("^Review case: ")).wait_for()
+        staff_page.get_by_text("I work for Acme Tiles in Valencia.").wait_for()
+        assert staff_page.get_by_text("Please tell us your employer's name.").is_visible()
+        assert staff_page.get_by_role("button", name="Record decision").is_visible()  # OPEN again
+        reviewer.shot("answer-seen")
+
+        approver_creds = json.loads((ops_stack.data_dir / "local-staff.json").read_text())["approver"]
+        approver_token = ops_stack.cognito.access_token(approver_creds["email"], approver_creds["password"])
+        trail = gql(
+            ops_stack,
+            approver_token,
+            "query L($s: String!) { auditLog(subject: $s, limit: 20) { items { action actor caseId } } }",
+            {"s": f"case:{case_id}"},
+        )["auditLog"]["items"]
+        assert {"action": "case.info_answered", "actor": shopper_sub(ops_stack, shopper), "caseId": case_id} in trail
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def shopper_sub(stack: Stack, shopper: Any) -> str:
+    assert stack.cognito is not None
+    token = stack.cognito.access_token(shopper.email, shopper.password)
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])

@@ -1007,7 +1007,10 @@ function viewDeclined(application) {
 
 const REVIEW_TEXTS = {
   OPEN: (r) => `A person is reviewing your application. We will text you the outcome by ${when(r.expiresAt)}.`,
-  INFO_REQUESTED: (r) => `The reviewer needs more information: ${r.infoRequest || "see your text message"}.`,
+  INFO_REQUESTED: (r) =>
+    r.infoRequest
+      ? `The reviewer needs more information. They ask: “${r.infoRequest}”`
+      : "The reviewer needs more information: see your text message.",
   AWAITING_SECOND_APPROVAL: () => "A second person is checking the reviewer's decision; we will text you the outcome.",
   APPROVED: () => "A person reviewed your application and approved it.",
   DECLINED: () => "A person looked at your application again; we still cannot offer credit for it.",
@@ -1016,20 +1019,75 @@ const REVIEW_TEXTS = {
 
 const when = (iso) => `${formatDate(iso.slice(0, 10))} ${formatTime(iso)}`;
 
-/** Where a person's review of the application stands (issue 13); empty when there is none. */
+/** Where a person's review of the application stands (issue 13); empty when there is none.
+ * When the reviewer asked for information, a form sends the shopper's answer
+ * (`requestHumanReview` answers an INFO_REQUESTED case) and the case goes back to the queue. */
 function reviewPanel(applicationId) {
   const panel = h("p", { class: "notice info", "data-testid": "review-status", hidden: true });
+  const box = h("div", { class: "review" }, panel);
+  const render = (review) => {
+    panel.dataset.status = review.status;
+    panel.textContent = REVIEW_TEXTS[review.status](review);
+    panel.hidden = false;
+    replace(box, panel, review.status === "INFO_REQUESTED" ? answerForm(applicationId, render) : null);
+  };
   app.api
     .request(Q.REVIEW_STATUS, { id: applicationId })
     .then(({ application }) => {
       const review = application && application.reviewStatus;
-      if (!review) return;
-      panel.dataset.status = review.status;
-      panel.textContent = REVIEW_TEXTS[review.status](review);
-      panel.hidden = false;
+      if (review) render(review);
     })
     .catch(() => {}); // the page works without it: the SMS tells the outcome too
-  return panel;
+  return box;
+}
+
+const ANSWER_MAX = 2000; // the credit service's limit on a statement
+
+function answerForm(applicationId, render) {
+  const form = h(
+    "form",
+    { novalidate: true, class: "stack", "aria-label": "Answer the reviewer" },
+    h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "f-statement" }, "Your answer to the reviewer"),
+      h("p", { class: "field-hint", id: "f-statement-hint" }, "Only the reviewers of this application read it."),
+      h("textarea", {
+        id: "f-statement",
+        name: "statement",
+        rows: 4,
+        maxlength: ANSWER_MAX,
+        required: true,
+        "aria-describedby": "f-statement-hint f-statement-error",
+      }),
+      h("p", { class: "field-error", id: "f-statement-error" }),
+    ),
+    h("button", { type: "submit", class: "primary" }, "Send answer"),
+  );
+  form.elements.statement.addEventListener("input", () => {
+    if (form.elements.statement.value.trim()) setFieldErrors(form, {});
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const statement = form.elements.statement.value.trim();
+    const first = setFieldErrors(form, statement ? {} : { statement: "Write your answer to the reviewer." });
+    if (first) return first.focus();
+    const done = busy(form.querySelector("button[type=submit]"), "Sending…");
+    await guard(async () => {
+      try {
+        const { requestHumanReview } = await app.api.request(Q.ANSWER_REVIEW, { id: applicationId, statement });
+        render(requestHumanReview);
+        announce("Thank you: your answer was sent to the reviewer.", "success");
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        formError(form, error.message);
+      } finally {
+        if (form.isConnected) done();
+      }
+    });
+  });
+  return form;
 }
 
 function viewReferred(application) {

@@ -35,6 +35,10 @@ export const APPLICATION_BY_ID = `query Application($id: ID!) { application(id: 
 export const REVIEW_STATUS = `query ReviewStatus($id: ID!) { application(id: $id) {
   id reviewStatus { caseId status openedAt expiresAt infoRequest closedAt } } }`;
 
+// the answer to a reviewer's request for information (the same mutation contests a decline)
+export const ANSWER_REVIEW = `mutation AnswerReview($id: ID!, $statement: String!) {
+  requestHumanReview(applicationId: $id, statement: $statement) { caseId status openedAt expiresAt infoRequest closedAt } }`;
+
 export const CANCEL_APPLICATION = `mutation Cancel($id: ID!) { cancelApplication(id: $id) { id applicationStatus } }`;
 
 export const CONFIRM_PLAN = `mutation ConfirmPlan($id: ID!, $key: String!, $hash: String) {

@@ -349,7 +349,7 @@ async function caseView(id) {
       ["Application", `${c.applicationId} (${label(c.applicationStatus || "")})`],
       ["Four eyes", c.needsFourEyes ? "yes: an approver must confirm an approval" : "no"],
     ])),
-    c.statement ? h("div", { class: "card" }, h("h2", {}, "The shopper's statement"), h("p", { class: "statement" }, c.statement)) : null,
+    c.statement ? h("div", { class: "card" }, h("h2", {}, c.infoRequest ? "What the shopper wrote (statement and answers)" : "The shopper's statement"), h("p", { class: "statement" }, c.statement)) : null,
     c.infoRequest ? h("div", { class: "card" }, h("h2", {}, "Information asked"), h("p", {}, c.infoRequest)) : null,
     c.status === "AWAITING_SECOND_APPROVAL" ? secondApproval(c) : null,
     live ? actionForm(c, reviewReasons) : null,

@@ -15,6 +15,7 @@ class AuditAction(StrEnum):
     CASE_DECIDED = "case.decided"
     CASE_SECOND_APPROVAL = "case.second_approval"
     CASE_INFO_REQUESTED = "case.info_requested"
+    CASE_INFO_ANSWERED = "case.info_answered"  # the shopper's answer (actor: the shopper's sub)
     CASE_OPENED = "case.opened"
     CASE_EXPIRED = "case.expired"
     AUDIT_VIEWED = "audit.viewed"
@@ -38,7 +39,7 @@ class AuditRecord:
 
     id: str
     at: datetime
-    actor: str  # the staff member's ``sub`` (or ``system`` for the expiry sweeper)
+    actor: str  # the staff member's ``sub`` (``system`` for the expiry sweeper, the shopper's for an answer)
     actor_groups: tuple[str, ...]
     action: AuditAction
     subjects: tuple[str, ...]

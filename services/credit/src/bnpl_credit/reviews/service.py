@@ -141,7 +141,21 @@ async def request_review(
                 )
             answered = existing.answer(statement, now=now, ttl=rules.ttl)
             event = _event(EventType.REVIEW_UPDATED, answered, now, {"status": str(answered.status)})
-            await store.save_case(answered, change=None, decision=None, audit=(), events=[event], idempotency=None)
+            # the answer is filed with the case: who asked what, and what came back (the text is on the case)
+            audit = AuditRecord.new(
+                at=now,
+                actor=customer_id,
+                actor_groups=(),
+                action=AuditAction.CASE_INFO_ANSWERED,
+                subjects=(
+                    case_subject(answered.id),
+                    application_subject(answered.application_id),
+                    customer_subject(customer_id),
+                ),
+                case_id=answered.id,
+                details={"from": str(existing.status), "to": str(answered.status), "characters": len(statement)},
+            )
+            await store.save_case(answered, change=None, decision=None, audit=[audit], events=[event], idempotency=None)
             return _status_view(answered, rules, now)
         if application.status not in (ApplicationStatus.DECLINED, ApplicationStatus.REFERRED):
             raise InvalidApplicationState(
