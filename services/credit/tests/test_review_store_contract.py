@@ -186,6 +186,16 @@ def test_approving_a_decline_needs_four_eyes_and_request_info_round_trip(store: 
             store, h.clock, RULES, "cust-4", application_id=app["id"], statement="payslip attached"
         )
         assert answered.status == "OPEN"
+        # back in the queue, the answer in the case view, the answer in the case's audit trail
+        page = await service.queue(store, h.clock, RULES, status=CaseStatus.OPEN, limit=10, next_token=None)
+        assert status.case_id in [c.id for c in page.items]
+        detail = await service.case_detail(store, h.clock, RULES, REVIEWER, case_id=status.case_id)
+        assert detail.info_request == "send a payslip"
+        assert detail.statement is not None and detail.statement.endswith("payslip attached")
+        trail = await store.list_audit(case_subject(status.case_id), limit=10, after=None)
+        answer = next(r for r in trail if r.action is AuditAction.CASE_INFO_ANSWERED)
+        assert answer.actor == "cust-4" and answer.case_id == status.case_id
+        assert answer.details["to"] == "OPEN"
         out = await h.decide(REVIEWER, status.case_id, decision="APPROVE", amount={"amount": 10_000, "currency": "EUR"})
         assert out["status"] == "AWAITING_SECOND_APPROVAL"  # the model declined it
 
@@ -258,5 +268,54 @@ def test_the_dashboard_counts_the_queue_and_todays_outcomes(store: CreditStore) 
         assert board.by_status["OPEN"] == 1 and board.by_status["DECLINED"] == 1
         assert board.oldest_live_age_seconds == 3600 and board.median_live_age_seconds == 3600
         assert board.opened_today == {"REFERRAL": 2} and board.closed_today == {"DECLINED": 1}
+
+    run(scenario())
+
+
+class RacingScorer:
+    """The first two calls wait for each other, so both decisions read the credit line before
+    either writes; the smaller order is scored into the referral band, the larger approved."""
+
+    def __init__(self) -> None:
+        self.arrived: list[float] = []
+        self.both = asyncio.Event()
+
+    async def score(self, features: Any) -> Any:
+        price = float(features["Price"])
+        if not self.both.is_set():
+            self.arrived.append(price)
+            if len(self.arrived) == 2:
+                self.both.set()
+            await self.both.wait()
+        return score_result(pd=0.25 if price == min(self.arrived) else 0.05, grade="B")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_a_referral_and_an_approval_racing_for_one_line_never_exceed_the_limit(store: CreditStore) -> None:
+    """A referral's hold reserves on the account's version as an approval's does: of two
+    decisions that read the same line, the second to write decides again and sees the first."""
+
+    async def scenario() -> None:
+        h = Harness(store, pd=0.05)  # the first approval sets the line
+        first = await h.apply("cust-race", amount={"amount": 1_000, "currency": "EUR"})
+        assert first["status"] == "APPROVED"
+        h.clock.advance(timedelta(days=3))  # its hold has ended: the whole line is free
+        account = (await store.snapshot("cust-race")).account
+        assert account is not None
+        limit = account.credit_limit
+        referral_amount, approval_amount = limit // 2 + 1_000, limit // 2 + 2_000  # each fits, not both
+        h.engine = DecisionEngine(policy=POLICY, markets=MARKETS, scorer=RacingScorer(), timeout_seconds=5.0)
+        referral, approval = await asyncio.gather(
+            h.apply("cust-race", amount={"amount": referral_amount, "currency": "EUR"}),
+            h.apply("cust-race", amount={"amount": approval_amount, "currency": "EUR"}),
+        )
+        statuses = {referral["status"], approval["status"]}
+        assert statuses in ({"REFERRED", "DECLINED"}, {"APPROVED", "DECLINED"}), (referral, approval)
+        snapshot = await store.snapshot("cust-race")
+        now = h.clock.now()
+        held = sum(a.hold or 0 for a in snapshot.approved_applications if a.holds_credit_at(now))
+        assert min(referral_amount, approval_amount) <= held <= limit
 
     run(scenario())

@@ -286,7 +286,12 @@ def _reservation(
     holder: str | None = None,
 ) -> Reservation | None:
     """An approval reserves on the account it saw (creating it at the first approval): the
-    person's line, held by ``holder``'s account."""
+    person's line, held by ``holder``'s account. A referral holds credit while its case is open,
+    so it reserves on the account's version too: of two decisions that read the same line, the
+    second to write decides again and sees the first's hold. A referral creates no account (it
+    sets no limit): before the first approval there is no line to reserve on."""
+    if status is DecisionStatus.REFERRED:
+        return Reservation(expected_version=account.version, holder=holder) if account is not None else None
     if status is not DecisionStatus.APPROVED:
         return None
     new_account = Account(new_credit_limit, currency, 1) if new_credit_limit is not None else None
