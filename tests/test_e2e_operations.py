@@ -351,7 +351,7 @@ def test_a_review_outcome_reaches_the_merchant_and_a_referral_holds_credit(stack
     session = merchant_session(second["checkoutId"])
     assert session["status"] == "APPROVED"
     assert webhook_types(second["checkoutId"]) == ["checkout.approved", "checkout.referred"]
-    plan = shopper.ok(CONFIRM, {"id": second["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM, accepted(shopper, second["id"]))["confirmPlan"]
     assert plan["status"] == "AUTHORIZED"
     assert merchant_session(second["checkoutId"])["status"] == "AUTHORIZED"
 
@@ -370,8 +370,9 @@ STAFF_PLAN = """query S($id: ID!) { staffPlan(planId: $id) { customerId
          installments { sequence dueDate amount { amount } status } }
   payments { id amount { amount currency } source createdAt allocations { sequence amount { amount } } }
   refunds { id amount { amount currency } reason full createdAt } } }"""
-PROFILE_AUDIT = """query A($id: ID!) { profileAudit(customerId: $id) {
-  id at actor actorGroups action customerIds reason caseId details } }"""
+PROFILE_AUDIT = """query A($id: ID!, $limit: Int, $next: String) {
+  profileAudit(customerId: $id, limit: $limit, nextToken: $next) {
+  items { id at actor actorGroups action customerIds reason caseId details } nextToken } }"""
 
 
 def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason(stack: Stack, new_shopper) -> None:
@@ -382,7 +383,7 @@ def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason
     reviewer, approver = staff(stack, "reviewer"), staff(stack, "approver")
     case = the_case(reviewer, app["id"])
     reviewer.ok(DECIDE, {"id": case["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex})
-    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM, accepted(shopper, app["id"]))["confirmPlan"]
     ship(app["checkoutId"])  # captured: the plan runs, its first part is paid
     refund = merchants().client("demo-shop").refund(app["checkoutId"], 2_000, "EUR", key=uuid.uuid4().hex)
     assert refund.status_code == 201, refund.text
@@ -428,7 +429,20 @@ def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason
     assert full["customerProfile"]["familyName"] == profile["familyName"]
     assert full["customerProfile"]["phoneNumber"] == profile["phoneNumber"]
 
-    records = approver.ok(PROFILE_AUDIT, {"id": shopper.sub})["profileAudit"]
+    first = approver.ok(PROFILE_AUDIT, {"id": shopper.sub})["profileAudit"]
+    records = first["items"]
+    assert first["nextToken"] is None
+    # a page at a time, as auditLog: the same records in the same order, each once
+    paged, token = [], None
+    while True:
+        page = approver.ok(PROFILE_AUDIT, {"id": shopper.sub, "limit": 2, "next": token})["profileAudit"]
+        paged += page["items"]
+        token = page["nextToken"]
+        if token is None:
+            break
+    assert [r["id"] for r in paged] == [r["id"] for r in records]
+    bad_token = approver.error(PROFILE_AUDIT, {"id": shopper.sub, "next": "not-a-token"})
+    assert bad_token["errorInfo"]["field"] == "nextToken"
     actions = [r["action"] for r in records]
     assert actions == ["profile.viewed"] + ["profile.searched"] * 4
     viewed = records[0]
@@ -579,7 +593,7 @@ def test_an_approver_waives_a_late_fee_with_a_reason(stack: Stack, new_shopper, 
         DECIDE,
         {"id": the_case(reviewer, app["id"])["id"], "input": {"decision": "APPROVE"}, "key": uuid.uuid4().hex},
     )
-    plan = shopper.ok(CONFIRM, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    plan = shopper.ok(CONFIRM, accepted(shopper, app["id"]))["confirmPlan"]
     ship(app["checkoutId"])
     try:
         clock_file.write_text(str(25 * 86_400))  # installment 2 (day 14) is late after the 7 grace days

@@ -20,6 +20,7 @@ from bnpl_common.testing import free_port
 from scripts.devstack import Ports, Stack
 from tests.browser.conftest import CHROMIUM, DESKTOP, SCREENSHOTS, TIMEOUT_MS
 from tests.journey import (
+    ACCEPT,
     APPLY,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
@@ -220,10 +221,12 @@ def approved_plan(stack: Stack) -> tuple[str, dict[str, Any]]:
     approve = "mutation A($id: ID!, $key: String!) { approveReview(caseId: $id, idempotencyKey: $key) { status } }"
     gql(stack, tokens["approver"], approve, {"id": case["id"], "key": uuid.uuid4().hex})
     confirm = (
-        "mutation C($id: ID!, $key: String!) {"
-        " confirmPlan(applicationId: $id, idempotencyKey: $key) { id orderReference } }"
+        "mutation C($id: ID!, $key: String!, $hash: String) {"
+        " confirmPlan(applicationId: $id, idempotencyKey: $key, acceptedDocumentHash: $hash) { id orderReference } }"
     )
-    plan = gql(stack, shopper_token, confirm, {"id": application_id, "key": uuid.uuid4().hex})["confirmPlan"]
+    document = gql(stack, shopper_token, ACCEPT, {"id": application_id})["precontractInformation"]
+    variables = {"id": application_id, "key": uuid.uuid4().hex, "hash": document["contentHash"]}
+    plan = gql(stack, shopper_token, confirm, variables)["confirmPlan"]
     checkout_id = gql(
         stack, shopper_token, "query A($id: ID!) { application(id: $id) { checkoutId } }", {"id": application_id}
     )["application"]["checkoutId"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ from bnpl_common.jwt import Principal
 from bnpl_user.profiles.model import Profile
 from bnpl_user.profiles.schemas import ProfileInput
 from bnpl_user.staff import service
+from bnpl_user.staff.cursor import InvalidNextToken
 from bnpl_user.staff.model import StaffAction, mask_email, mask_phone
 from bnpl_user.storage.dynamodb import DynamoUserStore
 from bnpl_user.storage.port import UserStore
@@ -137,3 +138,35 @@ def test_sqlite_staff_audit_records_cannot_be_changed(tmp_path: Path) -> None:
 def test_masks() -> None:
     assert mask_email("ana@example.com") == "a***@example.com" and mask_email(None) is None
     assert mask_phone("+34600000001") == "+34******001"
+
+
+def test_a_customers_profile_audit_is_read_a_page_at_a_time(store: UserStore) -> None:
+    """Newest first, ``limit`` at a time, each record once; records of one instant are ordered
+    by id; a token this service did not issue is refused naming ``nextToken``."""
+
+    async def scenario() -> None:
+        clock = FixedClock(NOW)
+        await _created(store, "dee", "dee@example.com", "+447700900333")
+        for n in range(5):
+            await service.view_profile(store, clock, REVIEWER, customer_id="dee", reason=f"call {n}", case_id=None)
+            if n != 2:  # two records at one instant: the page boundary falls between them below
+                clock.advance(timedelta(minutes=1))
+        seen: list[str | None] = []
+        token: str | None = None
+        pages = 0
+        while True:
+            page = await service.audit_of(store, customer_id="dee", limit=2, next_token=token)
+            assert len(page.items) <= 2
+            seen += [r.reason for r in page.items]
+            pages += 1
+            token = page.next_token
+            if token is None:
+                break
+        assert pages == 3
+        assert seen[0] == "call 4" and sorted(seen[1:3]) == ["call 2", "call 3"]  # one instant, split
+        assert seen[3:] == ["call 1", "call 0"]
+        with pytest.raises(InvalidNextToken) as refused:
+            await service.audit_of(store, customer_id="dee", limit=2, next_token="not-a-token")
+        assert refused.value.field == "nextToken" and refused.value.status_code == 422
+
+    run(scenario)

@@ -110,6 +110,12 @@ class ProfileAuditRecord:
     details: str = strawberry.field(description="JSON text.")
 
 
+@strawberry.type(description="A page of a customer's profile audit, newest first.")
+class ProfileAuditConnection:
+    items: list[ProfileAuditRecord]
+    next_token: str | None = strawberry.field(description="The next (older) page's; null on the last.")
+
+
 def _one_of(**given: str | None) -> tuple[str, str]:
     named = [(k, v) for k, v in given.items() if v]
     if len(named) != 1:
@@ -207,19 +213,22 @@ class StaffCustomerQuery:
             refunds=[build(StaffRefund, r) for r in data["refunds"]],
         )
 
-    @strawberry.field(description="Approvers: who looked a customer up or read their profile, newest first.")
+    @strawberry.field(
+        description="Approvers: who looked a customer up or read their profile, newest first, paged like auditLog."
+    )
     async def profile_audit(
-        self, info: Info, customer_id: strawberry.ID, limit: int | None = None
-    ) -> list[ProfileAuditRecord]:
+        self, info: Info, customer_id: strawberry.ID, limit: int | None = None, next_token: str | None = None
+    ) -> ProfileAuditConnection:
         ctx = info.context
         await ctx.ensure_live()  # a staff token Cognito no longer honours does nothing
         data = await ctx.upstreams.user.call(
             "GET",
             f"/v1/staff/customers/{_segment(customer_id, 'customerId')}/profile-views",
             token=ctx.token,
-            params={"limit": limit},
+            params={"limit": limit, "nextToken": next_token},
         )
-        return [build(ProfileAuditRecord, {**r, "details": json.dumps(r.get("details") or {})}) for r in data["items"]]
+        items = [build(ProfileAuditRecord, {**r, "details": json.dumps(r.get("details") or {})}) for r in data["items"]]
+        return ProfileAuditConnection(items=items, next_token=data.get("nextToken"))
 
 
 @strawberry.type(description="A late fee taken off an installment.")

@@ -43,6 +43,14 @@ class StaffAuditRecord:
         return cls(str(uuid.uuid4()), at, actor, actor_groups, action, customer_ids, reason, case_id, details or {})
 
 
+@dataclass(frozen=True, slots=True)
+class StaffAuditCursor:
+    """Where a page of a customer's records ended: the last record's time and id (newest first)."""
+
+    at: datetime
+    record_id: str
+
+
 def mask_email(email: str | None) -> str | None:
     """``ana.lopez@example.com`` -> ``a***@example.com``: enough to tell two customers apart."""
     if not email or "@" not in email:

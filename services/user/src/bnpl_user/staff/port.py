@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bnpl_user.profiles.model import Profile
-from bnpl_user.staff.model import StaffAuditRecord
+from bnpl_user.staff.model import StaffAuditCursor, StaffAuditRecord
 
 
 class StaffStore(Protocol):
@@ -17,6 +17,8 @@ class StaffStore(Protocol):
         """Store one record; records are never changed or deleted."""
         ...
 
-    async def list_staff_audit(self, customer_id: str, *, limit: int) -> list[StaffAuditRecord]:
-        """A customer's records, newest first."""
+    async def list_staff_audit(
+        self, customer_id: str, *, limit: int, after: StaffAuditCursor | None = None
+    ) -> list[StaffAuditRecord]:
+        """A customer's records, newest first; with ``after``, those older than that record."""
         ...

@@ -69,7 +69,11 @@ async def view_profile(
 
 @router.get("/{customer_id}/profile-views", response_model=StaffAuditPage)
 async def profile_audit(
-    customer_id: str, staff: Approver, store: Store, limit: Annotated[int, Query(ge=1, le=100)] = 50
+    customer_id: str,
+    staff: Approver,
+    store: Store,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=300)] = None,
 ) -> StaffAuditPage:
-    """Who looked the customer up or read the profile, newest first (approvers)."""
-    return StaffAuditPage(items=await service.audit_of(store, customer_id=customer_id, limit=limit))
+    """Who looked the customer up or read the profile, newest first, paged (approvers)."""
+    return await service.audit_of(store, customer_id=customer_id, limit=limit, next_token=next_token)

@@ -83,3 +83,4 @@ class StaffAuditOut(_Camel):
 
 class StaffAuditPage(_Camel):
     items: list[StaffAuditOut]
+    next_token: str | None = None  # the next (older) page's, None on the last

@@ -11,9 +11,10 @@ from bnpl_common.jwt import Principal
 
 from bnpl_user.profiles.model import Profile
 from bnpl_user.profiles.schemas import Customer
-from bnpl_user.staff.model import StaffAction, StaffAuditRecord
+from bnpl_user.staff.cursor import decode, encode
+from bnpl_user.staff.model import StaffAction, StaffAuditCursor, StaffAuditRecord
 from bnpl_user.staff.port import StaffStore
-from bnpl_user.staff.schemas import CustomerMatch, StaffAuditOut
+from bnpl_user.staff.schemas import CustomerMatch, StaffAuditOut, StaffAuditPage
 from bnpl_user.verification.port import VerificationStore
 from bnpl_user.verification.service import destination_key
 
@@ -94,6 +95,12 @@ async def view_profile(
     return Customer.from_profile(profile)
 
 
-async def audit_of(store: LookupStore, *, customer_id: str, limit: int) -> list[StaffAuditOut]:
-    """Who read the customer's profile (approvers)."""
-    return [StaffAuditOut.of(r) for r in await store.list_staff_audit(customer_id, limit=limit)]
+async def audit_of(
+    store: LookupStore, *, customer_id: str, limit: int, next_token: str | None = None
+) -> StaffAuditPage:
+    """Who read the customer's profile (approvers), newest first, a page at a time."""
+    after = decode(next_token) if next_token else None
+    found = await store.list_staff_audit(customer_id, limit=limit + 1, after=after)
+    page = found[:limit]
+    token = encode(StaffAuditCursor(page[-1].at, page[-1].id)) if len(found) > limit else None
+    return StaffAuditPage(items=[StaffAuditOut.of(r) for r in page], next_token=token)

@@ -19,7 +19,7 @@ from bnpl_common.timefmt import format_instant
 
 from bnpl_user.profiles.model import Profile
 from bnpl_user.staff.documents import audit_doc, audit_from_doc
-from bnpl_user.staff.model import StaffAuditRecord
+from bnpl_user.staff.model import StaffAuditCursor, StaffAuditRecord
 
 
 def email_pk(email: str) -> str:
@@ -77,12 +77,19 @@ class DynamoStaffReads:
         ]
         await run_blocking(transact_write, self._client, operations)
 
-    async def list_staff_audit(self, customer_id: str, *, limit: int) -> list[StaffAuditRecord]:
+    async def list_staff_audit(
+        self, customer_id: str, *, limit: int, after: StaffAuditCursor | None = None
+    ) -> list[StaffAuditRecord]:
+        condition, values = "PK = :pk", {":pk": audit_pk(customer_id)}
+        if after is not None:  # the SK is ``<at>#<id>``: strictly older than the page's last record
+            condition += " AND SK < :after"
+            values[":after"] = f"{format_instant(after.at)}#{after.record_id}"
+
         def query() -> list[StaffAuditRecord]:
             out = self._client.query(
                 TableName=self._table,
-                KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues=to_item({":pk": audit_pk(customer_id)}),
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
                 ScanIndexForward=False,
                 Limit=limit,
                 ConsistentRead=True,

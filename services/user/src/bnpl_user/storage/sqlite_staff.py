@@ -11,7 +11,7 @@ from bnpl_common.timefmt import format_instant
 
 from bnpl_user.profiles.model import Profile
 from bnpl_user.staff.documents import audit_doc, audit_from_doc
-from bnpl_user.staff.model import StaffAuditRecord
+from bnpl_user.staff.model import StaffAuditCursor, StaffAuditRecord
 
 STAFF_SCHEMA = """
 CREATE INDEX IF NOT EXISTS profiles_by_email ON profiles (lower(json_extract(data, '$.email')));
@@ -71,13 +71,22 @@ class SqliteStaffReads:
 
         await self._db.write(run)
 
-    async def list_staff_audit(self, customer_id: str, *, limit: int) -> list[StaffAuditRecord]:
+    async def list_staff_audit(
+        self, customer_id: str, *, limit: int, after: StaffAuditCursor | None = None
+    ) -> list[StaffAuditRecord]:
         def run(conn: sqlite3.Connection) -> list[StaffAuditRecord]:
-            rows = conn.execute(
-                "SELECT a.doc FROM staff_audit_customers c JOIN staff_audit a ON a.id = c.id"
-                " WHERE c.customer_id = ? ORDER BY c.at DESC, c.id DESC LIMIT ?",
-                (customer_id, limit),
-            )
+            if after is None:
+                rows = conn.execute(
+                    "SELECT a.doc FROM staff_audit_customers c JOIN staff_audit a ON a.id = c.id"
+                    " WHERE c.customer_id = ? ORDER BY c.at DESC, c.id DESC LIMIT ?",
+                    (customer_id, limit),
+                )
+            else:
+                rows = conn.execute(
+                    "SELECT a.doc FROM staff_audit_customers c JOIN staff_audit a ON a.id = c.id"
+                    " WHERE c.customer_id = ? AND (c.at, c.id) < (?, ?) ORDER BY c.at DESC, c.id DESC LIMIT ?",
+                    (customer_id, format_instant(after.at), after.record_id, limit),
+                )
             return [audit_from_doc(json.loads(r["doc"])) for r in rows]
 
         return await self._db.read(run)
