@@ -455,6 +455,10 @@ def test_staff_find_a_customer_see_their_plans_and_open_the_profile_for_a_reason
     assert plan_actions == ["plan.viewed"]
 
 
+SET_ORIGINS = """mutation O($id: ID!, $origins: [String!]!) {
+  setMerchantOrigins(merchantId: $id, origins: $origins) { id origins } }"""
+SET_WEBHOOK = """mutation W($id: ID!, $url: String) {
+  setMerchantWebhookUrl(merchantId: $id, webhookUrl: $url) { id webhookUrl } }"""
 MERCHANT = "id displayName status market currency origins webhookUrl liveWebhookSecrets keys { accessKeyId valid }"
 CREATE_MERCHANT = (
     "mutation M($input: MerchantInput!) { createMerchant(input: $input) { merchant { "
@@ -540,6 +544,23 @@ def test_an_approver_creates_suspends_and_rotates_a_merchant(stack: Stack) -> No
     secret = approver.ok(ROTATE_SECRET, {"id": merchant_id})["rotateWebhookSecret"]
     assert secret["merchant"]["liveWebhookSecrets"] == 2 and secret["webhookSecret"] != created["webhookSecret"]
 
+    # origins and the webhook URL, as the CLI changes them, through the registry's checks
+    moved = "http://127.0.0.1:8101"
+    bad_origin = approver.error(SET_ORIGINS, {"id": merchant_id, "origins": ["not an origin"]})
+    assert bad_origin["errorInfo"]["field"] == "origins"
+    changed = approver.ok(SET_ORIGINS, {"id": merchant_id, "origins": [moved]})["setMerchantOrigins"]
+    assert changed["origins"] == [moved]
+    shop = MerchantClient(stack.url("credit"), rotated["credentials"])
+    assert until(lambda: shop.create_checkout(checkout_body(origin=moved)), lambda r: r.status_code == 201)
+    assert shop.create_checkout(checkout_body(origin=origin)).status_code == 422  # no longer the shop's
+    bad_hook = approver.error(SET_WEBHOOK, {"id": merchant_id, "url": "ftp://127.0.0.1/hooks"})
+    assert bad_hook["errorInfo"]["field"] == "webhookUrl"
+    hook = approver.ok(SET_WEBHOOK, {"id": merchant_id, "url": f"{moved}/webhooks"})["setMerchantWebhookUrl"]
+    assert hook["webhookUrl"] == f"{moved}/webhooks"
+    assert staff(stack, "reviewer").error(SET_WEBHOOK, {"id": merchant_id, "url": None})["errorType"] == (
+        "Unauthorized"
+    )
+
     records = approver.ok(AUDIT, {"s": f"merchant:{merchant_id}"})["auditLog"]["items"]
     assert [r["action"] for r in reversed(records)] == [
         "merchant.created",
@@ -547,8 +568,15 @@ def test_an_approver_creates_suspends_and_rotates_a_merchant(stack: Stack) -> No
         "merchant.activated",
         "merchant.key_rotated",
         "merchant.webhook_secret_rotated",
+        "merchant.origins_changed",
+        "merchant.webhook_url_changed",
     ]
-    assert records[3]["reason"] == "chargebacks" and "operations-risk" in records[0]["actorGroups"]
+    assert json.loads(records[1]["details"]) == {"previous": [origin], "origins": [moved]}
+    assert json.loads(records[0]["details"]) == {
+        "previous": "http://127.0.0.1:8100/webhooks",
+        "webhookUrl": f"{moved}/webhooks",
+    }
+    assert records[5]["reason"] == "chargebacks" and "operations-risk" in records[0]["actorGroups"]
     everything = json.dumps(records)
     for secret_value in (creds["secretAccessKey"], created["webhookSecret"], secret["webhookSecret"]):
         assert secret_value not in everything

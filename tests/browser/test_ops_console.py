@@ -331,6 +331,54 @@ def test_an_approver_creates_a_merchant_sees_its_secrets_once_and_suspends_it(
     assert reviewer.page.get_by_role("link", name="Merchants").count() == 0  # approvers only
 
 
+def test_an_approver_changes_a_merchants_origins_and_webhook_url(ops_stack: Stack, staff_factory: Any) -> None:
+    merchant_id = f"lamp-{uuid.uuid4().hex[:6]}"
+    approver = staff_factory("approver")
+    approver.sign_in()
+    page = approver.page
+    page.get_by_role("link", name="Merchants").click()
+    page.get_by_role("heading", name="Merchants").wait_for()
+    page.get_by_label("Merchant id (a-z, 0-9, -)").fill(merchant_id)
+    page.get_by_label("Display name").fill("Lamp Shop")
+    page.get_by_label("Shop origin (https://shop.example)").fill("https://lamps.example")
+    page.get_by_role("button", name="Create merchant").click()
+    page.get_by_role("heading", name="Lamp Shop is created").wait_for()
+
+    page.get_by_role("button", name="Edit Lamp Shop").click()
+    page.get_by_role("heading", name="Edit Lamp Shop").wait_for()
+    page.get_by_label("Webhook URL (empty: no webhooks)").fill("http://lamps.example/hooks")  # not https
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text(re.compile("webhookUrl must use https")).wait_for()
+    approver.shot("webhook-refused")
+    page.get_by_label("Origins (one per line, https://shop.example)").fill(
+        "https://lamps.example\nhttps://shop.lamps.example"
+    )
+    page.get_by_label("Webhook URL (empty: no webhooks)").fill("https://lamps.example/hooks")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Lamp Shop is updated.").wait_for()
+    row = page.locator(f"tr[data-merchant='{merchant_id}']")
+    row.get_by_text("https://lamps.example, https://shop.lamps.example").wait_for()
+    assert row.get_by_text("https://lamps.example/hooks").is_visible()
+    approver.shot("merchant-updated")
+
+    assert ops_stack.cognito is not None
+    token = ops_stack.cognito.access_token(approver.creds["email"], approver.creds["password"])
+    trail = gql(
+        ops_stack,
+        token,
+        "query L($s: String!) { auditLog(subject: $s, limit: 20) { items { action details } } }",
+        {"s": f"merchant:{merchant_id}"},
+    )["auditLog"]["items"]
+    changes = {r["action"]: json.loads(r["details"]) for r in trail if r["action"] != "merchant.created"}
+    assert changes == {
+        "merchant.origins_changed": {
+            "previous": ["https://lamps.example"],
+            "origins": ["https://lamps.example", "https://shop.lamps.example"],
+        },
+        "merchant.webhook_url_changed": {"previous": None, "webhookUrl": "https://lamps.example/hooks"},
+    }
+
+
 def test_the_checkout_page_shows_the_review_and_then_its_approval(
     ops_stack: Stack, chromium: Any, request: pytest.FixtureRequest
 ) -> None:

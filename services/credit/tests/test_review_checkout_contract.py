@@ -259,6 +259,86 @@ def test_merchant_changes_by_staff_are_stored_with_their_audit_records(store: Cr
     run(scenario())
 
 
+def test_an_approver_changes_a_merchants_origins_and_webhook_url_audited(store: CreditStore) -> None:
+    """The registry's checks apply (locally: https, or http to a loopback host); a refused value
+    changes nothing and records nothing; each change is stored with its audit record, which says
+    what it was before."""
+    import json
+
+    from bnpl_common.errors import ValidationFailed
+    from bnpl_credit.audit.model import merchant_subject
+    from bnpl_credit.staff import merchants
+    from bnpl_credit.staff.schemas import MerchantInput
+
+    async def scenario() -> None:
+        clock = FixedClock(NOW)
+        body = MerchantInput.model_validate(
+            {
+                "merchantId": "lamp-shop",
+                "displayName": "Lamp Shop",
+                "market": "EU",
+                "currency": "EUR",
+                "origins": ["https://lamps.example"],
+            }
+        )
+        await merchants.create(store, MARKETS, clock, APPROVER, body=body, local=True)
+        view = await merchants.set_origins(
+            store,
+            clock,
+            APPROVER,
+            merchant_id="lamp-shop",
+            origins=["https://lamps.example/", "https://shop.lamps.example"],
+        )
+        assert view.origins == ["https://lamps.example", "https://shop.lamps.example"]
+        view = await merchants.set_webhook_url(
+            store, clock, APPROVER, merchant_id="lamp-shop", url="https://lamps.example/hooks", local=True
+        )
+        assert view.webhook_url == "https://lamps.example/hooks"
+        with pytest.raises(ValidationFailed) as bad_url:
+            await merchants.set_webhook_url(
+                store, clock, APPROVER, merchant_id="lamp-shop", url="http://lamps.example/hooks", local=True
+            )
+        assert bad_url.value.field == "webhookUrl"
+        with pytest.raises(ValidationFailed) as no_origins:
+            await merchants.set_origins(store, clock, APPROVER, merchant_id="lamp-shop", origins=[])
+        assert no_origins.value.field == "origins"
+        with pytest.raises(registry.MerchantNotFound):
+            await merchants.set_origins(store, clock, APPROVER, merchant_id="no-shop", origins=["https://x.example"])
+        removed = await merchants.set_webhook_url(store, clock, APPROVER, merchant_id="lamp-shop", url=None, local=True)
+        assert removed.webhook_url is None
+        stored = await store.get_merchant("lamp-shop")
+        assert stored is not None and stored.origins == ("https://lamps.example", "https://shop.lamps.example")
+        assert stored.webhook_url is None
+        records = await store.list_audit(merchant_subject("lamp-shop"), limit=10, after=None)
+        changes = sorted(
+            ((str(r.action), dict(r.details)) for r in records if str(r.action) != "merchant.created"),
+            key=lambda c: (c[0], json.dumps(c[1], sort_keys=True)),
+        )
+        assert changes == sorted(
+            [
+                (
+                    "merchant.origins_changed",
+                    {
+                        "previous": ["https://lamps.example"],
+                        "origins": ["https://lamps.example", "https://shop.lamps.example"],
+                    },
+                ),
+                (
+                    "merchant.webhook_url_changed",
+                    {"previous": None, "webhookUrl": "https://lamps.example/hooks"},
+                ),
+                (
+                    "merchant.webhook_url_changed",
+                    {"previous": "https://lamps.example/hooks", "webhookUrl": None},
+                ),
+            ],
+            key=lambda c: (c[0], json.dumps(c[1], sort_keys=True)),
+        )
+        assert all(r.actor == APPROVER.sub for r in records)
+
+    run(scenario())
+
+
 def test_the_dashboard_counts_todays_decisions_by_outcome_platform_wide(store: CreditStore) -> None:
     from bnpl_credit.reviews import dashboard
 

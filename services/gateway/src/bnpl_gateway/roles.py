@@ -40,6 +40,8 @@ MERCHANT_FIELDS = frozenset(
         "activateMerchant",
         "rotateMerchantKey",
         "rotateWebhookSecret",
+        "setMerchantOrigins",
+        "setMerchantWebhookUrl",
     }
 )
 STAFF_FIELDS = frozenset(

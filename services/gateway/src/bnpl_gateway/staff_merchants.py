@@ -1,6 +1,7 @@
-"""Approvers manage merchants: list, create, suspend and activate, rotate access keys and
-webhook secrets (the credit service's registry, as its CLI does). A new secret is in the answer
-of the mutation that made it and nowhere else; every change is audited (``merchant:<id>``)."""
+"""Approvers manage merchants: list, create, suspend and activate, change origins and the
+webhook URL, rotate access keys and webhook secrets (the credit service's registry, as its CLI
+does). A new secret is in the answer of the mutation that made it and nowhere else; every change
+is audited (``merchant:<id>``)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,34 @@ class StaffMerchantMutation:
     @strawberry.mutation(description="Approvers: a suspended merchant takes checkouts again.")
     async def activate_merchant(self, info: Info, merchant_id: strawberry.ID, reason: str | None = None) -> Merchant:
         return await _status(info, merchant_id, "activation", reason)
+
+    @strawberry.mutation(
+        description="Approvers: replace the origins (scheme://host[:port]) of the merchant's return and cancel URLs."
+    )
+    async def set_merchant_origins(self, info: Info, merchant_id: strawberry.ID, origins: list[str]) -> Merchant:
+        ctx = info.context
+        await ctx.ensure_live()
+        data = await ctx.upstreams.credit.call(
+            "PUT",
+            f"/v1/staff/merchants/{_segment(merchant_id, 'merchantId')}/origins",
+            token=ctx.token,
+            json={"origins": origins},
+        )
+        return _merchant(data)
+
+    @strawberry.mutation(description="Approvers: where the merchant's webhooks go; null: no webhooks.")
+    async def set_merchant_webhook_url(
+        self, info: Info, merchant_id: strawberry.ID, webhook_url: str | None
+    ) -> Merchant:
+        ctx = info.context
+        await ctx.ensure_live()
+        data = await ctx.upstreams.credit.call(
+            "PUT",
+            f"/v1/staff/merchants/{_segment(merchant_id, 'merchantId')}/webhook-url",
+            token=ctx.token,
+            json={"webhookUrl": webhook_url},
+        )
+        return _merchant(data)
 
     @strawberry.mutation(description="Approvers: a new access key (shown once); the current ones stay valid 24 h.")
     async def rotate_merchant_key(self, info: Info, merchant_id: strawberry.ID) -> MerchantKeyRotated:

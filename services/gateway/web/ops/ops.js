@@ -68,6 +68,10 @@ const M_SUSPEND = `mutation Suspend($id: ID!, $reason: String) { suspendMerchant
 const M_ACTIVATE = `mutation Activate($id: ID!, $reason: String) { activateMerchant(merchantId: $id, reason: $reason) { id status } }`;
 const M_ROTATE_KEY = `mutation RotateKey($id: ID!) { rotateMerchantKey(merchantId: $id) {
   merchant { id } credentials { accessKeyId secretAccessKey } } }`;
+const M_SET_ORIGINS = `mutation SetOrigins($id: ID!, $origins: [String!]!) {
+  setMerchantOrigins(merchantId: $id, origins: $origins) { id origins } }`;
+const M_SET_WEBHOOK = `mutation SetWebhook($id: ID!, $url: String) {
+  setMerchantWebhookUrl(merchantId: $id, webhookUrl: $url) { id webhookUrl } }`;
 const M_ROTATE_SECRET = `mutation RotateSecret($id: ID!) { rotateWebhookSecret(merchantId: $id) { merchant { id } webhookSecret } }`;
 const M_WAIVE = `mutation Waive($plan: ID!, $inst: ID, $reason: String!, $key: String!) {
   waiveLateFee(planId: $plan, installmentId: $inst, reason: $reason, idempotencyKey: $key) {
@@ -574,6 +578,8 @@ function merchantRow(m) {
     () => api.request(M_ROTATE_SECRET, { id: m.id }),
     (out) => secretsBox(`New webhook secret of ${name}`, [["Webhook secret", out.rotateWebhookSecret.webhookSecret]]),
   ) }, "Rotate webhook secret");
+  const change = h("button", { type: "button", class: "secondary", onclick: () => merchantsView(editMerchantForm(m)) },
+    `Edit ${name}`);
   return h("tr", { "data-merchant": m.id },
     h("td", {}, h("b", {}, name), h("br"), h("span", { class: "muted" }, m.id)),
     h("td", {}, `${m.market} · ${m.currency}`),
@@ -581,7 +587,34 @@ function merchantRow(m) {
     h("td", {}, m.webhookUrl || "none", m.liveWebhookSecrets > 1 ? h("span", { class: "muted" }, " (rotating)") : null),
     h("td", {}, `${m.keys.filter((k) => k.valid).length} valid`),
     h("td", {}, badge(m.status)),
-    h("td", { class: "actions" }, toggle, rotateKey, rotateSecret));
+    h("td", { class: "actions" }, change, toggle, rotateKey, rotateSecret));
+}
+
+/** Origins and webhook URL: each change its own audited mutation, sent only if it changed. */
+function editMerchantForm(m) {
+  const origins = h("textarea", { id: "e-origins", rows: 3, required: true });
+  origins.value = m.origins.join("\n");
+  const hook = h("input", { id: "e-webhook", value: m.webhookUrl || "" });
+  return h("form", { class: "card", "aria-label": `Edit ${m.displayName}`, onsubmit: (event) => {
+    event.preventDefault();
+    const wanted = origins.value.split(/[\s,]+/).map((o) => o.trim()).filter(Boolean);
+    const url = hook.value.trim() || null;
+    const originsChanged = wanted.join("\n") !== m.origins.join("\n");
+    const hookChanged = url !== (m.webhookUrl || null);
+    if (!originsChanged && !hookChanged) return say("Nothing changed.", "");
+    merchantAction(
+      async () => {
+        if (originsChanged) await api.request(M_SET_ORIGINS, { id: m.id, origins: wanted });
+        if (hookChanged) await api.request(M_SET_WEBHOOK, { id: m.id, url });
+      },
+      () => { say(`${m.displayName} is updated.`, "ok"); return null; },
+    );
+  } },
+  h("h2", {}, `Edit ${m.displayName}`),
+  h("label", { for: "e-origins" }, "Origins (one per line, https://shop.example)"), origins,
+  h("label", { for: "e-webhook" }, "Webhook URL (empty: no webhooks)"), hook,
+  h("button", { type: "submit" }, "Save changes"),
+  h("button", { type: "button", class: "secondary", onclick: () => merchantsView() }, "Cancel"));
 }
 
 function createMerchantForm() {

@@ -25,6 +25,8 @@ class AuditAction(StrEnum):
     MERCHANT_CREATED = "merchant.created"  # staff.merchants: never a secret in the record
     MERCHANT_SUSPENDED = "merchant.suspended"
     MERCHANT_ACTIVATED = "merchant.activated"
+    MERCHANT_ORIGINS_CHANGED = "merchant.origins_changed"
+    MERCHANT_WEBHOOK_URL_CHANGED = "merchant.webhook_url_changed"
     MERCHANT_KEY_ROTATED = "merchant.key_rotated"
     MERCHANT_WEBHOOK_SECRET_ROTATED = "merchant.webhook_secret_rotated"  # noqa: S105 - an action name
 

@@ -133,15 +133,23 @@ async def set_status(
 
 
 async def set_webhook_url(
-    store: MerchantStore, merchant_id: str, url: str | None, *, now: datetime, local: bool
+    store: MerchantStore,
+    merchant_id: str,
+    url: str | None,
+    *,
+    now: datetime,
+    local: bool,
+    audit: Sequence[AuditRecord] = (),
 ) -> Merchant:
     checked = check_webhook(url, local=local)
-    return await _change(store, merchant_id, lambda m: m.changed(now, webhook_url=checked))
+    return await _change(store, merchant_id, lambda m: m.changed(now, webhook_url=checked), audit)
 
 
-async def set_origins(store: MerchantStore, merchant_id: str, origins: list[str], *, now: datetime) -> Merchant:
+async def set_origins(
+    store: MerchantStore, merchant_id: str, origins: list[str], *, now: datetime, audit: Sequence[AuditRecord] = ()
+) -> Merchant:
     checked = check_origins(origins)
-    return await _change(store, merchant_id, lambda m: m.changed(now, origins=checked))
+    return await _change(store, merchant_id, lambda m: m.changed(now, origins=checked), audit)
 
 
 async def rotate_keys(

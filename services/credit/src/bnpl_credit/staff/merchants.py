@@ -100,6 +100,46 @@ async def set_status(
     return MerchantView.of(merchant, now)
 
 
+async def _current(store: MerchantStore, merchant_id: str) -> Merchant:
+    merchant = await store.get_merchant(merchant_id)
+    if merchant is None:
+        raise registry.MerchantNotFound("no such merchant", field="merchantId")
+    return merchant
+
+
+async def set_origins(
+    store: MerchantStore, clock: Clock, staff: Principal, *, merchant_id: str, origins: list[str]
+) -> MerchantView:
+    """The origins the merchant's return and cancel URLs may use (the registry checks them)."""
+    now = clock.now()
+    before = await _current(store, merchant_id)
+    checked = list(registry.check_origins(origins))
+    audit = _audit(
+        staff, now, AuditAction.MERCHANT_ORIGINS_CHANGED, merchant_id, previous=list(before.origins), origins=checked
+    )
+    merchant = await registry.set_origins(store, merchant_id, checked, now=now, audit=[audit])
+    return MerchantView.of(merchant, now)
+
+
+async def set_webhook_url(
+    store: MerchantStore, clock: Clock, staff: Principal, *, merchant_id: str, url: str | None, local: bool
+) -> MerchantView:
+    """Where the merchant's webhooks go (None: nowhere); the registry checks the URL."""
+    now = clock.now()
+    before = await _current(store, merchant_id)
+    checked = registry.check_webhook(url, local=local)
+    audit = _audit(
+        staff,
+        now,
+        AuditAction.MERCHANT_WEBHOOK_URL_CHANGED,
+        merchant_id,
+        previous=before.webhook_url,
+        webhookUrl=checked,
+    )
+    merchant = await registry.set_webhook_url(store, merchant_id, checked, now=now, local=local, audit=[audit])
+    return MerchantView.of(merchant, now)
+
+
 async def rotate_key(store: MerchantStore, clock: Clock, staff: Principal, *, merchant_id: str) -> MerchantKeyCreated:
     """A new access key; the current ones stay valid for the registry's grace (24 h)."""
     now = clock.now()

@@ -22,10 +22,12 @@ from bnpl_credit.staff.schemas import (
     MerchantList,
     MerchantView,
     MerchantWebhookSecret,
+    OriginsInput,
     Owner,
     StaffPlan,
     StatusInput,
     WaiverInput,
+    WebhookUrlInput,
 )
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"], responses=ERROR_RESPONSES)
@@ -110,6 +112,24 @@ async def activate_merchant(
 ) -> MerchantView:
     """Activate a suspended merchant; audited."""
     return await merchants.set_status(store, clock, staff, merchant_id=merchant_id, active=True, reason=body.reason)
+
+
+@router.put("/merchants/{merchant_id}/origins", response_model=MerchantView)
+async def set_merchant_origins(
+    merchant_id: str, body: OriginsInput, staff: Approver, store: Store, clock: AppClock
+) -> MerchantView:
+    """Replace the origins the merchant's return and cancel URLs may use; audited."""
+    return await merchants.set_origins(store, clock, staff, merchant_id=merchant_id, origins=list(body.origins))
+
+
+@router.put("/merchants/{merchant_id}/webhook-url", response_model=MerchantView)
+async def set_merchant_webhook_url(
+    merchant_id: str, body: WebhookUrlInput, staff: Approver, store: Store, clock: AppClock, reviews: Reviews
+) -> MerchantView:
+    """Set (or, with null, remove) where the merchant's webhooks go; audited."""
+    return await merchants.set_webhook_url(
+        store, clock, staff, merchant_id=merchant_id, url=body.webhook_url, local=reviews.local
+    )
 
 
 @router.post("/merchants/{merchant_id}/key-rotations", status_code=201, response_model=MerchantKeyCreated)

@@ -161,6 +161,16 @@ class MerchantInput(InputModel):
     webhook_url: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class OriginsInput(InputModel):
+    origins: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(min_length=1, max_length=10)]
+
+
+class WebhookUrlInput(InputModel):
+    webhook_url: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        description="where the merchant's events go; null: no webhooks"
+    )
+
+
 class StatusInput(InputModel):
     reason: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(check_plain_text)]
