@@ -544,3 +544,48 @@ def shopper_sub(stack: Stack, shopper: Any) -> str:
     assert stack.cognito is not None
     token = stack.cognito.access_token(shopper.email, shopper.password)
     return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+def test_a_declined_shopper_asks_on_the_page_for_a_person_to_look_again(shopper_factory: Any) -> None:
+    """On the platform with its model (``web_stack``): an affordability decline, contested once
+    from the page; the case is in the review queue with the shopper's words."""
+    from tests.journey import poor_profile
+
+    shopper = shopper_factory()
+    page = shopper.page
+    shopper.open_shop_and_pay_later()
+    shopper.sign_up()
+    profile = poor_profile()
+    shopper.fill_profile(profile)
+    shopper.verify_phone(profile["phoneNumber"])
+    shopper.choose_plan("Pay in 4")
+    shopper.heading("We can't offer pay later for this order")
+    page.get_by_role("heading", name="Ask a person to look again").wait_for()
+    page.get_by_role("button", name="Ask for a review").click()  # empty: refused on the page
+    page.get_by_text("Tell the reviewer why you are asking.").wait_for()
+    page.get_by_label("What should the reviewer know?").fill("My salary went up last month.")
+    shopper.shot("contesting")
+    page.get_by_role("button", name="Ask for a review").click()
+    page.get_by_text("Your request was sent: a person will review your application.").wait_for()
+    panel = page.get_by_test_id("review-status")
+    assert panel.get_attribute("data-status") == "OPEN"
+    assert page.get_by_role("button", name="Ask for a review").count() == 0
+    shopper.shot("review-requested")
+    page.reload()
+    shopper.heading("We can't offer pay later for this order")
+    page.get_by_test_id("review-status").wait_for()
+    assert page.get_by_role("heading", name="Ask a person to look again").count() == 0  # once
+
+    stack = shopper.stack
+    assert stack.cognito is not None
+    token = stack.cognito.access_token(shopper.email, shopper.password)
+    application_id = gql(stack, token, "query { applications(limit: 1) { items { id status } } }", {})["applications"][
+        "items"
+    ][0]["id"]
+    creds = json.loads((stack.data_dir / "local-staff.json").read_text())["reviewer"]
+    reviewer = stack.cognito.access_token(creds["email"], creds["password"])
+    cases = gql(stack, reviewer, "query { reviewQueue(limit: 100) { items { id applicationId origin } } }", {})
+    case = next(c for c in cases["reviewQueue"]["items"] if c["applicationId"] == application_id)
+    assert case["origin"] == "CONTESTED"
+    seen = gql(stack, reviewer, "query C($id: ID!) { reviewCase(id: $id) { statement } }", {"id": case["id"]})
+    assert seen["reviewCase"]["statement"] == "My salary went up last month."

@@ -992,7 +992,7 @@ function viewDeclined(application) {
     3,
     h("p", { class: "lead" }, "This is why:"),
     reasonsList(application),
-    reviewPanel(application.id),
+    reviewPanel(application.id, { contestable: true }),
     declineNotice(app.api, application.id),
     h("h2", {}, "What you can do"),
     h(
@@ -1021,8 +1021,9 @@ const when = (iso) => `${formatDate(iso.slice(0, 10))} ${formatTime(iso)}`;
 
 /** Where a person's review of the application stands (issue 13); empty when there is none.
  * When the reviewer asked for information, a form sends the shopper's answer
- * (`requestHumanReview` answers an INFO_REQUESTED case) and the case goes back to the queue. */
-function reviewPanel(applicationId) {
+ * (`requestHumanReview` answers an INFO_REQUESTED case) and the case goes back to the queue.
+ * A decline (`contestable`) with no review yet offers to ask a person to look again, once. */
+function reviewPanel(applicationId, { contestable = false } = {}) {
   const panel = h("p", { class: "notice info", "data-testid": "review-status", hidden: true });
   const box = h("div", { class: "review" }, panel);
   const render = (review) => {
@@ -1036,6 +1037,7 @@ function reviewPanel(applicationId) {
     .then(({ application }) => {
       const review = application && application.reviewStatus;
       if (review) render(review);
+      else if (application && contestable) replace(box, contestForm(applicationId, render));
     })
     .catch(() => {}); // the page works without it: the SMS tells the outcome too
   return box;
@@ -1044,15 +1046,43 @@ function reviewPanel(applicationId) {
 const ANSWER_MAX = 2000; // the credit service's limit on a statement
 
 function answerForm(applicationId, render) {
+  return statementForm(applicationId, render, {
+    name: "Answer the reviewer",
+    label: "Your answer to the reviewer",
+    hint: "Only the reviewers of this application read it.",
+    empty: "Write your answer to the reviewer.",
+    button: "Send answer",
+    sent: "Thank you: your answer was sent to the reviewer.",
+  });
+}
+
+function contestForm(applicationId, render) {
+  return h(
+    "div",
+    {},
+    h("h2", {}, "Ask a person to look again"),
+    h("p", {}, "You can ask for this decision to be reviewed by a person, once. Tell us what it could not know."),
+    statementForm(applicationId, render, {
+      name: "Ask for a review",
+      label: "What should the reviewer know?",
+      hint: "For example a change in your income or work. Only the reviewers of this application read it.",
+      empty: "Tell the reviewer why you are asking.",
+      button: "Ask for a review",
+      sent: "Your request was sent: a person will review your application.",
+    }),
+  );
+}
+
+function statementForm(applicationId, render, text) {
   const form = h(
     "form",
-    { novalidate: true, class: "stack", "aria-label": "Answer the reviewer" },
+    { novalidate: true, class: "stack", "aria-label": text.name },
     h("div", { class: "form-error", role: "alert", tabindex: "-1" }),
     h(
       "div",
       { class: "field" },
-      h("label", { for: "f-statement" }, "Your answer to the reviewer"),
-      h("p", { class: "field-hint", id: "f-statement-hint" }, "Only the reviewers of this application read it."),
+      h("label", { for: "f-statement" }, text.label),
+      h("p", { class: "field-hint", id: "f-statement-hint" }, text.hint),
       h("textarea", {
         id: "f-statement",
         name: "statement",
@@ -1063,7 +1093,7 @@ function answerForm(applicationId, render) {
       }),
       h("p", { class: "field-error", id: "f-statement-error" }),
     ),
-    h("button", { type: "submit", class: "primary" }, "Send answer"),
+    h("button", { type: "submit", class: "primary" }, text.button),
   );
   form.elements.statement.addEventListener("input", () => {
     if (form.elements.statement.value.trim()) setFieldErrors(form, {});
@@ -1071,14 +1101,14 @@ function answerForm(applicationId, render) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const statement = form.elements.statement.value.trim();
-    const first = setFieldErrors(form, statement ? {} : { statement: "Write your answer to the reviewer." });
+    const first = setFieldErrors(form, statement ? {} : { statement: text.empty });
     if (first) return first.focus();
     const done = busy(form.querySelector("button[type=submit]"), "Sending…");
     await guard(async () => {
       try {
-        const { requestHumanReview } = await app.api.request(Q.ANSWER_REVIEW, { id: applicationId, statement });
+        const { requestHumanReview } = await app.api.request(Q.REQUEST_HUMAN_REVIEW, { id: applicationId, statement });
         render(requestHumanReview);
-        announce("Thank you: your answer was sent to the reviewer.", "success");
+        announce(text.sent, "success");
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         formError(form, error.message);

@@ -35,8 +35,8 @@ export const APPLICATION_BY_ID = `query Application($id: ID!) { application(id: 
 export const REVIEW_STATUS = `query ReviewStatus($id: ID!) { application(id: $id) {
   id reviewStatus { caseId status openedAt expiresAt infoRequest closedAt } } }`;
 
-// the answer to a reviewer's request for information (the same mutation contests a decline)
-export const ANSWER_REVIEW = `mutation AnswerReview($id: ID!, $statement: String!) {
+// a declined shopper asks a person to look again; the same call answers a request for information
+export const REQUEST_HUMAN_REVIEW = `mutation RequestHumanReview($id: ID!, $statement: String!) {
   requestHumanReview(applicationId: $id, statement: $statement) { caseId status openedAt expiresAt infoRequest closedAt } }`;
 
 export const CANCEL_APPLICATION = `mutation Cancel($id: ID!) { cancelApplication(id: $id) { id applicationStatus } }`;
