@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     # storage ports
     {"profiles.port", "verification.port", "storage.port", "staff.port"},
     # HTTP bodies and their mapping to records
-    {"profiles.schemas", "verification.schemas", "staff.schemas", "staff.documents"},
+    {"profiles.schemas", "verification.schemas", "staff.schemas", "staff.documents", "staff.cursor"},
     # the rules
     {"profiles.finances", "profiles.snapshot"},
     {"profiles.service", "verification.service", "staff.service"},
