@@ -52,3 +52,20 @@ async def _collection(store: Any) -> None:
         await store.save_plan_collection(moved)  # stale version
     final = await store.get_plan_collection("plan-1")
     assert final is not None and final.version == 2 and final.of(2).reminded_for == ("2026-12-01",)
+
+
+def test_a_setup_knows_its_owner_and_a_psp_event_is_marked_once(store: Any) -> None:
+    asyncio.run(_webhook_records(store))
+
+
+async def _webhook_records(store: Any) -> None:
+    assert await store.get_setup_owner("seti_1") is None
+    await store.save_setup_owner("seti_1", "cust-a")
+    await store.save_setup_owner("seti_2", "cust-b")
+    assert await store.get_setup_owner("seti_1") == "cust-a"
+    assert await store.get_setup_owner("seti_2") == "cust-b"
+    assert await store.psp_event_seen("evt_1") is False
+    await store.mark_psp_event("evt_1", expires_at=1_900_000_000)
+    await store.mark_psp_event("evt_1", expires_at=1_900_000_000)  # a second delivery marks nothing new
+    assert await store.psp_event_seen("evt_1") is True
+    assert await store.psp_event_seen("evt_2") is False

@@ -20,3 +20,17 @@ class PaymentStore(Protocol):
         """Store ``collection`` if the stored one is still at ``collection.version`` (else
         ``ConcurrentUpdate``); the stored version becomes ``version + 1``."""
         ...
+
+    async def save_setup_owner(self, setup_id: str, customer_id: str) -> None:
+        """Remember whose setup ``setup_id`` is (a PSP webhook names only the setup)."""
+        ...
+
+    async def get_setup_owner(self, setup_id: str) -> str | None: ...
+
+    async def psp_event_seen(self, event_id: str) -> bool:
+        """Whether the PSP event ``event_id`` was applied already."""
+        ...
+
+    async def mark_psp_event(self, event_id: str, *, expires_at: int) -> None:
+        """Record that the PSP event ``event_id`` was applied (kept until ``expires_at``, unix seconds)."""
+        ...

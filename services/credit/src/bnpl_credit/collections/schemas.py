@@ -43,3 +43,9 @@ class PaymentMethodOut(CamelModel):
 
 class PaymentMethodOnFile(CamelModel):
     payment_method: PaymentMethodOut | None
+
+
+class PspWebhookAck(CamelModel):
+    received: bool = True
+    event_id: str
+    outcome: str = Field(description="APPLIED, DUPLICATE (applied before: nothing done) or IGNORED")

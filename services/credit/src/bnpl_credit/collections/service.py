@@ -68,6 +68,7 @@ async def start_setup(store: PaymentStore, collector: Collector, customer_id: st
         return_url=return_url,
         idempotency_key=f"setup-{uuid.uuid4()}",
     )
+    await store.save_setup_owner(session.setup_id, customer_id)  # the PSP's webhook names only the setup
     setups = (*profile.setups, session.setup_id)[-MAX_SETUPS_KEPT:]
     await store.save_payment_profile(replace(profile, setups=setups))
     log.info("payment method setup started", extra={"setup_id": session.setup_id})

@@ -2,7 +2,8 @@
 
 Items: ``CUST#<sub>``/``PAYMENT_PROFILE`` (the PSP customer and the method on file) and
 ``PLAN#<planId>``/``COLLECTION`` (the scheduler's attempts; a ``version`` attribute makes each
-write conditional on the one read).
+write conditional on the one read), ``SETUP#<setupId>``/``SETUP`` (whose setup it is, for the PSP's
+webhooks) and ``PSPEVENT#<eventId>``/``PSP_EVENT`` (a PSP webhook applied; ``ttl``).
 """
 
 from __future__ import annotations
@@ -70,3 +71,26 @@ class DynamoPayments:
                 raise ConcurrentUpdate("the plan's collection changed meanwhile", field="planId") from None
 
         await run_blocking(put)
+
+    async def save_setup_owner(self, setup_id: str, customer_id: str) -> None:
+        item = {"PK": f"SETUP#{setup_id}", "SK": "SETUP", "customerId": customer_id}
+        await run_blocking(lambda: self._client.put_item(TableName=self.table, Item=to_item(item)))
+
+    async def get_setup_owner(self, setup_id: str) -> str | None:
+        def get() -> str | None:
+            key = to_item({"PK": f"SETUP#{setup_id}", "SK": "SETUP"})
+            out = self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+            return str(from_item(out["Item"])["customerId"]) if "Item" in out else None
+
+        return await run_blocking(get)
+
+    async def psp_event_seen(self, event_id: str) -> bool:
+        def get() -> bool:
+            key = to_item({"PK": f"PSPEVENT#{event_id}", "SK": "PSP_EVENT"})
+            return "Item" in self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+
+        return await run_blocking(get)
+
+    async def mark_psp_event(self, event_id: str, *, expires_at: int) -> None:
+        item = {"PK": f"PSPEVENT#{event_id}", "SK": "PSP_EVENT", "ttl": expires_at}
+        await run_blocking(lambda: self._client.put_item(TableName=self.table, Item=to_item(item)))

@@ -87,3 +87,43 @@ class SqlitePayments:
                 raise ConcurrentUpdate("the plan's collection changed meanwhile", field="planId")
 
         await self._db.write(run)
+
+    async def save_setup_owner(self, setup_id: str, customer_id: str) -> None:
+        doc = json.dumps({"customerId": customer_id}, separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('setup', ?, 1, ?)",
+                (setup_id, doc),
+            )
+
+        await self._db.write(run)
+
+    async def get_setup_owner(self, setup_id: str) -> str | None:
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT doc FROM payment_records WHERE kind = 'setup' AND id = ?", (setup_id,)
+            ).fetchone()
+            return None if row is None else str(json.loads(row["doc"])["customerId"])
+
+        return await self._db.read(run)
+
+    async def psp_event_seen(self, event_id: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM payment_records WHERE kind = 'psp-event' AND id = ?", (event_id,)
+            ).fetchone()
+            return row is not None
+
+        return await self._db.read(run)
+
+    async def mark_psp_event(self, event_id: str, *, expires_at: int) -> None:
+        doc = json.dumps({"expiresAt": expires_at}, separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('psp-event', ?, 1, ?)",
+                (event_id, doc),
+            )
+
+        await self._db.write(run)
