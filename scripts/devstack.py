@@ -264,6 +264,8 @@ class Stack:
                 "PSP_SANDBOX_PORT": str(self.ports.psp),
                 "PSP_SANDBOX_DATA_DIR": str(self.data_dir / "psp-sandbox"),
                 "PSP_SANDBOX_LOG_LEVEL": "INFO",
+                # its signed events go to the credit service, as Stripe's go to its endpoint in AWS
+                "PSP_SANDBOX_WEBHOOK_URL": f"{self.url('credit')}/v1/psp/webhooks",
             }
         )
         return proc

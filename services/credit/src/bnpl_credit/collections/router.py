@@ -32,7 +32,9 @@ async def get_payment_method(customer: CurrentCustomer, store: Store) -> Payment
 @router.post("/setups", status_code=201, response_model=Setup)
 async def start_setup(customer: CurrentCustomer, store: Store, collector: AppCollector, body: SetupInput) -> Setup:
     """Start saving a card on the PSP's page, which sends the shopper back to ``returnUrl``."""
-    session = await service.start_setup(store, _needed(collector), customer.sub, return_url=body.return_url)
+    session = await service.start_setup(
+        store, _needed(collector), customer.sub, return_url=body.return_url, method=body.method
+    )
     return Setup.of(session)
 
 
