@@ -52,7 +52,7 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "STAFF_COGNITO_CLIENT_IDS": "with STAFF_COGNITO_USER_POOL_ID only (AWS)",
         "PSP_PUBLISHABLE_KEY": "PSP=stripe only; compose's page uses the sandbox PSP's own card page",
         "STRIPE_JS_URL": "a test's local stand-in for Stripe.js; the default is Stripe's",
-        "PSP_SANDBOX_CARD_FIELD": "default page: the sandbox's own card page; element only for a Stripe.js stand-in test",
+        "PSP_SANDBOX_CARD_FIELD": "default page (the sandbox's own card page); element: a Stripe.js stand-in test",
     },
     "aws": {
         "COGNITO_ENDPOINT": "local Cognito only; in AWS the JWKS comes from the pool's issuer URL",

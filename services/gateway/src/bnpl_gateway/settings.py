@@ -9,7 +9,6 @@ from bnpl_common.settings import CommonSettings, split_csv
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
 
