@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 
 from bnpl_common.sqlite import SqliteDatabase
 
 from bnpl_credit.collections.documents import collection_doc, collection_from_doc, profile_doc, profile_from_doc
-from bnpl_credit.collections.model import PaymentProfile, PlanCollection
+from bnpl_credit.collections.model import PaymentProfile, PendingRefund, PlanCollection
 from bnpl_credit.errors import ConcurrentUpdate
 
 PAYMENTS_SCHEMA = (
@@ -125,5 +126,32 @@ class SqlitePayments:
                 "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('psp-event', ?, 1, ?)",
                 (event_id, doc),
             )
+
+        await self._db.write(run)
+
+    async def save_pending_refund(self, pending: PendingRefund) -> None:
+        doc = json.dumps(asdict(pending), separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO payment_records (kind, id, version, doc) VALUES ('pending-refund', ?, 1, ?) "
+                "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = version + 1",
+                (pending.key, doc),
+            )
+
+        await self._db.write(run)
+
+    async def list_pending_refunds(self, *, limit: int = 100) -> list[PendingRefund]:
+        def run(conn: sqlite3.Connection) -> list[PendingRefund]:
+            rows = conn.execute(
+                "SELECT doc FROM payment_records WHERE kind = 'pending-refund' ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+            return [PendingRefund(**json.loads(row["doc"])) for row in rows]
+
+        return await self._db.read(run)
+
+    async def delete_pending_refund(self, key: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM payment_records WHERE kind = 'pending-refund' AND id = ?", (key,))
 
         await self._db.write(run)
