@@ -170,6 +170,8 @@ class Stack:
     host: str = "127.0.0.1"
     artifact_dir: Path = DEFAULT_ARTIFACT
     extra_env: dict[str, str] = field(default_factory=dict)
+    # per process, after extra_env (e.g. {"gateway": {"PSP": "stripe"}}: a name two services read)
+    env_of: dict[str, dict[str, str]] = field(default_factory=dict)
     # The demo merchant (examples/demo_merchant) on ports.demo_merchant: `make run` and the tests
     # that shop there start it; the rest of the platform does not need it.
     demo_merchant: bool = False
@@ -254,6 +256,8 @@ class Stack:
         }
         if self.demo_merchant:
             self.services["demo_merchant"] = self._demo_merchant()
+        for name, env in self.env_of.items():
+            self.services[name].env.update(env)
 
     def _psp(self) -> ServiceProcess:
         """The sandbox PSP (services/psp-sandbox): Stripe's API subset and its own card page."""
@@ -264,6 +268,8 @@ class Stack:
                 "PSP_SANDBOX_PORT": str(self.ports.psp),
                 "PSP_SANDBOX_DATA_DIR": str(self.data_dir / "psp-sandbox"),
                 "PSP_SANDBOX_LOG_LEVEL": "INFO",
+                # its signed events go to the credit service, as Stripe's go to its endpoint in AWS
+                "PSP_SANDBOX_WEBHOOK_URL": f"{self.url('credit')}/v1/psp/webhooks",
             }
         )
         return proc

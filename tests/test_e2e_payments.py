@@ -26,6 +26,7 @@ from tests.journey import (
     CREATE_PROFILE,
     PAYMENT_METHOD,
     START_VERIFICATION,
+    accepted,
     add_card,
     good_profile,
     merchants,
@@ -114,7 +115,7 @@ def confirmed_and_shipped(shopper: Shopper, amount: int = 20_000) -> dict[str, A
     the_order = order(amount=amount)
     app = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
     assert app["status"] == "APPROVED", app
-    authorized = shopper.ok(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})["confirmPlan"]
+    authorized = shopper.ok(CONFIRM_PLAN, accepted(shopper, app["id"]))["confirmPlan"]
     first = authorized["installments"][0]["amount"]["amount"]
     assert authorized["status"] == "AUTHORIZED" and authorized["amountPaid"]["amount"] == first, authorized
     ship(session_of(the_order)["id"])
@@ -179,7 +180,7 @@ def test_no_plan_without_a_card(stack: Stack, new_shopper) -> None:
     onboard(shopper, stack)
     app = shopper.ok(APPLY, {"input": order(amount=20_000), "key": uuid.uuid4().hex})["applyForCredit"]
     assert app["status"] == "APPROVED"
-    error = shopper.error(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})
+    error = shopper.error(CONFIRM_PLAN, accepted(shopper, app["id"]))
     assert error["errorType"] == "PaymentMethodRequired" and "payment method" in error["message"]
     assert shopper.ok(PLANS)["plans"] == []
 
@@ -191,7 +192,7 @@ def test_a_declined_card_at_confirmation_leaves_no_plan_and_no_hold(stack: Stack
     app = shopper.ok(APPLY, {"input": the_order, "key": uuid.uuid4().hex})["applyForCredit"]
     held = shopper.ok(CREDIT)["me"]
     assert held["availableCredit"]["amount"] == held["creditLimit"]["amount"] - 20_000
-    error = shopper.error(CONFIRM_PLAN, {"id": app["id"], "key": uuid.uuid4().hex})
+    error = shopper.error(CONFIRM_PLAN, accepted(shopper, app["id"]))
     assert error["errorType"] == "PaymentDeclined" and "payment method" in error["message"], error
     assert shopper.ok(PLANS)["plans"] == []  # no plan
     after = shopper.ok(CREDIT)

@@ -11,6 +11,7 @@
 #   CHECKOUT_PUBLIC_URL              public URL of the checkout page (default https://<ALB DNS name>)
 #   MERCHANT_INTEGRATION_ROLE_ARNS   comma list of merchant roles for the merchant API (optional)
 #   MERCHANT_PRINCIPALS              ROLE_ARN=MERCHANT_ID pairs for those roles (with the roles)
+#   PSP_PUBLISHABLE_KEY              the Stripe account's publishable key (pk_...), for the page's Payment Element
 #   ENABLE_WAF (default true), WAF_RATE_LIMIT (requests per IP per 5 minutes, default 1000)
 #   SES_IDENTITY_ARN, EMAIL_FROM     SES identity Cognito mails from (required for ENV=prod)
 #   MODEL_SERVERLESS                 "true" for a serverless model endpoint (default: instance-backed)
@@ -85,7 +86,7 @@ deploy services ImageRegistry="$REGISTRY" ImageTag="$TAG" CertificateArn="$CERTI
   CorsAllowOrigins="${CORS_ALLOW_ORIGINS:-}" \
   SmsOriginationIdentity="${SMS_ORIGINATION_IDENTITY:-}" CheckoutPublicUrl="${CHECKOUT_PUBLIC_URL:-}" \
   MerchantIntegrationRoleArns="${MERCHANT_INTEGRATION_ROLE_ARNS:-}" \
-  MerchantPrincipals="${MERCHANT_PRINCIPALS:-}" \
+  MerchantPrincipals="${MERCHANT_PRINCIPALS:-}" PspPublishableKey="${PSP_PUBLISHABLE_KEY:-}" \
   EnableWaf="${ENABLE_WAF:-true}" WafRateLimit="${WAF_RATE_LIMIT:-1000}" \
   AllowInternetEgress="${ALLOW_INTERNET_EGRESS:-false}"
 deploy alarms AlarmEmail="${ALARM_EMAIL:-}"

@@ -50,6 +50,9 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "SHADOW_SAGEMAKER_ENDPOINT_NAME": "shadow scoring in AWS, off unless a challenger endpoint exists",
         "STAFF_COGNITO_USER_POOL_ID": "AWS only; locally staff are users of the one pool, in the operations groups",
         "STAFF_COGNITO_CLIENT_IDS": "with STAFF_COGNITO_USER_POOL_ID only (AWS)",
+        "PSP_PUBLISHABLE_KEY": "PSP=stripe only; compose's page uses the sandbox PSP's own card page",
+        "STRIPE_JS_URL": "a test's local stand-in for Stripe.js; the default is Stripe's",
+        "PSP_SANDBOX_CARD_FIELD": "default page (the sandbox's own card page); element: a Stripe.js stand-in test",
     },
     "aws": {
         "COGNITO_ENDPOINT": "local Cognito only; in AWS the JWKS comes from the pool's issuer URL",
@@ -75,6 +78,8 @@ OPTIONAL: dict[str, dict[str, str]] = {
         "PSP_SANDBOX_URL": "PSP=sandbox only (local); AWS uses Stripe",
         "PSP_SANDBOX_PAGE_URL": "PSP=sandbox only (local); AWS collects cards with Stripe's Payment Element",
         "PAYMENT_RETURN_ORIGINS": "the checkout page is at GATEWAY_PUBLIC_URL, whose origin is always allowed",
+        "STRIPE_JS_URL": "a test's local stand-in for Stripe.js; refused with BNPL_ENV=aws",
+        "PSP_SANDBOX_CARD_FIELD": "PSP=sandbox only (local); AWS uses Stripe",
     },
 }
 # Names given to the services that their settings classes do not read (yet), with the reason.

@@ -1,10 +1,13 @@
-"""The credit service's payment-method routes and a confirmation that charges, in process, with a
-PSP double at the port that answers as the sandbox does (the real sandbox and Stripe's recorded
-responses are exercised by the contract suite and the end-to-end tests)."""
+"""The credit service's payment-method routes, the PSP's webhooks (signed with Stripe's library) and
+a confirmation that charges, in process, with a PSP double at the port that answers as the sandbox
+does (the real sandbox and Stripe's recorded responses are exercised by the contract suite and the
+end-to-end tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,15 +24,20 @@ from bnpl_credit.psp import (
     PaymentMethodStatus,
     PaymentMethodType,
     PspCustomer,
+    PspEvent,
     SetupSession,
     SetupState,
     SetupStatus,
+    StripePsp,
 )
+from bnpl_credit.psp.testing import TEST_API_KEY, TEST_WEBHOOK_SECRET, sign_stripe_webhook
 from bnpl_credit.settings import Settings
 from bnpl_credit.testing import Api, FakeScorer, new_key
 from fastapi.testclient import TestClient
 
 CHECKOUT_PAGE = "http://127.0.0.1:8000/checkout/"
+VERIFIER = StripePsp(api_key=TEST_API_KEY, webhook_secret=TEST_WEBHOOK_SECRET)  # only its parse_webhook is used
+ROUTE = "/v1/psp/webhooks"
 
 
 class SandboxDouble:
@@ -85,6 +93,10 @@ class SandboxDouble:
                 "insufficient_funds" if declined else None,
             )
         return self.charges[idempotency_key]
+
+    def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> PspEvent:
+        """Verified as the Stripe adapter does (Stripe's library), with the test endpoint's secret."""
+        return VERIFIER.parse_webhook(payload, headers)
 
     async def aclose(self) -> None:
         return None
@@ -188,3 +200,71 @@ def test_a_declined_first_charge_leaves_no_plan_and_releases_the_hold(
     assert api.request("GET", f"/v1/applications/{app['id']}").json()["status"] == "CANCELLED"
     after = api.request("GET", "/v1/credit-line").json()
     assert after["exposure"]["amount"] == before["exposure"]["amount"] - 20_000  # the hold is released
+
+
+def event(event_id: str, kind: str, obj: dict[str, Any]) -> bytes:
+    body = {"id": event_id, "object": "event", "type": kind, "created": 1_796_000_000, "data": {"object": obj}}
+    return json.dumps(body).encode()
+
+
+def post(client: TestClient, payload: bytes, headers: dict[str, str] | None = None) -> Any:
+    return client.post(
+        ROUTE,
+        content=payload,
+        headers=sign_stripe_webhook(payload, TEST_WEBHOOK_SECRET) if headers is None else headers,
+    )
+
+
+def test_a_bad_or_missing_signature_is_refused_and_nothing_is_applied(
+    collecting: TestClient, minter: TokenMinter, psp: SandboxDouble
+) -> None:
+    api = Api(collecting, minter)
+    setup_id = api.request("POST", "/v1/payment-method/setups", json={"returnUrl": CHECKOUT_PAGE}).json()["setupId"]
+    psp.enter_card(setup_id, "4242")
+    payload = event("evt_setup", "setup_intent.succeeded", {"id": setup_id, "status": "succeeded"})
+    forged = sign_stripe_webhook(payload, "whsec_not_the_endpoints_secret")
+    for headers in (forged, {"Content-Type": "application/json"}):
+        refused = post(collecting, payload, headers)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["type"] == "InvalidWebhookSignature"
+    assert api.request("GET", "/v1/payment-method").json() == {"paymentMethod": None}
+    applied = post(collecting, payload)  # the same event, signed: not marked seen by the refusals
+    assert applied.status_code == 200 and applied.json()["outcome"] == "APPLIED"
+
+
+def test_a_setup_that_succeeded_after_3ds_is_kept_once(
+    collecting: TestClient, minter: TokenMinter, psp: SandboxDouble
+) -> None:
+    ana, bob = Api(collecting, minter), Api(collecting, minter)
+    setup_id = ana.request("POST", "/v1/payment-method/setups", json={"returnUrl": CHECKOUT_PAGE}).json()["setupId"]
+    psp.enter_card(setup_id, "3155")  # authenticated on the bank's page; the shopper never came back
+    payload = event("evt_3ds", "setup_intent.succeeded", {"id": setup_id, "status": "succeeded"})
+    first = post(collecting, payload)
+    assert first.status_code == 200 and first.json() == {"received": True, "eventId": "evt_3ds", "outcome": "APPLIED"}
+    assert ana.request("GET", "/v1/payment-method").json()["paymentMethod"]["last4"] == "3155"
+    assert bob.request("GET", "/v1/payment-method").json() == {"paymentMethod": None}
+    replayed = post(collecting, payload)
+    assert replayed.status_code == 200 and replayed.json()["outcome"] == "DUPLICATE"
+    save_card(ana, psp, "4242")  # a newer card; the older setup's late event must not bring 3155 back
+    late = post(collecting, event("evt_3ds_again", "setup_intent.succeeded", {"id": setup_id, "status": "succeeded"}))
+    assert late.json()["outcome"] == "IGNORED"
+    assert ana.request("GET", "/v1/payment-method").json()["paymentMethod"]["last4"] == "4242"
+
+
+def test_a_charge_event_runs_the_collection_pass_once(
+    collecting: TestClient, minter: TokenMinter, psp: SandboxDouble, clock: FixedClock
+) -> None:
+    api = Api(collecting, minter)
+    save_card(api, psp)
+    plan = api.confirm(api.approved()["id"]).json()
+    clock.advance(timedelta(days=15))  # the second part is due; no scheduler runs in this app
+    assert [i["status"] for i in api.request("GET", f"/v1/plans/{plan['id']}").json()["installments"]][1] != "PAID"
+    payload = event(
+        "evt_pi", "payment_intent.succeeded", {"id": "pi_x", "status": "succeeded", "amount": 5000, "currency": "eur"}
+    )
+    assert post(collecting, payload).json()["outcome"] == "APPLIED"
+    statuses = [i["status"] for i in api.request("GET", f"/v1/plans/{plan['id']}").json()["installments"]]
+    assert statuses[:2] == ["PAID", "PAID"]
+    charges = list(psp.charges)
+    assert post(collecting, payload).json()["outcome"] == "DUPLICATE"
+    assert list(psp.charges) == charges

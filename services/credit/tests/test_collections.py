@@ -15,7 +15,7 @@ import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_common.money import Money
 from bnpl_credit.collections.model import InstallmentCollection, PaymentProfile, PlanCollection, SavedMethod
-from bnpl_credit.collections.refunds import spread
+from bnpl_credit.collections.refunds import return_to_method, spread
 from bnpl_credit.collections.scheduler import (
     Collection,
     CollectionRules,
@@ -26,11 +26,14 @@ from bnpl_credit.collections.scheduler import (
 )
 from bnpl_credit.collections.service import Collector
 from bnpl_credit.collections.settings import CollectionSettings
+from bnpl_credit.events.model import EventType
 from bnpl_credit.markets.catalog import DisclosedRate, load_catalog
 from bnpl_credit.markets.rates import RateKind
 from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms
-from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus
-from bnpl_credit.psp import ChargeResult, ChargeStatus
+from bnpl_credit.plans.model import Payment, PaymentSource, PlanStatus, Refund
+from bnpl_credit.psp import ChargeResult, ChargeStatus, RefundStatus
+from bnpl_credit.psp import Refund as PspRefund
+from bnpl_credit.psp.errors import PspUnavailable
 from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import NOW
 from pydantic import ValidationError
@@ -315,5 +318,61 @@ def test_a_debit_still_settling_is_asked_again_and_recorded_once_settled(
         assert psp.charges == ["installment-plan-1-2"]  # the same debit, asked again
         payments = await store.list_payments("ana", "plan-1")
         assert [(p.source, p.psp_charge_id) for p in payments] == [(PaymentSource.SCHEDULED, "pi_1")]
+
+    asyncio.run(scenario())
+
+
+class UnavailableFirst(RecordingPsp):
+    """Refunds fail (PSP unavailable) ``failures`` times, then go through."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.asked: list[str] = []
+
+    async def refund(self, *, charge_id: str, amount: Money, idempotency_key: str) -> Any:
+        self.asked.append(idempotency_key)
+        if self.failures > 0:
+            self.failures -= 1
+            raise PspUnavailable("the PSP did not answer")
+        self.refunds.append((charge_id, amount.amount, idempotency_key))
+        return PspRefund(f"re_{len(self.refunds)}", charge_id, amount, RefundStatus.SUCCEEDED)
+
+
+def test_a_refund_the_psp_did_not_take_is_sent_again_with_the_same_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> None:
+        psp = UnavailableFirst(failures=2)
+        clock = FixedClock(NOW + timedelta(days=1))
+        store, run = _scheduler(tmp_path, monkeypatch, psp, clock)
+        await _store_plan(store, pay_in_4(first_paid=False))
+        plan = await store.get_plan("ana", "plan-1")
+        assert plan is not None
+        allocations = plan.take_payment(2_500, "EUR", clock.now().date())
+        charge = Payment(
+            "p-1", "ana", "plan-1", 2_500, "EUR", PaymentSource.SCHEDULED, NOW, allocations, psp_charge_id="pi_1"
+        )
+        await store.update_plan(plan, payments=[charge], idempotency=None, events=[])
+        refund = Refund(
+            "r-1", "ana", "plan-1", "shop", "o-1", 1_000, "EUR", "damaged", False, (), 1_000,
+            PlanStatus.ACTIVE, 6_500, clock.now(), "key-1",
+        )  # fmt: skip
+        collector = Collector(psp, return_origins=())  # type: ignore[arg-type]
+        assert (
+            await return_to_method(store, collector, clock, customer_id="ana", plan_id="plan-1", refunds=[refund]) == 0
+        )
+        assert [p.key for p in await store.list_pending_refunds()] == ["refund-r-1-pi_1"]
+        await run.run()  # still unavailable: kept
+        assert psp.refunds == [] and len(await store.list_pending_refunds()) == 1
+        await run.run()
+        await run.run()  # nothing left to send: not sent twice
+        assert psp.asked == ["refund-r-1-pi_1"] * 3
+        assert psp.refunds == [("pi_1", 1_000, "refund-r-1-pi_1")]
+        assert await store.list_pending_refunds() == []
+        events = [e for e in await store.pending_events(limit=100) if e.type is EventType.PAYMENT_REFUNDED]
+        assert [(e.data["refundId"], e.data["amount"]) for e in events] == [
+            ("r-1", {"amount": 1_000, "currency": "EUR"})
+        ]
 
     asyncio.run(scenario())

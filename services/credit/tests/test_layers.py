@@ -137,6 +137,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "collections.service",
             "collections.scheduler",
             "collections.refunds",
+            "collections.webhooks",
         ],
     ),
     (

@@ -20,7 +20,7 @@ def test_a_setup_is_started_and_completed_through_the_credit_service(gql: Callab
         "pageUrl": "http://127.0.0.1:8090/setup/seti_1",
         "clientSecret": "seti_1_secret_x",
     }
-    assert credit_service.calls[0].body == {"returnUrl": "http://127.0.0.1:8000/checkout/"}
+    assert credit_service.calls[0].body == {"returnUrl": "http://127.0.0.1:8000/checkout/", "method": "card"}
     assert gql(COMPLETE, {"id": "seti_1"})["data"]["completePaymentMethodSetup"] == CARD
 
 

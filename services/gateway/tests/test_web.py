@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from bnpl_common.testing import TEST_POOL_ID
 from bnpl_gateway.limits import measure
@@ -48,6 +49,7 @@ def test_config_tells_the_page_where_cognito_and_the_api_are(build_gateway: Call
         "staffCognito": None,  # locally staff sign in to the same pool (groups operations*)
         "graphqlUrl": "/graphql",
         "local": True,
+        "stripe": None,  # the sandbox PSP: its own card page, no Stripe.js
     }
 
 
@@ -128,6 +130,33 @@ def test_srp_is_refused_with_the_local_pass_through() -> None:
     with pytest.raises(ValidationError, match="COGNITO_PROXY works with COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH only"):
         Settings(**proxied, cognito_auth_flow="USER_SRP_AUTH")
     assert Settings(**proxied).checkout_auth_flow == "USER_PASSWORD_AUTH"
+
+
+def csp_of(response: httpx.Response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+
+
+def test_js_stripe_com_is_allowed_only_when_the_psp_is_stripe(build_gateway: Callable[..., TestClient]) -> None:
+    sandbox = build_gateway()
+    assert "stripe" not in sandbox.get("/checkout/").headers["content-security-policy"]
+    assert sandbox.get("/config.json").json()["stripe"] is None
+    stripe = build_gateway(psp="stripe", psp_publishable_key="pk_test_51Pub")
+    csp = csp_of(stripe.get("/checkout/"))
+    assert csp["script-src"] == "'self' https://js.stripe.com"
+    assert csp["frame-src"] == "'self' https://js.stripe.com https://hooks.stripe.com"
+    assert csp["connect-src"].endswith(" https://api.stripe.com")
+    assert csp["frame-ancestors"] == "'none'" and csp["default-src"] == "'self'"
+    config = stripe.get("/config.json").json()["stripe"]
+    assert config == {"publishableKey": "pk_test_51Pub", "jsUrl": "https://js.stripe.com/v3/"}
+
+
+def test_stripe_settings_refuse_a_secret_key_and_a_stand_in_in_aws() -> None:
+    with pytest.raises(ValidationError, match="publishable key"):
+        Settings(psp="stripe", psp_publishable_key="sk_live_oops")
+    with pytest.raises(ValidationError, match="STRIPE_JS_URL"):
+        Settings(bnpl_env="aws", service_signing="aws", stripe_js_url="http://127.0.0.1:9/v3/")
+    with pytest.raises(ValidationError, match="STRIPE_JS_URL"):
+        Settings(stripe_js_url="http://evil.example/v3/")
 
 
 @pytest.mark.parametrize("path", ["/checkout/", "/checkout/app.js", "/checkout/order.js"])

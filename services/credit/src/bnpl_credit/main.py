@@ -37,6 +37,7 @@ from bnpl_credit.checkouts.service import sweep_checkouts
 from bnpl_credit.checkouts.shopper_router import router as checkout_sessions_router
 from bnpl_credit.clock import OffsetFileClock
 from bnpl_credit.collections.refunds import return_to_method
+from bnpl_credit.collections.router import psp_router
 from bnpl_credit.collections.router import router as payment_methods_router
 from bnpl_credit.collections.scheduler import Collection, rules_of
 from bnpl_credit.collections.service import Collector
@@ -306,6 +307,18 @@ def create_app(
         app.state.profile_verifier = profile_verifier(
             settings.profile_verify_keys, max_age_seconds=settings.profile_snapshot_max_age_seconds
         )
+        running: Collector | None = getattr(app.state, "collector", None)
+        collection: Collection | None = None
+        if running is not None:  # the scheduler's pass; the PSP's webhooks run it too
+            collection = Collection(
+                the_store,
+                running,
+                markets,
+                clock,
+                sms=sms,
+                rules=rules_of(collection_settings.collection_retry_days, collection_settings.collection_reminder_days),
+            )
+        app.state.collection = collection
         tasks: list[asyncio.Task[None]] = []
         if background:
             if the_publisher is not None:
@@ -326,21 +339,11 @@ def create_app(
                 await observe_plans(the_store, clock)  # reads the open plans, as the lateness sweep does
 
             tasks.append(asyncio.create_task(run_forever("sweep", sweep, settings.sweep_interval_seconds)))
-            running: Collector | None = getattr(app.state, "collector", None)
-            if running is not None:  # the scheduler: due installments charged through the PSP
-                collection = Collection(
-                    the_store,
-                    running,
-                    markets,
-                    clock,
-                    sms=sms,
-                    rules=rules_of(
-                        collection_settings.collection_retry_days, collection_settings.collection_reminder_days
-                    ),
-                )
+            if collection is not None:  # the scheduler: due installments charged through the PSP
+                scheduler = collection
 
                 async def collect() -> None:
-                    await collection.run()
+                    await scheduler.run()
 
                 interval = collection_settings.collection_interval_seconds
                 tasks.append(asyncio.create_task(run_forever("collect", collect, interval)))
@@ -397,6 +400,7 @@ def create_app(
         staff_router,
         staff_reads_router,
         payment_methods_router,
+        psp_router,
     ):
         app.include_router(router)
     return app

@@ -3,6 +3,8 @@ on "My plans", replaced by setting up again."""
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from bnpl_gateway.context import GatewayContext
@@ -22,6 +24,14 @@ class PaymentMethod:
     last4: str
     exp_month: int | None
     exp_year: int | None
+
+
+@strawberry.enum(
+    description="What a setup saves: a card, or a SEPA Direct Debit mandate (settled by the PSP's webhook)."
+)
+class PaymentMethodKind(Enum):
+    CARD = "card"
+    SEPA_DEBIT = "sepa_debit"
 
 
 @strawberry.type(
@@ -56,13 +66,15 @@ class PaymentMutation:
         description="Start saving a card: the shopper enters it on the PSP's page, which sends them back to "
         "returnUrl with setup_intent=<setupId>; then call completePaymentMethodSetup."
     )
-    async def start_payment_method_setup(self, info: Info, return_url: str) -> PaymentMethodSetup:
+    async def start_payment_method_setup(
+        self, info: Info, return_url: str, method: PaymentMethodKind = PaymentMethodKind.CARD
+    ) -> PaymentMethodSetup:
         ctx = info.context
         await ctx.ensure_live()
         if not 0 < len(return_url) <= MAX_RETURN_URL:
             raise GatewayError("ValidationError", "returnUrl is too long or empty", info={"field": "returnUrl"})
         data = await ctx.upstreams.credit.call(
-            "POST", "/v1/payment-method/setups", token=ctx.token, json={"returnUrl": return_url}
+            "POST", "/v1/payment-method/setups", token=ctx.token, json={"returnUrl": return_url, "method": method.value}
         )
         return build(PaymentMethodSetup, data)
 

@@ -9,6 +9,8 @@ from bnpl_common.settings import CommonSettings, split_csv
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
 
 class Settings(CommonSettings):
     """What the gateway reads from its environment."""
@@ -40,6 +42,12 @@ class Settings(CommonSettings):
     # live answer is trusted this many seconds (0: ask on every call). Reads are not checked:
     # a revoked token reads until it expires (the pool's access-token validity, 1 hour).
     token_revocation_cache_seconds: int = Field(default=60, ge=0, le=300)
+    # How the page collects a card (the credit service's PSP): the sandbox's own page, or Stripe's
+    # Payment Element (Stripe.js, with the account's publishable key: public by design).
+    psp: Literal["sandbox", "stripe"] = "sandbox"
+    psp_publishable_key: str = ""
+    # Where the page loads Stripe.js; only a test's local stand-in changes it (refused with BNPL_ENV=aws).
+    stripe_js_url: str = STRIPE_JS_URL
 
     @property
     def cognito_api_endpoint(self) -> str:
@@ -78,6 +86,16 @@ class Settings(CommonSettings):
             # SRP needs RespondToAuthChallenge, which the pass-through never forwards: moto answers
             # any PASSWORD_VERIFIER proof with tokens, so forwarding it would sign anyone in as anyone.
             raise ValueError("COGNITO_PROXY works with COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH only, not USER_SRP_AUTH")
+        return self
+
+    @model_validator(mode="after")
+    def _stripe_is_stripes(self) -> Settings:
+        if self.psp_publishable_key and not self.psp_publishable_key.startswith("pk_"):
+            raise ValueError("PSP_PUBLISHABLE_KEY must be a Stripe publishable key (pk_...), never a secret key")
+        if self.bnpl_env == "aws" and self.stripe_js_url != STRIPE_JS_URL:
+            raise ValueError(f"STRIPE_JS_URL is for a local stand-in only; with BNPL_ENV=aws it is {STRIPE_JS_URL}")
+        if not self.stripe_js_url.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+            raise ValueError("STRIPE_JS_URL must be https (or a loopback stand-in)")
         return self
 
     def secret_values(self) -> dict[str, str]:

@@ -35,6 +35,9 @@ COGNITO_PROXY_OPERATIONS = frozenset({"SignUp", "ConfirmSignUp", "ResendConfirma
 COGNITO_PROXY_REFUSED_PAGE_OPERATIONS = frozenset({"RespondToAuthChallenge"})
 COGNITO_PROXY_MAX_BODY = 16 * 1024
 COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
+# Stripe.js's 3-D Secure frames and its API (https://docs.stripe.com/security/guide#content-security-policy)
+STRIPE_HOOKS_ORIGIN = "https://hooks.stripe.com"
+STRIPE_API_ORIGIN = "https://api.stripe.com"
 
 
 def _origin(url: str) -> str:
@@ -67,20 +70,36 @@ def checkout_config(settings: Settings) -> dict[str, Any]:
         ),
         "graphqlUrl": GRAPHQL_PATH,
         "local": settings.is_local,
+        # How the page collects a card: null for the sandbox PSP's own page; Stripe: its Payment
+        # Element, Stripe.js from jsUrl, the account's publishable key (public by design).
+        "stripe": (
+            {"publishableKey": settings.psp_publishable_key, "jsUrl": settings.stripe_js_url}
+            if settings.psp == "stripe"
+            else None
+        ),
     }
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
-    """CSP: scripts, styles and calls only to ourselves and Cognito; no framing, no inline code."""
+    """CSP: scripts, styles and calls only to ourselves and Cognito; no framing, no inline code.
+    With ``PSP=stripe`` only: Stripe.js's script and frames (the Payment Element, 3-D Secure) and
+    its API, as Stripe documents; the sandbox's page is a page of its own, so nothing else."""
     # Through the pass-through, Cognito is the gateway itself: 'self' covers it.
     connect = "'self'" if settings.cognito_proxy_enabled else f"'self' {_origin(settings.cognito_browser_endpoint)}"
+    script, frames = "'self'", []
+    if settings.psp == "stripe":
+        stripe_js = _origin(settings.stripe_js_url)
+        script = f"'self' {stripe_js}"
+        frames = [f"frame-src 'self' {stripe_js} {STRIPE_HOOKS_ORIGIN}"]
+        connect = f"{connect} {STRIPE_API_ORIGIN}"
     csp = "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            f"script-src {script}",
             "style-src 'self'",
             "img-src 'self' data:",
             f"connect-src {connect}",
+            *frames,
             "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",

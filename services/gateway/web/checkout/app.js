@@ -10,7 +10,16 @@ import { declineNotice, precontractPanel, planDocuments } from "./documents.js";
 import { h, replace } from "./dom.js";
 import { formatDate, formatMoney, formatTime } from "./money.js";
 import { OrderError, loadToken, safeRedirect, saveToken, tokenFromLink } from "./order.js";
-import { addCard, cardPanel, cardText, completeSetup, loadCard, takeReturnedSetup } from "./payment.js";
+import {
+  CardFieldUnavailable,
+  addCard,
+  cardPanel,
+  cardText,
+  completeSetup,
+  loadCard,
+  mountPaymentElement,
+  takeReturnedSetup,
+} from "./payment.js";
 import { EMPLOYMENT, HOUSING, MONEY_FIELDS, formField, validateProfile } from "./profile.js";
 import * as Q from "./queries.js";
 import { clearSession, loadFlow, loadSession, newKey, saveFlow, saveSession } from "./session.js";
@@ -264,8 +273,16 @@ async function finishCardSetup() {
   }
 }
 
-function toCardPage(back) {
-  return guard(() => addCard(app.api, back));
+function toCardPage(back, panel) {
+  return guard(async () => {
+    try {
+      const stripeSetup = await addCard(app.api, back, app.config.stripe);
+      if (stripeSetup) await mountPaymentElement(panel, app.config.stripe, stripeSetup);
+    } catch (error) {
+      if (!(error instanceof CardFieldUnavailable)) throw error;
+      announce(error.message, "error");
+    }
+  });
 }
 
 function route() {
@@ -970,7 +987,7 @@ function viewApproved(application, card) {
         )
       : null,
     disclosure.element,
-    cardPanel(card, () => toCardPage("checkout")),
+    cardPanel(card, (panel) => toCardPage("checkout", panel)),
     h(
       "p",
       {},
@@ -1221,7 +1238,7 @@ async function viewMyPlans() {
   show(
     "My plans",
     null,
-    cardPanel(card, () => toCardPage("my-plans")),
+    cardPanel(card, (panel) => toCardPage("my-plans", panel)),
     sorted.length ? sorted.map(planCard) : h("p", {}, "You have no plans yet."),
   );
 }

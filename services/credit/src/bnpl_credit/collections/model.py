@@ -71,6 +71,21 @@ class PlanCollection:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRefund:
+    """Part of a refund the PSP did not take (unavailable): sent again, with the same key, by the
+    scheduler until it is."""
+
+    key: str  # the PSP idempotency key: ``refund-<refundId>-<chargeId>``
+    customer_id: str
+    plan_id: str
+    refund_id: str
+    payment_id: str
+    charge_id: str
+    amount: int
+    currency: str
+
+
 def installment_key(plan_id: str, sequence: int) -> str:
     """The PSP idempotency key of an installment's charge: one charge per installment, ever
     (a retry after a decline adds the attempt number, so it is a new charge)."""

@@ -25,6 +25,7 @@ from bnpl_common.money import CURRENCY_EXPONENTS, Money
 from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.collections.model import InstallmentCollection, PaymentProfile, PlanCollection
 from bnpl_credit.collections.ports import PaymentStore
+from bnpl_credit.collections.refunds import retry_pending_refunds
 from bnpl_credit.collections.service import Collector, charge_installment
 from bnpl_credit.errors import ConcurrentUpdate
 from bnpl_credit.events.model import Event, EventType
@@ -129,7 +130,12 @@ class Collection:
         self._rules = rules
 
     async def run(self) -> int:
-        """Charge what is due, remind what is coming; how many charges succeeded."""
+        """Charge what is due, remind what is coming, send again the refunds the PSP did not
+        take; how many charges succeeded."""
+        try:
+            await retry_pending_refunds(self._store, self._collector, self._clock)
+        except Exception as exc:  # the charges go on; the refunds are tried again next run
+            log.warning("refund retries failed", extra={"error_class": type(exc).__name__})
         charged = 0
         for plan in await self._store.list_open_plans():
             try:

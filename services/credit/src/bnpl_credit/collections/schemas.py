@@ -5,12 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from bnpl_credit.collections.model import SavedMethod
-from bnpl_credit.psp.records import SetupSession
+from bnpl_credit.psp.records import PaymentMethodType, SetupSession
 from bnpl_credit.schemas import CamelModel, InputModel
 
 
 class SetupInput(InputModel):
     return_url: str = Field(min_length=1, max_length=2000)
+    method: PaymentMethodType = Field(default=PaymentMethodType.CARD, description="card or sepa_debit")
 
 
 class Setup(CamelModel):
@@ -43,3 +44,9 @@ class PaymentMethodOut(CamelModel):
 
 class PaymentMethodOnFile(CamelModel):
     payment_method: PaymentMethodOut | None
+
+
+class PspWebhookAck(CamelModel):
+    received: bool = True
+    event_id: str
+    outcome: str = Field(description="APPLIED, DUPLICATE (applied before: nothing done) or IGNORED")

@@ -56,18 +56,27 @@ async def _profile(store: PaymentStore, psp: PaymentServiceProvider, customer_id
     return profile
 
 
-async def start_setup(store: PaymentStore, collector: Collector, customer_id: str, *, return_url: str) -> SetupSession:
-    """Begin saving a card: the shopper enters it on the PSP's page and comes back to ``return_url``."""
+async def start_setup(
+    store: PaymentStore,
+    collector: Collector,
+    customer_id: str,
+    *,
+    return_url: str,
+    method: PaymentMethodType = PaymentMethodType.CARD,
+) -> SetupSession:
+    """Begin saving a card (or a SEPA mandate): the shopper enters it on the PSP's page and comes
+    back to ``return_url``."""
     parts = urlsplit(return_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or _origin(return_url) not in collector.return_origins:
         raise ValidationFailed("returnUrl must be an address of the checkout page", field="returnUrl")
     profile = await _profile(store, collector.psp, customer_id)
     session = await collector.psp.start_setup(
         customer_id=profile.psp_customer_id,
-        method=PaymentMethodType.CARD,
+        method=method,
         return_url=return_url,
         idempotency_key=f"setup-{uuid.uuid4()}",
     )
+    await store.save_setup_owner(session.setup_id, customer_id)  # the PSP's webhook names only the setup
     setups = (*profile.setups, session.setup_id)[-MAX_SETUPS_KEPT:]
     await store.save_payment_profile(replace(profile, setups=setups))
     log.info("payment method setup started", extra={"setup_id": session.setup_id})

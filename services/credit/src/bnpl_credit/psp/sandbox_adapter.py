@@ -20,6 +20,7 @@ class SandboxPsp(StripePsp):
         api_key: str,
         webhook_secret: str,
         page_base: str | None = None,
+        with_page: bool = True,
         timeout_seconds: float = 5.0,
         max_network_retries: int = 2,
     ) -> None:
@@ -31,7 +32,10 @@ class SandboxPsp(StripePsp):
             max_network_retries=max_network_retries,
         )
         self._page_base = (page_base or api_base).rstrip("/")
+        self._with_page = with_page  # False: like Stripe, no page; the checkout page mounts the Element
 
     def _setup_page_url(self, setup_id: str, client_secret: str, return_url: str) -> str | None:
+        if not self._with_page:
+            return None
         # The client secret rides in the fragment: browsers never send it, so no access log sees it.
         return f"{self._page_base}/setup/{quote(setup_id)}?return_url={quote(return_url, safe='')}#{client_secret}"

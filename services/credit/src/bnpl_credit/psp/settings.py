@@ -29,6 +29,9 @@ class PspSettings(BaseSettings):
     psp: Literal["sandbox", "stripe"] = "sandbox"
     psp_sandbox_url: str = "http://127.0.0.1:8090"
     psp_sandbox_page_url: str | None = None  # where a browser reaches the sandbox, if not PSP_SANDBOX_URL
+    # page: the sandbox's own card page; element: no page, the checkout page mounts the Payment
+    # Element as with Stripe (a test's stand-in for Stripe.js collects the card)
+    psp_sandbox_card_field: Literal["page", "element"] = "page"
     psp_api_key: str = SANDBOX_API_KEY
     psp_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
     psp_timeout_seconds: float = 10.0
@@ -60,6 +63,7 @@ def create_psp(settings: PspSettings) -> PaymentServiceProvider:
     return SandboxPsp(
         api_base=settings.psp_sandbox_url,
         page_base=settings.psp_sandbox_page_url,
+        with_page=settings.psp_sandbox_card_field == "page",
         api_key=settings.psp_api_key,
         webhook_secret=settings.psp_webhook_secret,
         timeout_seconds=settings.psp_timeout_seconds,

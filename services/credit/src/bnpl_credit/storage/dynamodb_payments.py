@@ -2,19 +2,22 @@
 
 Items: ``CUST#<sub>``/``PAYMENT_PROFILE`` (the PSP customer and the method on file) and
 ``PLAN#<planId>``/``COLLECTION`` (the scheduler's attempts; a ``version`` attribute makes each
-write conditional on the one read).
+write conditional on the one read), ``SETUP#<setupId>``/``SETUP`` (whose setup it is, for the PSP's
+webhooks), ``PSPEVENT#<eventId>``/``PSP_EVENT`` (a PSP webhook applied; ``ttl``) and
+``PENDING_REFUNDS``/``REFUND#<key>`` (refund parts the PSP did not take yet: rare, one partition).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from bnpl_common.aio import run_blocking
 from bnpl_common.dynamodb import from_item, to_item
 
 from bnpl_credit.collections.documents import collection_doc, collection_from_doc, profile_doc, profile_from_doc
-from bnpl_credit.collections.model import PaymentProfile, PlanCollection
+from bnpl_credit.collections.model import PaymentProfile, PendingRefund, PlanCollection
 from bnpl_credit.errors import ConcurrentUpdate
 
 
@@ -70,3 +73,51 @@ class DynamoPayments:
                 raise ConcurrentUpdate("the plan's collection changed meanwhile", field="planId") from None
 
         await run_blocking(put)
+
+    async def save_setup_owner(self, setup_id: str, customer_id: str) -> None:
+        item = {"PK": f"SETUP#{setup_id}", "SK": "SETUP", "customerId": customer_id}
+        await run_blocking(lambda: self._client.put_item(TableName=self.table, Item=to_item(item)))
+
+    async def get_setup_owner(self, setup_id: str) -> str | None:
+        def get() -> str | None:
+            key = to_item({"PK": f"SETUP#{setup_id}", "SK": "SETUP"})
+            out = self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+            return str(from_item(out["Item"])["customerId"]) if "Item" in out else None
+
+        return await run_blocking(get)
+
+    async def psp_event_seen(self, event_id: str) -> bool:
+        def get() -> bool:
+            key = to_item({"PK": f"PSPEVENT#{event_id}", "SK": "PSP_EVENT"})
+            return "Item" in self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+
+        return await run_blocking(get)
+
+    async def mark_psp_event(self, event_id: str, *, expires_at: int) -> None:
+        item = {"PK": f"PSPEVENT#{event_id}", "SK": "PSP_EVENT", "ttl": expires_at}
+        await run_blocking(lambda: self._client.put_item(TableName=self.table, Item=to_item(item)))
+
+    async def save_pending_refund(self, pending: PendingRefund) -> None:
+        item = {
+            "PK": "PENDING_REFUNDS",
+            "SK": f"REFUND#{pending.key}",
+            "doc": json.dumps(asdict(pending), separators=(",", ":")),
+        }
+        await run_blocking(lambda: self._client.put_item(TableName=self.table, Item=to_item(item)))
+
+    async def list_pending_refunds(self, *, limit: int = 100) -> list[PendingRefund]:
+        def query() -> list[PendingRefund]:
+            out = self._client.query(
+                TableName=self.table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues=to_item({":pk": "PENDING_REFUNDS"}),
+                ConsistentRead=True,
+                Limit=limit,
+            )
+            return [PendingRefund(**json.loads(str(from_item(i)["doc"]))) for i in out.get("Items", [])]
+
+        return await run_blocking(query)
+
+    async def delete_pending_refund(self, key: str) -> None:
+        item_key = to_item({"PK": "PENDING_REFUNDS", "SK": f"REFUND#{key}"})
+        await run_blocking(lambda: self._client.delete_item(TableName=self.table, Key=item_key))

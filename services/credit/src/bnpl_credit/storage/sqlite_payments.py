@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 
 from bnpl_common.sqlite import SqliteDatabase
 
 from bnpl_credit.collections.documents import collection_doc, collection_from_doc, profile_doc, profile_from_doc
-from bnpl_credit.collections.model import PaymentProfile, PlanCollection
+from bnpl_credit.collections.model import PaymentProfile, PendingRefund, PlanCollection
 from bnpl_credit.errors import ConcurrentUpdate
 
 PAYMENTS_SCHEMA = (
@@ -85,5 +86,72 @@ class SqlitePayments:
                 )
             if cursor.rowcount != 1:
                 raise ConcurrentUpdate("the plan's collection changed meanwhile", field="planId")
+
+        await self._db.write(run)
+
+    async def save_setup_owner(self, setup_id: str, customer_id: str) -> None:
+        doc = json.dumps({"customerId": customer_id}, separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('setup', ?, 1, ?)",
+                (setup_id, doc),
+            )
+
+        await self._db.write(run)
+
+    async def get_setup_owner(self, setup_id: str) -> str | None:
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT doc FROM payment_records WHERE kind = 'setup' AND id = ?", (setup_id,)
+            ).fetchone()
+            return None if row is None else str(json.loads(row["doc"])["customerId"])
+
+        return await self._db.read(run)
+
+    async def psp_event_seen(self, event_id: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM payment_records WHERE kind = 'psp-event' AND id = ?", (event_id,)
+            ).fetchone()
+            return row is not None
+
+        return await self._db.read(run)
+
+    async def mark_psp_event(self, event_id: str, *, expires_at: int) -> None:
+        doc = json.dumps({"expiresAt": expires_at}, separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO payment_records (kind, id, version, doc) VALUES ('psp-event', ?, 1, ?)",
+                (event_id, doc),
+            )
+
+        await self._db.write(run)
+
+    async def save_pending_refund(self, pending: PendingRefund) -> None:
+        doc = json.dumps(asdict(pending), separators=(",", ":"))
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO payment_records (kind, id, version, doc) VALUES ('pending-refund', ?, 1, ?) "
+                "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc, version = version + 1",
+                (pending.key, doc),
+            )
+
+        await self._db.write(run)
+
+    async def list_pending_refunds(self, *, limit: int = 100) -> list[PendingRefund]:
+        def run(conn: sqlite3.Connection) -> list[PendingRefund]:
+            rows = conn.execute(
+                "SELECT doc FROM payment_records WHERE kind = 'pending-refund' ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+            return [PendingRefund(**json.loads(row["doc"])) for row in rows]
+
+        return await self._db.read(run)
+
+    async def delete_pending_refund(self, key: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM payment_records WHERE kind = 'pending-refund' AND id = ?", (key,))
 
         await self._db.write(run)
