@@ -169,6 +169,7 @@ def test_a_shopper_who_confirms_after_midnight_reads_and_accepts_the_new_dates(s
         open_checkout(shopper, currency="EUR", country="ES", amount=30_000)
         shopper.choose_plan("6 monthly payments")
         shopper.heading("You're approved")
+        shopper.add_card()  # a plan needs a card on file (the sandbox PSP's page, and back)
         panel = page.locator("section.precontract")
         first_due = add_months(decided.date(), 1)
         expect(panel.locator(".document")).to_contain_text(f"{first_due.day} {first_due:%B} {first_due.year}")
