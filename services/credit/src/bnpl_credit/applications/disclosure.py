@@ -61,7 +61,7 @@ class Documents:
     renderer: DocumentRenderer | None  # None: this process cannot render (fonts missing)
     store: DocumentStore
     link_ttl: timedelta
-    prerender: bool = True
+    prerender: bool = False
 
 
 @dataclass(frozen=True, slots=True)

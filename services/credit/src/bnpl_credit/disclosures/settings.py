@@ -41,8 +41,12 @@ class DocumentSettings(CommonSettings):
     # TrueType faces embedded in every PDF: Debian's fonts-dejavu-core in the credit image
     document_font: str = str(DEJAVU / "DejaVuSans.ttf")
     document_bold_font: str = str(DEJAVU / "DejaVuSans-Bold.ttf")
-    # render a decision's document right after answering it (0.1-0.2 s of CPU, off the response)
-    document_prerender: bool = True
+    # Render a decision's document right after answering it (off the response) rather than at its
+    # first read. Off by default: a render costs 0.1-0.2 s of CPU in a worker thread (holding the
+    # GIL while the event loop serves other requests), several times a whole decision, and would be
+    # paid for every decline whose notice is never opened and every approval left at checkout; at
+    # first read it is paid once, for documents someone reads (the page's first read waits ~0.3 s).
+    document_prerender: bool = False
 
     @model_validator(mode="after")
     def _check_store(self) -> DocumentSettings:
