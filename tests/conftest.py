@@ -23,9 +23,10 @@ PASSWORD = "Passw0rd!e2e"
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("stack-data")
-    stack = Stack(
-        data_dir=data_dir, ports=free_ports(), extra_env={"SCORER_TIMEOUT_SECONDS": "1.5"}, demo_merchant=True
-    )
+    # The scheduler collects due installments once an hour here (tests/test_e2e_payments.py runs
+    # it every half second on its own stack): tests that move the clock decide what is paid.
+    env = {"SCORER_TIMEOUT_SECONDS": "1.5", "COLLECTION_INTERVAL_SECONDS": "3600"}
+    stack = Stack(data_dir=data_dir, ports=free_ports(), extra_env=env, demo_merchant=True)
     with running(stack):
         yield stack
 

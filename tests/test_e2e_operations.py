@@ -38,6 +38,7 @@ from tests.conftest import PASSWORD, Shopper
 from tests.journey import (
     APPLICATION_FIELDS,
     APPLY,
+    CARD_NO_FUNDS,
     accepted,
     add_card,
     good_profile,
@@ -81,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path, model_swit
         "REVIEW_CASE_TTL_SECONDS": str(TTL_SECONDS),
         "REVIEW_FOUR_EYES_AMOUNT": str(FOUR_EYES),
         "HTTP_CONNECT_TIMEOUT": "5.0",  # a shared, busy machine
+        "COLLECTION_INTERVAL_SECONDS": "3600",  # tests that move the clock decide what is paid
     }
     stack = Stack(data_dir=data_dir, ports=ports, extra_env=env)
     stack.build = through_switch(stack.build, stack, model_switch)  # type: ignore[method-assign]
@@ -623,6 +625,9 @@ def test_an_approver_waives_a_late_fee_with_a_reason(stack: Stack, new_shopper, 
     )
     plan = shopper.ok(CONFIRM, accepted(shopper, app["id"]))["confirmPlan"]
     ship(app["checkoutId"])
+    # the card on file now declines every charge: the scheduler cannot collect installment 2, so
+    # it goes late (with a card that pays, the scheduler would collect it on its due date)
+    add_card(shopper, CARD_NO_FUNDS)
     try:
         clock_file.write_text(str(25 * 86_400))  # installment 2 (day 14) is late after the 7 grace days
         deadline = time.monotonic() + 20

@@ -15,10 +15,12 @@ import pytest
 from scripts.devstack import Stack
 from tests.conftest import Shopper, free_ports, read_outbox, running
 from tests.journey import (
+    CARD_NO_FUNDS,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
     accepted,
+    add_card,
     good_profile,
     merchants,
     order,
@@ -168,6 +170,8 @@ def test_late_installment_gets_a_capped_fee(stack: Stack, new_shopper, travel) -
     shopper = new_shopper()
     onboard(shopper, stack, good_profile())
     plan = confirm(shopper, approved(shopper, order(amount=12_000))["id"])
+    # the card on file now declines every charge, so the scheduler cannot collect the second part
+    add_card(shopper, CARD_NO_FUNDS)
     travel(14 + 7)  # the second part is due at +14 days; 7 days' grace
     assert shopper.ok(PLAN, {"id": plan["id"]})["plan"]["installments"][1]["status"] == "DUE"
     travel(14 + 8)
@@ -177,6 +181,7 @@ def test_late_installment_gets_a_capped_fee(stack: Stack, new_shopper, travel) -
     assert second["lateFee"]["amount"] == 500  # EUR 5.00, under the 25 % cap (7.50)
     assert late["lateFees"]["amount"] == 500 and late["amountOutstanding"]["amount"] == 9_000 + 500
     check_sums(late)
+    add_card(shopper)  # a card that pays: the shopper settles by hand
     paid = pay(shopper, plan["id"], 9_500)
     assert paid["planStatus"] == "COMPLETED"
     done = shopper.ok(PLAN, {"id": plan["id"]})["plan"]

@@ -62,7 +62,8 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("web-stack-data")
     # the credit service's clock offset (seconds), a test control: 0 unless a test moves it
     (data_dir / "clock-offset").write_text("0")
-    env = {"CLOCK_OFFSET_FILE": str(data_dir / "clock-offset")}
+    # the scheduler collects due installments once an hour here: tests that move the clock decide what is paid
+    env = {"CLOCK_OFFSET_FILE": str(data_dir / "clock-offset"), "COLLECTION_INTERVAL_SECONDS": "3600"}
     stack = Stack(data_dir=data_dir, ports=free_ports(), demo_merchant=True, extra_env=env)
     with running(stack):
         yield stack

@@ -22,6 +22,7 @@ from tests.browser.conftest import CHROMIUM, DESKTOP, SCREENSHOTS, TIMEOUT_MS
 from tests.journey import (
     ACCEPT,
     APPLY,
+    CARD_NO_FUNDS,
     CONFIRM_VERIFICATION,
     CREATE_PROFILE,
     START_VERIFICATION,
@@ -62,6 +63,7 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Ite
             "HTTP_CONNECT_TIMEOUT": "5.0",
             "CLOCK_OFFSET_FILE": str(clock_file),
             "SWEEP_INTERVAL_SECONDS": "0.5",
+            "COLLECTION_INTERVAL_SECONDS": "3600",  # tests that move the clock decide what is paid
         },
     )
     stack.build = through_switch(stack.build, stack, switch)  # type: ignore[method-assign]
@@ -249,6 +251,9 @@ def approved_plan(stack: Stack) -> tuple[str, dict[str, Any]]:
         .refund(checkout_id, 2_000, "EUR", reason="one cup returned", key=uuid.uuid4().hex)
     )
     assert refund.status_code == 201, refund.text
+    # the card on file now declines every charge: the scheduler cannot collect this plan, so its
+    # installments stay due, then go late, whenever a test moves the clock
+    add_card(_Shopper(stack, shopper_token), CARD_NO_FUNDS)
     return email, plan
 
 

@@ -34,10 +34,12 @@ def test_a_shopper_saves_a_card_through_3ds_and_is_sent_back(sandbox, tmp_path: 
             page.fill("#cvc", "123")
             page.click("#card-form button")
             page.wait_for_selector("#challenge:not([hidden])")
+            # before the redirect: after it the page is the unreachable shop's error page, which
+            # Chromium may refuse to capture while it is still navigating
+            page.screenshot(path=str(tmp_path / "challenge.png"))
             with page.expect_request(lambda request: request.url.startswith(SHOP)) as back:
                 page.click("#authenticate-complete")
             redirected = back.value.url
-            page.screenshot(path=str(tmp_path / "after.png"))
         finally:
             browser.close()
     assert redirected == f"{SHOP}?setup_intent={intent['id']}&redirect_status=succeeded"
