@@ -59,17 +59,18 @@ class SandboxDouble:
         self.setups[setup_id] = SetupState(setup_id, customer_id, SetupStatus.PENDING, None)
         return SetupSession(setup_id, f"{setup_id}_secret", method, f"http://127.0.0.1:8090/setup/{setup_id}")
 
-    def enter_card(self, setup_id: str, last4: str) -> None:
-        """What the shopper does on the PSP's page."""
+    def enter_card(self, setup_id: str, last4: str, kind: PaymentMethodType = PaymentMethodType.CARD) -> None:
+        """What the shopper does on the PSP's page (a card, or a SEPA mandate's IBAN)."""
         state = self.setups[setup_id]
+        card = kind is PaymentMethodType.CARD
         pm = PaymentMethod(
             f"pm_{last4}",
             state.customer_id,
-            PaymentMethodType.CARD,
-            "visa",
+            kind,
+            "visa" if card else "sepa_debit",
             last4,
-            12,
-            2034,
+            12 if card else None,
+            2034 if card else None,
             PaymentMethodStatus.ATTACHED,
         )
         self.methods[pm.id] = pm
@@ -181,6 +182,25 @@ def test_the_first_part_is_charged_once_at_confirmation(collecting: TestClient, 
     assert [i["status"] for i in plan["installments"]] == ["PAID", "DUE", "DUE", "DUE"]
     assert list(psp.charges) == [f"installment-{plan['id']}-1"]
     assert psp.charges[f"installment-{plan['id']}-1"].amount == Money(amount=5_000, currency="EUR")
+
+
+def test_a_direct_debit_cannot_take_a_first_part_due_now(collecting: TestClient, minter: TokenMinter, psp) -> None:
+    """A SEPA debit settles days later: a pay-in-4 plan, whose first part is charged at
+    confirmation, needs a card; nothing is charged and the approval stays held."""
+    api = Api(collecting, minter)
+    started = api.request("POST", "/v1/payment-method/setups", json={"returnUrl": CHECKOUT_PAGE}).json()
+    psp.enter_card(started["setupId"], "3000", PaymentMethodType.SEPA_DEBIT)
+    saved = api.request("POST", f"/v1/payment-method/setups/{started['setupId']}/complete")
+    assert saved.status_code == 200 and saved.json()["type"] == "sepa_debit", saved.text
+    app = api.approved()
+    refused = api.confirm(app["id"])
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["type"] == "PaymentMethodRequired" and error["field"] == "paymentMethod"
+    assert error["info"]["methodType"] == "sepa_debit"
+    assert psp.charges == {}
+    assert api.request("GET", "/v1/plans").json() == {"items": []}
+    assert api.request("GET", f"/v1/applications/{app['id']}").json()["status"] == "APPROVED"  # still held
 
 
 def test_a_declined_first_charge_leaves_no_plan_and_releases_the_hold(

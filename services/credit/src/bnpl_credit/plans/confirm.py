@@ -28,7 +28,7 @@ from bnpl_credit.applications.ports import ApplicationStore
 from bnpl_credit.checkouts.config import CheckoutConfig
 from bnpl_credit.checkouts.ports import CheckoutStore
 from bnpl_credit.checkouts.shopper import authorize_write
-from bnpl_credit.collections.model import PaymentDeclined
+from bnpl_credit.collections.model import PaymentDeclined, PaymentMethodRequired
 from bnpl_credit.collections.ports import PaymentStore
 from bnpl_credit.collections.service import Collector, charge_installment, method_on_file
 from bnpl_credit.decision.schedule import due_dates
@@ -41,7 +41,7 @@ from bnpl_credit.plans.ledger import Installment, Plan, PlanTerms, late_fee_term
 from bnpl_credit.plans.model import Payment, PaymentSource, PlanDocument, PlanStatus
 from bnpl_credit.plans.ports import PlanStore
 from bnpl_credit.plans.schemas import PaymentPlan
-from bnpl_credit.psp.records import ChargeStatus
+from bnpl_credit.psp.records import ChargeStatus, PaymentMethodType
 
 log = logging.getLogger("bnpl.credit.plans")
 
@@ -232,6 +232,14 @@ async def confirm_application(
         if collector is not None:
             profile = await method_on_file(store, customer_id)  # PaymentMethodRequired
             if first_part_due_at_start(application, markets):
+                if profile.method is not None and profile.method.type != PaymentMethodType.CARD:
+                    # a SEPA debit settles days later: the plan would be made on money not yet
+                    # taken, or refused (its hold released) while the debit still goes through
+                    raise PaymentMethodRequired(
+                        "the first part of this plan is charged now: add a card (a direct debit settles days later)",
+                        field="paymentMethod",
+                        info={"methodType": profile.method.type},
+                    )
                 offer = application.offer_to_confirm(now)
                 first = offer.schedule.installments[0].amount
                 result = await charge_installment(
