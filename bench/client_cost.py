@@ -42,6 +42,20 @@ async def with_httpx(url: str, n: int, *, traced: bool) -> float:
         await client.aclose()
 
 
+async def with_aiohttp(url: str, n: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as response:
+            await response.read()
+        began = time.process_time()
+        for _ in range(n):
+            async with session.get(url) as response:
+                assert response.status == 200
+                await response.read()
+        return time.process_time() - began
+
+
 async def with_streams(host: str, port: int, n: int) -> float:
     reader, writer = await asyncio.open_connection(host, port)
     request = f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
@@ -92,6 +106,7 @@ def main() -> None:
                     asyncio.run(with_httpx(url, n, traced=True))
                 )
                 results.setdefault("httpx, no hooks", []).append(asyncio.run(with_httpx(url, n, traced=False)))
+                results.setdefault("aiohttp ClientSession", []).append(asyncio.run(with_aiohttp(url, n)))
                 results.setdefault("asyncio streams, keep-alive", []).append(
                     asyncio.run(with_streams("127.0.0.1", port, n))
                 )

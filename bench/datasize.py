@@ -27,8 +27,17 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import RESULTS, Rung, Sessions, decision_rung, machine, platform_pids, run_wrk, start_stack  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
+from bench.ladder import (  # noqa: E402
+    RESULTS,
+    Rung,
+    Sessions,
+    decision_rung,
+    machine,
+    platform_pids,
+    run_wrk,
+    stack_env,
+    start_stack,
+)
 
 
 def grow(db_path: Path, *, rows: int, per_customer: int) -> dict[str, int]:
@@ -97,8 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = start_stack(tmpdir / "data", env)
+        stack = start_stack(tmpdir / "data", stack_env())
         try:
             gateway = stack.url("gateway")
             pids = platform_pids(stack)

@@ -114,6 +114,22 @@ def start_stack(data_dir: Path, env: dict[str, str]) -> Stack:
     return Stack(data_dir=data_dir, ports=ports, extra_env=env, demo_merchant=True).start()
 
 
+# Traces are recorded as deployed: CloudFormation's TraceSampleRatio keeps 5 % of new traces
+# (``make run`` keeps all of them, for a developer reading one request's tree).
+DEPLOYED_TRACE_SAMPLE_RATIO = "0.05"
+
+
+def stack_env() -> dict[str, str]:
+    """The platform's settings in the benchmarks: the model over HTTP, as in AWS, and its trace
+    sampling; logs at WARNING (the access log of every request is not what is measured)."""
+    return {
+        "SCORER": "http",
+        "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT),
+        "LOG_LEVEL": "WARNING",
+        "OTEL_TRACES_SAMPLER_ARG": DEPLOYED_TRACE_SAMPLE_RATIO,
+    }
+
+
 def platform_pids(stack: Stack) -> dict[str, int]:
     """The platform's processes, whose CPU a rung counts (not the merchant's server)."""
     return {
@@ -520,8 +536,7 @@ def main() -> None:
         finally:
             hello.stop()
 
-        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING"}
-        stack = start_stack(tmpdir / "data", env)
+        stack = start_stack(tmpdir / "data", stack_env())
         try:
             gateway = stack.url("gateway")
             pids = platform_pids(stack)

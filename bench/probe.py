@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.bench_decision import shopper  # noqa: E402
-from bench.ladder import Sessions, closed_rung, decision_rung, platform_pids, run_wrk, start_stack  # noqa: E402
-from scripts.devstack import DEFAULT_ARTIFACT  # noqa: E402
+from bench.ladder import Sessions, closed_rung, decision_rung, platform_pids, run_wrk, stack_env, start_stack  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +42,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        env = {"SCORER": "http", "MODEL_ARTIFACT_DIR": str(DEFAULT_ARTIFACT), "LOG_LEVEL": "WARNING", **extra}
+        env = {**stack_env(), **extra}
         stack = start_stack(tmpdir / "data", env)
         try:
             gateway = stack.url("gateway")

@@ -1,6 +1,7 @@
 """Cognito access-token verification: algorithms, claims, JWKS caching and refetch limits."""
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -112,3 +113,66 @@ def test_bearer_prefix_is_optional() -> None:
     assert bearer_token("bearer  abc ") == "abc"
     assert bearer_token("abc") == "abc"
     assert bearer_token(None) == ""
+
+
+def _counting(verifier: CognitoJwtVerifier) -> list[str]:
+    """The tokens whose signature and claims are checked (not answered from the cache)."""
+    checked: list[str] = []
+    inner = verifier._verify
+
+    async def counted(token: str) -> Any:
+        checked.append(token)
+        return await inner(token)
+
+    verifier._verify = counted  # type: ignore[method-assign] - count the full checks
+    return checked
+
+
+def test_a_verified_token_is_answered_from_memory_until_its_expiry() -> None:
+    minter, clock = TokenMinter(), FakeClock()
+    verifier = make([minter], clock)
+    checked = _counting(verifier)
+    token = minter.mint("abc", expires_in=1)
+
+    async def three() -> list[str]:
+        return [(await verifier.verify(token)).sub for _ in range(3)]
+
+    assert run(three()) == ["abc"] * 3 and len(checked) == 1
+    # past the token's exp, the kept answer is not honoured: the full check runs and refuses it
+    time.sleep(2.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        run(verifier.verify(token))
+    assert len(checked) == 2
+
+
+def test_a_kept_answer_is_checked_again_after_the_cache_window() -> None:
+    """A signing key withdrawn from the JWKS stops being honoured within ``cache_seconds``."""
+    minter, clock = TokenMinter(), FakeClock()
+    keys = [minter]
+
+    async def fetch() -> dict[str, Any]:
+        return {"keys": [k for m in keys for k in m.jwks()["keys"]]}
+
+    verifier = CognitoJwtVerifier(
+        issuer=minter.issuer, client_ids=[minter.client_id], fetch_jwks=fetch, monotonic=clock, cache_seconds=300
+    )
+    token = minter.mint("abc", expires_in=3600)
+    assert run(verifier.verify(token)).sub == "abc"
+    keys.clear()  # the key is withdrawn
+    verifier._keys.clear()  # and the next fetch (allowed by the refetch interval) sees it gone
+    clock.t += 299
+    assert run(verifier.verify(token)).sub == "abc"  # still within the window
+    clock.t += 2
+    with pytest.raises(Unauthorized):
+        run(verifier.verify(token))
+
+
+def test_refusals_are_not_kept() -> None:
+    minter = TokenMinter()
+    verifier = make([minter])
+    checked = _counting(verifier)
+    bad = minter.mint("abc", token_use="id")
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            run(verifier.verify(bad))
+    assert len(checked) == 2

@@ -11,6 +11,7 @@ from typing import Any
 import botocore.session
 import httpx
 import pytest
+from bnpl_common.internal_http import HttpxClient
 from bnpl_credit.decision.features import FEATURE_NAMES
 from bnpl_credit.scoring.http import HttpScorer
 from bnpl_credit.scoring.inprocess import InProcessScorer
@@ -26,7 +27,7 @@ FEATURES = {"Seniority": 5, "Home": "owner", "Time": 2, "Age": 40, "Records": "n
 
 def scorer_for(app: FastAPI, timeout: float = 0.3) -> tuple[HttpScorer, httpx.AsyncClient]:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
-    return HttpScorer(client, base_url="http://model:8080", timeout_seconds=timeout), client
+    return HttpScorer(HttpxClient(client), base_url="http://model:8080", timeout_seconds=timeout), client
 
 
 async def _score(app: FastAPI, timeout: float = 0.3) -> Any:
@@ -63,7 +64,7 @@ def test_http_scorer_connection_refused() -> None:
             raise httpx.ConnectError("refused", request=request)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-            await HttpScorer(client, base_url="http://model", timeout_seconds=0.3).score(FEATURES)
+            await HttpScorer(HttpxClient(client), base_url="http://model", timeout_seconds=0.3).score(FEATURES)
 
     with pytest.raises(ScorerError):
         asyncio.run(run())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,8 @@ class CognitoJwtVerifier:
         refetch_interval: float = 10.0,
         leeway: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
+        cache_seconds: float = 300.0,
+        cache_entries: int = 50_000,
     ) -> None:
         if not client_ids:
             raise ValueError("at least one allowed client id is required")
@@ -72,6 +75,15 @@ class CognitoJwtVerifier:
         self._last_fetch: float | None = None
         self._lock = asyncio.Lock()
         self.fetch_count = 0
+        # Tokens already verified: token -> (principal, honoured until (epoch seconds), kept
+        # until (monotonic)). A shopper's token comes with every call of a session, and each
+        # service on the way checks it; the signature check and the claims cost about 0.2 ms
+        # a time. An entry is honoured until the token's own ``exp`` (re-checked on every hit)
+        # and kept at most ``cache_seconds``, so a signing key withdrawn from the JWKS stops
+        # being honoured within that time. Refusals are never kept: they are checked afresh.
+        self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
+        self._cache_seconds = cache_seconds
+        self._cache_entries = cache_entries
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -114,6 +126,20 @@ class CognitoJwtVerifier:
         """Return the principal of a valid access token or raise :class:`Unauthorized`."""
         if not token:
             raise Unauthorized("missing token")
+        kept = self._verified.get(token)
+        if kept is not None:
+            principal, expires_at, kept_until = kept
+            if time.time() <= expires_at and self._monotonic() < kept_until:
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        if self._cache_seconds > 0:
+            self._verified[token] = (principal, expires_at, self._monotonic() + self._cache_seconds)
+            while len(self._verified) > self._cache_entries:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -143,13 +169,14 @@ class CognitoJwtVerifier:
         if client_id not in self.client_ids:
             raise Unauthorized("token issued to an unknown client")
         groups = claims.get("cognito:groups") or []
-        return Principal(
+        principal = Principal(
             sub=str(claims["sub"]),
             username=str(claims.get("username", claims["sub"])),
             client_id=str(client_id),
             token=token,
             groups=tuple(str(g) for g in groups),
         )
+        return principal, float(claims["exp"]) + self._leeway
 
 
 def bearer_token(header_value: str | None) -> str:

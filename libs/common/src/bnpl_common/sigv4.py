@@ -1,8 +1,9 @@
 """SigV4: sign outgoing service calls (botocore) and verify incoming ones.
 
-Outgoing: :class:`SigV4Auth` is an ``httpx.Auth`` that signs the method, path, query, a
-fixed set of headers (host, date, content type, the forwarded user token, the
-idempotency key, the request id, a fresh nonce) and the body.
+Outgoing: :class:`SigV4Signer` signs the method, path, query, a fixed set of headers (host,
+date, content type, the forwarded user token, the idempotency key, the request id, a fresh
+nonce) and the body of a request about to be sent (``bnpl_common.internal_http``);
+:class:`SigV4Auth` does the same as an ``httpx.Auth``.
 
 The nonce (``X-Bnpl-Nonce``, random, one per signed request) is what makes a signed request
 usable once: SigV4 alone accepts the same signed bytes again for as long as the date is within
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -101,10 +102,10 @@ def signature(secret: str, *, amz_date: str, region: str, service: str, canonica
     return hmac.new(signing_key(secret, date, region, service), string_to_sign.encode("utf-8"), sha256).hexdigest()
 
 
-class SigV4Auth(httpx.Auth):
-    """Sign each httpx request with SigV4; credentials come from a botocore provider."""
-
-    requires_request_body = True
+class SigV4Signer:
+    """Signs one request's method, URL, headers and body with SigV4; the credentials come from a
+    botocore provider (refreshed by it). The headers are signed as given: the caller sends the
+    URL, the headers and the body exactly as signed."""
 
     def __init__(
         self, credentials: Credentials | ReadOnlyCredentials, *, region: str, service: str = "execute-api"
@@ -117,30 +118,44 @@ class SigV4Auth(httpx.Auth):
         creds = self._credentials
         return creds.get_frozen_credentials() if isinstance(creds, Credentials) else creds
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sign(self, method: str, url: str, headers: MutableMapping[str, str], body: bytes) -> None:
+        """Add ``X-Amz-Date``, a nonce (unless one is set), the session token if any, and
+        ``Authorization`` to ``headers``; ``headers`` must hold ``Host`` as it will be sent."""
         frozen = self._frozen()
         if frozen.access_key is None or frozen.secret_key is None:
             raise ValueError("the AWS credentials have no access key or no secret key")
-        if NONCE_HEADER not in request.headers:
-            request.headers[NONCE_HEADER] = token_urlsafe(18)
+        if NONCE_HEADER not in headers:
+            headers[NONCE_HEADER] = token_urlsafe(18)
         amz_date = datetime.now(UTC).strftime(_AMZ_DATE)
-        present = {name.lower(): value for name, value in request.headers.items()}
-        headers = {name: present[name] for name in SIGNED_HEADERS if name in present}
-        headers["x-amz-date"] = amz_date
-        request.headers["X-Amz-Date"] = amz_date
+        present = {name.lower(): value for name, value in headers.items()}
+        signed_headers = {name: present[name] for name in SIGNED_HEADERS if name in present}
+        signed_headers["x-amz-date"] = amz_date
+        headers["X-Amz-Date"] = amz_date
         if frozen.token:
-            headers["x-amz-security-token"] = frozen.token
-            request.headers["X-Amz-Security-Token"] = frozen.token
-        canonical, signed = canonical_request(
-            request.method, str(request.url), headers, sha256(request.content).hexdigest()
-        )
+            signed_headers["x-amz-security-token"] = frozen.token
+            headers["X-Amz-Security-Token"] = frozen.token
+        canonical, signed = canonical_request(method, url, signed_headers, sha256(body).hexdigest())
         sig = signature(
             frozen.secret_key, amz_date=amz_date, region=self._region, service=self._service, canonical=canonical
         )
-        request.headers["Authorization"] = (
+        headers["Authorization"] = (
             f"{ALGORITHM} Credential={frozen.access_key}/{amz_date[:8]}/{self._region}/{self._service}/aws4_request, "
             f"SignedHeaders={signed}, Signature={sig}"
         )
+
+
+class SigV4Auth(httpx.Auth):
+    """Sign each httpx request with SigV4 (:class:`SigV4Signer`)."""
+
+    requires_request_body = True
+
+    def __init__(
+        self, credentials: Credentials | ReadOnlyCredentials, *, region: str, service: str = "execute-api"
+    ) -> None:
+        self.signer = SigV4Signer(credentials, region=region, service=service)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.signer.sign(request.method, str(request.url), request.headers, request.content)
         yield request
 
 

@@ -331,6 +331,11 @@ def instrument_client(client: Any) -> None:
     HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider, request_hook=_client_request_hook)
 
 
+def tracing_on() -> bool:
+    """Whether this process records traces (a tracer provider was configured)."""
+    return _state.get("provider") is not None
+
+
 def tracer() -> trace.Tracer:
     """The process's tracer (looked up once per provider: the lookup is not free)."""
     cached = _state.get("tracer")

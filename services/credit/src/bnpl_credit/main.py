@@ -15,6 +15,7 @@ from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.clock import Clock, SystemClock
 from bnpl_common.errors import Forbidden
 from bnpl_common.http import create_http_client
+from bnpl_common.internal_http import AiohttpClient, HttpxClient, InternalClient
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.metrics import add_collect_hook
@@ -82,7 +83,7 @@ from bnpl_credit.webhooks.runtime import build_runtime, fan_out_hook, merchant_i
 SERVICE_NAME = "credit"
 
 
-def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
+def build_scorer(settings: Settings, client: InternalClient) -> Scorer:
     """The scorer adapter chosen by ``SCORER``."""
     if settings.scorer == "inprocess":
         from bnpl_credit.scoring.inprocess import InProcessScorer
@@ -105,7 +106,7 @@ def build_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
     return HttpScorer(client, base_url=settings.model_url, timeout_seconds=settings.scorer_timeout_seconds)
 
 
-def build_shadow_scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer | None:
+def build_shadow_scorer(settings: Settings, client: InternalClient) -> Scorer | None:
     """The challenger of shadow scoring, if one is configured."""
     if settings.shadow_sagemaker_endpoint_name:
         from bnpl_credit.scoring.sagemaker import SageMakerScorer, runtime_client
@@ -250,8 +251,15 @@ def create_app(
             ),
             client,
         )
-        the_scorer = scorer or build_scorer(settings, client)
-        the_shadow = shadow_scorer or build_shadow_scorer(settings, client)
+        # The model's calls are on every decision's path: aiohttp (bnpl_common.internal_http says
+        # why), unless a test handed in a transport, which then carries them too.
+        model_http: InternalClient = (
+            HttpxClient(client)
+            if http_transport is not None
+            else AiohttpClient(connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout)
+        )
+        the_scorer = scorer or build_scorer(settings, model_http)
+        the_shadow = shadow_scorer or build_shadow_scorer(settings, model_http)
         verify = getattr(the_scorer, "verify", None)
         if verify is not None:  # the in-process model: it must load and take the mapping's inputs (else no start)
             await verify()
@@ -368,6 +376,7 @@ def create_app(
             await the_scorer.aclose()
             if the_shadow is not None:
                 await the_shadow.aclose()
+            await model_http.aclose()
             await client.aclose()
             await the_store.close()
 

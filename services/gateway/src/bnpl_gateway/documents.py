@@ -13,8 +13,8 @@ import logging
 import re
 from typing import Any
 
-import httpx
 import strawberry
+from bnpl_common.internal_http import CallFailed
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -101,17 +101,15 @@ def mount_documents(app: FastAPI) -> None:
         credit = request.app.state.upstreams.credit
         params = {k: request.query_params.get(k, "") for k in ("expires", "signature")}
         try:
-            upstream = await credit.http.get(
-                f"{credit.base_url.rstrip('/')}/v1/documents/{key}", params=params, auth=credit.signer
-            )
-        except httpx.HTTPError:
+            upstream = await credit.send("GET", f"/v1/documents/{key}", params=params)
+        except CallFailed:
             return Response("the document service is unavailable", status_code=502, media_type="text/plain")
-        if upstream.status_code != 200:
-            status = {401: 403, 403: 403, 404: 404}.get(upstream.status_code, 502)
+        if upstream.status != 200:
+            status = {401: 403, 403: 403, 404: 404}.get(upstream.status, 502)
             return Response("this link is not valid" if status == 403 else "not found", status, media_type="text/plain")
         headers = {
             "content-disposition": upstream.headers.get("content-disposition", "attachment"),
             "cache-control": "private, no-store",
             "x-content-type-options": "nosniff",
         }
-        return Response(upstream.content, media_type=upstream.headers.get("content-type"), headers=headers)
+        return Response(upstream.body, media_type=upstream.headers.get("content-type"), headers=headers)

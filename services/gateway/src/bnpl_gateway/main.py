@@ -11,12 +11,13 @@ import botocore.session
 import httpx
 from bnpl_common.app import MAX_BODY_BYTES, install_common
 from bnpl_common.http import create_http_client
+from bnpl_common.internal_http import AiohttpClient, HttpxClient, InternalClient, closing
 from bnpl_common.jwt import CognitoJwtVerifier, JwksFetcher, http_jwks_fetcher
 from bnpl_common.logging import configure_logging
 from bnpl_common.observability import install_observability
 from bnpl_common.revocation import RevocationChecker
 from bnpl_common.settings import LOCAL_SIGV4_ACCESS_KEY_ID, LOCAL_SIGV4_SECRET
-from bnpl_common.sigv4 import SigV4Auth
+from bnpl_common.sigv4 import SigV4Signer
 from bnpl_common.staff_pool import user_token_verifier
 from botocore.credentials import Credentials
 from fastapi import FastAPI
@@ -72,22 +73,26 @@ def create_app(
         logging.getLogger("httpx").setLevel(logging.WARNING)
         if not settings.cognito_client_ids:
             raise RuntimeError("COGNITO_CLIENT_IDS is empty: no access token could ever be accepted")
-        signer = SigV4Auth(
+        signer = SigV4Signer(
             credentials or signing_credentials(settings), region=settings.aws_region, service=settings.sigv4_service
         )
 
-        # One keep-alive pool per upstream, created once: httpcore checks every idle connection
-        # of a pool on each request (a select() per connection), so a pool shared by both
-        # services paid for the other's connections too. Signing is per call (ServiceClient),
-        # so the JWKS fetch to Cognito goes out unsigned.
-        def pool() -> httpx.AsyncClient:
-            return create_http_client(
-                connect_timeout=settings.http_connect_timeout,
-                read_timeout=settings.http_read_timeout,
-                transport=transport,
-            )
+        # One keep-alive pool per upstream, created once, so that neither waits behind the
+        # other's connections. The calls to the services are the decision's hot path: they go
+        # through aiohttp (``bnpl_common.internal_http`` says why), signed per call
+        # (ServiceClient); the JWKS fetch and the revocation check go to Cognito on httpx.
+        # Tests hand in an httpx transport, which then carries the service calls too.
+        def upstream() -> InternalClient:
+            if transport is not None:
+                return HttpxClient.over(
+                    transport, connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
+                )
+            return AiohttpClient(connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout)
 
-        async with pool() as client, pool() as user_http, pool() as credit_http:
+        client = create_http_client(
+            connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout, transport=transport
+        )
+        async with client, closing(upstream()) as user_http, closing(upstream()) as credit_http:
             app.state.verifier = user_token_verifier(  # staff sign in to their own pool in AWS
                 settings,
                 CognitoJwtVerifier(
@@ -100,12 +105,14 @@ def create_app(
             app.state.revocation = RevocationChecker(
                 client, settings.cognito_api_endpoint, cache_seconds=settings.token_revocation_cache_seconds
             )
+            app.state.cognito_http = client  # the local Cognito pass-through's (web.py); unsigned
             app.state.upstreams = Upstreams(
                 user=ServiceClient("user", settings.user_service_url, user_http, signer),
                 credit=ServiceClient("credit", settings.credit_service_url, credit_http, signer),
             )
             yield
             del app.state.upstreams
+            del app.state.cognito_http
 
     app = GatewayApp(
         response_headers(settings),

@@ -205,11 +205,9 @@ def mount_cognito_proxy(app: FastAPI, settings: Settings) -> None:
         body = canonical_cognito_body(bytes(raw))
         if body is None:
             return _cognito_error(400, "SerializationException", "The request body must be a JSON object.")
-        upstreams = getattr(request.app.state, "upstreams", None)
-        if upstreams is None:  # not started (or shutting down)
+        http: httpx.AsyncClient | None = getattr(request.app.state, "cognito_http", None)
+        if http is None or getattr(request.app.state, "upstreams", None) is None:  # not started, or stopping
             return _cognito_error(503, "ServiceUnavailableException", "The gateway is not ready.")
-        # The process's shared client; it signs nothing by itself (signing is per upstream call).
-        http: httpx.AsyncClient = upstreams.user.http
         try:
             reply = await http.post(
                 upstream_url,

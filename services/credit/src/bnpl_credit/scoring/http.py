@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
+from bnpl_common.internal_http import CallFailed, InternalClient
 
 from bnpl_credit.scoring.port import FeatureRow, MalformedScore, ScorerError, ScoreResult, parse_invocation_body
 
 
 class HttpScorer:
-    """``POST {base_url}/invocations`` on the shared client, with a hard overall timeout."""
+    """``POST {base_url}/invocations`` on the process's internal client, with a hard overall timeout."""
 
-    def __init__(self, client: httpx.AsyncClient, *, base_url: str, timeout_seconds: float) -> None:
+    def __init__(self, client: InternalClient, *, base_url: str, timeout_seconds: float) -> None:
         self._client = client
         self._url = base_url.rstrip("/") + "/invocations"
         self._timeout = timeout_seconds
@@ -21,18 +21,18 @@ class HttpScorer:
     async def score(self, features: FeatureRow) -> ScoreResult:
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._client.post(
+                response = await self._client.request(
+                    "POST",
                     self._url,
-                    content=json.dumps({"instances": [features]}),
+                    body=json.dumps({"instances": [features]}).encode(),
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
-                    timeout=httpx.Timeout(self._timeout),
                 )
         except TimeoutError as exc:
             raise ScorerError("model call timed out") from exc
-        except httpx.HTTPError as exc:
-            raise ScorerError(f"model call failed: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise ScorerError(f"model answered {response.status_code}")
+        except CallFailed as exc:
+            raise ScorerError(f"model call failed: {exc}") from exc
+        if response.status != 200:
+            raise ScorerError(f"model answered {response.status}")
         try:
             body = response.json()
         except ValueError as exc:
@@ -40,4 +40,4 @@ class HttpScorer:
         return parse_invocation_body(body)
 
     async def aclose(self) -> None:
-        """The shared client belongs to the app; nothing to close here."""
+        """The client belongs to the app; nothing to close here."""
