@@ -242,3 +242,46 @@ def test_a_connection_that_cannot_roll_back_is_replaced(db: SqliteDatabase) -> N
     assert db.run_sync(lambda conn: _count(conn, "counters"), write=False) == 1
     db.close_thread_connection()
     assert db.run_sync(lambda conn: _count(conn, "counters"), write=False) == 1
+
+
+def test_a_read_runs_on_the_calling_thread_without_a_hand_off(db: SqliteDatabase) -> None:
+    async def main() -> tuple[int, int]:
+        await db.write(lambda c: c.execute("INSERT INTO counters VALUES ('a', 1)"))
+        return await db.read(lambda c: threading.get_ident()), threading.get_ident()
+
+    reader, caller = anyio.run(main)
+    assert reader == caller
+
+
+def test_a_read_that_would_wait_moves_to_a_worker_and_the_loop_keeps_running(db: SqliteDatabase) -> None:
+    """Another connection holds the file exclusively (``locking_mode=EXCLUSIVE`` after a write):
+    a read cannot start. On the loop's thread it would block every request; it runs in a worker
+    thread instead, waits there for the lock, and answers once the lock is released."""
+    holder = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)  # the only one open
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO counters VALUES ('a', 2)")
+    holder.execute("COMMIT")  # the exclusive lock stays with `holder` until it closes
+    threading.Timer(0.4, holder.close).start()
+
+    async def main() -> tuple[int, int, int, int]:
+        ticks = 0
+        done = anyio.Event()
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await anyio.sleep(0.01)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            value, reader = await db.read(
+                lambda c: (c.execute("SELECT value FROM counters").fetchone()[0], threading.get_ident())
+            )
+            done.set()
+        return value, reader, threading.get_ident(), ticks
+
+    value, reader, caller, ticks = anyio.run(main)
+    assert value == 2 and reader != caller
+    assert ticks >= 10  # the loop ran other work for most of the 0.4 s the read waited
