@@ -86,3 +86,20 @@ def test_the_fixture_covers_every_state_that_shapes_a_document() -> None:
         "installment.late",
         "refund.applied",
     }
+
+
+def test_the_sqlite_adapter_shares_a_decoded_application_only_for_the_same_text() -> None:
+    """The adapter keeps decoded applications by their stored text (``sqlite._application``):
+    the same text gives the same immutable object, a changed text a fresh decode."""
+    import dataclasses
+
+    from bnpl_credit.storage.sqlite import _application
+
+    doc = next(d for d in STORED["applications"] if d["status"] == "CONFIRMED")
+    text = json.dumps(doc)
+    first = _application(text)
+    assert _application(json.dumps(doc)) is first  # an equal text read again: not decoded again
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.status = ApplicationStatus.CANCELLED  # type: ignore[misc] - what sharing relies on
+    changed = _application(json.dumps({**doc, "status": "CANCELLED"}))
+    assert changed.status is ApplicationStatus.CANCELLED and first.status is ApplicationStatus.CONFIRMED
