@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,3 +255,27 @@ def test_the_local_verify_key_is_refused_in_aws_and_no_key_refuses_every_profile
         verifier.verify(
             profile, signed_at=signature["signedAt"], signature=signature["signature"], now=datetime.now(UTC)
         )
+
+
+def test_a_linked_account_is_read_not_linked_again(tmp_path: Path) -> None:
+    """SQLite: every decision asks for the person's line; once linked, that is a read. It used to
+    be a write transaction each time, which waited for the file's write lock (held here by
+    another connection) and queued every decision behind the other writers."""
+    import sqlite3
+
+    from bnpl_credit.storage.sqlite import SqliteStore
+
+    sqlite_store = SqliteStore(tmp_path / "store.sqlite3")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    async def scenario() -> None:
+        await sqlite_store.link_person(PERSON, "acct-1", now=now)
+        writer = sqlite3.connect(sqlite_store.path, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            line = await asyncio.wait_for(sqlite_store.link_person(PERSON, "acct-1", now=now), timeout=2)
+            assert line.members == ("acct-1",)
+        finally:
+            writer.close()
+
+    run(scenario())

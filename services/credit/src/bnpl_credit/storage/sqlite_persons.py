@@ -48,6 +48,12 @@ class SqlitePersons:
         self._db.run_sync(run, write=True)
 
     async def link_person(self, person_key: str, customer_id: str, *, now: datetime) -> PersonLine:
+        # Linked once, on the first application: every later one only reads (a write transaction
+        # on each decision took the file's write lock for nothing and queued behind the others)
+        linked_before = await self.person_of(customer_id)
+        if linked_before is not None:
+            return linked_before
+
         def run(conn: sqlite3.Connection) -> PersonLine:
             line = _line(conn, customer_id)
             if line is not None:
