@@ -154,6 +154,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.sqlite_persons",
             "storage.dynamodb_persons",
             "storage.dynamodb_outbox",
+            "storage.dynamodb_shards",
             "storage.dynamodb_holds",
             "scoring.http",
             "scoring.inprocess",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
+from bnpl_common.dynamodb import from_item, to_item
 from bnpl_common.errors import ValidationFailed
 from bnpl_common.jwt import Principal
 from bnpl_credit.applications import deciding
@@ -28,6 +29,7 @@ from bnpl_credit.reviews.roles import APPROVER_GROUP, REVIEWER_GROUP
 from bnpl_credit.reviews.schemas import DecideInput
 from bnpl_credit.reviews.service import ReviewAlreadyRequested, ReviewRules
 from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.storage.dynamodb_shards import HELD_QUEUE, shard_partition
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
 
@@ -129,6 +131,27 @@ def test_a_referral_opens_a_case_and_an_approval_makes_a_new_decision(store: Cre
         actions = [r.action for r in await store.list_audit(case_subject(case.id), limit=10, after=None)]
         assert actions == [AuditAction.CASE_DECIDED, AuditAction.CASE_VIEWED]
         assert len(await store.list_audit(customer_subject("cust-1"), limit=10, after=None)) == 2
+
+    run(scenario())
+
+
+def test_a_reviewers_approval_joins_the_expiry_queue_in_its_shard(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store, pd=0.25)  # REFERRED
+        app = await h.apply("cust-1")
+        case = await h.case_of("cust-1", app["id"])
+        out = await h.decide(REVIEWER, case.id, decision="APPROVE", amount={"amount": 15_000, "currency": "EUR"})
+        assert out["status"] == "APPROVED"
+        if hasattr(store, "_client"):  # DynamoDB: the approval is in its HELD shard, not the unsharded key
+            client, table = store._client, store.table  # type: ignore[attr-defined]  # the DynamoDB adapter's
+            key = to_item({"PK": "CUST#cust-1", "SK": f"APP#{app['id']}"})
+            item = from_item(client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+            assert item["GSI3PK"] == shard_partition(HELD_QUEUE, app["id"])
+        application = await store.get_application("cust-1", app["id"])
+        assert application is not None and application.expires_at is not None
+        assert await store.list_expired_approvals(now=application.expires_at - timedelta(seconds=1), limit=10) == []
+        due = await store.list_expired_approvals(now=application.expires_at, limit=10)
+        assert [a.id for a in due] == [app["id"]]
 
     run(scenario())
 

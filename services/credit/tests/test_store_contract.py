@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
+from bnpl_common.dynamodb import from_item, to_item
 from bnpl_common.errors import IdempotencyConflict
 from bnpl_common.timefmt import format_instant
 from bnpl_credit.applications import deciding, holds, queries
@@ -39,6 +40,15 @@ from bnpl_credit.refunds.auth import MerchantCaller
 from bnpl_credit.refunds.schemas import RefundInput
 from bnpl_credit.settings import PACKAGED_POLICY
 from bnpl_credit.storage.dynamodb_outbox import OUTBOX_SHARDS, oldest, outbox_partition, outbox_partitions
+from bnpl_credit.storage.dynamodb_shards import (
+    HELD_QUEUE,
+    OPEN_PLANS_QUEUE,
+    SHARDS,
+    merge_sorted,
+    shard_page,
+    shard_partition,
+    shard_partitions,
+)
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, make_order, make_profile, new_key, score_result
 
@@ -799,3 +809,150 @@ def test_events_spread_over_every_shard_and_the_merge_keeps_the_order() -> None:
     rows: list[list[dict[str, Any]]] = [[{"GSI3SK": f"2026-01-0{d}#{s}"} for d in range(1, 8, 3)] for s in "abc"]
     merged = oldest(rows, limit=4)
     assert [r["GSI3SK"] for r in merged] == ["2026-01-01#a", "2026-01-01#b", "2026-01-01#c", "2026-01-04#a"]
+
+
+# -- the sweepers' queues across partitions (DynamoDB shards HELD and OPENPLAN, SQLite has tables) --
+def _gsi3_partition(store: CreditStore, pk: str, sk: str) -> str | None:
+    """The GSI3 partition key of a stored item (DynamoDB), None when it is in no queue."""
+    client, table = store._client, store.table  # type: ignore[attr-defined]  # the DynamoDB adapter's
+    item = client.get_item(TableName=table, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True)["Item"]
+    partition = from_item(item).get("GSI3PK")
+    return str(partition) if partition is not None else None
+
+
+def _write_unsharded(store: CreditStore, pk: str, sk: str, partition: str) -> None:
+    """Put a stored item back as the code before the sharding wrote it: under the single key."""
+    client, table = store._client, store.table  # type: ignore[attr-defined]  # the DynamoDB adapter's
+    item = client.get_item(TableName=table, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True)["Item"]
+    client.put_item(TableName=table, Item={**item, "GSI3PK": {"S": partition}})
+
+
+def test_every_queue_spreads_over_the_shards_and_the_merge_keeps_the_order() -> None:
+    for queue in (HELD_QUEUE, OPEN_PLANS_QUEUE):
+        partitions = {shard_partition(queue, f"id-{n}") for n in range(2_000)}
+        assert partitions == set(shard_partitions(queue)) - {queue} and len(partitions) == SHARDS
+    assert shard_partition("OUTBOX", "evt-1") == outbox_partition("evt-1")  # one hash for every queue
+    rows: list[list[dict[str, Any]]] = [[{"GSI3SK": f"{s}{n}"} for n in range(3)] for s in "ba"]
+    assert [r["GSI3SK"] for r in merge_sorted(rows)] == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert [r["GSI3SK"] for r in merge_sorted(rows, limit=2)] == ["a0", "a1"]
+    assert [shard_page(n) for n in (1, 8, 100, 1_000)] == [1, 1, 13, 125]  # twice an even share
+
+
+def test_a_bounded_read_of_a_queue_reads_about_its_limit_not_its_limit_from_every_shard(store: CreditStore) -> None:
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite reads with LIMIT: no shards")
+
+    async def scenario() -> None:
+        h = Harness(store)
+        for n in range(48):
+            await h.apply(f"shopper-{n}")
+        h.clock.advance(timedelta(minutes=31))
+        everything = await store.list_expired_approvals(now=h.clock.now(), limit=100)
+        assert len(everything) == 48
+        client = store._client  # type: ignore[attr-defined]  # the adapter's boto3 client
+        read: list[int] = []
+        query = client.query
+
+        def counting(**kwargs: Any) -> Any:
+            out = query(**kwargs)
+            read.append(int(out["Count"]))
+            return out
+
+        client.query = counting
+        try:
+            first = await store.list_expired_approvals(now=h.clock.now(), limit=8)
+        finally:
+            client.query = query
+        assert [a.id for a in first] == [a.id for a in everything[:8]]
+        # a page of one per shard (17 queries), then one more for each of the 8 taken: not all 48
+        assert sum(read) <= 8 + 17 and len(read) <= 17 + 8
+
+    run(scenario())
+
+
+def test_held_approvals_and_open_plans_land_in_many_shards(store: CreditStore) -> None:
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite keeps approvals and plans in tables: no partitions")
+
+    async def scenario() -> None:
+        h = Harness(store)
+        held = [(f"held-{n}", (await h.apply(f"held-{n}"))["id"]) for n in range(8)]
+        planned = []
+        for n in range(8):
+            app = await h.apply(f"plan-{n}")
+            planned.append((f"plan-{n}", app["id"], (await h.confirm(f"plan-{n}", app["id"]))["id"]))
+        held_in = {_gsi3_partition(store, f"CUST#{sub}", f"APP#{app_id}") for sub, app_id in held}
+        assert held_in <= set(shard_partitions(HELD_QUEUE)[1:]) and len(held_in) > 1
+        open_in = {_gsi3_partition(store, f"CUST#{sub}", f"PLAN#{plan_id}") for sub, _, plan_id in planned}
+        assert open_in <= set(shard_partitions(OPEN_PLANS_QUEUE)[1:]) and len(open_in) > 1
+        # a confirmed application left the expiry queue
+        assert {_gsi3_partition(store, f"CUST#{sub}", f"APP#{app_id}") for sub, app_id, _ in planned} == {None}
+        # the readers find every shard's items: the plans in id order, as one partition gave them
+        assert [p.id for p in await store.list_open_plans()] == sorted(plan_id for _, _, plan_id in planned)
+        h.clock.advance(timedelta(minutes=31))
+        due = await store.list_expired_approvals(now=h.clock.now(), limit=100)
+        assert {a.id for a in due} == {app_id for _, app_id in held}
+
+    run(scenario())
+
+
+def test_the_sweepers_read_the_unsharded_keys_until_they_drain(store: CreditStore) -> None:
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite has no partitions: nothing was written before the sharding")
+
+    async def scenario() -> None:
+        h = Harness(store)
+        old_app = (await h.apply("ana"))["id"]
+        h.clock.advance(timedelta(minutes=1))
+        new_app = (await h.apply("bob"))["id"]
+        old_plan = await h.confirm("cy", (await h.apply("cy"))["id"])
+        new_plan = await h.confirm("dan", (await h.apply("dan"))["id"])
+        _write_unsharded(store, "CUST#ana", f"APP#{old_app}", "HELD")
+        _write_unsharded(store, "CUST#cy", f"PLAN#{old_plan['id']}", "OPENPLAN")
+
+        assert [p.id for p in await store.list_open_plans()] == sorted([old_plan["id"], new_plan["id"]])
+        await h.pay("cy", old_plan["id"], 2_500)  # a plan still ACTIVE moves to its shard
+        moved = _gsi3_partition(store, "CUST#cy", f"PLAN#{old_plan['id']}")
+        assert moved == shard_partition(OPEN_PLANS_QUEUE, old_plan["id"])
+        await h.pay("cy", old_plan["id"], (await h.plan("cy", old_plan["id"])).totals().amount_outstanding)
+        assert _gsi3_partition(store, "CUST#cy", f"PLAN#{old_plan['id']}") is None  # COMPLETED: out of the queue
+        assert [p.id for p in await store.list_open_plans()] == [new_plan["id"]]
+
+        h.clock.advance(timedelta(minutes=31))
+        due = await store.list_expired_approvals(now=h.clock.now(), limit=10)
+        assert [a.id for a in due] == [old_app, new_app]  # by end of hold, the unsharded one included
+        assert await holds.expire_approvals(store, h.clock) == 2
+        assert _gsi3_partition(store, "CUST#ana", f"APP#{old_app}") is None  # the old key drained
+        assert await store.list_expired_approvals(now=h.clock.now(), limit=10) == []
+
+    run(scenario())
+
+
+def test_the_expiry_queue_is_earliest_first_and_bounded_by_now_across_shards(store: CreditStore) -> None:
+    async def scenario() -> None:
+        h = Harness(store)
+        apps = []  # (end of hold, id), the pairs the sweeper orders by
+        for n in range(12):
+            app = (await h.apply(f"shopper-{n}"))["id"]
+            stored = await store.get_application(f"shopper-{n}", app)
+            assert stored is not None and stored.expires_at is not None
+            apps.append((stored.expires_at, app, f"shopper-{n}"))
+            if n % 3 != 2:  # every third shares its end of hold with the next one: ties go by id
+                h.clock.advance(timedelta(minutes=1))
+        if hasattr(store, "_client"):  # two written before the sharding, the earliest among them
+            for _, app, sub in apps[:1] + apps[6:7]:
+                _write_unsharded(store, f"CUST#{sub}", f"APP#{app}", "HELD")
+        apps.sort()
+        ended = [app for expires_at, app, _ in apps if expires_at <= apps[6][0]]
+        assert len(ended) >= 7  # the 7th's end of hold, and any tied with it, are due: the bound is inclusive
+
+        due = await store.list_expired_approvals(now=apps[6][0], limit=100)
+        assert [a.id for a in due] == ended
+        first = await store.list_expired_approvals(now=apps[6][0], limit=4)
+        assert [a.id for a in first] == ended[:4]
+        just_before = await store.list_expired_approvals(now=apps[0][0] - timedelta(microseconds=1), limit=100)
+        assert just_before == []
+        everything = await store.list_expired_approvals(now=apps[-1][0], limit=100)
+        assert [a.id for a in everything] == [app for _, app, _ in apps]
+
+    run(scenario())

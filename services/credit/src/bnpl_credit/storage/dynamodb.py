@@ -2,13 +2,13 @@
 
 One table (``table.json``; the design and its access patterns are in the service README):
 account ``CUST#<sub>``/``ACCOUNT``; application ``CUST#<sub>``/``APP#<id>`` (GSI1 by customer and
-time, GSI3 ``HELD`` by end of hold while APPROVED: the expiry sweeper's queue) with, for an
+time, GSI3 ``HELD#<shard>`` by end of hold while APPROVED: the expiry sweeper's queue) with, for an
 approval, a hold marker ``CUST#<sub>``/``HOLD#<expiresAt>#<id>`` (``dynamodb_holds``); decision
 ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
-``OPENPLAN`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
+``OPENPLAN#<shard>`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
 (TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX#<shard>`` until published, then TTL,
-``dynamodb_outbox``); the
+``dynamodb_outbox``); the three GSI3 queues are sharded over 16 keys (``dynamodb_shards``); the
 claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
 or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
 
@@ -22,7 +22,7 @@ base-table reads (the account first, then applications, then plans).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,16 +78,23 @@ from bnpl_credit.storage.dynamodb_holds import (
     markers_trusted,
 )
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
-from bnpl_credit.storage.dynamodb_outbox import oldest, outbox_partition, outbox_partitions
+from bnpl_credit.storage.dynamodb_outbox import LEGACY_OUTBOX, outbox_partition
 from bnpl_credit.storage.dynamodb_payments import DynamoPayments
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
 from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
+from bnpl_credit.storage.dynamodb_shards import (
+    HELD_QUEUE,
+    OPEN_PLANS_QUEUE,
+    merge_sorted,
+    shard_page,
+    shard_partition,
+    shard_partitions,
+)
 from bnpl_credit.storage.dynamodb_webhooks import DynamoWebhookDeliveries
 
 Row = dict[str, Any]  # an item as plain values (``bnpl_common.dynamodb.from_item``)
 
 PUBLISHED_EVENT_RETENTION = timedelta(days=7)
-_HELD = "HELD"  # GSI3 partition of approvals still holding credit
 _CLAIM_HELD, _CLAIM_PLAN = "HELD", "PLAN"  # an order claimed by an approval / by a plan
 _CLAIM_TTL_GRACE = timedelta(days=1)
 
@@ -142,6 +149,39 @@ class DynamoStore(
     async def _query(self, *, values: Mapping[str, Any], limit: int | None = None, **kwargs: Any) -> list[Row]:
         """Every item of a query (``values``: its expression values, plain), up to ``limit``."""
         return await run_blocking(self._query_sync, limit, values, kwargs)
+
+    def _partition_rows(
+        self, partition: str, page: int | None, condition: str, values: Mapping[str, Any]
+    ) -> Iterator[Row]:
+        """The items of one GSI3 partition in ``GSI3SK`` order, queried ``page`` at a time as
+        they are taken."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "GSI3",
+            "KeyConditionExpression": f"GSI3PK = :pk{condition}",
+            "ExpressionAttributeValues": to_item({**values, ":pk": partition}),
+        }
+        if page is not None:
+            kwargs["Limit"] = page
+        while True:
+            out = self._client.query(**kwargs)
+            yield from (from_item(i) for i in out.get("Items", []))
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def _queue_sync(self, name: str, limit: int | None, condition: str, values: Mapping[str, Any]) -> list[Row]:
+        page = None if limit is None else shard_page(limit)
+        partitions = (self._partition_rows(p, page, condition, values) for p in shard_partitions(name))
+        return merge_sorted(partitions, limit=limit)
+
+    async def _query_queue(
+        self, name: str, *, limit: int | None = None, condition: str = "", values: Mapping[str, Any] | None = None
+    ) -> list[Row]:
+        """The items of the sharded GSI3 queue ``name`` (``dynamodb_shards``): every shard and the
+        unsharded key, merged in ``GSI3SK`` order, up to ``limit``; ``condition`` (such as
+        `` AND GSI3SK < :bound``) and ``values`` bound them."""
+        return await run_blocking(self._queue_sync, name, limit, condition, values or {})
 
     async def _transact(self, operations: Sequence[TransactOp]) -> None:
         await run_blocking(transact_write, self._client, operations)
@@ -223,7 +263,7 @@ class DynamoStore(
             "doc": dumps(plan_doc(plan)),
         }
         if plan.status is PlanStatus.ACTIVE:  # sparse: only open plans are in the sweeper's queue
-            item["GSI3PK"] = "OPENPLAN"
+            item["GSI3PK"] = shard_partition(OPEN_PLANS_QUEUE, t.id)
             item["GSI3SK"] = t.id
         return item
 
@@ -421,7 +461,7 @@ class DynamoStore(
         }
         if application.status is ApplicationStatus.APPROVED and application.expires_at:
             # sparse: only held approvals are in the expiry sweeper's queue, by end of hold
-            app_item["GSI3PK"] = _HELD
+            app_item["GSI3PK"] = shard_partition(HELD_QUEUE, application.id)
             app_item["GSI3SK"] = f"{format_instant(application.expires_at)}#{application.id}"
         operations.append(put("application", self.table, app_item, condition="attribute_not_exists(PK)"))
         if holds_credit(application):
@@ -497,7 +537,8 @@ class DynamoStore(
 
     def _app_update(self, application: Application, at: datetime, *, expired: bool = False) -> TransactOp:
         """Store ``application`` if the stored one is APPROVED and unexpired at ``at`` (or, with
-        ``expired``, its hold ended by ``at``); leaving APPROVED takes it off the expiry queue."""
+        ``expired``, its hold ended by ``at``); leaving APPROVED takes it off the expiry queue
+        (whichever key holds it: its shard, or ``HELD`` if written before the sharding)."""
         expression = "SET #status = :new, doc = :doc"
         if application.status is not ApplicationStatus.APPROVED:
             expression += " REMOVE GSI3PK, GSI3SK"
@@ -536,12 +577,12 @@ class DynamoStore(
         return await self._move(operations + await self._release_application_claim(application))
 
     async def list_expired_approvals(self, *, now: datetime, limit: int) -> list[Application]:
-        rows = await self._query(
+        rows = await self._query_queue(
+            HELD_QUEUE,
             limit=limit,
-            IndexName="GSI3",
-            KeyConditionExpression="GSI3PK = :pk AND GSI3SK < :bound",
+            condition=" AND GSI3SK < :bound",
             # "<expiresAt>#<id>" < "<now>$" exactly when expiresAt <= now ("$" sorts right after "#")
-            values={":pk": _HELD, ":bound": f"{format_instant(now)}$"},
+            values={":bound": f"{format_instant(now)}$"},
         )
         return [application_from_doc(_doc(r)) for r in rows]
 
@@ -614,8 +655,9 @@ class DynamoStore(
 
     async def list_open_plans(self) -> list[Plan]:
         # GSI3 projects the whole plan item: no GetItem per plan (its reads are eventually
-        # consistent; update_plan's version condition catches a stale one)
-        rows = await self._query(IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": "OPENPLAN"})
+        # consistent; update_plan's version condition catches a stale one); by id, as one
+        # partition gave them
+        rows = await self._query_queue(OPEN_PLANS_QUEUE)
         return [self._plan_of(r) for r in rows]
 
     async def update_plan(
@@ -667,13 +709,8 @@ class DynamoStore(
     # -- outbox ---------------------------------------------------------------------------
 
     async def pending_events(self, *, limit: int) -> list[Event]:
-        shards = [
-            await self._query(
-                limit=limit, IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk", values={":pk": partition}
-            )
-            for partition in outbox_partitions()
-        ]
-        return [Event.from_message(_doc(r)) for r in oldest(shards, limit=limit)]
+        rows = await self._query_queue(LEGACY_OUTBOX, limit=limit)  # oldest first: GSI3SK is <occurredAt>#<id>
+        return [Event.from_message(_doc(r)) for r in rows]
 
     def _mark_published_sync(self, event_id: str, published_at: datetime) -> None:
         try:

@@ -30,6 +30,7 @@ from bnpl_credit.reviews.model import LIVE_STATUSES, CaseStatus, ReviewCase, Rev
 from bnpl_credit.reviews.ports import ApplicationChange, AuditCursor, CaseAlreadyOpen, CaseCursor
 from bnpl_credit.storage.documents import application_doc, dumps, loads
 from bnpl_credit.storage.dynamodb_holds import hold_marker
+from bnpl_credit.storage.dynamodb_shards import HELD_QUEUE, shard_partition
 from bnpl_credit.storage.review_documents import (
     audit_doc,
     audit_from_doc,
@@ -40,7 +41,6 @@ from bnpl_credit.storage.review_documents import (
 )
 
 Row = dict[str, Any]
-_HELD = "HELD"
 TALLY_PREFIX = "DECDAY#"
 TALLY_SHARDS = 8
 TALLY_RETENTION = timedelta(days=40)  # the table's TTL drops a day's tally after it
@@ -164,7 +164,7 @@ class DynamoReviews:
         expression = "SET #status = :new, doc = :doc, expiresAt = :exp"
         if app.status is ApplicationStatus.APPROVED and app.expires_at:
             expression += ", GSI3PK = :held, GSI3SK = :heldsk"
-            values[":held"] = _HELD
+            values[":held"] = shard_partition(HELD_QUEUE, app.id)  # replaces an unsharded HELD too
             values[":heldsk"] = f"{format_instant(app.expires_at)}#{app.id}"
             ops.append(hold_marker(self.table, app))  # a decision's snapshot finds the hold by it
         else:
