@@ -103,3 +103,36 @@ def test_epoch_micros_round_trip() -> None:
     assert from_epoch_micros(epoch_micros(moment)) == moment
     with pytest.raises(ValueError):
         epoch_micros(datetime(2026, 3, 15))
+
+
+def test_server_processes_freeze_what_start_up_built_and_collect_less_often(monkeypatch) -> None:
+    """``serve`` marks the process a server; its apps then tune the collector once started
+    (``bnpl_common.app.tune_gc``). Apps started by tests are left alone, and ``GC_TUNING=off``
+    keeps CPython's defaults."""
+    import gc
+
+    from bnpl_common.app import GC_YOUNG_THRESHOLD, install_common
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    defaults = gc.get_threshold()
+
+    def started(env: dict[str, str]) -> tuple[int, int]:
+        for name in ("BNPL_SERVING", "GC_TUNING"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        app = FastAPI()
+        install_common(app)
+        try:
+            with TestClient(app) as client:
+                assert client.get("/livez").status_code == 200
+                return gc.get_freeze_count(), gc.get_threshold()[0]
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*defaults)
+
+    frozen, young = started({"BNPL_SERVING": "1"})
+    assert frozen > 1000 and young == GC_YOUNG_THRESHOLD
+    assert started({}) == (0, defaults[0])  # not a server process: a test's app
+    assert started({"BNPL_SERVING": "1", "GC_TUNING": "off"}) == (0, defaults[0])
