@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from bnpl_common.clock import FixedClock
+from bnpl_common.dynamodb import from_item, to_item
 from bnpl_common.errors import AppError, IdempotencyConflict
 from bnpl_credit.applications.schemas import ProfileSnapshot
 from bnpl_credit.checkouts import service, shopper
@@ -26,6 +27,7 @@ from bnpl_credit.merchants.model import Merchant, MerchantStatus
 from bnpl_credit.plans import confirm as confirming
 from bnpl_credit.plans.model import PlanStatus
 from bnpl_credit.settings import PACKAGED_POLICY
+from bnpl_credit.storage.dynamodb_shards import CHECKOUT_DEADLINES_QUEUE, SHARDS, shard_partition, shard_partitions
 from bnpl_credit.storage.port import CreditStore
 from bnpl_credit.testing import NOW, FakeScorer, checkout_body, make_profile, new_key, score_result
 
@@ -421,5 +423,120 @@ def test_a_declined_or_referred_decision_ends_the_session(store: CreditStore, sc
         assert f"checkout.{outcome.lower()}" in await s.event_types()
         with pytest.raises(InvalidCheckoutState):
             await s.apply(created["checkoutToken"])
+
+    run(scenario())
+
+
+# -- the checkout sweeper's queue across partitions (DynamoDB shards CHKDUE, SQLite has a table) --
+def _due_partition(store: CreditStore, checkout_id: str) -> str | None:
+    """The GSI3 partition key of a stored session (DynamoDB), None when it is in no queue."""
+    client, table = store._client, store.table  # type: ignore[attr-defined]  # the DynamoDB adapter's
+    key = to_item({"PK": f"CHK#{checkout_id}", "SK": "CHK"})
+    partition = from_item(client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]).get("GSI3PK")
+    return str(partition) if partition is not None else None
+
+
+def _write_unsharded(store: CreditStore, checkout_id: str) -> None:
+    """Put a stored session back as the code before the sharding wrote it: under ``CHKDUE``."""
+    client, table = store._client, store.table  # type: ignore[attr-defined]  # the DynamoDB adapter's
+    key = to_item({"PK": f"CHK#{checkout_id}", "SK": "CHK"})
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    client.put_item(TableName=table, Item={**item, "GSI3PK": {"S": CHECKOUT_DEADLINES_QUEUE}})
+
+
+def test_checkout_deadlines_spread_over_the_shards_and_stay_in_them(store: CreditStore) -> None:
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite keeps sessions in a table: no partitions")
+    partitions = {shard_partition(CHECKOUT_DEADLINES_QUEUE, f"chk-{n}") for n in range(2_000)}
+    assert partitions == set(shard_partitions(CHECKOUT_DEADLINES_QUEUE)[1:]) and len(partitions) == SHARDS
+
+    async def scenario() -> None:
+        s = Shop(store)
+        shop = await s.merchant()
+        opened = [(await s.create(shop))["id"] for _ in range(8)]
+        placed = {_due_partition(store, checkout_id) for checkout_id in opened}
+        assert placed == {shard_partition(CHECKOUT_DEADLINES_QUEUE, c) for c in opened} and len(placed) > 1
+        created = await s.create(shop)
+        applied = await s.apply(created["checkoutToken"])  # APPROVED: by end of hold, same shard
+        own = shard_partition(CHECKOUT_DEADLINES_QUEUE, created["id"])
+        assert _due_partition(store, created["id"]) == own
+        await confirming.confirm_application(
+            store,
+            MARKETS,
+            s.clock,
+            "ana",
+            application_id=applied["id"],
+            idempotency_key=new_key(),
+            checkout_config=CONFIG,
+        )
+        assert _due_partition(store, created["id"]) == own  # AUTHORIZED: by end of authorization
+        await s.capture(shop, created["id"], 20_000)
+        assert _due_partition(store, created["id"]) is None  # CAPTURED: no deadline, out of the queue
+        s.clock.advance(timedelta(hours=2))
+        due = await store.due_checkouts(now=s.clock.now(), limit=100)
+        assert sorted(c.id for c in due) == sorted(opened)  # every shard read
+
+    run(scenario())
+
+
+def test_the_checkout_sweeper_reads_the_unsharded_key_until_it_drains(store: CreditStore) -> None:
+    if not hasattr(store, "_client"):
+        pytest.skip("SQLite has no partitions: nothing was written before the sharding")
+
+    async def scenario() -> None:
+        s = Shop(store)
+        shop = await s.merchant()
+        old_open = (await s.create(shop))["id"]
+        old_applied = await s.create(shop)
+        s.clock.advance(timedelta(minutes=1))
+        new_open = (await s.create(shop))["id"]
+        for checkout_id in (old_open, old_applied["id"]):
+            _write_unsharded(store, checkout_id)
+        due = await store.due_checkouts(now=NOW + timedelta(minutes=61), limit=10)
+        assert [c.id for c in due] == [*sorted([old_open, old_applied["id"]]), new_open]  # by deadline, then id
+
+        await s.apply(old_applied["checkoutToken"])
+        moved = _due_partition(store, old_applied["id"])  # still due (end of hold): moved to its shard
+        assert moved == shard_partition(CHECKOUT_DEADLINES_QUEUE, old_applied["id"])
+
+        s.clock.advance(timedelta(hours=2))
+        assert await service.sweep_checkouts(store, MARKETS, s.clock, config=CONFIG) == 3
+        assert {_due_partition(store, c) for c in (old_open, old_applied["id"], new_open)} == {None}  # drained
+        assert await store.due_checkouts(now=s.clock.now(), limit=10) == []
+
+    run(scenario())
+
+
+def test_due_checkouts_are_earliest_first_and_bounded_by_now_across_shards(store: CreditStore) -> None:
+    async def scenario() -> None:
+        s = Shop(store)
+        shop = await s.merchant()
+        sessions = []  # (deadline, id), the pairs the sweeper orders by
+        for n in range(12):
+            created = (await s.create(shop))["id"]
+            stored = await store.get_checkout(created)
+            assert stored is not None and stored.deadline() is not None
+            sessions.append((stored.deadline(), created))
+            if n % 3 != 2:  # every third shares its deadline with the next one: ties go by id
+                s.clock.advance(timedelta(minutes=1))
+        if hasattr(store, "_client"):
+            shards = {_due_partition(store, c) for _, c in sessions}
+            assert shards <= set(shard_partitions(CHECKOUT_DEADLINES_QUEUE)[1:]) and len(shards) > 1
+            for _, checkout_id in sessions[:1] + sessions[6:7]:  # two written before the sharding
+                _write_unsharded(store, checkout_id)
+        sessions.sort()
+        bound = sessions[6][0]
+        assert bound is not None
+        ended = [c for deadline, c in sessions if deadline is not None and deadline <= bound]
+        assert len(ended) >= 7  # the 7th's deadline, and any tied with it, are due: the bound is inclusive
+
+        assert [c.id for c in await store.due_checkouts(now=bound, limit=100)] == ended
+        assert [c.id for c in await store.due_checkouts(now=bound, limit=4)] == ended[:4]
+        first = sessions[0][0]
+        assert first is not None
+        assert await store.due_checkouts(now=first - timedelta(microseconds=1), limit=100) == []
+        last = sessions[-1][0]
+        assert last is not None
+        assert [c.id for c in await store.due_checkouts(now=last, limit=100)] == [c for _, c in sessions]
 
     run(scenario())

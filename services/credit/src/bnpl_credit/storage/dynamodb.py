@@ -8,7 +8,8 @@ approval, a hold marker ``CUST#<sub>``/``HOLD#<expiresAt>#<id>`` (``dynamodb_hol
 ``OPENPLAN#<shard>`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
 (TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX#<shard>`` until published, then TTL,
-``dynamodb_outbox``); the three GSI3 queues are sharded over 16 keys (``dynamodb_shards``); the
+``dynamodb_outbox``); these three GSI3 queues and the checkout sessions' ``CHKDUE`` are sharded
+over 16 keys (``dynamodb_shards``); the
 claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
 or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
 

@@ -1,10 +1,13 @@
 """Checkout sessions on DynamoDB (mixed into :class:`~bnpl_credit.storage.dynamodb.DynamoStore`).
 
 Items: the session ``CHK#<id>``/``CHK`` (``version``, ``doc``; GSI1 ``MCHK#<merchantId>`` by
-creation time for the merchant's list; GSI3 ``CHKDUE`` by deadline while it has one: the
-sweeper's queue), its token ``CHKTOKEN#<token>``/``CHKTOKEN`` and, once applied for, its
-application ``CHKAPP#<applicationId>``/``CHKAPP`` (one session per application). ``checkout_ops``
-is also appended to the decision, confirmation and plan-update transactions.
+creation time for the merchant's list; GSI3 ``CHKDUE#<shard>`` by deadline while it has one:
+the sweeper's queue, sharded like the other GSI3 queues by ``dynamodb_shards``), its token
+``CHKTOKEN#<token>``/``CHKTOKEN`` and, once applied for, its application
+``CHKAPP#<applicationId>``/``CHKAPP`` (one session per application). ``checkout_ops`` is also
+appended to the decision, confirmation and plan-update transactions. Every save puts the whole
+item, so a session written under the unsharded ``CHKDUE`` moves to its shard, or leaves the
+queue, at its next save.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from bnpl_credit.checkouts.ports import CheckoutChanged, CheckoutCursor, Checkou
 from bnpl_credit.events.model import Event
 from bnpl_credit.idempotency import NewIdempotency
 from bnpl_credit.storage.documents import dumps, loads
+from bnpl_credit.storage.dynamodb_shards import CHECKOUT_DEADLINES_QUEUE, shard_partition
 from bnpl_credit.storage.merchant_documents import checkout_doc, checkout_from_doc
 
 Row = dict[str, Any]
-_DUE = "CHKDUE"
 
 
 def _session(row: Row) -> CheckoutSession:
@@ -42,6 +45,11 @@ class DynamoCheckouts:
         raise NotImplementedError
 
     async def _query(self, *, values: Mapping[str, Any], limit: int | None = None, **kwargs: Any) -> list[Row]:
+        raise NotImplementedError
+
+    async def _query_queue(
+        self, name: str, *, limit: int | None = None, condition: str = "", values: Mapping[str, Any] | None = None
+    ) -> list[Row]:
         raise NotImplementedError
 
     def _idem_put(self, record: NewIdempotency) -> TransactOp:
@@ -73,7 +81,7 @@ class DynamoCheckouts:
         }
         deadline = s.deadline()
         if deadline is not None:  # sparse: only sessions with a deadline are in the sweeper's queue
-            item["GSI3PK"] = _DUE
+            item["GSI3PK"] = shard_partition(CHECKOUT_DEADLINES_QUEUE, s.id)
             item["GSI3SK"] = f"{format_instant(deadline)}#{s.id}"
         if s.version == 0:
             ops = [
@@ -151,11 +159,12 @@ class DynamoCheckouts:
         return [_session(r) for r in rows]
 
     async def due_checkouts(self, *, now: datetime, limit: int) -> list[CheckoutSession]:
-        rows = await self._query(
+        rows = await self._query_queue(
+            CHECKOUT_DEADLINES_QUEUE,
             limit=limit,
-            IndexName="GSI3",
-            KeyConditionExpression="GSI3PK = :pk AND GSI3SK < :bound",
-            values={":pk": _DUE, ":bound": f"{format_instant(now)}$"},
+            condition=" AND GSI3SK < :bound",
+            # "<deadline>#<id>" < "<now>$" exactly when deadline <= now: by deadline, then id
+            values={":bound": f"{format_instant(now)}$"},
         )
         # the index lags the table: read each one back
         found = [await self.get_checkout(str(loads(r["doc"])["id"])) for r in rows]

@@ -11,8 +11,9 @@ have given, in the same order. For the first ``limit`` items a reader pages each
 in the queue moves it to its shard, one that takes it out removes the key.
 
 Sharded this way: the outbox (``OUTBOX``, ``dynamodb_outbox``), the approvals holding credit
-(``HELD``, the expiry sweeper's queue) and the ACTIVE plans (``OPENPLAN``, read by the lateness
-sweeper and the collections scheduler).
+(``HELD``, the expiry sweeper's queue), the ACTIVE plans (``OPENPLAN``, read by the lateness
+sweeper and the collections scheduler) and the checkout sessions with a deadline (``CHKDUE``,
+the checkout sweeper's queue, ``dynamodb_checkouts``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ Row = TypeVar("Row", bound=Mapping[str, Any])
 SHARDS = 16
 HELD_QUEUE = "HELD"  # approvals still holding credit, by end of hold
 OPEN_PLANS_QUEUE = "OPENPLAN"  # ACTIVE plans, by id
+CHECKOUT_DEADLINES_QUEUE = "CHKDUE"  # checkout sessions OPEN, APPROVED or AUTHORIZED, by deadline
 
 
 def shard_partition(name: str, item_id: str, *, shards: int = SHARDS) -> str:
