@@ -81,10 +81,11 @@ def _outgoing(method: str, url: str, headers: dict[str, str]) -> tuple[str, dict
 
 
 class AiohttpClient:
-    """Keep-alive pool on aiohttp; create it once per process (in the lifespan), close it at
-    shutdown. Idle connections are let go before the servers close them (``bnpl_common.http``
-    says why), and the URL is sent exactly as given (``encoded=True``): a SigV4 signature covers
-    its path and query byte for byte, so the client must not re-quote them."""
+    """Keep-alive pool on aiohttp, opened at the first call; create it once per process (in the
+    lifespan), close it at shutdown. Idle connections are let go before the servers close them
+    (``bnpl_common.http`` says why), and the URL is sent exactly as given (``encoded=True``): a
+    SigV4 signature covers its path and query byte for byte, so the client must not re-quote
+    them."""
 
     def __init__(
         self,
@@ -93,17 +94,22 @@ class AiohttpClient:
         read_timeout: float = 5.0,
         max_connections: int = 100,
     ) -> None:
-        self._connector = aiohttp.TCPConnector(
-            limit=max_connections, keepalive_timeout=CLIENT_KEEPALIVE_EXPIRY_SECONDS, use_dns_cache=True
-        )
+        self._limit = max_connections
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
+        self._session: aiohttp.ClientSession | None = None  # made at the first call, on its loop
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limit, keepalive_timeout=CLIENT_KEEPALIVE_EXPIRY_SECONDS, use_dns_cache=True
+        )
         self._session = aiohttp.ClientSession(
-            connector=self._connector,
+            connector=connector,
             timeout=self._timeout,
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
             raise_for_status=False,
         )
+        return self._session
 
     async def request(self, method: str, url: str, *, headers: dict[str, str], body: bytes | None = None) -> Reply:
         name, headers = _outgoing(method, url, headers)
@@ -127,7 +133,8 @@ class AiohttpClient:
 
     async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         try:
-            async with self._session.request(
+            session = self._session or self._open()
+            async with session.request(
                 method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False
             ) as response:
                 content = await response.read()
@@ -138,7 +145,9 @@ class AiohttpClient:
             raise CallFailed(type(exc).__name__) from exc
 
     async def aclose(self) -> None:
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class HttpxClient:

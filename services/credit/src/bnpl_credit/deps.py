@@ -47,41 +47,41 @@ async def _merchant(request: Request) -> MerchantCaller:
     return await current_caller(request)
 
 
-def _store(request: Request) -> CreditStore:
+async def _store(request: Request) -> CreditStore:
     return _state(request).store
 
 
-def _engine(request: Request) -> DecisionEngine:
+async def _engine(request: Request) -> DecisionEngine:
     return _state(request).engine
 
 
-def _policy(request: Request) -> Policy:
+async def _policy(request: Request) -> Policy:
     return _state(request).engine.policy
 
 
-def _markets(request: Request) -> MarketCatalog:
+async def _markets(request: Request) -> MarketCatalog:
     return _state(request).engine.markets
 
 
-def _checkout_config(request: Request) -> CheckoutConfig:
+async def _checkout_config(request: Request) -> CheckoutConfig:
     config: CheckoutConfig = request.app.state.checkout_config
     return config
 
 
-def _documents(request: Request) -> Documents:
+async def _documents(request: Request) -> Documents:
     documents = _state(request).documents
     if documents is None:  # every app built by create_app has them
         raise RuntimeError("documents are not configured")
     return documents
 
 
-def _collector(request: Request) -> Collector | None:
+async def _collector(request: Request) -> Collector | None:
     # None: payments are not collected (PAYMENT_COLLECTION=off, local and test only)
     collector: Collector | None = getattr(request.app.state, "collector", None)
     return collector
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     return _state(request).clock
 
 

@@ -26,37 +26,37 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-def _store(request: Request) -> UserStore:
+async def _store(request: Request) -> UserStore:
     store: UserStore = request.app.state.store
     return store
 
 
-def _notifier(request: Request) -> notifier_port.Notifier:
+async def _notifier(request: Request) -> notifier_port.Notifier:
     notifier: notifier_port.Notifier = request.app.state.notifier
     return notifier
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _otp(request: Request) -> OtpPolicy:
+async def _otp(request: Request) -> OtpPolicy:
     policy: OtpPolicy = request.app.state.otp
     return policy
 
 
-def _finances(request: Request) -> FinancePolicy:
+async def _finances(request: Request) -> FinancePolicy:
     policy: FinancePolicy = request.app.state.finances
     return policy
 
 
-def _signer(request: Request) -> ProfileSigner:
+async def _signer(request: Request) -> ProfileSigner:
     signer: ProfileSigner = request.app.state.profile_signer
     return signer
 
 
-def _person_secret(request: Request) -> str:
+async def _person_secret(request: Request) -> str:
     secret: str = request.app.state.person_key_secret
     return secret
 

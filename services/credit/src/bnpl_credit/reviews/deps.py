@@ -33,7 +33,7 @@ async def _approver(request: Request) -> Principal:
     return require_role(await _principal(request), Role.APPROVER)
 
 
-def _review_state(request: Request) -> ReviewState:
+async def _review_state(request: Request) -> ReviewState:
     state: ReviewState = request.app.state.reviews
     return state
 

@@ -109,6 +109,6 @@ def merchant_ids_of(store: MerchantList) -> Callable[[], Awaitable[Sequence[str]
     return ids
 
 
-def webhook_runtime(request: Request) -> WebhookRuntime:
+async def webhook_runtime(request: Request) -> WebhookRuntime:
     runtime: WebhookRuntime = request.app.state.webhooks
     return runtime
