@@ -285,3 +285,31 @@ def test_a_read_that_would_wait_moves_to_a_worker_and_the_loop_keeps_running(db:
     value, reader, caller, ticks = anyio.run(main)
     assert value == 2 and reader != caller
     assert ticks >= 10  # the loop ran other work for most of the 0.4 s the read waited
+
+
+def test_writers_of_one_process_take_turns_without_sqlite_s_busy_wait(tmp_path: Path) -> None:
+    """With no busy timeout at all, SQLite refuses a writer that finds the file locked. Writers
+    of one process never get there: they queue on the database's own lock, which hands the turn
+    over at once (SQLite's busy handler sleeps up to 100 ms between tries, whatever happens)."""
+    db = SqliteDatabase(tmp_path / "turns.sqlite3", schema_sql=SCHEMA, busy_timeout=0.0)
+    anyio.run(db.create_schema)
+    errors: list[BaseException] = []
+
+    def add(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO log (note) VALUES ('x')")
+        time.sleep(0.002)  # hold the lock a little, as a real transaction does
+
+    def writer() -> None:
+        try:
+            for _ in range(10):
+                db.run_sync(add, write=True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert anyio.run(db.read, lambda c: _count(c, "log")) == 60
