@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,12 @@ def shopper(stack: Stack, gateway: str) -> str:
     call(START_VERIFICATION)
     call(CONFIRM_VERIFICATION, {"code": read_code(stack, profile["phoneNumber"])})
     return token
+
+
+def shoppers(stack: Stack, gateway: str, count: int, *, threads: int = 4) -> list[str]:
+    """``count`` shoppers ready to apply (signed up, profile, verified phone), a few at a time."""
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda _: shopper(stack, gateway), range(count)))
 
 
 async def run_load(

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
 from bnpl_credit.testing import MerchantClient, checkout_body  # noqa: E402
 
-from bench.bench_decision import shopper  # noqa: E402
+from bench.bench_decision import shoppers  # noqa: E402
 from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
 
 LUA = ROOT / "bench" / "wrk" / "graphql.lua"
@@ -490,7 +490,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per rung")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for the headline rungs")
-    parser.add_argument("--shoppers", type=int, default=40)
+    parser.add_argument(
+        "--shoppers",
+        type=int,
+        default=400,
+        help="shoppers the decisions are spread over (each approval holds credit for 30 minutes, so a "
+        "shopper's live approvals, which every decision of theirs reads, grow with decisions per shopper)",
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run (3 s rungs, fewer of them)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -540,7 +546,7 @@ def main() -> None:
         try:
             gateway = stack.url("gateway")
             pids = platform_pids(stack)
-            tokens = [shopper(stack, gateway) for _ in range(args.shoppers)]
+            tokens = shoppers(stack, gateway, args.shoppers)
             tokens_file = tmpdir / "tokens.txt"
             tokens_file.write_text("\n".join(tokens) + "\n")
             base_env = {"BENCH_TOKENS": str(tokens_file)}
