@@ -5,8 +5,9 @@ signature and the forwarded user token with the real ``ServiceAuthenticator``, s
 gateway's signing is exercised for real.
 """
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -105,6 +106,7 @@ class FakeCognito:
     revoked: set[str] = field(default_factory=set)
     down: bool = False
     asked: int = 0
+    before_answer: Callable[[], Awaitable[Any]] | None = None  # awaited (2 s at most) before answering
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -113,6 +115,8 @@ class FakeCognito:
         async def api(request: Request) -> JSONResponse:
             assert request.headers["x-amz-target"] == "AWSCognitoIdentityProviderService.GetUser"
             self.asked += 1
+            if self.before_answer is not None:
+                await asyncio.wait_for(self.before_answer(), timeout=2)
             if self.down:
                 return JSONResponse({"__type": "InternalErrorException"}, status_code=500)
             token = json.loads(await request.body())["AccessToken"]

@@ -4,6 +4,7 @@ reads go on until the token expires, and a live answer is cached for a short win
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,9 @@ def test_a_revoked_token_moves_no_money(
     cognito.revoked.add(token)
     body = gql(mutation, {"key": "apply-0001"})
     assert body["errors"][0]["errorType"] == "UnauthorizedException", body
-    assert credit_service.calls == [] and user_service.calls == []  # nothing was asked, nothing done
+    assert credit_service.calls == []  # nothing done
+    # nothing asked either, but the caller's own profile, read while Cognito is asked
+    assert [(c.method, c.path) for c in user_service.calls] in ([], [("GET", "/v1/profile/snapshot")])
 
 
 @pytest.mark.parametrize("mutation", MONEY_MOVING)
@@ -88,3 +91,17 @@ def test_a_revoked_staff_token_does_nothing(
     body = gateway.post("/graphql", json={"query": operation}, headers={"Authorization": staff}).json()
     assert body["errors"][0]["errorType"] == "UnauthorizedException", body
     assert credit_service.calls == [] and user_service.calls == []
+
+
+def test_the_profile_is_read_while_cognito_is_asked_and_the_decision_waits_for_both(
+    gql: Callable[..., dict[str, Any]], cognito: Any, user_service: Any, credit_service: Any, api: Any
+) -> None:
+    """Cognito answers only once the profile read has arrived: were the two asked one after the
+    other, it would never answer (the revocation check times out and nothing is decided)."""
+    read_arrived = asyncio.Event()
+    cognito.before_answer = read_arrived.wait
+    user_service.routes[("GET", "/v1/profile")] = lambda call: (read_arrived.set(), (200, api.customer()))[1]
+    credit_service.routes[("POST", "/v1/applications")] = (201, api.application())
+    body = gql(APPLY, {"key": "apply-0001"})
+    assert "errors" not in body, body
+    assert cognito.asked == 1 and len(credit_service.calls) == 1

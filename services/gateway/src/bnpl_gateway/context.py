@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bnpl_common.jwt import Principal
 from bnpl_common.revocation import RevocationChecker, RevocationUnknown, TokenRevoked
@@ -12,6 +13,8 @@ from strawberry.fastapi import BaseContext
 
 from bnpl_gateway.errors import DependencyFailed, GatewayError
 from bnpl_gateway.upstream import Upstreams
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,6 +46,23 @@ class GatewayContext(BaseContext):
             raise GatewayError("UnauthorizedException", "this session is no longer valid; sign in again") from None
         except RevocationUnknown:
             raise DependencyFailed() from None
+
+    async def live_while(self, read: Awaitable[T]) -> T:
+        """``read`` (a read of the caller's own data, nothing that moves money) awaited while
+        :meth:`ensure_live` asks Cognito, the two at once; what comes after runs only once both
+        have answered. A dead token's refusal wins over whatever the read answered."""
+        live = asyncio.ensure_future(self.ensure_live())
+        try:
+            try:
+                result = await read
+            except BaseException:
+                await live  # raises the refusal if the token is dead; else the read's error stands
+                raise
+            await live
+            return result
+        finally:
+            if not live.done():  # cancelled meanwhile
+                live.cancel()
 
     async def credit_line(self) -> dict[str, Any]:
         """``GET /v1/credit-line``, fetched at most once per request."""

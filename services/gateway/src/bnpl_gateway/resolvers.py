@@ -186,17 +186,18 @@ class Mutation:
         return build(Customer, data)
 
     @strawberry.mutation(
-        description="Pipeline: read the caller's profile, then ask the credit service to decide on the order of "
-        "the checkout session (merchant, reference and amount come from the session)."
+        description="Pipeline: read the caller's profile (while the token is checked with Cognito), then ask the "
+        "credit service to decide on the order of the checkout session (merchant, reference and amount come from "
+        "the session)."
     )
     async def apply_for_credit(
         self, info: Info, input: CreditApplicationInput, idempotency_key: str
     ) -> CreditApplication:
         ctx = info.context
-        await ctx.ensure_live()
         try:
-            # signed by the user service: passed through untouched, verified by the credit service
-            snapshot = await ctx.upstreams.user.call("GET", "/v1/profile/snapshot", token=ctx.token)
+            # signed by the user service: passed through untouched, verified by the credit service;
+            # read while Cognito is asked whether the token is live (the decision waits for both)
+            snapshot = await ctx.live_while(ctx.upstreams.user.call("GET", "/v1/profile/snapshot", token=ctx.token))
         except NotFoundUpstream as exc:
             raise GatewayError(
                 "ProfileNotFound", "create a profile before applying for credit", info={"field": "profile"}
