@@ -253,6 +253,14 @@ def test_a_read_runs_on_the_calling_thread_without_a_hand_off(db: SqliteDatabase
     assert reader == caller
 
 
+def test_a_read_that_may_decode_many_rows_runs_in_a_worker(db: SqliteDatabase) -> None:
+    async def main() -> tuple[int, int]:
+        return await db.read(lambda c: threading.get_ident(), scan=True), threading.get_ident()
+
+    reader, caller = anyio.run(main)
+    assert reader != caller
+
+
 def test_a_read_that_would_wait_moves_to_a_worker_and_the_loop_keeps_running(db: SqliteDatabase) -> None:
     """Another connection holds the file exclusively (``locking_mode=EXCLUSIVE`` after a write):
     a read cannot start. On the loop's thread it would block every request; it runs in a worker

@@ -143,20 +143,22 @@ class SqliteDatabase:
             with contextlib.suppress(sqlite3.Error):
                 inline.close()
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[sqlite3.Connection], T], *, scan: bool = False) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot).
 
-        On the calling (event loop's) thread when the snapshot can be had at once, else in a
-        worker thread. A WAL reader never waits for the writer, and our reads are point
-        lookups and bounded pages that take microseconds: handing each to a thread and back
-        cost more than the read (about a tenth of a decision's CPU in the credit service went
-        to the hand-offs). The loop's connection never waits: it has no busy timeout, so the
-        rare moment a read would have to (the WAL being reset or recovered by another
-        connection) raises ``SQLITE_BUSY`` at once and the read runs again in a worker thread,
-        where waiting blocks nobody. Writes always run in a worker thread: ``BEGIN IMMEDIATE``
-        may wait for another writer, and a commit waits for the disk.
+        A lookup (``scan=False``: a key or a few rows by an index) runs on the calling (event
+        loop's) thread when the snapshot can be had at once: a WAL reader never waits for the
+        writer, such a read takes microseconds, and handing it to a thread and back cost more
+        than the read (about a tenth of a decision's CPU in the credit service went to the
+        hand-offs). The loop's connection never waits: it has no busy timeout, so the rare
+        moment a read would have to (the WAL being reset or recovered by another connection)
+        raises ``SQLITE_BUSY`` at once and the read runs again in a worker thread, where
+        waiting blocks nobody. A read that may decode many rows (``scan=True``: a list, a
+        queue, a count) runs in a worker thread, so that it never stops the other requests.
+        Writes always run in a worker thread: ``BEGIN IMMEDIATE`` may wait for another
+        writer, and a commit waits for the disk.
         """
-        if self._inline_reads:
+        if self._inline_reads and not scan:
             try:
                 return self._run_inline(fn)
             except sqlite3.OperationalError as exc:

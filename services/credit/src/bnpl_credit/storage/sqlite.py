@@ -434,7 +434,7 @@ class SqliteStore(
                 )
             return [_application(r["doc"]) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def newest_decline(self, customer_id: str, *, since: datetime) -> Application | None:
         def run(conn: sqlite3.Connection) -> Application | None:
@@ -476,7 +476,7 @@ class SqliteStore(
             )
             return [_application(r["doc"]) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def save_expiry(self, application: Application, *, events: Sequence[Event]) -> bool:
         return await self._end_approval(application, _APPROVED_EXPIRED, _at(application.expired_at), events)
@@ -553,7 +553,7 @@ class SqliteStore(
             ).fetchall()
             return self._plans(rows)
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def list_plans(self, customer_id: str) -> list[Plan]:
         def run(conn: sqlite3.Connection) -> list[Plan]:
@@ -563,14 +563,14 @@ class SqliteStore(
             ).fetchall()
             return self._plans(rows)
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def list_open_plans(self) -> list[Plan]:
         def run(conn: sqlite3.Connection) -> list[Plan]:
             rows = conn.execute("SELECT doc, version FROM plans WHERE status = 'ACTIVE' ORDER BY id").fetchall()
             return self._plans(rows)
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def update_plan(
         self,
@@ -620,7 +620,7 @@ class SqliteStore(
             rows = conn.execute("SELECT doc FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,))
             return [Event.from_message(loads(r["doc"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def mark_published(self, event_ids: Sequence[str], *, published_at: datetime) -> None:
         def run(conn: sqlite3.Connection) -> None:

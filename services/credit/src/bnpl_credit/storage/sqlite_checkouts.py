@@ -127,7 +127,7 @@ class SqliteCheckouts:
             )
             return {r["application_id"]: r["id"] for r in rows}
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def list_checkouts(
         self, merchant_id: str, *, limit: int, after: CheckoutCursor | None
@@ -147,7 +147,7 @@ class SqliteCheckouts:
                 )
             return [_session(r) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def due_checkouts(self, *, now: datetime, limit: int) -> list[CheckoutSession]:
         def run(conn: sqlite3.Connection) -> list[CheckoutSession]:
@@ -158,4 +158,4 @@ class SqliteCheckouts:
             )
             return [_session(r) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)

@@ -61,7 +61,7 @@ class SqliteMerchants:
             rows = conn.execute("SELECT doc, version FROM merchants ORDER BY id").fetchall()
             return [merchant_from_doc(loads(r["doc"]), int(r["version"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def put_merchant(
         self, merchant: Merchant, *, expected_version: int | None, audit: Sequence[AuditRecord] = ()

@@ -148,7 +148,7 @@ class SqlitePayments:
             ).fetchall()
             return [PendingRefund(**json.loads(row["doc"])) for row in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def delete_pending_refund(self, key: str) -> None:
         def run(conn: sqlite3.Connection) -> None:

@@ -270,7 +270,7 @@ class SqliteReviews:
             )
             return {str(r["outcome"]): int(r["n"]) for r in rows}
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         await self._db.write(lambda conn: self._add_audit(conn, records))
@@ -309,7 +309,7 @@ class SqliteReviews:
                 )
             return [case_from_doc(loads(r["doc"]), int(r["version"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def list_live_cases_opened_before(self, moment: datetime, *, limit: int) -> list[ReviewCase]:
         def run(conn: sqlite3.Connection) -> list[ReviewCase]:
@@ -320,7 +320,7 @@ class SqliteReviews:
             )
             return [case_from_doc(loads(r["doc"]), int(r["version"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def get_review_decision(self, case_id: str) -> ReviewDecision | None:
         def run(conn: sqlite3.Connection) -> ReviewDecision | None:
@@ -345,4 +345,4 @@ class SqliteReviews:
                 )
             return [audit_from_doc(loads(r["doc"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)

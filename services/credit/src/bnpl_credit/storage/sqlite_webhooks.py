@@ -103,7 +103,7 @@ class SqliteWebhookDeliveries:
                 ).fetchall()
             return _rows(rows)
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def due_deliveries(self, merchant_id: str, *, now: datetime, limit: int) -> list[WebhookDelivery]:
         def run(conn: sqlite3.Connection) -> list[WebhookDelivery]:
@@ -114,7 +114,7 @@ class SqliteWebhookDeliveries:
             ).fetchall()
             return _rows(rows)
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def first_pending(self, merchant_id: str, ordering_key: str) -> WebhookDelivery | None:
         def run(conn: sqlite3.Connection) -> WebhookDelivery | None:

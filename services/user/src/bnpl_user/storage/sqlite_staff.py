@@ -56,7 +56,7 @@ class SqliteStaffReads:
             )
             return [self._profile_of(r) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
 
     async def append_staff_audit(self, record: StaffAuditRecord) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -89,4 +89,4 @@ class SqliteStaffReads:
                 )
             return [audit_from_doc(json.loads(r["doc"])) for r in rows]
 
-        return await self._db.read(run)
+        return await self._db.read(run, scan=True)
