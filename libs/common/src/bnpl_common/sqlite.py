@@ -30,6 +30,9 @@ T = TypeVar("T")
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
+# This thread's kept connections: the one of worker threads (every write, reads that may wait)
+# and the one of a read on the event loop's thread (no busy timeout).
+_WORKER, _INLINE = "conn", "inline"
 # A lock held elsewhere: the read is tried again in a worker thread, where it may wait.
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 # The write probe of readiness: a one-row table of its own, so no business table is touched.
@@ -90,19 +93,38 @@ class SqliteDatabase:
         """:meth:`create_schema_sync` in a worker thread."""
         await run_blocking(self.create_schema_sync)
 
-    def _thread_connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _kept(self, slot: str, *, busy_timeout: float | None = None) -> sqlite3.Connection:
+        """This thread's kept connection in ``slot``, opened at its first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
         if conn is None:
-            conn = self.connect()
-            self._local.conn = conn
+            conn = self.connect(busy_timeout=busy_timeout)
+            setattr(self._local, slot, conn)
         return conn
 
-    def _discard_thread_connection(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        self._local.conn = None
+    def _discard(self, slot: str) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
+        setattr(self._local, slot, None)
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+
+    def _transaction(self, slot: str, fn: Callable[[sqlite3.Connection], T], *, begin: str) -> T:
+        """``fn`` in one transaction on this thread's connection in ``slot``."""
+        conn = self._kept(slot, busy_timeout=0 if slot == _INLINE else None)
+        try:
+            conn.execute(begin)
+            result = fn(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            # fn raised, or COMMIT failed (the transaction may still be open): nothing of it
+            # stays. A connection that cannot even roll back is not reused.
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except BaseException:
+                self._discard(slot)
+            raise
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run ``fn`` in one transaction on this thread's connection, in the calling thread.
@@ -114,34 +136,13 @@ class SqliteDatabase:
         at once; SQLite's wait (``busy_timeout``) is left for writers of other processes."""
         if write:
             with self._write_turn:
-                return self._run(fn, write=True)
-        return self._run(fn, write=False)
-
-    def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        conn = self._thread_connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            result = fn(conn)
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            # fn raised, or COMMIT failed (the transaction may still be open): nothing of it
-            # stays. A connection that cannot even roll back is not reused.
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except BaseException:
-                self._discard_thread_connection()
-            raise
+                return self._transaction(_WORKER, fn, begin="BEGIN IMMEDIATE")
+        return self._transaction(_WORKER, fn, begin="BEGIN")
 
     def close_thread_connection(self) -> None:
         """Close the calling thread's kept connections, if any (tests; shutdown)."""
-        self._discard_thread_connection()
-        inline: sqlite3.Connection | None = getattr(self._local, "inline", None)
-        self._local.inline = None
-        if inline is not None:
-            with contextlib.suppress(sqlite3.Error):
-                inline.close()
+        self._discard(_WORKER)
+        self._discard(_INLINE)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T], *, scan: bool = False) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot).
@@ -160,30 +161,12 @@ class SqliteDatabase:
         """
         if self._inline_reads and not scan:
             try:
-                return self._run_inline(fn)
+                # the loop thread's own connection, with no busy timeout: it never waits
+                return self._transaction(_INLINE, fn, begin="BEGIN")
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF not in _BUSY_CODES:  # the primary code of an extended one
                     raise
         return await run_blocking(self.run_sync, fn, write=False)
-
-    def _run_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn: sqlite3.Connection | None = getattr(self._local, "inline", None)
-        if conn is None:  # one per thread, as sqlite3 wants: each event loop has its own
-            conn = self._local.inline = self.connect(busy_timeout=0)
-        try:
-            conn.execute("BEGIN")
-            result = fn(conn)
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except BaseException:
-                self._local.inline = None
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            raise
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction: all of it is committed or, if it raises, none of it."""
