@@ -153,7 +153,6 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.dynamodb_checkouts",
             "storage.sqlite_persons",
             "storage.dynamodb_persons",
-            "storage.dynamodb_outbox",
             "storage.dynamodb_shards",
             "storage.dynamodb_holds",
             "scoring.http",

@@ -39,10 +39,11 @@ from bnpl_credit.refunds import service as refunds
 from bnpl_credit.refunds.auth import MerchantCaller
 from bnpl_credit.refunds.schemas import RefundInput
 from bnpl_credit.settings import PACKAGED_POLICY
-from bnpl_credit.storage.dynamodb_outbox import OUTBOX_SHARDS, oldest, outbox_partition, outbox_partitions
 from bnpl_credit.storage.dynamodb_shards import (
+    CHECKOUT_DEADLINES_QUEUE,
     HELD_QUEUE,
     OPEN_PLANS_QUEUE,
+    OUTBOX_QUEUE,
     SHARDS,
     merge_sorted,
     shard_page,
@@ -802,15 +803,6 @@ def test_pending_events_are_the_oldest_first_whatever_their_shard(store: CreditS
     asyncio.run(scenario())
 
 
-def test_events_spread_over_every_shard_and_the_merge_keeps_the_order() -> None:
-    partitions = {outbox_partition(f"evt-{n}") for n in range(2_000)}
-    assert partitions == set(outbox_partitions()) - {"OUTBOX"}
-    assert len(partitions) == OUTBOX_SHARDS
-    rows: list[list[dict[str, Any]]] = [[{"GSI3SK": f"2026-01-0{d}#{s}"} for d in range(1, 8, 3)] for s in "abc"]
-    merged = oldest(rows, limit=4)
-    assert [r["GSI3SK"] for r in merged] == ["2026-01-01#a", "2026-01-01#b", "2026-01-01#c", "2026-01-04#a"]
-
-
 # -- the sweepers' queues across partitions (DynamoDB shards HELD and OPENPLAN, SQLite has tables) --
 def _gsi3_partition(store: CreditStore, pk: str, sk: str) -> str | None:
     """The GSI3 partition key of a stored item (DynamoDB), None when it is in no queue."""
@@ -828,10 +820,12 @@ def _write_unsharded(store: CreditStore, pk: str, sk: str, partition: str) -> No
 
 
 def test_every_queue_spreads_over_the_shards_and_the_merge_keeps_the_order() -> None:
-    for queue in (HELD_QUEUE, OPEN_PLANS_QUEUE):
+    for queue in (OUTBOX_QUEUE, HELD_QUEUE, OPEN_PLANS_QUEUE, CHECKOUT_DEADLINES_QUEUE):  # one hash for every queue
         partitions = {shard_partition(queue, f"id-{n}") for n in range(2_000)}
         assert partitions == set(shard_partitions(queue)) - {queue} and len(partitions) == SHARDS
-    assert shard_partition("OUTBOX", "evt-1") == outbox_partition("evt-1")  # one hash for every queue
+    events: list[list[dict[str, Any]]] = [[{"GSI3SK": f"2026-01-0{d}#{s}"} for d in range(1, 8, 3)] for s in "abc"]
+    merged = merge_sorted(events, limit=4)
+    assert [r["GSI3SK"] for r in merged] == ["2026-01-01#a", "2026-01-01#b", "2026-01-01#c", "2026-01-04#a"]
     rows: list[list[dict[str, Any]]] = [[{"GSI3SK": f"{s}{n}"} for n in range(3)] for s in "ba"]
     assert [r["GSI3SK"] for r in merge_sorted(rows)] == ["a0", "a1", "a2", "b0", "b1", "b2"]
     assert [r["GSI3SK"] for r in merge_sorted(rows, limit=2)] == ["a0", "a1"]

@@ -7,8 +7,8 @@ approval, a hold marker ``CUST#<sub>``/``HOLD#<expiresAt>#<id>`` (``dynamodb_hol
 ``CUST#<sub>``/``DECISION#<id>``; plan ``CUST#<sub>``/``PLAN#<id>`` (GSI2 by merchant order, GSI3
 ``OPENPLAN#<shard>`` while ACTIVE) with a pointer ``PLAN#<id>``/``PLAN``; payments and refunds
 ``CUST#<sub>``/``REC#<planId>#<kind>#<createdAt>#<id>``; idempotency ``IDEM#<scope>#<key>``/``IDEM``
-(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX#<shard>`` until published, then TTL,
-``dynamodb_outbox``); these three GSI3 queues and the checkout sessions' ``CHKDUE`` are sharded
+(TTL); outbox events ``EVENT#<id>``/``EVENT`` (GSI3 ``OUTBOX#<shard>`` until published, then
+TTL); these three GSI3 queues and the checkout sessions' ``CHKDUE`` are sharded
 over 16 keys (``dynamodb_shards``); the
 claim of a merchant order ``ORDER#<merchantId>#<orderReference>``/``CLAIM`` (one live approval
 or plan per order; the API refuses "#" in both parts, so the key is unambiguous).
@@ -79,13 +79,13 @@ from bnpl_credit.storage.dynamodb_holds import (
     markers_trusted,
 )
 from bnpl_credit.storage.dynamodb_merchants import DynamoMerchants
-from bnpl_credit.storage.dynamodb_outbox import LEGACY_OUTBOX, outbox_partition
 from bnpl_credit.storage.dynamodb_payments import DynamoPayments
 from bnpl_credit.storage.dynamodb_persons import DynamoPersons
 from bnpl_credit.storage.dynamodb_reviews import DynamoReviews
 from bnpl_credit.storage.dynamodb_shards import (
     HELD_QUEUE,
     OPEN_PLANS_QUEUE,
+    OUTBOX_QUEUE,
     merge_sorted,
     shard_page,
     shard_partition,
@@ -225,7 +225,7 @@ class DynamoStore(
             item = {
                 "PK": f"EVENT#{event.id}",
                 "SK": "EVENT",
-                "GSI3PK": outbox_partition(event.id),
+                "GSI3PK": shard_partition(OUTBOX_QUEUE, event.id),
                 "GSI3SK": f"{message['occurredAt']}#{event.id}",
                 "type": message["type"],
                 "doc": dumps(message),
@@ -710,7 +710,7 @@ class DynamoStore(
     # -- outbox ---------------------------------------------------------------------------
 
     async def pending_events(self, *, limit: int) -> list[Event]:
-        rows = await self._query_queue(LEGACY_OUTBOX, limit=limit)  # oldest first: GSI3SK is <occurredAt>#<id>
+        rows = await self._query_queue(OUTBOX_QUEUE, limit=limit)  # oldest first: GSI3SK is <occurredAt>#<id>
         return [Event.from_message(_doc(r)) for r in rows]
 
     def _mark_published_sync(self, event_id: str, published_at: datetime) -> None:

@@ -10,7 +10,7 @@ have given, in the same order. For the first ``limit`` items a reader pages each
 (items written before the sharding) is read too, until it drains: a write that keeps an item
 in the queue moves it to its shard, one that takes it out removes the key.
 
-Sharded this way: the outbox (``OUTBOX``, ``dynamodb_outbox``), the approvals holding credit
+Sharded this way: the outbox (``OUTBOX``, pending events by occurrence), the approvals holding credit
 (``HELD``, the expiry sweeper's queue), the ACTIVE plans (``OPENPLAN``, read by the lateness
 sweeper and the collections scheduler) and the checkout sessions with a deadline (``CHKDUE``,
 the checkout sweeper's queue, ``dynamodb_checkouts``).
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 Row = TypeVar("Row", bound=Mapping[str, Any])
 
 SHARDS = 16
+OUTBOX_QUEUE = "OUTBOX"  # events not yet published, oldest first
 HELD_QUEUE = "HELD"  # approvals still holding credit, by end of hold
 OPEN_PLANS_QUEUE = "OPENPLAN"  # ACTIVE plans, by id
 CHECKOUT_DEADLINES_QUEUE = "CHKDUE"  # checkout sessions OPEN, APPROVED or AUTHORIZED, by deadline
