@@ -22,7 +22,8 @@ from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants import registry
 from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import NOW
-from bnpl_credit.webhooks.addresses import AddressRefused, resolve_target
+from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, Target, resolve_target, system_resolver
+from bnpl_credit.webhooks.connections import DRAIN_LIMIT_BYTES, ReceiverConnections
 from bnpl_credit.webhooks.dispatcher import DispatchConfig, Dispatcher
 from bnpl_credit.webhooks.fanout import fan_out, webhook_type
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
@@ -237,11 +238,18 @@ class Harness:
     """A dispatcher on a SQLite store with a clock the test moves, against real HTTP receivers."""
 
     def __init__(
-        self, store: SqliteStore, *, timeout: float = 2.0, strict: bool = False, per_merchant: int = 2
+        self,
+        store: SqliteStore,
+        *,
+        timeout: float = 2.0,
+        strict: bool = False,
+        per_merchant: int = 2,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.store = store
         self.clock = FixedClock(NOW)
-        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self.connections = ReceiverConnections(per_receiver=per_merchant)
+        self.resolver = resolver
         config = DispatchConfig(policy=FAST, timeout_seconds=timeout, per_merchant=per_merchant, strict_urls=strict)
         self.dispatcher = self.new_dispatcher(config)
 
@@ -249,7 +257,15 @@ class Harness:
         async def ids() -> list[str]:
             return [m.id for m in await self.store.list_merchants()]
 
-        return Dispatcher(self.store, self.client, self.clock, config, merchant_ids=ids, rng=random.Random(5))
+        return Dispatcher(
+            self.store,
+            self.connections,
+            self.clock,
+            config,
+            merchant_ids=ids,
+            resolver=self.resolver,
+            rng=random.Random(5),
+        )
 
     async def rounds(self, count: int, *, step: timedelta = timedelta(seconds=5)) -> None:
         """``count`` rounds, each waiting for its attempts, the clock moved on after each."""
@@ -260,7 +276,7 @@ class Harness:
 
     async def aclose(self) -> None:
         await self.dispatcher.aclose()
-        await self.client.aclose()
+        await self.connections.aclose()
 
 
 def _run(store: SqliteStore, body: Callable[[Harness], Awaitable[None]], **kw: Any) -> None:
@@ -389,6 +405,89 @@ def test_a_receiver_down_for_the_whole_window_fails_the_delivery(store: SqliteSt
             assert len(receiver.requests) == len(delivery.attempts) >= 3
 
         _run(store, body)
+
+
+# -- connections kept per receiver --------------------------------------------------------------
+
+
+def _in_turn(merchant_id: str, count: int, *, at: int = 0) -> list[Event]:
+    """Events of one checkout: sent one after the other, each once the one before has ended."""
+    kinds = [EventType.CHECKOUT_APPROVED, EventType.CHECKOUT_AUTHORIZED, EventType.CHECKOUT_CAPTURED]
+    return [_checkout_event(merchant_id, f"chk_{merchant_id}", kinds[i % 3], at=at + i) for i in range(count)]
+
+
+def test_webhooks_to_one_receiver_reuse_its_connection(store: SqliteStore) -> None:
+    """A new TCP connection (in AWS a TLS handshake) per webhook is not paid again and again."""
+    with WebhookReceiver(SECRET_A, then=200, reply_body=b'{"received":true}') as receiver:
+
+        async def body(h: Harness) -> None:
+            await _merchant(store, "shop-a", receiver.url)
+            await fan_out(store, _in_turn("shop-a", 3), now=NOW, window=WINDOW)
+            await h.rounds(3)
+            requests = receiver.wait_for(3)
+            assert [r.answered for r in requests] == [200, 200, 200]
+            assert len({r.connection for r in requests}) == 1
+
+        _run(store, body)
+
+
+def test_two_host_names_at_one_address_never_share_a_connection(store: SqliteStore) -> None:
+    """A connection is opened (and in AWS its certificate checked) for one host name: another
+    merchant whose host resolves to the same address gets its own, never that one."""
+    with WebhookReceiver(SECRET_A) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+
+        async def body(h: Harness) -> None:
+            # two names of one loopback address (in AWS: two shops behind one CDN address)
+            await _merchant(store, "shop-a", f"http://localhost:{port}/webhooks/bnpl")
+            await _merchant(store, "shop-b", f"http://127.0.0.1:{port}/webhooks/bnpl")
+            events = [e for pair in zip(_in_turn("shop-a", 3), _in_turn("shop-b", 3, at=10), strict=True) for e in pair]
+            await fan_out(store, events, now=NOW, window=WINDOW)
+            await h.rounds(3)
+            requests = receiver.wait_for(6)
+            by_host = {host: {r.connection for r in requests if r.host == host} for host in {r.host for r in requests}}
+            assert set(by_host) == {f"localhost:{port}", f"127.0.0.1:{port}"}
+            a, b = by_host.values()
+            assert len(a) == len(b) == 1 and not a & b  # each kept its own, and only its own
+
+        _run(store, body, resolver=_resolver("127.0.0.1"))
+
+
+def test_a_long_answer_closes_its_connection_and_the_delivery_still_counts(store: SqliteStore) -> None:
+    """The answer is read to keep the connection only up to a limit; the status decided already."""
+    with WebhookReceiver(SECRET_A, then=200, reply_body=b"x" * (DRAIN_LIMIT_BYTES + 1)) as receiver:
+
+        async def body(h: Harness) -> None:
+            await _merchant(store, "shop-a", receiver.url)
+            await fan_out(store, _in_turn("shop-a", 2), now=NOW, window=WINDOW)
+            await h.rounds(2)
+            requests = receiver.wait_for(2)
+            assert len({r.connection for r in requests}) == 2
+            deliveries = await store.list_deliveries("shop-a", limit=10, after=None)
+            assert {d.status for d in deliveries} == {DeliveryStatus.DELIVERED}
+
+        _run(store, body)
+
+
+def test_receivers_beyond_the_limit_close_the_least_recently_used() -> None:
+    answered: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answered.append(request.headers["host"])
+        return httpx.Response(204)
+
+    async def body() -> None:
+        connections = ReceiverConnections(max_receivers=2, transport=httpx.MockTransport(handler))
+        try:
+            for host in ["a.test", "b.test", "a.test", "c.test"]:
+                target = Target(url="https://93.184.215.14/hook", host_header=host, sni_hostname=host)
+                assert await connections.post(target, b"{}", {}, time_limit=1.0) == 204
+            assert connections.receivers == 2  # b.test, the least recently used, was closed
+        finally:
+            await connections.aclose()
+        assert answered == ["a.test", "b.test", "a.test", "c.test"]
+
+    asyncio.run(body())
 
 
 # -- helpers ------------------------------------------------------------------------------------

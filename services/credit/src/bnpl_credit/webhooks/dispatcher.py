@@ -10,7 +10,7 @@ An attempt first claims the delivery (``version`` check, ``next_attempt_at`` mov
 a lease), so two dispatchers never send the same delivery at once, and a dispatcher that dies
 mid-attempt leaves it due again after the lease: at least once, always with the event's id.
 Attempts are logged with ids, type, status and error class only: never the body, the URL or a
-secret.
+secret. Connections are kept per receiver (:mod:`bnpl_credit.webhooks.connections`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bnpl_common.telemetry import mark_error, span
 
 from bnpl_credit.metrics import record_webhook_attempt
 from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, resolve_target, system_resolver
+from bnpl_credit.webhooks.connections import ReceiverConnections
 from bnpl_credit.webhooks.fanout import ReceiverDirectory, WebhookReceiver
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
 from bnpl_credit.webhooks.ports import WebhookDeliveryStore
@@ -65,7 +66,7 @@ class Dispatcher:
     def __init__(
         self,
         store: DispatchStore,
-        client: httpx.AsyncClient,
+        connections: ReceiverConnections,
         clock: Clock,
         config: DispatchConfig,
         *,
@@ -74,7 +75,7 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._store = store
-        self._client = client
+        self._connections = connections
         self._clock = clock
         self._config = config
         self._merchant_ids = merchant_ids
@@ -257,21 +258,11 @@ class Dispatcher:
         # the wall-clock time of sending (receivers check it against theirs), whatever the app clock says
         sent_at = datetime.now(UTC)
         headers = signature_headers(secrets, msg_id=delivery.event_id, timestamp=sent_at, payload=delivery.payload)
-        headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": target.host_header})
-        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-        timeout = self._config.timeout_seconds
-        async with asyncio.timeout(timeout):  # the whole attempt, not per read: a trickling receiver ends too
-            request = self._client.build_request(
-                "POST",
-                target.url,
-                content=delivery.payload.encode(),
-                headers=headers,
-                extensions=extensions,
-                timeout=timeout,
-            )
-            response = await self._client.send(request, stream=True)  # the body is never read
-            await response.aclose()
-            return response.status_code
+        headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+        # the whole exchange up to the status, not per read: a trickling receiver ends too
+        return await self._connections.post(
+            target, delivery.payload.encode(), headers, time_limit=self._config.timeout_seconds
+        )
 
     async def _record(self, delivery: WebhookDelivery, attempt: Attempt) -> None:
         current: WebhookDelivery | None = delivery

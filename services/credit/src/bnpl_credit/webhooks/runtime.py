@@ -15,6 +15,7 @@ from fastapi import Request
 from bnpl_credit.events.model import Event
 from bnpl_credit.settings import Settings
 from bnpl_credit.webhooks.addresses import Resolver, system_resolver
+from bnpl_credit.webhooks.connections import ReceiverConnections
 from bnpl_credit.webhooks.dispatcher import DispatchConfig, Dispatcher, DispatchStore
 from bnpl_credit.webhooks.fanout import FanOutStore, fan_out
 from bnpl_credit.webhooks.model import RetryPolicy
@@ -33,7 +34,7 @@ class MerchantList(Protocol):
 class WebhookRuntime:
     window: timedelta
     dispatcher: Dispatcher | None = None
-    client: httpx.AsyncClient | None = field(default=None, repr=False)
+    connections: ReceiverConnections | None = field(default=None, repr=False)
 
     def wake(self, merchant_ids: Iterable[str] = ()) -> None:
         if self.dispatcher is not None:
@@ -42,8 +43,8 @@ class WebhookRuntime:
     async def aclose(self) -> None:
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
-        if self.client is not None:
-            await self.client.aclose()
+        if self.connections is not None:
+            await self.connections.aclose()
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -62,19 +63,13 @@ def build_runtime(
     transport: httpx.AsyncBaseTransport | None = None,
     resolver: Resolver = system_resolver,
 ) -> WebhookRuntime:
-    """The dispatcher with its own HTTP client: no redirects, no proxy from the environment,
-    the attempt's timeout, connections kept per receiver."""
+    """The dispatcher with its own connections: no redirects, no proxy from the environment,
+    the attempt's timeout, connections kept per receiver (as many as it may be sent at once)."""
     policy = retry_policy(settings)
     runtime = WebhookRuntime(window=policy.window)
     if not settings.webhook_dispatcher:
         return runtime
-    client = httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        trust_env=False,
-        timeout=httpx.Timeout(settings.webhook_timeout_seconds),
-        limits=httpx.Limits(max_connections=settings.webhook_max_in_flight, max_keepalive_connections=20),
-    )
+    connections = ReceiverConnections(per_receiver=settings.webhook_concurrency_per_merchant, transport=transport)
     config = DispatchConfig(
         policy=policy,
         timeout_seconds=settings.webhook_timeout_seconds,
@@ -82,8 +77,8 @@ def build_runtime(
         max_in_flight=settings.webhook_max_in_flight,
         strict_urls=not settings.is_local,
     )
-    runtime.client = client
-    runtime.dispatcher = Dispatcher(store, client, clock, config, merchant_ids=merchant_ids, resolver=resolver)
+    runtime.connections = connections
+    runtime.dispatcher = Dispatcher(store, connections, clock, config, merchant_ids=merchant_ids, resolver=resolver)
     return runtime
 
 

@@ -1,7 +1,8 @@
 """A webhook receiver for tests: a real HTTP server in a thread on a free port, that answers
 from a script (status codes, or ``HANG`` to answer only after a long pause), verifies every
 request with ``standardwebhooks`` as a merchant would, and keeps each event once (deduped on
-``webhook-id``)."""
+``webhook-id``). It keeps connections open (HTTP/1.1) as a merchant's web server does, and
+records which connection each request came on."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Received:
     verified: bool
     answered: int
     at: float  # time.monotonic()
+    connection: int = 0  # the sender's port: requests on one connection share it
+    host: str = ""  # the Host header
 
 
 class WebhookReceiver:
@@ -42,6 +45,7 @@ class WebhookReceiver:
         then: int = 204,
         hang_seconds: float = 30.0,
         path: str = "/webhooks/bnpl",
+        reply_body: bytes = b"",
     ) -> None:
         self.secret = secret
         self._script = list(script)
@@ -49,6 +53,7 @@ class WebhookReceiver:
         self._then = then
         self._hang = hang_seconds
         self._path = path
+        self._reply = reply_body
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.requests: list[Received] = []
@@ -77,7 +82,7 @@ class WebhookReceiver:
                 return own.pop(0)
             return self._script.pop(0) if self._script else self._then
 
-    def _record(self, headers: Any, body: str, answered: int) -> None:
+    def _record(self, headers: Any, body: str, answered: int, connection: int) -> None:
         verified = False
         payload: dict[str, Any] | None = None
         if self.secret is not None:
@@ -97,6 +102,8 @@ class WebhookReceiver:
                     verified,
                     answered,
                     time.monotonic(),
+                    connection,
+                    headers.get("host", ""),
                 )
             )
             if verified and 200 <= answered < 300 and webhook_id not in self.events:
@@ -106,20 +113,25 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept between requests
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode()
                 answer = receiver._next_answer(self.headers.get("webhook-id", ""))
                 if answer == HANG:
-                    receiver._record(self.headers, body, HANG)  # on arrival: the test sees it in flight
+                    # on arrival: the test sees it in flight
+                    receiver._record(self.headers, body, HANG, self.client_address[1])
                     receiver._stop.wait(receiver._hang)
                     answer = 200
                 else:
-                    receiver._record(self.headers, body, answer)
+                    receiver._record(self.headers, body, answer, self.client_address[1])
                 try:
+                    reply = b"" if answer in (204, 304) else receiver._reply  # no body with these
                     self.send_response(answer)
-                    self.send_header("content-length", "0")
+                    self.send_header("content-length", str(len(reply)))
                     self.end_headers()
+                    self.wfile.write(reply)
                 except OSError:
                     pass  # the sender gave up (timeout)
 
