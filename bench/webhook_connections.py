@@ -1,7 +1,7 @@
 """What one webhook costs the credit service's process in connections: a new connection per
 webhook (the dispatcher before connections were kept) against one kept per receiver
-(``bnpl_credit.webhooks.connections.ReceiverConnections``), over plain HTTP (``make run``) and
-over TLS (AWS allows https receivers only), in one run.
+on aiohttp (``bnpl_credit.webhooks.connections.ReceiverConnections``), over plain HTTP
+(``make run``) and over TLS (AWS allows https receivers only), in one run.
 
     .venv/bin/python bench/webhook_connections.py [--requests 1000]
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import os
 import ssl
 import sys
@@ -30,54 +29,14 @@ import httpx  # noqa: E402
 from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
 from bnpl_credit.webhooks.addresses import Target  # noqa: E402
 from bnpl_credit.webhooks.connections import ReceiverConnections  # noqa: E402
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from bnpl_credit.webhooks.testing import tls_certificates  # noqa: E402
 
 BODY = b'{"type":"checkout.approved","id":"evt","data":{}}'
 
 
-def certificate(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a certificate for ``localhost`` signed by it: (ca, cert, key) PEM files."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
-
-
-async def new_connection_each(target: Target, n: int, verify: ssl.SSLContext | bool) -> float:
+async def new_connection_each(target: Target, n: int, verify: ssl.SSLContext | None) -> float:
     """The dispatcher before: the answer's body never read, so every connection was closed."""
-    async with httpx.AsyncClient(verify=verify, trust_env=False) as client:
+    async with httpx.AsyncClient(verify=verify or True, trust_env=False) as client:
         began = time.process_time()
         for _ in range(n):
             extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
@@ -90,7 +49,7 @@ async def new_connection_each(target: Target, n: int, verify: ssl.SSLContext | b
         return time.process_time() - began
 
 
-async def kept(target: Target, n: int, verify: ssl.SSLContext | bool) -> float:
+async def kept(target: Target, n: int, verify: ssl.SSLContext | None) -> float:
     connections = ReceiverConnections(verify=verify)
     try:
         began = time.process_time()
@@ -107,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.requests
     with tempfile.TemporaryDirectory() as tmp:
-        ca, cert, key = certificate(Path(tmp))
+        ca, cert, key = tls_certificates(Path(tmp))
         context = ssl.create_default_context(cafile=str(ca))
         os.environ["SSL_CERT_FILE"] = str(ca)  # the health check's client (httpx reads it)
         servers = []
@@ -143,7 +102,7 @@ def main() -> None:
                     host_header=f"localhost:{port}",
                     sni_hostname="localhost" if scheme == "https" else None,
                 )
-                verify: ssl.SSLContext | bool = context if scheme == "https" else True
+                verify = context if scheme == "https" else None
                 asyncio.run(kept(target, 20, verify))  # warm up
                 rounds = {"new connection each": [], "kept per receiver": []}
                 for _ in range(2):  # alternating, twice

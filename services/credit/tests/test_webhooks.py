@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,12 +24,12 @@ from bnpl_credit.merchants import registry
 from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import NOW
 from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, Target, resolve_target, system_resolver
-from bnpl_credit.webhooks.connections import DRAIN_LIMIT_BYTES, ReceiverConnections
+from bnpl_credit.webhooks.connections import DRAIN_LIMIT_BYTES, ReceiverConnections, ReceiverUnreachable
 from bnpl_credit.webhooks.dispatcher import DispatchConfig, Dispatcher
 from bnpl_credit.webhooks.fanout import fan_out, webhook_type
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
 from bnpl_credit.webhooks.signing import signature_headers
-from bnpl_credit.webhooks.testing import HANG, WebhookReceiver
+from bnpl_credit.webhooks.testing import HANG, WebhookReceiver, tls_certificates
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 SECRET_A = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # base64 of 32 bytes
@@ -423,7 +424,7 @@ def test_webhooks_to_one_receiver_reuse_its_connection(store: SqliteStore) -> No
         async def body(h: Harness) -> None:
             await _merchant(store, "shop-a", receiver.url)
             await fan_out(store, _in_turn("shop-a", 3), now=NOW, window=WINDOW)
-            await h.rounds(3)
+            await h.rounds(6)  # a round may find the next event deferred behind the one just sent
             requests = receiver.wait_for(3)
             assert [r.answered for r in requests] == [200, 200, 200]
             assert len({r.connection for r in requests}) == 1
@@ -443,7 +444,7 @@ def test_two_host_names_at_one_address_never_share_a_connection(store: SqliteSto
             await _merchant(store, "shop-b", f"http://127.0.0.1:{port}/webhooks/bnpl")
             events = [e for pair in zip(_in_turn("shop-a", 3), _in_turn("shop-b", 3, at=10), strict=True) for e in pair]
             await fan_out(store, events, now=NOW, window=WINDOW)
-            await h.rounds(3)
+            await h.rounds(6)
             requests = receiver.wait_for(6)
             by_host = {host: {r.connection for r in requests if r.host == host} for host in {r.host for r in requests}}
             assert set(by_host) == {f"localhost:{port}", f"127.0.0.1:{port}"}
@@ -454,19 +455,49 @@ def test_two_host_names_at_one_address_never_share_a_connection(store: SqliteSto
 
 
 def test_a_long_answer_closes_its_connection_and_the_delivery_still_counts(store: SqliteStore) -> None:
-    """The answer is read to keep the connection only up to a limit; the status decided already."""
-    with WebhookReceiver(SECRET_A, then=200, reply_body=b"x" * (DRAIN_LIMIT_BYTES + 1)) as receiver:
+    """The answer is read to keep the connection only up to a limit (one far longer cannot even
+    arrive unread: the client stops reading the socket); the status decided already."""
+    with WebhookReceiver(SECRET_A, then=200, reply_body=b"x" * (16 * DRAIN_LIMIT_BYTES)) as receiver:
 
         async def body(h: Harness) -> None:
             await _merchant(store, "shop-a", receiver.url)
             await fan_out(store, _in_turn("shop-a", 2), now=NOW, window=WINDOW)
-            await h.rounds(2)
+            await h.rounds(4)
             requests = receiver.wait_for(2)
             assert len({r.connection for r in requests}) == 2
             deliveries = await store.list_deliveries("shop-a", limit=10, after=None)
             assert {d.status for d in deliveries} == {DeliveryStatus.DELIVERED}
 
         _run(store, body)
+
+
+def test_over_tls_the_certificate_is_checked_against_the_merchants_host_name(tmp_path: Path) -> None:
+    """The request goes to the checked address, and TLS checks the certificate against the host
+    name of the merchant's URL (sent as SNI), not against the address."""
+    ca, cert, key = tls_certificates(tmp_path, "localhost")
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    with WebhookReceiver(SECRET_A, tls=server) as receiver:
+        pinned = receiver.url.replace("/webhooks/bnpl", "/")
+        port = pinned.split(":")[2].rstrip("/")
+
+        async def body() -> None:
+            ours = ReceiverConnections(verify=ssl.create_default_context(cafile=str(ca)))
+            system = ReceiverConnections()  # certifi's CAs: ours is not one of them
+            try:
+                named = Target(url=pinned, host_header=f"localhost:{port}", sni_hostname="localhost")
+                assert await ours.post(named, b"{}", {}, time_limit=2.0) == 204
+                other = Target(url=pinned, host_header=f"shop.example:{port}", sni_hostname="shop.example")
+                with pytest.raises(ReceiverUnreachable):
+                    await ours.post(other, b"{}", {}, time_limit=2.0)  # a certificate for another name
+                with pytest.raises(ReceiverUnreachable):
+                    await system.post(named, b"{}", {}, time_limit=2.0)  # an unknown CA
+            finally:
+                await ours.aclose()
+                await system.aclose()
+
+        asyncio.run(body())
+        assert [r.host for r in receiver.requests] == [f"localhost:{port}"]
 
 
 def test_receivers_beyond_the_limit_close_the_least_recently_used() -> None:

@@ -4,8 +4,8 @@ services, the credit service to the model.
 These calls are the hot path of every decision (three of them), and the client's own work was
 a large share of a decision's CPU: httpx spent about 0.65 ms of the caller's CPU on each call
 here, aiohttp about 0.18 ms (``bench/client_cost.py``, measured in one run). So these calls go
-through :class:`AiohttpClient`; everything else (Cognito, the PSP, merchants' webhook URLs with
-their address pinning) stays on httpx, whose transports the tests and the SSRF guard rely on.
+through :class:`AiohttpClient`; Cognito and the PSP stay on httpx, whose transports the tests
+rely on (merchants' webhooks have their own pools: ``bnpl_credit.webhooks.connections``).
 
 A call is one method: bytes in, :class:`Reply` out. Signing (SigV4) is the caller's, over the
 exact URL and body sent. :class:`HttpxClient` answers the same calls through an

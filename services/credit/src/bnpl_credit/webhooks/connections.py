@@ -13,6 +13,10 @@ body is read, but at most :data:`DRAIN_LIMIT_BYTES` of it within :data:`DRAIN_SE
 longer or slower body closes the connection instead (the status already decided the attempt).
 Without reuse every webhook paid a new TCP connection, and in AWS (https only) a new TLS
 handshake, in the credit service.
+
+The requests go out on aiohttp, whose client costs the sender about a quarter of httpx's CPU per
+request (``bench/webhook_connections.py``); certificates are checked against certifi's bundle,
+as httpx checks them. A test's injected httpx transport (``transport=``) carries them instead.
 """
 
 from __future__ import annotations
@@ -23,8 +27,12 @@ import ssl
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
+import aiohttp
+import certifi
 import httpx
+from yarl import URL
 
 from bnpl_credit.webhooks.addresses import Target
 
@@ -32,6 +40,14 @@ DRAIN_LIMIT_BYTES = 64 * 1024  # a receiver's answer worth reading to keep its c
 DRAIN_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0  # an idle connection is closed after this (receivers often close at 60 s)
 MAX_RECEIVERS = 256  # pools kept at once; the least recently used idle one is closed beyond this
+
+
+class ReceiverUnreachable(Exception):
+    """No HTTP answer from the receiver: refused, reset, a TLS failure, or out of time."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +64,124 @@ class ReceiverKey:
         return cls(f"{url.scheme}://{url.netloc.decode('ascii')}", target.host_header, target.sni_hostname)
 
 
-class _Pool:
-    __slots__ = ("busy", "client")
+class _Sender(Protocol):
+    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int: ...
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
+    async def aclose(self) -> None: ...
+
+
+class _AiohttpSender:
+    """One receiver's keep-alive connections on aiohttp."""
+
+    def __init__(self, *, connections: int, keepalive_seconds: float, verify: ssl.SSLContext) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=connections, keepalive_timeout=keepalive_seconds, ssl=verify, use_dns_cache=False
+            ),
+            trust_env=False,  # no proxy from the environment
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding",),
+        )
+
+    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int:
+        try:
+            async with asyncio.timeout(time_limit):
+                response = await self._session.post(
+                    URL(target.url, encoded=True),  # the checked address, as resolved
+                    data=content,
+                    headers={**headers, "Host": target.host_header},
+                    server_hostname=target.sni_hostname,  # the name the certificate is checked against
+                    allow_redirects=False,  # a redirect would leave the checked address
+                )
+        except TimeoutError as exc:
+            raise ReceiverUnreachable("timeout", timed_out=True) from exc
+        except aiohttp.ClientError as exc:
+            raise ReceiverUnreachable(type(exc).__name__) from exc
+        try:
+            if _short(response.headers.get("content-length")):
+                with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+                    async with asyncio.timeout(DRAIN_SECONDS):
+                        read = 0
+                        while read <= DRAIN_LIMIT_BYTES and not response.content.at_eof():
+                            read += len(await response.content.read(DRAIN_LIMIT_BYTES + 1))
+        finally:
+            if response.content.at_eof():
+                response.release()  # read to its end: the connection goes back to the pool
+            else:
+                response.close()
+        return response.status
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class _HttpxSender:
+    """One receiver's connections through an httpx transport (tests hand one in)."""
+
+    def __init__(
+        self, *, connections: int, keepalive_seconds: float, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                keepalive_expiry=keepalive_seconds,
+            ),
+        )
+
+    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int:
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        try:
+            async with asyncio.timeout(time_limit):
+                request = self._client.build_request(
+                    "POST",
+                    target.url,
+                    content=content,
+                    headers={**headers, "host": target.host_header},
+                    extensions=extensions,
+                    timeout=time_limit,
+                )
+                response = await self._client.send(request, stream=True)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ReceiverUnreachable("timeout", timed_out=True) from exc
+        except httpx.HTTPError as exc:
+            raise ReceiverUnreachable(type(exc).__name__) from exc
+        try:
+            if not response.is_stream_consumed and _short(response.headers.get("content-length")):
+                with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                    async with asyncio.timeout(DRAIN_SECONDS):
+                        read = 0
+                        async for chunk in response.aiter_raw():
+                            read += len(chunk)
+                            if read > DRAIN_LIMIT_BYTES:
+                                break
+        finally:
+            await response.aclose()  # back to the pool if read to its end, else closed
+        return response.status_code
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _short(declared: str | None) -> bool:
+    """Whether an answer is worth reading to keep its connection (unknown length: try)."""
+    return declared is None or (declared.isdigit() and int(declared) <= DRAIN_LIMIT_BYTES)
+
+
+class _Pool:
+    __slots__ = ("busy", "sender")
+
+    def __init__(self, sender: _Sender) -> None:
+        self.sender = sender
         self.busy = 0
 
 
 class ReceiverConnections:
-    """``await connections.post(target, body, headers, time_limit=5.0)`` -> the receiver's status."""
+    """``await connections.post(target, body, headers, time_limit=5.0)`` -> the receiver's status,
+    or :class:`ReceiverUnreachable`."""
 
     def __init__(
         self,
@@ -66,33 +190,30 @@ class ReceiverConnections:
         max_receivers: int = MAX_RECEIVERS,
         keepalive_seconds: float = KEEPALIVE_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
-        verify: ssl.SSLContext | bool = True,
+        verify: ssl.SSLContext | None = None,
     ) -> None:
         self._per_receiver = per_receiver
         self._max_receivers = max_receivers
         self._keepalive = keepalive_seconds
         self._transport = transport  # tests: every receiver's requests through it
-        self._verify = verify  # certificates checked against the system's CAs (a benchmark's own CA)
+        # certificates checked against certifi's CAs, as httpx does (a test's or benchmark's own CA)
+        self._verify = verify
         self._pools: OrderedDict[ReceiverKey, _Pool] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
 
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            transport=self._transport,
-            verify=self._verify,
-            follow_redirects=False,  # a redirect would leave the checked address
-            trust_env=False,  # no proxy or certificates from the environment
-            limits=httpx.Limits(
-                max_connections=self._per_receiver,
-                max_keepalive_connections=self._per_receiver,
-                keepalive_expiry=self._keepalive,
-            ),
-        )
+    def _sender(self) -> _Sender:
+        if self._transport is not None:
+            return _HttpxSender(
+                connections=self._per_receiver, keepalive_seconds=self._keepalive, transport=self._transport
+            )
+        if self._verify is None:
+            self._verify = ssl.create_default_context(cafile=certifi.where())
+        return _AiohttpSender(connections=self._per_receiver, keepalive_seconds=self._keepalive, verify=self._verify)
 
     def _acquire(self, key: ReceiverKey) -> _Pool:
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _Pool(self._client())
+            pool = self._pools[key] = _Pool(self._sender())
         else:
             self._pools.move_to_end(key)
         pool.busy += 1  # before eviction: a pool in use is never closed
@@ -107,7 +228,7 @@ class ReceiverConnections:
             pool = self._pools[key]
             if pool.busy == 0:
                 del self._pools[key]
-                task = asyncio.get_running_loop().create_task(pool.client.aclose())
+                task = asyncio.get_running_loop().create_task(pool.sender.aclose())
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
 
@@ -119,48 +240,17 @@ class ReceiverConnections:
     async def post(self, target: Target, content: bytes, headers: Mapping[str, str], *, time_limit: float) -> int:
         """POST ``content`` to the pinned address of ``target``; the status, once the headers are in.
 
-        ``time_limit`` (seconds) bounds the whole exchange up to the status (a receiver that trickles its
-        headers ends too); reading the body to keep the connection is bounded apart."""
+        ``time_limit`` (seconds) bounds the whole exchange up to the status (a receiver that
+        trickles its headers ends too); reading the body to keep the connection is bounded apart."""
         pool = self._acquire(ReceiverKey.of(target))
         try:
-            extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-            async with asyncio.timeout(time_limit):
-                request = pool.client.build_request(
-                    "POST",
-                    target.url,
-                    content=content,
-                    headers={**headers, "host": target.host_header},
-                    extensions=extensions,
-                    timeout=time_limit,
-                )
-                response = await pool.client.send(request, stream=True)
-            try:
-                await _drain(response)
-            finally:
-                await response.aclose()  # back to the pool if read to its end, else closed
-            return response.status_code
+            return await pool.sender.post(target, content, dict(headers), time_limit)
         finally:
             pool.busy -= 1
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
-            await pool.client.aclose()
+            await pool.sender.aclose()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
-
-
-async def _drain(response: httpx.Response) -> None:
-    """Read a short answer to its end (so its connection can be kept); give up on a long or slow one."""
-    declared = response.headers.get("content-length")
-    if response.is_stream_consumed:  # a transport that answers from memory (tests)
-        return
-    if declared is not None and (not declared.isdigit() or int(declared) > DRAIN_LIMIT_BYTES):
-        return
-    read = 0
-    with contextlib.suppress(TimeoutError, httpx.HTTPError):
-        async with asyncio.timeout(DRAIN_SECONDS):
-            async for chunk in response.aiter_raw():
-                read += len(chunk)
-                if read > DRAIN_LIMIT_BYTES:
-                    return

@@ -2,18 +2,26 @@
 from a script (status codes, or ``HANG`` to answer only after a long pause), verifies every
 request with ``standardwebhooks`` as a merchant would, and keeps each event once (deduped on
 ``webhook-id``). It keeps connections open (HTTP/1.1) as a merchant's web server does, and
-records which connection each request came on."""
+records which connection each request came on. With ``tls`` (a server context, see
+:func:`tls_certificates`) it answers https."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 HANG = -1  # script entry: answer 200 only after ``hang_seconds``
@@ -46,6 +54,7 @@ class WebhookReceiver:
         hang_seconds: float = 30.0,
         path: str = "/webhooks/bnpl",
         reply_body: bytes = b"",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.secret = secret
         self._script = list(script)
@@ -59,12 +68,15 @@ class WebhookReceiver:
         self.requests: list[Received] = []
         self.events: dict[str, dict[str, Any]] = {}  # webhook-id -> payload, kept once
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._scheme = "https" if tls is not None else "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{self._path}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}{self._path}"
 
     def __enter__(self) -> WebhookReceiver:
         self._thread.start()
@@ -149,3 +161,40 @@ class WebhookReceiver:
                     return list(self.requests)
             time.sleep(0.02)
         raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
+
+
+def tls_certificates(directory: Path, host: str = "localhost") -> tuple[Path, Path, Path]:
+    """A private CA and a certificate for ``host`` signed by it, as PEM files: (ca, cert, key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
