@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -34,11 +35,15 @@ class Publisher(Protocol):
         ...
 
 
-class LogPublisher:
-    """Local: one log line per event (type and id; the payload holds no secrets)."""
+KEPT_PUBLISHED = 1_000  # the log publisher's most recent events, kept for tests and debugging
 
-    def __init__(self) -> None:
-        self.published: list[Message] = []
+
+class LogPublisher:
+    """Local: one log line per event (type and id; the payload holds no secrets). The most recent
+    events are kept in ``published`` (a bounded window: a running service must not keep them all)."""
+
+    def __init__(self, *, keep: int = KEPT_PUBLISHED) -> None:
+        self.published: deque[Message] = deque(maxlen=keep)
 
     async def publish(self, events: list[Message]) -> list[str]:
         for event in events:
