@@ -408,6 +408,49 @@ def test_a_receiver_down_for_the_whole_window_fails_the_delivery(store: SqliteSt
         _run(store, body)
 
 
+class _HeadEndsMeanwhile:
+    """The store, except that the first time the dispatcher finds the head of the checkout's
+    queue still pending, the head's attempt ends before that answer arrives (as when a fast
+    receiver answers while the dispatcher goes down its list)."""
+
+    def __init__(self, inner: SqliteStore) -> None:
+        self._inner = inner
+        self.dispatcher: Dispatcher | None = None
+        self.raced = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def first_pending(self, merchant_id: str, ordering_key: str) -> WebhookDelivery | None:
+        head = await self._inner.first_pending(merchant_id, ordering_key)
+        if not self.raced and self.dispatcher is not None and self.dispatcher.in_flight:
+            self.raced = True
+            await self.dispatcher.drain()  # delivered, and its successor found due already
+        return head
+
+
+def test_an_event_is_not_held_back_by_an_earlier_one_that_ended_meanwhile(store: SqliteStore) -> None:
+    """The next event of a checkout goes at the next round, not after the earlier one's lease."""
+    racing = _HeadEndsMeanwhile(store)
+    with WebhookReceiver(SECRET_A) as receiver:
+
+        async def body(h: Harness) -> None:
+            await _merchant(store, "shop-a", receiver.url)
+            first, second = _in_turn("shop-a", 2)
+            await fan_out(store, [first, second], now=NOW, window=WINDOW)
+            h.store = racing  # type: ignore[assignment]
+            h.dispatcher = h.new_dispatcher(DispatchConfig(policy=FAST, timeout_seconds=2.0, strict_urls=False))
+            racing.dispatcher = h.dispatcher
+            await h.dispatcher.dispatch_once()
+            await h.dispatcher.drain()
+            assert racing.raced and [r.webhook_id for r in receiver.requests] == [first.id]
+            await h.dispatcher.dispatch_once()  # the same moment: nothing waits any more
+            await h.dispatcher.drain()
+            assert [r.webhook_id for r in receiver.wait_for(2)] == [first.id, second.id]
+
+        _run(store, body)
+
+
 # -- connections kept per receiver --------------------------------------------------------------
 
 

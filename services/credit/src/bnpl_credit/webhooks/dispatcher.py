@@ -136,7 +136,16 @@ class Dispatcher:
         # an earlier event of this checkout is not delivered yet: not due before its next attempt
         head_at, own_at = head.next_attempt_at, delivery.next_attempt_at
         if head_at is not None and own_at is not None and head_at > own_at:
-            await self._save(delivery.deferred(head_at))
+            deferred = await self._save(delivery.deferred(head_at))
+            # the head may have ended since it was read, its end finding this one due and leaving
+            # it so: then this deferral would hold it until the head's lease ran out
+            if (
+                deferred is not None
+                and (after := await self._store.first_pending(delivery.merchant_id, delivery.ordering_key)) is not None
+                and after.id == delivery.id
+            ):
+                await self._save(deferred.woken(self._clock.now()))
+                self._wake.set()
         return False
 
     async def _save(self, delivery: WebhookDelivery) -> WebhookDelivery | None:
