@@ -298,15 +298,16 @@ class Stack:
         self.data_dir.chmod(0o700)
         if not (self.artifact_dir / "model.json").exists():
             raise SystemExit(f"model artifact missing at {self.artifact_dir}; run `make model`")
-        self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host).start()
-        (self.data_dir / "local-cognito.json").write_text(json.dumps(self.cognito.describe(), indent=2) + "\n")
-        seed_staff(self.cognito, self.data_dir)
-        self.build()
-        self.seed_merchants()
-        try:
+        self.cognito = LocalCognito(port=self.ports.cognito, data_dir=self.data_dir, host=self.host)
+        try:  # whatever fails on the way, nothing started is left running
+            self.cognito.start()
+            (self.data_dir / "local-cognito.json").write_text(json.dumps(self.cognito.describe(), indent=2) + "\n")
+            seed_staff(self.cognito, self.data_dir)
+            self.build()
+            self.seed_merchants()
             for proc in self.services.values():
                 proc.start()
-        except Exception:
+        except BaseException:
             self.stop()
             raise
         return self
