@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bnpl_common.http import create_http_client  # noqa: E402
-from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
+from bnpl_common.testing import free_port  # noqa: E402
+
+from bench.hello import serve as serve_hello  # noqa: E402
 
 
 async def with_httpx(url: str, n: int, *, traced: bool) -> float:
@@ -87,16 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServiceProcess(
-            name="hello",
-            args=[
-                *(sys.executable, "-m", "uvicorn", "bench.hello:create_app", "--factory", "--host", "127.0.0.1"),
-                *("--port", str(port), "--no-access-log", "--log-level", "warning"),
-            ],
-            health_url=f"http://127.0.0.1:{port}/",
-            env={"PYTHONPATH": str(ROOT)},
-            log_path=Path(tmp) / "hello.log",
-        ).start()
+        server = serve_hello(port, Path(tmp) / "hello.log")
         try:
             url = f"http://127.0.0.1:{port}/"
             n = args.requests

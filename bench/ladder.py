@@ -56,10 +56,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
+from bnpl_common.testing import free_port  # noqa: E402
 from bnpl_credit.testing import MerchantClient, checkout_body  # noqa: E402
 
 from bench.bench_decision import shoppers  # noqa: E402
+from bench.hello import serve as serve_hello  # noqa: E402
 from scripts.devstack import DEFAULT_ARTIFACT, Ports, Stack  # noqa: E402
 
 LUA = ROOT / "bench" / "wrk" / "graphql.lua"
@@ -507,26 +508,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         hello_port = free_port()
-        hello = ServiceProcess(
-            name="hello",
-            args=[
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.hello:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(hello_port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            health_url=f"http://127.0.0.1:{hello_port}/",
-            env={"PYTHONPATH": str(ROOT)},
-            log_path=tmpdir / "hello.log",
-        ).start()
+        hello = serve_hello(hello_port, tmpdir / "hello.log")
         try:
             assert hello.proc is not None
             rungs.append(

@@ -26,10 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from bnpl_common.testing import ServiceProcess, free_port  # noqa: E402
+from bnpl_common.testing import free_port  # noqa: E402
 from bnpl_credit.webhooks.addresses import Target  # noqa: E402
 from bnpl_credit.webhooks.connections import ReceiverConnections  # noqa: E402
 from bnpl_credit.webhooks.testing import tls_certificates  # noqa: E402
+
+from bench.hello import serve as serve_hello  # noqa: E402
 
 BODY = b'{"type":"checkout.approved","id":"evt","data":{}}'
 
@@ -73,29 +75,8 @@ def main() -> None:
         try:
             for scheme in ("http", "https"):
                 port = free_port()
-                tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)] if scheme == "https" else []
                 servers.append(
-                    ServiceProcess(
-                        name=f"hello-{scheme}",
-                        args=[
-                            sys.executable,
-                            "-m",
-                            "uvicorn",
-                            "bench.hello:create_app",
-                            "--factory",
-                            "--host",
-                            "127.0.0.1",
-                            "--port",
-                            str(port),
-                            "--no-access-log",
-                            "--log-level",
-                            "warning",
-                            *tls,
-                        ],
-                        health_url=f"{scheme}://localhost:{port}/",
-                        env={"PYTHONPATH": str(ROOT)},
-                        log_path=Path(tmp) / f"{scheme}.log",
-                    ).start()
+                    serve_hello(port, Path(tmp) / f"{scheme}.log", tls=(cert, key) if scheme == "https" else None)
                 )
                 target = Target(
                     url=f"{scheme}://127.0.0.1:{port}/",

@@ -18,13 +18,14 @@ from typing import Any
 import httpx
 import pytest
 from bnpl_common.clock import FixedClock
+from bnpl_common.internal_http import CallFailed
 from bnpl_credit.events.model import Event, EventType
 from bnpl_credit.markets.catalog import load_catalog
 from bnpl_credit.merchants import registry
 from bnpl_credit.storage.sqlite import SqliteStore
 from bnpl_credit.testing import NOW
 from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, Target, resolve_target, system_resolver
-from bnpl_credit.webhooks.connections import DRAIN_LIMIT_BYTES, ReceiverConnections, ReceiverUnreachable
+from bnpl_credit.webhooks.connections import DRAIN_LIMIT_BYTES, ReceiverConnections
 from bnpl_credit.webhooks.dispatcher import DispatchConfig, Dispatcher
 from bnpl_credit.webhooks.fanout import fan_out, webhook_type
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
@@ -531,9 +532,9 @@ def test_over_tls_the_certificate_is_checked_against_the_merchants_host_name(tmp
                 named = Target(url=pinned, host_header=f"localhost:{port}", sni_hostname="localhost")
                 assert await ours.post(named, b"{}", {}, time_limit=2.0) == 204
                 other = Target(url=pinned, host_header=f"shop.example:{port}", sni_hostname="shop.example")
-                with pytest.raises(ReceiverUnreachable):
+                with pytest.raises(CallFailed):
                     await ours.post(other, b"{}", {}, time_limit=2.0)  # a certificate for another name
-                with pytest.raises(ReceiverUnreachable):
+                with pytest.raises(CallFailed):
                     await system.post(named, b"{}", {}, time_limit=2.0)  # an unknown CA
             finally:
                 await ours.aclose()

@@ -32,6 +32,7 @@ from typing import Protocol
 import aiohttp
 import certifi
 import httpx
+from bnpl_common.internal_http import CallFailed
 from yarl import URL
 
 from bnpl_credit.webhooks.addresses import Target
@@ -40,14 +41,6 @@ DRAIN_LIMIT_BYTES = 64 * 1024  # a receiver's answer worth reading to keep its c
 DRAIN_SECONDS = 1.0
 KEEPALIVE_SECONDS = 30.0  # an idle connection is closed after this (receivers often close at 60 s)
 MAX_RECEIVERS = 256  # pools kept at once; the least recently used idle one is closed beyond this
-
-
-class ReceiverUnreachable(Exception):
-    """No HTTP answer from the receiver: refused, reset, a TLS failure, or out of time."""
-
-    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
-        super().__init__(reason)
-        self.timed_out = timed_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +87,9 @@ class _AiohttpSender:
                     allow_redirects=False,  # a redirect would leave the checked address
                 )
         except TimeoutError as exc:
-            raise ReceiverUnreachable("timeout", timed_out=True) from exc
+            raise CallFailed("timeout", timed_out=True) from exc
         except aiohttp.ClientError as exc:
-            raise ReceiverUnreachable(type(exc).__name__) from exc
+            raise CallFailed(type(exc).__name__) from exc
         try:
             if _short(response.headers.get("content-length")):
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError):
@@ -146,9 +139,9 @@ class _HttpxSender:
                 )
                 response = await self._client.send(request, stream=True)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ReceiverUnreachable("timeout", timed_out=True) from exc
+            raise CallFailed("timeout", timed_out=True) from exc
         except httpx.HTTPError as exc:
-            raise ReceiverUnreachable(type(exc).__name__) from exc
+            raise CallFailed(type(exc).__name__) from exc
         try:
             if not response.is_stream_consumed and _short(response.headers.get("content-length")):
                 with contextlib.suppress(TimeoutError, httpx.HTTPError):
@@ -181,7 +174,7 @@ class _Pool:
 
 class ReceiverConnections:
     """``await connections.post(target, body, headers, time_limit=5.0)`` -> the receiver's status,
-    or :class:`ReceiverUnreachable`."""
+    or :class:`CallFailed`."""
 
     def __init__(
         self,

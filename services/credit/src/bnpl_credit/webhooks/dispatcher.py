@@ -27,11 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bnpl_common.clock import Clock
+from bnpl_common.internal_http import CallFailed
 from bnpl_common.telemetry import mark_error, span
 
 from bnpl_credit.metrics import record_webhook_attempt
 from bnpl_credit.webhooks.addresses import AddressRefused, Resolver, resolve_target, system_resolver
-from bnpl_credit.webhooks.connections import ReceiverConnections, ReceiverUnreachable
+from bnpl_credit.webhooks.connections import ReceiverConnections
 from bnpl_credit.webhooks.fanout import ReceiverDirectory, WebhookReceiver
 from bnpl_credit.webhooks.model import Attempt, DeliveryStatus, RetryPolicy, WebhookDelivery
 from bnpl_credit.webhooks.ports import WebhookDeliveryStore
@@ -230,7 +231,7 @@ class Dispatcher:
                     status_code = await self._post(delivery, url, receiver.live_webhook_secrets(now))
                 except AddressRefused as refused:
                     error = refused.reason
-                except ReceiverUnreachable as unreachable:
+                except CallFailed as unreachable:
                     error = "timeout" if unreachable.timed_out else "connection_error"
                 if error is not None or status_code is None or not 200 <= status_code < 300:
                     mark_error(current, error or f"http_{status_code}")
