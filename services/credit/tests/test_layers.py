@@ -168,6 +168,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "storage.sqlite_webhooks",
             "storage.dynamodb_webhooks",
             "webhooks.addresses",
+            "webhooks.connections",
             "webhooks.dispatcher",
             "lake.writer",
             "lake.publisher",
