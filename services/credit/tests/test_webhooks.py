@@ -438,7 +438,10 @@ def test_an_event_is_not_held_back_by_an_earlier_one_that_ended_meanwhile(store:
         async def body(h: Harness) -> None:
             await _merchant(store, "shop-a", receiver.url)
             first, second = _in_turn("shop-a", 2)
-            await fan_out(store, [first, second], now=NOW, window=WINDOW)
+            # due one after the other (the queue orders equal times by id, which is random)
+            await fan_out(store, [first], now=NOW, window=WINDOW)
+            await fan_out(store, [second], now=NOW + timedelta(seconds=1), window=WINDOW)
+            h.clock.advance(timedelta(seconds=1))
             h.store = racing  # type: ignore[assignment]
             h.dispatcher = h.new_dispatcher(DispatchConfig(policy=FAST, timeout_seconds=2.0, strict_urls=False))
             racing.dispatcher = h.dispatcher
