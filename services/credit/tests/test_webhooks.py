@@ -15,7 +15,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from bnpl_common.clock import FixedClock
 from bnpl_common.internal_http import CallFailed
@@ -548,24 +547,23 @@ def test_over_tls_the_certificate_is_checked_against_the_merchants_host_name(tmp
 
 
 def test_receivers_beyond_the_limit_close_the_least_recently_used() -> None:
-    answered: list[str] = []
+    with WebhookReceiver(SECRET_A) as receiver:
+        pinned = receiver.url
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        answered.append(request.headers["host"])
-        return httpx.Response(204)
+        async def body() -> None:
+            connections = ReceiverConnections(max_receivers=2)
+            try:
+                for host in ["a.test", "b.test", "a.test", "c.test"]:
+                    target = Target(url=pinned, host_header=host, sni_hostname=None)
+                    assert await connections.post(target, b"{}", {}, time_limit=2.0) == 204
+                assert connections.receivers == 2  # b.test, the least recently used, was closed
+            finally:
+                await connections.aclose()
 
-    async def body() -> None:
-        connections = ReceiverConnections(max_receivers=2, transport=httpx.MockTransport(handler))
-        try:
-            for host in ["a.test", "b.test", "a.test", "c.test"]:
-                target = Target(url="https://93.184.215.14/hook", host_header=host, sni_hostname=host)
-                assert await connections.post(target, b"{}", {}, time_limit=1.0) == 204
-            assert connections.receivers == 2  # b.test, the least recently used, was closed
-        finally:
-            await connections.aclose()
-        assert answered == ["a.test", "b.test", "a.test", "c.test"]
-
-    asyncio.run(body())
+        asyncio.run(body())
+        requests = receiver.wait_for(4)
+        assert [r.host for r in requests] == ["a.test", "b.test", "a.test", "c.test"]
+        assert requests[0].connection == requests[2].connection  # a.test's pool was kept
 
 
 # -- helpers ------------------------------------------------------------------------------------

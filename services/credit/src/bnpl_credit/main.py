@@ -206,7 +206,6 @@ def create_app(
     store: CreditStore | None = None,
     publisher: Publisher | None = None,
     background: bool = True,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
     document_settings: DocumentSettings | None = None,
     review_settings: ReviewSettings | None = None,
     collection_settings: CollectionSettings | None = None,
@@ -299,9 +298,7 @@ def create_app(
             mode=settings.merchant_auth_mode,
             principals=settings.merchant_principals,
         )
-        webhooks = build_runtime(
-            settings, the_store, clock, merchant_ids=merchant_ids_of(the_store), transport=webhook_transport
-        )
+        webhooks = build_runtime(settings, the_store, clock, merchant_ids=merchant_ids_of(the_store))
         app.state.webhooks = webhooks
         fan_out = fan_out_hook(the_store, clock, webhooks)
         sms = review_settings.build_sms(clock)

@@ -16,7 +16,7 @@ handshake, in the credit service.
 
 The requests go out on aiohttp, whose client costs the sender about a quarter of httpx's CPU per
 request (``bench/webhook_connections.py``); certificates are checked against certifi's bundle,
-as httpx checks them. A test's injected httpx transport (``transport=``) carries them instead.
+as httpx checks them.
 """
 
 from __future__ import annotations
@@ -27,11 +27,9 @@ import ssl
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 import certifi
-import httpx
 from bnpl_common.internal_http import CallFailed
 from yarl import URL
 
@@ -53,17 +51,11 @@ class ReceiverKey:
 
     @classmethod
     def of(cls, target: Target) -> ReceiverKey:
-        url = httpx.URL(target.url)
-        return cls(f"{url.scheme}://{url.netloc.decode('ascii')}", target.host_header, target.sni_hostname)
+        url = URL(target.url, encoded=True)
+        return cls(f"{url.scheme}://{url.raw_authority}", target.host_header, target.sni_hostname)
 
 
-class _Sender(Protocol):
-    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int: ...
-
-    async def aclose(self) -> None: ...
-
-
-class _AiohttpSender:
+class _Sender:
     """One receiver's keep-alive connections on aiohttp."""
 
     def __init__(self, *, connections: int, keepalive_seconds: float, verify: ssl.SSLContext) -> None:
@@ -76,7 +68,7 @@ class _AiohttpSender:
             skip_auto_headers=("Accept-Encoding",),
         )
 
-    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int:
+    async def post(self, target: Target, content: bytes, headers: Mapping[str, str], time_limit: float) -> int:
         try:
             async with asyncio.timeout(time_limit):
                 response = await self._session.post(
@@ -108,57 +100,6 @@ class _AiohttpSender:
         await self._session.close()
 
 
-class _HttpxSender:
-    """One receiver's connections through an httpx transport (tests hand one in)."""
-
-    def __init__(
-        self, *, connections: int, keepalive_seconds: float, transport: httpx.AsyncBaseTransport | None
-    ) -> None:
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(
-                max_connections=connections,
-                max_keepalive_connections=connections,
-                keepalive_expiry=keepalive_seconds,
-            ),
-        )
-
-    async def post(self, target: Target, content: bytes, headers: dict[str, str], time_limit: float) -> int:
-        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-        try:
-            async with asyncio.timeout(time_limit):
-                request = self._client.build_request(
-                    "POST",
-                    target.url,
-                    content=content,
-                    headers={**headers, "host": target.host_header},
-                    extensions=extensions,
-                    timeout=time_limit,
-                )
-                response = await self._client.send(request, stream=True)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise CallFailed("timeout", timed_out=True) from exc
-        except httpx.HTTPError as exc:
-            raise CallFailed(type(exc).__name__) from exc
-        try:
-            if not response.is_stream_consumed and _short(response.headers.get("content-length")):
-                with contextlib.suppress(TimeoutError, httpx.HTTPError):
-                    async with asyncio.timeout(DRAIN_SECONDS):
-                        read = 0
-                        async for chunk in response.aiter_raw():
-                            read += len(chunk)
-                            if read > DRAIN_LIMIT_BYTES:
-                                break
-        finally:
-            await response.aclose()  # back to the pool if read to its end, else closed
-        return response.status_code
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 def _short(declared: str | None) -> bool:
     """Whether an answer is worth reading to keep its connection (unknown length: try)."""
     return declared is None or (declared.isdigit() and int(declared) <= DRAIN_LIMIT_BYTES)
@@ -182,26 +123,20 @@ class ReceiverConnections:
         per_receiver: int = 4,
         max_receivers: int = MAX_RECEIVERS,
         keepalive_seconds: float = KEEPALIVE_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | None = None,
     ) -> None:
         self._per_receiver = per_receiver
         self._max_receivers = max_receivers
         self._keepalive = keepalive_seconds
-        self._transport = transport  # tests: every receiver's requests through it
         # certificates checked against certifi's CAs, as httpx does (a test's or benchmark's own CA)
         self._verify = verify
         self._pools: OrderedDict[ReceiverKey, _Pool] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
 
     def _sender(self) -> _Sender:
-        if self._transport is not None:
-            return _HttpxSender(
-                connections=self._per_receiver, keepalive_seconds=self._keepalive, transport=self._transport
-            )
         if self._verify is None:
             self._verify = ssl.create_default_context(cafile=certifi.where())
-        return _AiohttpSender(connections=self._per_receiver, keepalive_seconds=self._keepalive, verify=self._verify)
+        return _Sender(connections=self._per_receiver, keepalive_seconds=self._keepalive, verify=self._verify)
 
     def _acquire(self, key: ReceiverKey) -> _Pool:
         pool = self._pools.get(key)
@@ -215,6 +150,8 @@ class ReceiverConnections:
 
     def _evict(self) -> None:
         """Close the least recently used pools beyond the limit; one in use is left to finish."""
+        if len(self._pools) <= self._max_receivers:
+            return
         for key in list(self._pools):
             if len(self._pools) <= self._max_receivers:
                 return
@@ -237,7 +174,7 @@ class ReceiverConnections:
         trickles its headers ends too); reading the body to keep the connection is bounded apart."""
         pool = self._acquire(ReceiverKey.of(target))
         try:
-            return await pool.sender.post(target, content, dict(headers), time_limit)
+            return await pool.sender.post(target, content, headers, time_limit)
         finally:
             pool.busy -= 1
 

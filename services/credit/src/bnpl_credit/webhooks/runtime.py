@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-import httpx
 from bnpl_common.clock import Clock
 from fastapi import Request
 
@@ -60,7 +59,6 @@ def build_runtime(
     clock: Clock,
     *,
     merchant_ids: Callable[[], Awaitable[Sequence[str]]],
-    transport: httpx.AsyncBaseTransport | None = None,
     resolver: Resolver = system_resolver,
 ) -> WebhookRuntime:
     """The dispatcher with its own connections: no redirects, no proxy from the environment,
@@ -69,7 +67,7 @@ def build_runtime(
     runtime = WebhookRuntime(window=policy.window)
     if not settings.webhook_dispatcher:
         return runtime
-    connections = ReceiverConnections(per_receiver=settings.webhook_concurrency_per_merchant, transport=transport)
+    connections = ReceiverConnections(per_receiver=settings.webhook_concurrency_per_merchant)
     config = DispatchConfig(
         policy=policy,
         timeout_seconds=settings.webhook_timeout_seconds,
